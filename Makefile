@@ -1,0 +1,39 @@
+# Trellis: `make run` serves the demo clinic, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint venv lock bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $@
+
+# The demo: development settings, SQLite under var/, multi-factor sign-in waived (and shown so).
+run: export DEBUG ?= true
+run: export TRELLIS_MFA_REQUIRED ?= false
+run: venv
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# SQLite unless DATABASE_URL is set. Extra pytest arguments: make test ARGS="-k audit".
+test: export DEBUG ?= true
+test: venv
+	$(PY) -m pytest $(ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+# Re-resolve the pinned dependencies after editing pyproject.toml.
+lock: venv
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,62 @@
+"""Clinic settings: every value a clinic may change, with its default and where it comes from.
+
+A clinic stores only what it overrides (``Clinic.settings``); everything else is the default
+below. Clinical thresholds cite ``DOMAIN.md``; policy values say whose policy they are.
+"""
+
+from dataclasses import dataclass
+
+from trellis.lib.errors import InputError
+
+
+@dataclass(frozen=True)
+class SettingDef:
+    key: str
+    label: str
+    default: int | float
+    minimum: int | float
+    maximum: int | float
+    unit: str
+    source: str
+
+
+DEFINITIONS: dict[str, SettingDef] = {
+    d.key: d
+    for d in (
+        SettingDef(
+            "idle_logoff_minutes",
+            "Sign staff out after this long without activity",
+            15,
+            2,
+            120,
+            "minutes",
+            "Clinic policy; HIPAA Security Rule automatic logoff, 45 CFR 164.312(a)(2)(iii)",
+        ),
+    )
+}
+
+
+def validate(overrides: dict) -> dict:
+    """Checked copy of a clinic's overrides; raises InputError naming the setting."""
+    if not isinstance(overrides, dict):
+        raise InputError("settings", "must be an object of setting names and values")
+    clean = {}
+    for key, value in overrides.items():
+        definition = DEFINITIONS.get(key)
+        if definition is None:
+            raise InputError(f"settings.{key}", "is not a known clinic setting")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"settings.{key}", f"must be a number of {definition.unit}")
+        if isinstance(definition.default, int) and not float(value).is_integer():
+            raise InputError(f"settings.{key}", f"must be a whole number of {definition.unit}")
+        if not definition.minimum <= value <= definition.maximum:
+            raise InputError(
+                f"settings.{key}",
+                f"must be between {definition.minimum} and {definition.maximum} {definition.unit}",
+            )
+        clean[key] = type(definition.default)(value)
+    return clean
+
+
+def value(overrides: dict, key: str) -> int | float:
+    return overrides.get(key, DEFINITIONS[key].default)

@@ -1,0 +1,139 @@
+import hashlib
+import secrets
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from trellis.accounts import clinic_settings
+from trellis.accounts.permissions import Perm, Role, role_can
+from trellis.lib.errors import InputError
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA timezone such as America/New_York")
+
+
+def validate_settings(value: dict) -> None:
+    try:
+        clinic_settings.validate(value)
+    except InputError as error:
+        raise ValidationError(str(error)) from None
+
+
+class User(AbstractUser):
+    """A member of staff. Patients never log in; they answer through single-use links."""
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Clinic(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    mrn_prefix = models.CharField(
+        max_length=6, help_text="Letters that start every MRN of this clinic, e.g. RIV"
+    )
+    next_mrn = models.PositiveIntegerField(default=1, editable=False)
+    settings = models.JSONField(
+        default=dict, blank=True, validators=[validate_settings],
+        help_text="Overrides of the clinic settings defaults (see docs/clinic-settings.md)",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def setting(self, key: str) -> int | float:
+        return clinic_settings.value(self.settings, key)
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Membership(models.Model):
+    """A member of staff's role at one clinic. One role per person per clinic."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="one_membership_per_clinic")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.clinic}"
+
+    def can(self, perm: Perm) -> bool:
+        return self.is_active and role_can(self.role, perm)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> "ApiTokenQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+    def find(self, token: str) -> "ApiToken | None":
+        return (
+            self.active()
+            .select_related("user", "clinic")
+            .filter(key_hash=_hash_token(token), user__is_active=True)
+            .first()
+        )
+
+
+class ApiToken(models.Model):
+    """A Bearer token for a program acting as one member of staff at one clinic.
+
+    Only the SHA-256 of the token is stored; the token itself is shown once, when issued.
+    """
+
+    PREFIX = "trl_"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80, blank=True)
+    hint = models.CharField(max_length=16, help_text="The token's first characters, to tell it apart")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.hint}… ({self.name or 'unnamed'})"
+
+    @classmethod
+    def new(cls, user: User, clinic: Clinic, name: str = "") -> tuple["ApiToken", str]:
+        token = cls.PREFIX + secrets.token_urlsafe(32)
+        row = cls(user=user, clinic=clinic, name=name, hint=token[:10], key_hash=_hash_token(token))
+        return row, token
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,111 @@
+"""Who may read or change which kind of record: the one permission matrix.
+
+``docs/permissions.md`` shows the same table; a test keeps the two equal
+(``python manage.py permissions_table`` prints it).
+"""
+
+from enum import StrEnum
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CLINIC_ADMIN = "clinic_admin", "Clinic administrator"
+    PRESCRIBER = "prescriber", "Prescriber"
+    NURSE = "nurse", "Nurse"
+    TMS_TECHNICIAN = "tms_technician", "TMS technician"
+    THERAPIST = "therapist", "Therapist"
+    FRONT_DESK = "front_desk", "Front desk"
+
+
+class Perm(StrEnum):
+    PATIENT_READ = "patient.read"
+    PATIENT_CHANGE = "patient.change"
+    REQUEST_READ = "assessment_request.read"
+    REQUEST_CHANGE = "assessment_request.change"
+    SCREENING_READ = "screening.read"
+    SCREENING_CHANGE = "screening.change"
+    SCREENING_SIGN = "screening.sign"
+    COURSE_READ = "course.read"
+    COURSE_CHANGE = "course.change"
+    COURSE_OVERRIDE = "course.override"
+    SESSION_READ = "session.read"
+    SESSION_CHANGE = "session.change"
+    SESSION_SIGN = "session.sign"
+    MEASURE_READ = "measure.read"
+    MEASURE_CHANGE = "measure.change"
+    ALERT_READ = "alert.read"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    AUDIT_READ = "audit.read"
+    CLINIC_CHANGE = "clinic.change"
+    REPORT_READ = "report.read"
+
+
+_R = Role
+_CLINICIANS = frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN, _R.THERAPIST})
+
+# Minimum necessary: the administrator and the front desk see who the patients are and
+# run the clinic, not their clinical records; clinicians see the clinical record; only a
+# prescriber signs a screening or overrides a contraindication.
+RULES: dict[Perm, frozenset[Role]] = {
+    Perm.PATIENT_READ: frozenset(Role),
+    Perm.PATIENT_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE, _R.FRONT_DESK}),
+    Perm.REQUEST_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE, _R.FRONT_DESK}),
+    Perm.REQUEST_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    Perm.SCREENING_READ: _CLINICIANS,
+    Perm.SCREENING_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE}),
+    Perm.SCREENING_SIGN: frozenset({_R.PRESCRIBER}),
+    Perm.COURSE_READ: _CLINICIANS | {_R.FRONT_DESK},
+    Perm.COURSE_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}),
+    Perm.COURSE_OVERRIDE: frozenset({_R.PRESCRIBER}),
+    Perm.SESSION_READ: _CLINICIANS,
+    Perm.SESSION_CHANGE: _CLINICIANS,
+    Perm.SESSION_SIGN: frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}),
+    Perm.MEASURE_READ: _CLINICIANS,
+    Perm.MEASURE_CHANGE: _CLINICIANS,
+    Perm.ALERT_READ: _CLINICIANS,
+    Perm.ALERT_ACKNOWLEDGE: frozenset({_R.PRESCRIBER, _R.NURSE, _R.THERAPIST}),
+    Perm.AUDIT_READ: frozenset({_R.CLINIC_ADMIN}),
+    Perm.CLINIC_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    Perm.REPORT_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
+}
+
+DESCRIPTIONS: dict[Perm, str] = {
+    Perm.PATIENT_READ: "Read a patient's demographics and contacts",
+    Perm.PATIENT_CHANGE: "Register a patient, edit demographics",
+    Perm.REQUEST_READ: "Read the assessment-request queue",
+    Perm.REQUEST_CHANGE: "Work the queue, turn a request into a patient",
+    Perm.SCREENING_READ: "Read intake, screening and eligibility",
+    Perm.SCREENING_CHANGE: "Record intake and screening answers",
+    Perm.SCREENING_SIGN: "Sign a screening, acknowledge cautions",
+    Perm.COURSE_READ: "Read treatment courses and their calendar",
+    Perm.COURSE_CHANGE: "Start and re-plan a course",
+    Perm.COURSE_OVERRIDE: "Override a contraindication or dose limit with a reason",
+    Perm.SESSION_READ: "Read session documentation",
+    Perm.SESSION_CHANGE: "Document a session, add an addendum",
+    Perm.SESSION_SIGN: "Sign a session note",
+    Perm.MEASURE_READ: "Read questionnaires and outcomes",
+    Perm.MEASURE_CHANGE: "Record a questionnaire, send a patient link",
+    Perm.ALERT_READ: "See safety alerts",
+    Perm.ALERT_ACKNOWLEDGE: "Acknowledge a safety alert with an action note",
+    Perm.AUDIT_READ: "Read and export the audit report",
+    Perm.CLINIC_CHANGE: "Change clinic settings and staff",
+    Perm.REPORT_READ: "Read clinic outcome reports (aggregate)",
+}
+
+
+def role_can(role: str, perm: Perm) -> bool:
+    return role in RULES[perm]
+
+
+def matrix_markdown() -> str:
+    """The permission matrix as a Markdown table, one row per permission."""
+    header = "| Permission | What it allows | " + " | ".join(r.label for r in Role) + " |"
+    rule = "|---|---|" + "---|" * len(Role)
+    rows = [
+        f"| `{perm}` | {DESCRIPTIONS[perm]} | "
+        + " | ".join("yes" if role in RULES[perm] else "–" for role in Role)
+        + " |"
+        for perm in Perm
+    ]
+    return "\n".join([header, rule, *rows]) + "\n"

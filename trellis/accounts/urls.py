@@ -1,0 +1,14 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from trellis.accounts import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mfa/", views.mfa, name="mfa"),
+    path("clinic/", views.switch_clinic, name="switch_clinic"),
+    path("keepalive/", views.keepalive, name="keepalive"),
+    path("", views.account, name="account"),
+    path("tokens/<uuid:token_id>/revoke/", views.revoke_token, name="revoke_token"),
+]

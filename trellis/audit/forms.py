@@ -1,0 +1,31 @@
+from django import forms
+
+from trellis.accounts.models import Clinic, User
+from trellis.audit.models import Action
+from trellis.patients.models import Patient
+
+
+class AuditFilterForm(forms.Form):
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False,
+                                     to_field_name="mrn", label="Patient (MRN)",
+                                     widget=forms.TextInput(attrs={"placeholder": "e.g. RIV-000012"}))
+    user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label="Staff member")
+    action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
+    date_from = forms.DateField(required=False, label="From",
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To",
+                              widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, clinic: Clinic, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = Patient.objects.filter(clinic=clinic)
+        self.fields["patient"].error_messages["invalid_choice"] = "No patient with that MRN here."
+        self.fields["user"].queryset = User.objects.filter(memberships__clinic=clinic).order_by(
+            "last_name", "first_name"
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data

@@ -1,0 +1,92 @@
+import csv
+from datetime import datetime, time, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from trellis.accounts.access import Actor, require
+from trellis.accounts.permissions import Perm
+from trellis.audit.forms import AuditFilterForm
+from trellis.audit.models import Action, AuditEvent
+from trellis.audit.services import record_for
+
+
+def _filtered(actor: Actor, form: AuditFilterForm) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.filter(clinic=actor.clinic).select_related("patient")
+    if not form.is_valid():
+        return events.none()
+    data = form.cleaned_data
+    tz = actor.clinic.tzinfo
+    if data["patient"]:
+        events = events.filter(patient=data["patient"])
+    if data["user"]:
+        events = events.filter(user=data["user"])
+    if data["action"]:
+        events = events.filter(action=data["action"])
+    if data["date_from"]:
+        events = events.filter(occurred_at__gte=datetime.combine(data["date_from"], time.min, tz))
+    if data["date_to"]:
+        end = datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz)
+        events = events.filter(occurred_at__lt=end)
+    return events.order_by("-seq")
+
+
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    actor = require(request.actor, Perm.AUDIT_READ)
+    form = AuditFilterForm(actor.clinic, request.GET or None)
+    events = _filtered(actor, form)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    record_for(actor, Action.QUERY, object_type="audit.auditevent",
+               detail={"filters": _filters_for_detail(form)})
+    return render(request, "audit/report.html", {"form": form, "page": page,
+                                                 "query": request.GET.urlencode()})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def export(request: HttpRequest) -> StreamingHttpResponse:
+    actor = require(request.actor, Perm.AUDIT_READ)
+    form = AuditFilterForm(actor.clinic, request.GET or None)
+    events = _filtered(actor, form)
+    record_for(actor, Action.EXPORT, object_type="audit.auditevent",
+               detail={"filters": _filters_for_detail(form), "format": "csv"})
+    tz = actor.clinic.tzinfo
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(["seq", "time", "user", "action", "patient_mrn", "patient",
+                               "object_type", "object_id", "source_address", "hash"])
+        for event in events.iterator(chunk_size=2000):
+            patient = event.patient
+            yield writer.writerow([
+                event.seq,
+                timezone.localtime(event.occurred_at, tz).isoformat(timespec="seconds"),
+                event.username,
+                event.action,
+                patient.mrn if patient else "",
+                patient.full_name if patient else "",
+                event.object_type,
+                event.object_id,
+                event.source_address,
+                event.hash,
+            ])
+
+    stamp = timezone.localtime(timezone.now(), tz).strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{actor.clinic.slug}-{stamp}.csv"'
+    return response
+
+
+def _filters_for_detail(form: AuditFilterForm) -> dict:
+    if not form.is_bound or not form.is_valid():
+        return {}
+    return {key: str(value) for key, value in form.cleaned_data.items() if value}

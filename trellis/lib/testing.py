@@ -1,0 +1,73 @@
+"""Shared test personas: every role at clinic A, and a prescriber at clinic B who must get 404."""
+
+from datetime import date
+
+from django.test import TestCase
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from trellis.accounts.access import Actor
+from trellis.accounts.models import Clinic, Membership, User
+from trellis.accounts.permissions import Role
+from trellis.patients.models import Patient, Sex
+from trellis.patients.services import register_patient
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_clinic(slug: str, name: str, prefix: str, tz: str = "America/New_York") -> Clinic:
+    return Clinic.objects.create(slug=slug, name=name, mrn_prefix=prefix, timezone=tz)
+
+
+def make_staff(username: str, clinic: Clinic, role: Role) -> User:
+    user = User.objects.create_user(username, password=PASSWORD, first_name=username.title())
+    Membership.objects.create(user=user, clinic=clinic, role=role)
+    return user
+
+
+def actor_for(user: User, clinic: Clinic) -> Actor:
+    membership = Membership.objects.select_related("clinic").get(user=user, clinic=clinic)
+    return Actor(user, membership, "127.0.0.1")
+
+
+def make_patient(actor: Actor, given: str = "Ada", family: str = "Lovelace",
+                 birth_date: date = date(1980, 5, 17), sex: str = Sex.FEMALE) -> Patient:
+    return register_patient(actor, given_name=given, family_name=family,
+                            birth_date=birth_date, sex=sex)
+
+
+class TrellisTestCase(TestCase):
+    """Clinic A with one member of staff per role and two patients; clinic B with its own."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        cls.clinic_a = make_clinic("alpha", "Alpha Clinic", "ALP")
+        cls.clinic_b = make_clinic("beta", "Beta Clinic", "BET", tz="America/Chicago")
+        cls.admin = make_staff("admin", cls.clinic_a, Role.CLINIC_ADMIN)
+        cls.prescriber = make_staff("prescriber", cls.clinic_a, Role.PRESCRIBER)
+        cls.nurse = make_staff("nurse", cls.clinic_a, Role.NURSE)
+        cls.tms = make_staff("tms", cls.clinic_a, Role.TMS_TECHNICIAN)
+        cls.therapist = make_staff("therapist", cls.clinic_a, Role.THERAPIST)
+        cls.front_desk = make_staff("frontdesk", cls.clinic_a, Role.FRONT_DESK)
+        cls.prescriber_b = make_staff("prescriber_b", cls.clinic_b, Role.PRESCRIBER)
+        cls.staff_a = {
+            Role.CLINIC_ADMIN: cls.admin,
+            Role.PRESCRIBER: cls.prescriber,
+            Role.NURSE: cls.nurse,
+            Role.TMS_TECHNICIAN: cls.tms,
+            Role.THERAPIST: cls.therapist,
+            Role.FRONT_DESK: cls.front_desk,
+        }
+        front = actor_for(cls.front_desk, cls.clinic_a)
+        cls.patient = make_patient(front)
+        cls.other_patient = make_patient(front, "Grace", "Hopper", date(1956, 12, 9))
+        cls.patient_b = make_patient(actor_for(cls.prescriber_b, cls.clinic_b), "Alan", "Turing",
+                                     date(1972, 6, 23), Sex.MALE)
+
+    def sign_in(self, user: User) -> None:
+        """Sign in with a verified second factor, as a member of staff would be."""
+        self.client.force_login(user)
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+        session = self.client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from trellis import views
+from trellis.api import api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("trellis.accounts.urls")),
+    path("patients/", include("trellis.patients.urls")),
+    path("audit/", include("trellis.audit.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "trellis.lib.errorpages.forbidden"
+handler404 = "trellis.lib.errorpages.not_found"
+handler500 = "trellis.lib.errorpages.server_error"

@@ -1,0 +1,29 @@
+"""Project-level pages: the home dashboard and the health check."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from trellis.patients.models import Patient
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    actor = request.actor
+    patient_count = Patient.objects.filter(clinic=actor.clinic).count() if actor else 0
+    return render(request, "home.html", {"patient_count": patient_count})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
