@@ -21,9 +21,11 @@ class BearerToken(HttpBearer):
         row = ApiToken.objects.find(token)
         if row is None:
             return None
-        membership = row.user.memberships.select_related("clinic").filter(
-            clinic=row.clinic, is_active=True
-        ).first()
+        membership = (
+            row.user.memberships.select_related("clinic")
+            .filter(clinic=row.clinic, is_active=True)
+            .first()
+        )
         if membership is None:
             return None
         now = timezone.now()
@@ -37,7 +39,7 @@ api = NinjaAPI(
     title="Trellis API",
     version="1",
     description="Programs' access to a Trellis clinic. Authenticate with a Bearer token "
-    "(python manage.py issue_token USERNAME). Errors are JSON {\"detail\": …} with a 4xx status.",
+    '(python manage.py issue_token USERNAME). Errors are JSON {"detail": …} with a 4xx status.',
     auth=BearerToken(),
     urls_namespace="api",
 )
@@ -50,9 +52,11 @@ def _input_error(request, exc: InputError):
 
 @api.exception_handler(ValidationError)
 def _django_validation_error(request, exc: ValidationError):
-    detail = "; ".join(
-        f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
-    ) if hasattr(exc, "error_dict") else " ".join(exc.messages)
+    detail = (
+        "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
+        if hasattr(exc, "error_dict")
+        else " ".join(exc.messages)
+    )
     return api.create_response(request, {"detail": detail}, status=422)
 
 
@@ -74,7 +78,8 @@ def _forbidden(request, exc):
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
     response = api.create_response(
-        request, {"detail": "A valid Bearer token is required (Authorization: Bearer …)."},
+        request,
+        {"detail": "A valid Bearer token is required (Authorization: Bearer …)."},
         status=401,
     )
     response["WWW-Authenticate"] = "Bearer"

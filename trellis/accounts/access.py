@@ -45,7 +45,9 @@ def require(actor: Actor | None, perm: Perm) -> Actor:
     if actor is None:
         raise PermissionDenied("You have no role at a clinic.")
     if not actor.can(perm):
-        raise PermissionDenied(f"Your role ({actor.membership.get_role_display()}) may not do this.")
+        raise PermissionDenied(
+            f"Your role ({actor.membership.get_role_display()}) may not do this."
+        )
     return actor
 
 
@@ -73,7 +75,9 @@ def load(
     if row.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     if not actor.can(perm):
-        raise PermissionDenied(f"Your role ({actor.membership.get_role_display()}) may not do this.")
+        raise PermissionDenied(
+            f"Your role ({actor.membership.get_role_display()}) may not do this."
+        )
     patient = row if isinstance(row, Patient) else row.patient
     record_for(actor, action, patient=patient, obj=row)
     return row

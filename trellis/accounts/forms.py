@@ -7,8 +7,12 @@ class OtpForm(forms.Form):
         min_length=6,
         max_length=6,
         widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]{6}",
-                   "autofocus": True}
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9]{6}",
+                "autofocus": True,
+            }
         ),
     )
 

@@ -72,14 +72,20 @@ class StaffMiddleware:
             and not request.user.is_verified()
             and not request.path.startswith(_MFA_OPEN)
         ):
-            return _redirect(request, f"{reverse('mfa')}?{urlencode({'next': request.get_full_path()})}")
+            return _redirect(
+                request, f"{reverse('mfa')}?{urlencode({'next': request.get_full_path()})}"
+            )
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
 
-    def _idle_logoff(self, request: HttpRequest, membership: Membership | None) -> HttpResponse | None:
-        minutes = membership.clinic.setting("idle_logoff_minutes") if membership else DEFAULT_IDLE_MINUTES
+    def _idle_logoff(
+        self, request: HttpRequest, membership: Membership | None
+    ) -> HttpResponse | None:
+        minutes = (
+            membership.clinic.setting("idle_logoff_minutes") if membership else DEFAULT_IDLE_MINUTES
+        )
         now = time.time()
         last_seen = request.session.get(SESSION_LAST_SEEN)
         if last_seen is not None and now - last_seen > minutes * 60:

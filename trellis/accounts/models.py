@@ -46,7 +46,9 @@ class Clinic(models.Model):
     )
     next_mrn = models.PositiveIntegerField(default=1, editable=False)
     settings = models.JSONField(
-        default=dict, blank=True, validators=[validate_settings],
+        default=dict,
+        blank=True,
+        validators=[validate_settings],
         help_text="Overrides of the clinic settings defaults (see docs/clinic-settings.md)",
     )
 
@@ -114,7 +116,9 @@ class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80, blank=True)
-    hint = models.CharField(max_length=16, help_text="The token's first characters, to tell it apart")
+    hint = models.CharField(
+        max_length=16, help_text="The token's first characters, to tell it apart"
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -40,7 +40,9 @@ def mfa(request: HttpRequest) -> HttpResponse:
                     services.confirm_totp_device(candidate)
                 otp_login(request, candidate)
                 return redirect(_safe_next(request))
-        form.add_error("code", "That code is not valid. Codes change every 30 seconds; try the current one.")
+        form.add_error(
+            "code", "That code is not valid. Codes change every 30 seconds; try the current one."
+        )
     context = {"form": form, "setting_up": setting_up, "next": _safe_next(request, "")}
     if setting_up:
         qr = segno.make(device.config_url, error="m")
@@ -88,5 +90,7 @@ def revoke_token(request: HttpRequest, token_id) -> HttpResponse:
     if token is None:
         raise Http404("No such token.")
     services.revoke_token(token)
-    messages.success(request, f"Token {token.hint}… revoked. Programs using it are refused from now on.")
+    messages.success(
+        request, f"Token {token.hint}… revoked. Programs using it are refused from now on."
+    )
     return redirect("account")

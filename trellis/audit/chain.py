@@ -77,15 +77,22 @@ def verify(events: Iterable[dict]) -> Result:
         seq = event["seq"]
         if seq != expected_seq:
             if seq > expected_seq:
-                missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}–{seq - 1}"
+                missing = (
+                    f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}–{seq - 1}"
+                )
                 problem = f"event(s) {missing} before it are missing"
             else:
                 problem = f"out of order: expected event {expected_seq} here"
             return Result(count, prev, Break(seq, problem))
         if event["prev_hash"] != prev:
             return Result(
-                count, prev, Break(seq, "its link to the previous event does not match "
-                                        "(the previous event was changed, removed or reordered)")
+                count,
+                prev,
+                Break(
+                    seq,
+                    "its link to the previous event does not match "
+                    "(the previous event was changed, removed or reordered)",
+                ),
             )
         if event_hash(event, event["prev_hash"]) != event["hash"]:
             return Result(count, prev, Break(seq, "its contents were changed after it was written"))

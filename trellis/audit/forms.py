@@ -6,15 +6,23 @@ from trellis.patients.models import Patient
 
 
 class AuditFilterForm(forms.Form):
-    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), required=False,
-                                     to_field_name="mrn", label="Patient (MRN)",
-                                     widget=forms.TextInput(attrs={"placeholder": "e.g. RIV-000012"}))
-    user = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label="Staff member")
+    patient = forms.ModelChoiceField(
+        queryset=Patient.objects.none(),
+        required=False,
+        to_field_name="mrn",
+        label="Patient (MRN)",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. RIV-000012"}),
+    )
+    user = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Staff member"
+    )
     action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
-    date_from = forms.DateField(required=False, label="From",
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To",
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, clinic: Clinic, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

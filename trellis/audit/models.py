@@ -36,16 +36,28 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(unique=True, editable=False)
     occurred_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", editable=False,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
     )
     username = models.CharField(max_length=150, blank=True, editable=False)
     clinic = models.ForeignKey(
-        "accounts.Clinic", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "accounts.Clinic",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         editable=False,
     )
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         editable=False,
     )
     action = models.CharField(max_length=16, choices=Action.choices, editable=False)

@@ -60,7 +60,9 @@ def record(
     return event
 
 
-def record_for(actor, action: Action, *, patient=None, obj=None, detail=None, **kwargs) -> AuditEvent:
+def record_for(
+    actor, action: Action, *, patient=None, obj=None, detail=None, **kwargs
+) -> AuditEvent:
     """``record`` for a member of staff acting at their current clinic (see ``Actor``)."""
     return record(
         action,

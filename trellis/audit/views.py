@@ -38,13 +38,18 @@ def _filtered(actor: Actor, form: AuditFilterForm) -> QuerySet[AuditEvent]:
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     actor = require(request.actor, Perm.AUDIT_READ)
-    form = AuditFilterForm(actor.clinic, request.GET or None)
+    form = AuditFilterForm(actor.clinic, request.GET)
     events = _filtered(actor, form)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    record_for(actor, Action.QUERY, object_type="audit.auditevent",
-               detail={"filters": _filters_for_detail(form)})
-    return render(request, "audit/report.html", {"form": form, "page": page,
-                                                 "query": request.GET.urlencode()})
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type="audit.auditevent",
+        detail={"filters": _filters_for_detail(form)},
+    )
+    return render(
+        request, "audit/report.html", {"form": form, "page": page, "query": request.GET.urlencode()}
+    )
 
 
 class _Echo:
@@ -55,34 +60,54 @@ class _Echo:
 @login_required
 def export(request: HttpRequest) -> StreamingHttpResponse:
     actor = require(request.actor, Perm.AUDIT_READ)
-    form = AuditFilterForm(actor.clinic, request.GET or None)
+    form = AuditFilterForm(actor.clinic, request.GET)
     events = _filtered(actor, form)
-    record_for(actor, Action.EXPORT, object_type="audit.auditevent",
-               detail={"filters": _filters_for_detail(form), "format": "csv"})
+    record_for(
+        actor,
+        Action.EXPORT,
+        object_type="audit.auditevent",
+        detail={"filters": _filters_for_detail(form), "format": "csv"},
+    )
     tz = actor.clinic.tzinfo
     writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(["seq", "time", "user", "action", "patient_mrn", "patient",
-                               "object_type", "object_id", "source_address", "hash"])
+        yield writer.writerow(
+            [
+                "seq",
+                "time",
+                "user",
+                "action",
+                "patient_mrn",
+                "patient",
+                "object_type",
+                "object_id",
+                "source_address",
+                "hash",
+            ]
+        )
         for event in events.iterator(chunk_size=2000):
             patient = event.patient
-            yield writer.writerow([
-                event.seq,
-                timezone.localtime(event.occurred_at, tz).isoformat(timespec="seconds"),
-                event.username,
-                event.action,
-                patient.mrn if patient else "",
-                patient.full_name if patient else "",
-                event.object_type,
-                event.object_id,
-                event.source_address,
-                event.hash,
-            ])
+            yield writer.writerow(
+                [
+                    event.seq,
+                    timezone.localtime(event.occurred_at, tz).isoformat(timespec="seconds"),
+                    event.username,
+                    event.action,
+                    patient.mrn if patient else "",
+                    patient.full_name if patient else "",
+                    event.object_type,
+                    event.object_id,
+                    event.source_address,
+                    event.hash,
+                ]
+            )
 
     stamp = timezone.localtime(timezone.now(), tz).strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{actor.clinic.slug}-{stamp}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-{actor.clinic.slug}-{stamp}.csv"'
+    )
     return response
 
 

@@ -29,7 +29,9 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -61,7 +63,9 @@ def database_from_url(url: str) -> dict:
         )
     name = unquote(parts.path.lstrip("/"))
     if not name:
-        raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://host/trellis")
+        raise ImproperlyConfigured(
+            "DATABASE_URL must name a database, e.g. postgres://host/trellis"
+        )
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,

@@ -268,8 +268,7 @@ def check_dose_escalation(
     ):
         steps = " to ".join(_plain(dose) for dose in recent)
         reasons.append(
-            f"the dose rose at each of the last {consecutive_increases} infusions "
-            f"({steps} mg/kg)"
+            f"the dose rose at each of the last {consecutive_increases} infusions ({steps} mg/kg)"
         )
     if len(doses) >= 2:
         first, latest = doses[0], doses[-1]

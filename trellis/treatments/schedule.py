@@ -265,6 +265,8 @@ def plan_tms_accelerated_itbs(
     first_day = _first_open_day(start_date, closed)
     if not isinstance(start_time, time):
         raise InputError("start_time", "must be a time of day")
+    if start_time.tzinfo is not None:
+        raise InputError("start_time", "must be a clinic local time, without a time zone")
     session_length = _minutes("session_minutes", session_minutes, low=1)
     gap = _minutes("gap_minutes", gap_minutes, low=0)
     step = session_length + gap
@@ -335,9 +337,7 @@ def _next_open_day(start: date, closed: frozenset[date]) -> date:
         day = start + timedelta(days=n)
         if _is_open(day, closed):
             return day
-    raise InputError(
-        "closed_dates", f"leave no open weekday within a year of {start.isoformat()}"
-    )
+    raise InputError("closed_dates", f"leave no open weekday within a year of {start.isoformat()}")
 
 
 def _latest_open_day(low: date, high: date, closed: frozenset[date]) -> date | None:

@@ -9,8 +9,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--clinic", help="slug of the clinic the token acts at "
-                                             "(needed when the user works at several)")
+        parser.add_argument(
+            "--clinic",
+            help="slug of the clinic the token acts at (needed when the user works at several)",
+        )
         parser.add_argument("--name", default="", help="what the token is for, e.g. 'lab import'")
 
     def handle(self, username: str, clinic: str | None, name: str, **options) -> None:
@@ -25,6 +27,8 @@ class Command(BaseCommand):
             raise CommandError(f"{username} has no active role at {clinic or 'any clinic'}.")
         if len(found) > 1:
             slugs = ", ".join(c.slug for c in found)
-            raise CommandError(f"{username} works at several clinics ({slugs}); choose with --clinic.")
+            raise CommandError(
+                f"{username} works at several clinics ({slugs}); choose with --clinic."
+            )
         _, token = issue_token(user, found[0], name)
         self.stdout.write(token)

@@ -8,8 +8,10 @@ class Command(BaseCommand):
     help = "Verify the audit trail's hash chain: prints OK, or names the first broken event."
 
     def handle(self, **options) -> None:
-        events = (e.chain_fields() | {"prev_hash": e.prev_hash, "hash": e.hash}
-                  for e in AuditEvent.objects.order_by("seq").iterator(chunk_size=5000))
+        events = (
+            e.chain_fields() | {"prev_hash": e.prev_hash, "hash": e.hash}
+            for e in AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+        )
         result = verify(events)
         if not result.ok:
             raise CommandError(

@@ -18,12 +18,22 @@ from trellis.patients.services import register_patient
 DEMO_PASSWORD = "trellis-demo-2026"  # noqa: S105 (published in README for the demo only)
 
 CLINICS = [
-    {"slug": "riverside", "name": "Riverside Interventional Psychiatry", "mrn_prefix": "RIV",
-     "timezone": "America/New_York", "address": "120 River Street, Hartford, CT 06103",
-     "phone": "+1 860 555 0100"},
-    {"slug": "lakeshore", "name": "Lakeshore Ketamine & TMS Center", "mrn_prefix": "LAK",
-     "timezone": "America/Chicago", "address": "44 Shoreline Drive, Chicago, IL 60601",
-     "phone": "+1 312 555 0199"},
+    {
+        "slug": "riverside",
+        "name": "Riverside Interventional Psychiatry",
+        "mrn_prefix": "RIV",
+        "timezone": "America/New_York",
+        "address": "120 River Street, Hartford, CT 06103",
+        "phone": "+1 860 555 0100",
+    },
+    {
+        "slug": "lakeshore",
+        "name": "Lakeshore Ketamine & TMS Center",
+        "mrn_prefix": "LAK",
+        "timezone": "America/Chicago",
+        "address": "44 Shoreline Drive, Chicago, IL 60601",
+        "phone": "+1 312 555 0199",
+    },
 ]
 
 # (username, first, last, role, clinic slug)
@@ -40,14 +50,69 @@ STAFF = [
 ]
 
 GIVEN = {
-    Sex.FEMALE: ["Amelia", "Grace", "Hannah", "Isabel", "Julia", "Maya", "Nora", "Olivia", "Rosa",
-                 "Sofia", "Tara", "Vera", "Wendy", "Zoe", "Claire", "Diane"],
-    Sex.MALE: ["Aaron", "Ben", "Carlos", "Daniel", "Elijah", "Felix", "George", "Henry", "Ivan",
-               "Jonah", "Kevin", "Liam", "Marcus", "Omar", "Peter", "Samuel"],
+    Sex.FEMALE: [
+        "Amelia",
+        "Grace",
+        "Hannah",
+        "Isabel",
+        "Julia",
+        "Maya",
+        "Nora",
+        "Olivia",
+        "Rosa",
+        "Sofia",
+        "Tara",
+        "Vera",
+        "Wendy",
+        "Zoe",
+        "Claire",
+        "Diane",
+    ],
+    Sex.MALE: [
+        "Aaron",
+        "Ben",
+        "Carlos",
+        "Daniel",
+        "Elijah",
+        "Felix",
+        "George",
+        "Henry",
+        "Ivan",
+        "Jonah",
+        "Kevin",
+        "Liam",
+        "Marcus",
+        "Omar",
+        "Peter",
+        "Samuel",
+    ],
 }
-FAMILY = ["Anderson", "Brooks", "Castillo", "Dawson", "Ellis", "Fischer", "Garcia", "Hughes",
-          "Iverson", "Jensen", "Khan", "Lopez", "Mitchell", "Nguyen", "Ortiz", "Patel", "Quinn",
-          "Reyes", "Schmidt", "Turner", "Underwood", "Vasquez", "Walsh", "Young"]
+FAMILY = [
+    "Anderson",
+    "Brooks",
+    "Castillo",
+    "Dawson",
+    "Ellis",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Iverson",
+    "Jensen",
+    "Khan",
+    "Lopez",
+    "Mitchell",
+    "Nguyen",
+    "Ortiz",
+    "Patel",
+    "Quinn",
+    "Reyes",
+    "Schmidt",
+    "Turner",
+    "Underwood",
+    "Vasquez",
+    "Walsh",
+    "Young",
+]
 
 PATIENTS_PER_CLINIC = 30
 
@@ -58,12 +123,17 @@ class Command(BaseCommand):
     def handle(self, **options) -> None:
         with transaction.atomic():
             clinics = {spec["slug"]: self._clinic(spec) for spec in CLINICS}
-            members = {(username, slug): self._staff(username, first, last, role, clinics[slug])
-                       for username, first, last, role, slug in STAFF}
+            members = {
+                (username, slug): self._staff(username, first, last, role, clinics[slug])
+                for username, first, last, role, slug in STAFF
+            }
             created = 0
             for slug, clinic in clinics.items():
-                registrar = members["frontdesk", "riverside"] if slug == "riverside" else members[
-                    "lakeshore", "lakeshore"]
+                registrar = (
+                    members["frontdesk", "riverside"]
+                    if slug == "riverside"
+                    else members["lakeshore", "lakeshore"]
+                )
                 created += self._patients(clinic, registrar, seed=slug)
         self.stdout.write(
             f"Demo network ready: {len(clinics)} clinics, {len(STAFF) - 1} staff accounts "
@@ -78,8 +148,11 @@ class Command(BaseCommand):
         user = User.objects.filter(username=username).first()
         if user is None:
             user = User.objects.create_user(
-                username, email=f"{username}@{clinic.slug}.example", password=DEMO_PASSWORD,
-                first_name=first, last_name=last,
+                username,
+                email=f"{username}@{clinic.slug}.example",
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
             )
         membership, _ = Membership.objects.get_or_create(
             user=user, clinic=clinic, defaults={"role": role}

@@ -1,0 +1,94 @@
+"""Production settings, checked the way an operator starts Trellis: a fresh process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+STRONG_KEY = "k3J9-vQ2x_Lr8pW6tZ0mN4bY7cF1hD5sA9eG2uK8iO3lP6jR0wX4zV7nB1qM5yT8"
+
+
+def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "TRELLIS_MFA_REQUIRED"}
+    }
+    base.update({"TRELLIS_VAR_DIR": str(tmp_path)}, **env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+PRODUCTION = {"DEBUG": "false", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "trellis.example.org"}
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    result = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_requires_mfa_unless_told_otherwise(tmp_path):
+    result = run_manage(
+        tmp_path,
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.TRELLIS_MFA_REQUIRED)",
+        **PRODUCTION,
+    )
+    assert result.stdout.strip() == "True", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "false", "ALLOWED_HOSTS": "trellis.example.org"}, "SECRET_KEY is not set"),
+        (
+            {"DEBUG": "false", "SECRET_KEY": "django-insecure-short", "ALLOWED_HOSTS": "x.org"},
+            "SECRET_KEY is too weak",
+        ),
+        ({"DEBUG": "false", "SECRET_KEY": STRONG_KEY}, "ALLOWED_HOSTS must list"),
+        ({"DEBUG": "false", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "*"}, "'*' is refused"),
+        ({"DEBUG": "yes"}, "DEBUG must be true or false"),
+        ({**PRODUCTION, "DATABASE_URL": "mysql://db/trellis"}, "DATABASE_URL must start with"),
+    ],
+    ids=["no-secret", "weak-secret", "no-hosts", "wildcard-host", "fuzzy-debug", "wrong-database"],
+)
+def test_it_refuses_to_start_with_unsafe_production_settings(tmp_path, env, message):
+    result = run_manage(tmp_path, "check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_responses_carry_the_security_headers(tmp_path):
+    code = (
+        "from django.test import Client; "
+        "r = Client().get('/accounts/login/', secure=True, HTTP_HOST='trellis.example.org'); "
+        "print(r.status_code); "
+        "[print(h + ': ' + r.headers.get(h, '')) for h in ("
+        "'Content-Security-Policy', 'X-Frame-Options', 'Strict-Transport-Security', "
+        "'X-Content-Type-Options', 'Referrer-Policy')]"
+    )
+    collected = run_manage(tmp_path, "collectstatic", "--no-input", "-v", "0", **PRODUCTION)
+    assert collected.returncode == 0, collected.stderr
+    result = run_manage(tmp_path, "shell", "-v", "0", "-c", code, **PRODUCTION)
+    out = result.stdout
+    assert out.startswith("200"), result.stderr
+    assert "default-src 'self'" in out
+    assert "frame-ancestors 'none'" in out
+    assert "script-src 'self';" in out or "script-src 'self'\n" in out
+    assert "X-Frame-Options: DENY" in out
+    assert "Strict-Transport-Security: max-age=31536000; includeSubDomains; preload" in out
+    assert "X-Content-Type-Options: nosniff" in out
