@@ -1,5 +1,8 @@
 from django import forms
 
+from trellis.accounts import clinic_settings
+from trellis.accounts.models import Clinic
+
 
 class OtpForm(forms.Form):
     code = forms.CharField(
@@ -21,3 +24,42 @@ class OtpForm(forms.Form):
         if not code.isdigit():
             raise forms.ValidationError("The code is six digits.")
         return code
+
+
+class ClinicForm(forms.ModelForm):
+    """The clinic's details and every clinic setting, each with its default and source."""
+
+    class Meta:
+        model = Clinic
+        fields = ["name", "timezone", "address", "phone"]
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for definition in clinic_settings.DEFINITIONS.values():
+            field_class = (
+                forms.IntegerField if isinstance(definition.default, int) else forms.FloatField
+            )
+            self.fields[f"setting_{definition.key}"] = field_class(
+                label=f"{definition.label} ({definition.unit})",
+                min_value=definition.minimum,
+                max_value=definition.maximum,
+                initial=self.instance.setting(definition.key),
+                help_text=f"Default {definition.default}. {definition.source}",
+            )
+
+    def setting_fields(self) -> list:
+        return [self[name] for name in self.fields if name.startswith("setting_")]
+
+    def detail_fields(self) -> list:
+        return [self[name] for name in self.fields if not name.startswith("setting_")]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        overrides = {}
+        for definition in clinic_settings.DEFINITIONS.values():
+            value = data.get(f"setting_{definition.key}")
+            if value is not None and value != definition.default:
+                overrides[definition.key] = value
+        self.instance.settings = overrides
+        return data

@@ -5,6 +5,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts.models import ApiToken, Clinic, User
+from trellis.audit.models import Action
+from trellis.audit.services import record_for
 
 
 def issue_token(user: User, clinic: Clinic, name: str = "") -> tuple[ApiToken, str]:
@@ -34,3 +36,11 @@ def pending_totp_device(user: User) -> TOTPDevice:
 def confirm_totp_device(device: TOTPDevice) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+
+
+def update_clinic(actor, form) -> Clinic:
+    """Save a valid ClinicForm for the actor's own clinic, audited as an update."""
+    with transaction.atomic():
+        clinic = form.save()
+        record_for(actor, Action.UPDATE, obj=clinic, detail={"changed": sorted(form.changed_data)})
+    return clinic

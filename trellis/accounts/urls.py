@@ -10,5 +10,6 @@ urlpatterns = [
     path("clinic/", views.switch_clinic, name="switch_clinic"),
     path("keepalive/", views.keepalive, name="keepalive"),
     path("", views.account, name="account"),
+    path("clinic/settings/", views.clinic, name="clinic"),
     path("tokens/<uuid:token_id>/revoke/", views.revoke_token, name="revoke_token"),
 ]

@@ -12,8 +12,10 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts import services
-from trellis.accounts.forms import OtpForm
+from trellis.accounts.access import require
+from trellis.accounts.forms import ClinicForm, OtpForm
 from trellis.accounts.middleware import SESSION_CLINIC
+from trellis.accounts.permissions import Perm
 
 
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
@@ -94,3 +96,14 @@ def revoke_token(request: HttpRequest, token_id) -> HttpResponse:
         request, f"Token {token.hint}… revoked. Programs using it are refused from now on."
     )
     return redirect("account")
+
+
+@login_required
+def clinic(request: HttpRequest) -> HttpResponse:
+    actor = require(request.actor, Perm.CLINIC_CHANGE)
+    form = ClinicForm(request.POST or None, instance=actor.clinic)
+    if request.method == "POST" and form.is_valid():
+        services.update_clinic(actor, form)
+        messages.success(request, "Clinic settings saved.")
+        return redirect("clinic")
+    return render(request, "accounts/clinic.html", {"form": form})

@@ -14,7 +14,7 @@ class AuditFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "e.g. RIV-000012"}),
     )
     user = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, label="Staff member"
+        queryset=User.objects.none(), required=False, label="Staff member", empty_label="Anyone"
     )
     action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
     date_from = forms.DateField(

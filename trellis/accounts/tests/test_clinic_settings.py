@@ -1,0 +1,56 @@
+from trellis.audit.models import Action, AuditEvent
+from trellis.lib.testing import TrellisTestCase
+
+VALID = {
+    "name": "Alpha Clinic",
+    "timezone": "America/Denver",
+    "address": "1 Main St",
+    "phone": "",
+    "setting_idle_logoff_minutes": "10",
+}
+
+
+class ClinicSettingsTests(TrellisTestCase):
+    def test_the_administrator_changes_the_idle_time_and_timezone(self):
+        self.sign_in(self.admin)
+        response = self.client.post("/accounts/clinic/settings/", VALID)
+        self.assertRedirects(response, "/accounts/clinic/settings/")
+        self.clinic_a.refresh_from_db()
+        self.assertEqual(self.clinic_a.settings, {"idle_logoff_minutes": 10})
+        self.assertEqual(self.clinic_a.timezone, "America/Denver")
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual((event.action, event.object_type), (Action.UPDATE, "accounts.clinic"))
+
+    def test_a_value_back_at_its_default_is_not_stored_as_an_override(self):
+        self.sign_in(self.admin)
+        self.client.post(
+            "/accounts/clinic/settings/", {**VALID, "setting_idle_logoff_minutes": "15"}
+        )
+        self.clinic_a.refresh_from_db()
+        self.assertEqual(self.clinic_a.settings, {})
+
+    def test_out_of_range_values_are_refused_by_name(self):
+        self.sign_in(self.admin)
+        for field, value, message in [
+            ("setting_idle_logoff_minutes", "0", "greater than or equal to 2"),
+            ("setting_idle_logoff_minutes", "500", "less than or equal to 120"),
+            ("timezone", "Mars/Olympus", "is not an IANA timezone"),
+            ("name", "", "This field is required"),
+        ]:
+            with self.subTest(field=field, value=value):
+                response = self.client.post("/accounts/clinic/settings/", {**VALID, field: value})
+                self.assertEqual(response.status_code, 200)
+                self.assertIn(message, " ".join(response.context["form"].errors[field]))
+                self.clinic_a.refresh_from_db()
+                self.assertEqual(
+                    (self.clinic_a.settings, self.clinic_a.timezone), ({}, "America/New_York")
+                )
+
+    def test_other_roles_may_not_change_clinic_settings(self):
+        for user in (self.prescriber, self.front_desk):
+            with self.subTest(user=user.username):
+                self.sign_in(user)
+                self.assertEqual(self.client.get("/accounts/clinic/settings/").status_code, 403)
+                self.assertEqual(
+                    self.client.post("/accounts/clinic/settings/", VALID).status_code, 403
+                )
