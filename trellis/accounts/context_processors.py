@@ -7,8 +7,13 @@ from trellis.accounts.middleware import DEFAULT_IDLE_MINUTES
 def staff(request: HttpRequest) -> dict:
     actor = getattr(request, "actor", None)
     minutes = actor.clinic.setting("idle_logoff_minutes") if actor else DEFAULT_IDLE_MINUTES
+    user = getattr(request, "user", None)
+    verified = user is not None and user.is_authenticated and (
+        not settings.TRELLIS_MFA_REQUIRED or user.is_verified()
+    )
     return {
         "actor": actor,
+        "fully_signed_in": verified,
         "memberships": getattr(request, "memberships", []),
         "mfa_waived": not settings.TRELLIS_MFA_REQUIRED,
         "idle_seconds": int(minutes * 60),

@@ -92,3 +92,16 @@ def test_production_responses_carry_the_security_headers(tmp_path):
     assert "X-Frame-Options: DENY" in out
     assert "Strict-Transport-Security: max-age=31536000; includeSubDomains; preload" in out
     assert "X-Content-Type-Options: nosniff" in out
+
+
+def test_sqlite_is_set_up_for_a_multi_user_server(tmp_path):
+    code = (
+        "from django.db import connection; c = connection.cursor(); "
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
+        "c.execute('PRAGMA synchronous').fetchone()[0], "
+        "c.execute('PRAGMA busy_timeout').fetchone()[0], connection.transaction_mode)"
+    )
+    env = {"DEBUG": "true", "DATABASE_URL": "", "SQLITE_PATH": str(tmp_path / "t.sqlite3")}
+    result = run_manage(tmp_path, "shell", "-v", "0", "-c", code, **env)
+    # WAL, synchronous=FULL (2), a 20 s busy timeout, IMMEDIATE transactions.
+    assert result.stdout.split() == ["wal", "2", "20000", "IMMEDIATE"], result.stderr
