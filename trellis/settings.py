@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "trellis.accounts",
     "trellis.audit",
     "trellis.patients",
+    "trellis.messaging",
     "trellis.demo",
 ]
 
@@ -242,6 +243,11 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Trellis <trellis@localhost>")
+
+# SMS: a dotted path to a provider class (trellis.messaging.sms); the default writes each
+# message to a file under TRELLIS_SMS_DIR, for the demo and for tests.
+TRELLIS_SMS_PROVIDER = env_str("TRELLIS_SMS_PROVIDER", "trellis.messaging.sms.FileProvider")
+TRELLIS_SMS_DIR = Path(env_str("TRELLIS_SMS_DIR") or VAR_DIR / "sms")
 
 # --- Logging -------------------------------------------------------------------------------
 LOGGING = {
