@@ -10,8 +10,9 @@ from ninja.security import HttpBearer
 
 from trellis.accounts.access import Actor
 from trellis.accounts.models import ApiToken
-from trellis.lib.errors import InputError
+from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
+from trellis.patients.api import router as patients_router
 
 
 class BearerToken(HttpBearer):
@@ -48,6 +49,11 @@ api = NinjaAPI(
 @api.exception_handler(InputError)
 def _input_error(request, exc: InputError):
     return api.create_response(request, {"detail": str(exc), "field": exc.field}, status=422)
+
+
+@api.exception_handler(Conflict)
+def _conflict(request, exc: Conflict):
+    return api.create_response(request, {"detail": exc.message, "code": exc.code}, status=409)
 
 
 @api.exception_handler(ValidationError)
@@ -104,3 +110,6 @@ def me(request):
         "clinic_id": str(actor.clinic.pk),
         "role": actor.role,
     }
+
+
+api.add_router("", patients_router)

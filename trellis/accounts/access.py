@@ -66,7 +66,8 @@ def load(
     *,
     action: Action = Action.READ,
 ) -> models.Model:
-    """One patient-scoped row (it has ``clinic`` and is or has a ``patient``) for ``actor``."""
+    """One clinic-scoped row for ``actor``: a patient, or a row with ``clinic`` and ``patient``
+    (which may be empty, as for an assessment request not yet registered)."""
     row = queryset.filter(pk=_as_uuid(pk)).first()
     if row is None:
         raise Http404("No such record.")
@@ -78,7 +79,7 @@ def load(
         raise PermissionDenied(
             f"Your role ({actor.membership.get_role_display()}) may not do this."
         )
-    patient = row if isinstance(row, Patient) else row.patient
+    patient = row if isinstance(row, Patient) else getattr(row, "patient", None)
     record_for(actor, action, patient=patient, obj=row)
     return row
 

@@ -45,7 +45,8 @@ class ClinicForm(forms.ModelForm):
                 min_value=definition.minimum,
                 max_value=definition.maximum,
                 initial=self.instance.setting(definition.key),
-                help_text=f"Default {definition.default}. {definition.source}",
+                required=False,
+                help_text=f"Default {definition.default} (used when empty). {definition.source}",
             )
 
     def setting_fields(self) -> list:

@@ -12,3 +12,15 @@ class InputError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class Conflict(Exception):
+    """The request is understood but clashes with the record's state (HTTP 409).
+
+    Signing a screening twice, or signing one whose cautions are not acknowledged, for example.
+    """
+
+    def __init__(self, message: str, *, code: str = "conflict") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code

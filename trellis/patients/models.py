@@ -1,9 +1,14 @@
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from trellis.patients import eligibility
 
 
 class Sex(models.TextChoices):
@@ -13,18 +18,35 @@ class Sex(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+def validate_birth_date(value: date) -> None:
+    today = timezone.localdate()
+    if value > today:
+        raise ValidationError("The date of birth is in the future.")
+    if value < today - timedelta(days=round(125 * 365.25)):
+        raise ValidationError("The date of birth is more than 125 years ago.")
+
+
+def validate_not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("This field cannot be blank.")
+
+
 class Patient(models.Model):
     """A person in a clinic's registry. Loaded only through ``trellis.accounts.access``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=20, editable=False)
-    given_name = models.CharField(max_length=100)
-    family_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
+    given_name = models.CharField(max_length=100, validators=[validate_not_blank])
+    family_name = models.CharField(max_length=100, validators=[validate_not_blank])
+    birth_date = models.DateField("date of birth", validators=[validate_birth_date])
     sex = models.CharField(max_length=10, choices=Sex.choices)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(max_length=32, blank=True)
+    emergency_contact_relation = models.CharField("relationship", max_length=60, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,3 +70,196 @@ class Patient(models.Model):
     def age_on(self, day: date) -> int:
         before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
         return day.year - self.birth_date.year - before_birthday
+
+    def latest_measurement(self, field: str) -> "BodyMeasurement | None":
+        return (
+            self.measurements.filter(**{f"{field}__isnull": False})
+            .order_by("-measured_on", "-recorded_at")
+            .first()
+        )
+
+
+class BodyMeasurement(models.Model):
+    """Weight and height on a date: the weight used for dosing always carries its date."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
+    measured_on = models.DateField()
+    weight_kg = models.DecimalField(
+        "weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(20), MaxValueValidator(400)],
+    )
+    height_cm = models.DecimalField(
+        "height (cm)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(100), MaxValueValidator(250)],
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-measured_on", "-recorded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight_kg__isnull=False) | models.Q(height_cm__isnull=False),
+                name="measurement_has_a_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        parts = [
+            f"{self.weight_kg} kg" if self.weight_kg else "",
+            f"{self.height_cm} cm" if self.height_cm else "",
+        ]
+        return f"{' '.join(p for p in parts if p)} on {self.measured_on}"
+
+    def clean(self) -> None:
+        if self.weight_kg is None and self.height_cm is None:
+            raise ValidationError("Enter a weight, a height or both.")
+        if self.measured_on and self.measured_on > timezone.localdate():
+            raise ValidationError({"measured_on": "The measurement date is in the future."})
+
+    @property
+    def bmi(self) -> float | None:
+        if self.weight_kg is None or self.height_cm is None:
+            return None
+        metres = float(self.height_cm) / 100
+        return round(float(self.weight_kg) / (metres * metres), 1)
+
+
+class RequestStatus(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    BOOKED = "booked", "Booked"
+    DECLINED = "declined", "Declined"
+
+
+class RequestSource(models.TextChoices):
+    WEB = "web", "Website form"
+    FRONT_DESK = "front_desk", "Front desk"
+
+
+class AssessmentRequest(models.Model):
+    """Someone asking to be assessed: the first step of the pathway."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="requests")
+    given_name = models.CharField(max_length=100, validators=[validate_not_blank])
+    family_name = models.CharField(max_length=100, validators=[validate_not_blank])
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    preferred_times = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(max_length=1000, blank=True)
+    consent_to_contact = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=12, choices=RequestStatus.choices, default=RequestStatus.NEW
+    )
+    source = models.CharField(
+        max_length=12, choices=RequestSource.choices, default=RequestSource.WEB
+    )
+    note = models.TextField("front-desk note", blank=True)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # A keyed hash of the sender's address: enough to rate-limit, not enough to identify.
+    sender_key = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        indexes = [models.Index(fields=["clinic", "status", "submitted_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(phone="", email=""), name="request_has_a_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name} ({self.get_status_display()})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def clean(self) -> None:
+        if not self.phone.strip() and not self.email.strip():
+            raise ValidationError({"phone": "Give a phone number or an e-mail address."})
+
+
+class Screening(models.Model):
+    """Intake answers, prior antidepressant trials and the eligibility they give.
+
+    A draft can be edited; once a prescriber signs it, it never changes. A later signed screening
+    supersedes it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")
+    answers = models.JSONField(default=dict)
+    trials = models.JSONField(default=list)
+    age_years = models.PositiveSmallIntegerField(null=True)
+    thresholds = models.JSONField(default=dict, help_text="The clinic thresholds the rules used")
+    trd = models.BooleanField(default=False)
+    findings = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    cautions_acknowledged = models.BooleanField(default=False)
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["patient", "signed_at"])]
+
+    def __str__(self) -> str:
+        return f"Screening of {self.patient} ({'signed' if self.is_signed else 'draft'})"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    def status(self, modality: str) -> str:
+        return self.findings[modality]["status"]
+
+    def needs_acknowledgement(self) -> bool:
+        """Any caution or unknown answer must be acknowledged by the signing prescriber."""
+        return any(
+            finding["status"] in (eligibility.Status.CAUTION, eligibility.Status.NEEDS_INFO)
+            for finding in self.findings.values()
+        )
+
+    def findings_for_display(self) -> list[dict]:
+        return [
+            {"modality": modality, "label": MODALITY_LABELS[modality], **self.findings[modality]}
+            for modality in eligibility.MODALITIES
+        ]
+
+
+MODALITY_LABELS = {
+    eligibility.IV_KETAMINE: "IV ketamine",
+    eligibility.ESKETAMINE: "Esketamine (Spravato)",
+    eligibility.TMS: "TMS",
+}

@@ -1,12 +1,36 @@
-"""Named operations that change patients. Each runs in one transaction and is audited."""
+"""Named operations on patients, assessment requests and screenings.
 
+Each runs in one transaction and writes its audit event in that transaction.
+"""
+
+import hashlib
+import hmac
+from dataclasses import asdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from trellis.accounts.models import Clinic
+from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
-from trellis.audit.services import record_for
-from trellis.patients.models import Patient
+from trellis.audit.services import record, record_for
+from trellis.lib.errors import Conflict
+from trellis.patients import eligibility
+from trellis.patients.models import (
+    AssessmentRequest,
+    BodyMeasurement,
+    Patient,
+    RequestSource,
+    RequestStatus,
+    Screening,
+)
+
+# --- Patients ----------------------------------------------------------------------------------
 
 
 def next_mrn(clinic: Clinic) -> str:
@@ -16,10 +40,269 @@ def next_mrn(clinic: Clinic) -> str:
     return f"{clinic.mrn_prefix}-{number:06d}"
 
 
-def register_patient(actor, **fields) -> Patient:
+def register_patient(
+    actor,
+    *,
+    weight_kg: Decimal | float | None = None,
+    height_cm: Decimal | float | None = None,
+    **fields,
+) -> Patient:
+    """Add a patient to the actor's clinic, with a first weight and height if given."""
+    _require(actor, Perm.PATIENT_CHANGE)
     with transaction.atomic():
-        patient = Patient(clinic=actor.clinic, mrn=next_mrn(actor.clinic), **fields)
-        patient.full_clean()
+        patient = Patient(clinic=actor.clinic, mrn="pending", **fields)
+        patient.full_clean(exclude=["mrn"])
+        measurement = None
+        if weight_kg is not None or height_cm is not None:
+            measurement = BodyMeasurement(
+                clinic=actor.clinic,
+                patient=patient,
+                measured_on=timezone.localdate(),
+                weight_kg=_decimal(weight_kg),
+                height_cm=_decimal(height_cm),
+                recorded_by=actor.user,
+            )
+            measurement.full_clean(exclude=["patient"])
+        patient.mrn = next_mrn(actor.clinic)
         patient.save(force_insert=True)
         record_for(actor, Action.CREATE, patient=patient, obj=patient)
+        if measurement is not None:
+            measurement.save(force_insert=True)
+            record_for(actor, Action.CREATE, patient=patient, obj=measurement)
     return patient
+
+
+def update_patient(actor, patient: Patient, changes: dict) -> Patient:
+    _require(actor, Perm.PATIENT_CHANGE)
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(patient, name, value)
+        patient.full_clean()
+        patient.save(update_fields=[*changes, "updated_at"])
+        record_for(
+            actor, Action.UPDATE, patient=patient, obj=patient, detail={"changed": sorted(changes)}
+        )
+    return patient
+
+
+def record_measurement(
+    actor, patient: Patient, *, measured_on: date, weight_kg=None, height_cm=None
+) -> BodyMeasurement:
+    _require(actor, Perm.PATIENT_CHANGE)
+    with transaction.atomic():
+        measurement = BodyMeasurement(
+            clinic=patient.clinic,
+            patient=patient,
+            measured_on=measured_on,
+            weight_kg=_decimal(weight_kg),
+            height_cm=_decimal(height_cm),
+            recorded_by=actor.user,
+        )
+        measurement.full_clean()
+        measurement.save(force_insert=True)
+        record_for(actor, Action.CREATE, patient=patient, obj=measurement)
+    return measurement
+
+
+def _decimal(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.1"))
+
+
+def _require(actor, perm: Perm) -> None:
+    if actor is None or not actor.can(perm):
+        raise PermissionDenied("Your role may not do this.")
+
+
+# --- Assessment requests -----------------------------------------------------------------------
+
+# At most this many requests from one address per clinic in an hour (the public form).
+REQUESTS_PER_HOUR = 5
+
+
+def sender_key(address: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
+
+
+def too_many_requests(clinic: Clinic, address: str) -> bool:
+    since = timezone.now() - timedelta(hours=1)
+    recent = AssessmentRequest.objects.filter(
+        clinic=clinic, sender_key=sender_key(address), submitted_at__gte=since
+    )
+    return recent.count() >= REQUESTS_PER_HOUR
+
+
+def submit_request(
+    clinic: Clinic, fields: dict, *, address: str, source: str = RequestSource.WEB, actor=None
+) -> AssessmentRequest:
+    """File an assessment request: from the public page (no actor) or the front desk."""
+    with transaction.atomic():
+        request = AssessmentRequest(
+            clinic=clinic, source=source, sender_key=sender_key(address), **fields
+        )
+        request.full_clean()
+        request.save(force_insert=True)
+        if actor is not None:
+            record_for(actor, Action.CREATE, obj=request)
+        else:
+            record(
+                Action.CREATE,
+                clinic=clinic,
+                obj=request,
+                source_address=address,
+                username="(public request form)",
+            )
+    return request
+
+
+def set_request_status(actor, request: AssessmentRequest, status: str, note: str = "") -> None:
+    _require(actor, Perm.REQUEST_CHANGE)
+    if status not in RequestStatus.values:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    with transaction.atomic():
+        request.status = status
+        request.handled_by = actor.user
+        fields = ["status", "handled_by", "updated_at"]
+        if note.strip():
+            request.note = note.strip()
+            fields.append("note")
+        request.save(update_fields=fields)
+        record_for(
+            actor, Action.UPDATE, patient=request.patient, obj=request, detail={"status": status}
+        )
+
+
+def register_from_request(
+    actor, request: AssessmentRequest, *, birth_date: date, sex: str, **extra
+) -> Patient:
+    """Turn a request into a patient in one step; the request becomes booked."""
+    _require(actor, Perm.REQUEST_CHANGE)
+    if request.patient_id is not None:
+        raise Conflict(f"This request is already registered as {request.patient.mrn}.")
+    with transaction.atomic():
+        patient = register_patient(
+            actor,
+            given_name=request.given_name,
+            family_name=request.family_name,
+            phone=request.phone,
+            email=request.email,
+            birth_date=birth_date,
+            sex=sex,
+            **extra,
+        )
+        request.patient = patient
+        request.status = RequestStatus.BOOKED
+        request.handled_by = actor.user
+        request.save(update_fields=["patient", "status", "handled_by", "updated_at"])
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=patient,
+            obj=request,
+            detail={"status": RequestStatus.BOOKED, "registered": patient.mrn},
+        )
+    return patient
+
+
+# --- Screenings --------------------------------------------------------------------------------
+
+
+def clinic_thresholds(clinic: Clinic) -> eligibility.Thresholds:
+    """The eligibility thresholds in force at a clinic (its settings, else the cited defaults)."""
+    return eligibility.Thresholds(
+        bp_systolic_caution=clinic.setting("screening_bp_systolic_caution"),
+        bp_diastolic_caution=clinic.setting("screening_bp_diastolic_caution"),
+        lorazepam_eq_max_mg_per_day=clinic.setting("screening_lorazepam_eq_max"),
+        minimum_age=clinic.setting("screening_minimum_age"),
+        adequacy_weeks=clinic.setting("trd_adequacy_weeks"),
+        min_failed_trials=clinic.setting("trd_min_failed_trials"),
+    )
+
+
+def _evaluate_into(screening: Screening, answers: dict, trials: list) -> None:
+    clinic = screening.patient.clinic
+    thresholds = clinic_thresholds(clinic)
+    age = screening.patient.age_on(timezone.localdate(timezone=clinic.tzinfo))
+    result = eligibility.evaluate(answers, trials, age, thresholds)
+    screening.answers = dict(answers)
+    screening.trials = [dict(trial) for trial in trials]
+    screening.age_years = age
+    screening.thresholds = asdict(thresholds)
+    screening.trd = result.trd
+    screening.findings = result.as_dict()["findings"]
+
+
+def create_screening(actor, patient: Patient, answers: dict, trials: list) -> Screening:
+    """Record intake answers and trials as a draft screening with its eligibility."""
+    _require(actor, Perm.SCREENING_CHANGE)
+    with transaction.atomic():
+        screening = Screening(clinic=patient.clinic, patient=patient, created_by=actor.user)
+        _evaluate_into(screening, answers, trials)
+        screening.save(force_insert=True)
+        record_for(actor, Action.CREATE, patient=patient, obj=screening)
+    return screening
+
+
+def update_screening(actor, screening: Screening, answers: dict, trials: list) -> Screening:
+    _require(actor, Perm.SCREENING_CHANGE)
+    with transaction.atomic():
+        locked = Screening.objects.select_for_update().get(pk=screening.pk)
+        if locked.is_signed:
+            raise Conflict("This screening is signed and cannot change; start a new screening.")
+        _evaluate_into(screening, answers, trials)
+        screening.save(
+            update_fields=[
+                "answers",
+                "trials",
+                "age_years",
+                "thresholds",
+                "trd",
+                "findings",
+                "updated_at",
+            ]
+        )
+        record_for(actor, Action.UPDATE, patient=screening.patient, obj=screening)
+    return screening
+
+
+def sign_screening(actor, screening: Screening, *, acknowledge_cautions: bool = False) -> Screening:
+    """A prescriber signs: cautions and unknown answers need an explicit acknowledgement."""
+    _require(actor, Perm.SCREENING_SIGN)
+    with transaction.atomic():
+        locked = Screening.objects.select_for_update().get(pk=screening.pk)
+        if locked.is_signed:
+            raise Conflict("This screening is already signed.", code="already_signed")
+        if locked.needs_acknowledgement() and not acknowledge_cautions:
+            raise Conflict(
+                "This screening has cautions or unknown answers: acknowledge them to sign "
+                "(acknowledge_cautions).",
+                code="cautions_not_acknowledged",
+            )
+        previous = current_screening(screening.patient)
+        screening.signed_by = actor.user
+        screening.signed_at = timezone.now()
+        screening.cautions_acknowledged = locked.needs_acknowledgement()
+        screening.supersedes = previous
+        screening.save(
+            update_fields=[
+                "signed_by",
+                "signed_at",
+                "cautions_acknowledged",
+                "supersedes",
+                "updated_at",
+            ]
+        )
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=screening.patient,
+            obj=screening,
+            detail={"signed": True, "cautions_acknowledged": screening.cautions_acknowledged},
+        )
+    return screening
+
+
+def current_screening(patient: Patient) -> Screening | None:
+    """The latest signed screening: the one that decides whether a course may start."""
+    return patient.screenings.filter(signed_at__isnull=False).order_by("-signed_at").first()

@@ -1,11 +1,37 @@
 from uuid import UUID
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from trellis.accounts import access
-from trellis.lib.http import is_htmx
+from trellis.accounts.models import Clinic
+from trellis.accounts.permissions import Perm
+from trellis.audit.models import Action
+from trellis.audit.services import record_for
+from trellis.lib.errors import Conflict, InputError
+from trellis.lib.forms import apply_validation_error
+from trellis.lib.http import client_address, is_htmx
+from trellis.patients import services
+from trellis.patients.forms import (
+    QUESTION_GROUPS,
+    MeasurementForm,
+    NewPatientForm,
+    PatientForm,
+    PublicRequestForm,
+    RegisterFromRequestForm,
+    ScreeningForm,
+    attach_input_error,
+    trial_formset,
+)
+from trellis.patients.models import AssessmentRequest, RequestStatus, Screening
+
+# --- Patients ----------------------------------------------------------------------------------
 
 
 @login_required
@@ -17,6 +43,323 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def patient_new(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.PATIENT_CHANGE)
+    form = NewPatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            patient = services.register_patient(actor, **data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, f"{patient.full_name} registered as {patient.mrn}.")
+            return redirect("patient_detail", patient.id)
+    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+
+
+@login_required
 def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id)
-    return render(request, "patients/detail.html", {"patient": patient})
+    actor = request.actor
+    context = {
+        "patient": patient,
+        "age": patient.age_on(_today(actor)),
+        "weight": patient.latest_measurement("weight_kg"),
+        "height": patient.latest_measurement("height_cm"),
+        "can_edit": actor.can(Perm.PATIENT_CHANGE),
+    }
+    if actor.can(Perm.SCREENING_READ):
+        screenings = list(patient.screenings.select_related("created_by", "signed_by"))
+        current = next((s for s in sorted(screenings, key=_signed_order) if s.is_signed), None)
+        context.update(
+            screenings=screenings,
+            current=current,
+            draft=next((s for s in screenings if not s.is_signed), None),
+            can_screen=actor.can(Perm.SCREENING_CHANGE),
+        )
+    return render(request, "patients/detail.html", context)
+
+
+def _signed_order(screening: Screening):
+    return -(screening.signed_at.timestamp() if screening.signed_at else 0)
+
+
+def _today(actor):
+    return timezone.localdate(timezone=actor.clinic.tzinfo)
+
+
+@login_required
+def patient_edit(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = access.patient(request.actor, patient_id, Perm.PATIENT_CHANGE)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changes:
+            services.update_patient(request.actor, patient, changes)
+            messages.success(request, "Patient details saved.")
+        return redirect("patient_detail", patient.id)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": patient, "title": f"Edit {patient.full_name}"},
+    )
+
+
+@login_required
+def measurement_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = access.patient(request.actor, patient_id, Perm.PATIENT_CHANGE)
+    form = MeasurementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_measurement(request.actor, patient, **form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Weight and height recorded.")
+            return redirect("patient_detail", patient.id)
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "patient": patient, "title": "Record weight and height"},
+    )
+
+
+# --- Screenings --------------------------------------------------------------------------------
+
+
+@login_required
+def screening_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = access.patient(request.actor, patient_id, Perm.SCREENING_CHANGE)
+    previous = services.current_screening(patient)
+    return _screening_form(request, patient, None, previous)
+
+
+@login_required
+def screening_edit(request: HttpRequest, screening_id: UUID) -> HttpResponse:
+    screening = access.load(
+        request.actor,
+        Screening.objects.select_related("patient"),
+        screening_id,
+        Perm.SCREENING_CHANGE,
+    )
+    if screening.is_signed:
+        messages.warning(request, "A signed screening cannot change; start a new one.")
+        return redirect("screening_detail", screening.id)
+    return _screening_form(request, screening.patient, screening, screening)
+
+
+def _screening_form(request, patient, screening: Screening | None, start_from) -> HttpResponse:
+    if request.method == "POST":
+        form = ScreeningForm(request.POST)
+        formset = trial_formset(request.POST)
+        if form.is_valid() and formset.is_valid():
+            answers = form.answers()
+            trials = [t for t in (f.trial() for f in formset.forms) if t is not None]
+            try:
+                if screening is None:
+                    screening = services.create_screening(request.actor, patient, answers, trials)
+                else:
+                    services.update_screening(request.actor, screening, answers, trials)
+            except InputError as error:
+                attach_input_error(error, form, formset)
+            except Conflict as error:
+                messages.error(request, error.message)
+                return redirect("screening_detail", screening.id)
+            else:
+                return redirect("screening_detail", screening.id)
+    else:
+        answers = start_from.answers if start_from else {}
+        form = ScreeningForm(initial=ScreeningForm.initial_from(answers))
+        formset = trial_formset(trials=start_from.trials if start_from else [])
+    return render(
+        request,
+        "patients/screening_form.html",
+        {
+            "patient": patient,
+            "screening": screening,
+            "form": form,
+            "formset": formset,
+            "copied_from": start_from if screening is None else None,
+        },
+    )
+
+
+@login_required
+def screening_detail(request: HttpRequest, screening_id: UUID) -> HttpResponse:
+    screening = access.load(
+        request.actor,
+        Screening.objects.select_related("patient", "created_by", "signed_by"),
+        screening_id,
+        Perm.SCREENING_READ,
+    )
+    return render(
+        request,
+        "patients/screening_detail.html",
+        {
+            "screening": screening,
+            "patient": screening.patient,
+            "can_sign": request.actor.can(Perm.SCREENING_SIGN) and not screening.is_signed,
+            "can_edit": request.actor.can(Perm.SCREENING_CHANGE) and not screening.is_signed,
+            "answer_rows": _answer_rows(screening),
+        },
+    )
+
+
+def _answer_rows(screening: Screening) -> list[tuple[str, list[tuple[str, str]]]]:
+    def shown(value) -> str:
+        if value is True:
+            return "Yes"
+        if value is False:
+            return "No"
+        return str(value).replace("_", " ").capitalize() if isinstance(value, str) else str(value)
+
+    return [
+        (
+            title,
+            [
+                (label, shown(screening.answers[key]) if key in screening.answers else "Unknown")
+                for key, label in questions
+            ],
+        )
+        for title, questions in QUESTION_GROUPS
+    ]
+
+
+@require_POST
+@login_required
+def screening_sign(request: HttpRequest, screening_id: UUID) -> HttpResponse:
+    screening = access.load(
+        request.actor,
+        Screening.objects.select_related("patient"),
+        screening_id,
+        Perm.SCREENING_SIGN,
+    )
+    try:
+        services.sign_screening(
+            request.actor, screening, acknowledge_cautions=request.POST.get("acknowledge") == "on"
+        )
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Screening signed.")
+    return redirect("screening_detail", screening.id)
+
+
+# --- Assessment requests -----------------------------------------------------------------------
+
+
+def public_request(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    """The page a clinic links from its website. It reveals nothing about existing patients."""
+    clinic = get_object_or_404(Clinic, slug=clinic_slug)
+    form = PublicRequestForm(request.POST or None)
+    if request.method == "POST":
+        address = client_address(request)
+        if form.is_bot():
+            return redirect("public_request_thanks", clinic.slug)
+        if services.too_many_requests(clinic, address):
+            return render(
+                request,
+                "public/request.html",
+                {"clinic": clinic, "form": form, "rate_limited": True},
+                status=429,
+            )
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
+            try:
+                services.submit_request(clinic, data, address=address)
+            except ValidationError as error:
+                apply_validation_error(form, error)
+            else:
+                return redirect("public_request_thanks", clinic.slug)
+    return render(request, "public/request.html", {"clinic": clinic, "form": form})
+
+
+def public_request_thanks(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    clinic = get_object_or_404(Clinic, slug=clinic_slug)
+    return render(request, "public/request_thanks.html", {"clinic": clinic})
+
+
+@login_required
+def request_queue(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.REQUEST_READ)
+    status = request.GET.get("status", RequestStatus.NEW)
+    rows = AssessmentRequest.objects.filter(clinic=actor.clinic).select_related("patient")
+    if status in RequestStatus.values:
+        rows = rows.filter(status=status)
+    rows = list(rows.order_by("submitted_at")[:200])
+    counts = {s: 0 for s in RequestStatus.values}
+    for value in AssessmentRequest.objects.filter(clinic=actor.clinic).values_list(
+        "status", flat=True
+    ):
+        counts[value] += 1
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type="patients.assessmentrequest",
+        detail={"status": status, "results": len(rows)},
+    )
+    return render(
+        request,
+        "patients/request_queue.html",
+        {
+            "requests": rows,
+            "status": status,
+            "statuses": RequestStatus.choices,
+            "counts": counts,
+            "public_url": request.build_absolute_uri(f"/request/{actor.clinic.slug}/"),
+        },
+    )
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    row = access.load(
+        request.actor,
+        AssessmentRequest.objects.select_related("patient"),
+        request_id,
+        Perm.REQUEST_READ,
+    )
+    register_form = RegisterFromRequestForm(request.POST or None)
+    if request.method == "POST":
+        access.require(request.actor, Perm.REQUEST_CHANGE)
+        if register_form.is_valid():
+            try:
+                with transaction.atomic():
+                    patient = services.register_from_request(
+                        request.actor, row, **register_form.cleaned_data
+                    )
+            except ValidationError as error:
+                apply_validation_error(register_form, error)
+            except Conflict as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"{patient.full_name} registered as {patient.mrn}.")
+                return redirect("patient_detail", patient.id)
+    return render(
+        request,
+        "patients/request_detail.html",
+        {
+            "req": row,
+            "register_form": register_form,
+            "statuses": RequestStatus.choices,
+            "can_change": request.actor.can(Perm.REQUEST_CHANGE),
+        },
+    )
+
+
+@require_POST
+@login_required
+def request_status(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    row = access.load(
+        request.actor, AssessmentRequest.objects.all(), request_id, Perm.REQUEST_CHANGE
+    )
+    try:
+        services.set_request_status(
+            request.actor, row, request.POST.get("status", ""), request.POST.get("note", "")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Request marked {row.get_status_display().lower()}.")
+    return redirect("request_detail", row.id)

@@ -1,0 +1,294 @@
+from django import forms
+from django.utils import timezone
+
+from trellis.lib.errors import InputError
+from trellis.patients import eligibility
+from trellis.patients.models import AssessmentRequest, BodyMeasurement, Patient, Sex
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "phone",
+            "email",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_relation",
+            "emergency_contact_phone",
+        ]
+        widgets = {
+            "birth_date": DATE_INPUT,
+            "address": forms.Textarea(attrs={"rows": 2}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+            "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
+        }
+        labels = {"emergency_contact_name": "Emergency contact"}
+
+
+class NewPatientForm(PatientForm):
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)", required=False, min_value=20, max_value=400, decimal_places=1
+    )
+    height_cm = forms.DecimalField(
+        label="Height (cm)", required=False, min_value=100, max_value=250, decimal_places=1
+    )
+
+
+class MeasurementForm(forms.ModelForm):
+    class Meta:
+        model = BodyMeasurement
+        fields = ["measured_on", "weight_kg", "height_cm"]
+        widgets = {"measured_on": DATE_INPUT}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["measured_on"].initial = timezone.localdate()
+
+
+# --- Screening ---------------------------------------------------------------------------------
+
+YES_NO_UNKNOWN = [("", "Unknown"), ("yes", "Yes"), ("no", "No")]
+
+# The intake form's questions, grouped as a clinician asks them (keys from DESIGN.md §6).
+QUESTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Pregnancy",
+        [
+            ("pregnant", "Pregnant?"),
+            ("breastfeeding", "Breastfeeding?"),
+        ],
+    ),
+    (
+        "Psychiatric history",
+        [
+            ("psychosis", "Psychotic disorder or schizophrenia"),
+            ("mania_current", "Current mania or hypomania?"),
+            ("substance_use_disorder", "Substance use disorder"),
+            ("ketamine_misuse", "History of ketamine or PCP misuse?"),
+        ],
+    ),
+    (
+        "Blood pressure and vessels",
+        [
+            ("bp_systolic", "Screening BP systolic (mmHg)"),
+            ("bp_diastolic", "Screening BP diastolic (mmHg)"),
+            ("hypertension_uncontrolled", "Uncontrolled hypertension?"),
+            (
+                "aneurysmal_vascular_disease",
+                "Aneurysmal vascular disease (aortic, intracranial, peripheral)?",
+            ),
+            ("arteriovenous_malformation", "Arteriovenous malformation?"),
+            ("intracerebral_hemorrhage", "History of intracerebral haemorrhage?"),
+        ],
+    ),
+    (
+        "Allergies and medicines",
+        [
+            ("ketamine_hypersensitivity", "Hypersensitivity to ketamine or esketamine?"),
+            ("benzodiazepine_mg_lorazepam_eq", "Benzodiazepines, mg/day lorazepam equivalent"),
+            ("maoi_or_psychostimulant", "Taking an MAOI or a psychostimulant?"),
+        ],
+    ),
+    (
+        "Implants and seizures (for TMS)",
+        [
+            (
+                "head_metal_implant",
+                "Metal in the head within 30 cm of the coil (clips, coils, stents, fragments)?",
+            ),
+            ("cochlear_implant", "Cochlear implant?"),
+            ("implanted_neurostimulator", "Implanted neurostimulator (DBS, VNS)?"),
+            ("cardiac_device", "Pacemaker or implanted defibrillator?"),
+            ("seizure_history", "History of seizures?"),
+        ],
+    ),
+]
+HISTORY_CHOICES = [("", "Unknown"), ("none", "None"), ("past", "Past"), ("current", "Current")]
+
+
+class ScreeningForm(forms.Form):
+    """The DESIGN.md §6 answers; "Unknown" leaves the question out (never read as "no")."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for _, questions in QUESTION_GROUPS:
+            for key, label in questions:
+                self.fields[key] = self._field(key, label)
+
+    @staticmethod
+    def _field(key: str, label: str) -> forms.Field:
+        if key in ("bp_systolic", "bp_diastolic"):
+            return forms.IntegerField(
+                label=label,
+                required=False,
+                widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+            )
+        if key == "benzodiazepine_mg_lorazepam_eq":
+            return forms.DecimalField(label=label, required=False, min_value=0, decimal_places=2)
+        if key in ("psychosis", "substance_use_disorder"):
+            return forms.ChoiceField(
+                label=label, choices=HISTORY_CHOICES, required=False, widget=forms.RadioSelect
+            )
+        return forms.ChoiceField(
+            label=label, choices=YES_NO_UNKNOWN, required=False, widget=forms.RadioSelect
+        )
+
+    def groups(self) -> list[tuple[str, list]]:
+        return [
+            (title, [self[key] for key, _ in questions]) for title, questions in QUESTION_GROUPS
+        ]
+
+    @staticmethod
+    def initial_from(answers: dict) -> dict:
+        initial = {}
+        for key, value in answers.items():
+            if isinstance(value, bool):
+                initial[key] = "yes" if value else "no"
+            else:
+                initial[key] = value
+        return initial
+
+    def answers(self) -> dict:
+        answers = {}
+        for key, value in self.cleaned_data.items():
+            if value in (None, ""):
+                continue
+            if value in ("yes", "no"):
+                answers[key] = value == "yes"
+            elif key == "benzodiazepine_mg_lorazepam_eq":
+                answers[key] = float(value)
+            else:
+                answers[key] = value
+        return answers
+
+
+class TrialForm(forms.Form):
+    drug = forms.CharField(
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. sertraline"}),
+    )
+    weeks = forms.DecimalField(required=False, min_value=0, max_value=520, decimal_places=1)
+    adequate_dose = forms.ChoiceField(
+        label="Adequate dose", choices=[("", "—"), ("yes", "Yes"), ("no", "No")], required=False
+    )
+    outcome = forms.ChoiceField(
+        choices=[
+            ("", "—"),
+            *[(o, o.replace("_", " ").capitalize()) for o in eligibility.TRIAL_OUTCOMES],
+        ],
+        required=False,
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        filled = [
+            name
+            for name in ("drug", "weeks", "adequate_dose", "outcome")
+            if data.get(name) not in (None, "")
+        ]
+        if filled and len(filled) < 4:
+            for name in ("drug", "weeks", "adequate_dose", "outcome"):
+                if name not in filled:
+                    self.add_error(name, "Needed for this trial.")
+        return data
+
+    def trial(self) -> dict | None:
+        data = self.cleaned_data
+        if not data or data.get("drug") in (None, ""):
+            return None
+        return {
+            "drug": data["drug"].strip(),
+            "weeks": float(data["weeks"]),
+            "adequate_dose": data["adequate_dose"] == "yes",
+            "outcome": data["outcome"],
+        }
+
+
+TrialFormSet = forms.formset_factory(TrialForm, extra=0, max_num=20, absolute_max=20)
+
+
+def trial_formset(data=None, trials: list | None = None) -> forms.BaseFormSet:
+    initial = [
+        {**trial, "adequate_dose": "yes" if trial["adequate_dose"] else "no"}
+        for trial in (trials or [])
+    ]
+    formset = TrialFormSet(data, initial=initial, prefix="trials")
+    if data is None:
+        formset.extra = max(2, 4 - len(initial))
+    return formset
+
+
+def attach_input_error(error: InputError, form: ScreeningForm, formset) -> None:
+    """Show an eligibility-engine error on the field it names (``answers.x``, ``trials[1].y``)."""
+    field = error.field
+    if field.startswith("answers.") and field.removeprefix("answers.") in form.fields:
+        form.add_error(field.removeprefix("answers."), error.message)
+        return
+    if field.startswith("trials["):
+        index = int(field[len("trials[") : field.index("]")])
+        name = field.rsplit(".", 1)[-1]
+        trial_forms = [f for f in formset.forms if f.trial() is not None]
+        if index < len(trial_forms) and name in trial_forms[index].fields:
+            trial_forms[index].add_error(name, error.message)
+            return
+    form.add_error(None, str(error))
+
+
+# --- Assessment requests -----------------------------------------------------------------------
+
+
+class PublicRequestForm(forms.ModelForm):
+    # Bots fill every field; people never see this one.
+    website = forms.CharField(
+        required=False,
+        label="Leave this empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    class Meta:
+        model = AssessmentRequest
+        fields = [
+            "given_name",
+            "family_name",
+            "phone",
+            "email",
+            "preferred_times",
+            "reason",
+            "consent_to_contact",
+        ]
+        labels = {
+            "given_name": "First name",
+            "family_name": "Last name",
+            "preferred_times": "When can we reach you?",
+            "reason": "What would you like help with? (optional)",
+            "consent_to_contact": "You may contact me by phone or e-mail about an assessment.",
+        }
+        widgets = {
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "given_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "family_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+            "preferred_times": forms.TextInput(attrs={"placeholder": "e.g. weekday mornings"}),
+            "reason": forms.Textarea(attrs={"rows": 4, "maxlength": 1000}),
+        }
+
+    def clean_consent_to_contact(self) -> bool:
+        if not self.cleaned_data.get("consent_to_contact"):
+            raise forms.ValidationError("We can only reply if you agree to be contacted.")
+        return True
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class RegisterFromRequestForm(forms.Form):
+    birth_date = forms.DateField(label="Date of birth", widget=DATE_INPUT)
+    sex = forms.ChoiceField(choices=Sex.choices)
