@@ -29,7 +29,7 @@ from trellis.patients.forms import (
     attach_input_error,
     trial_formset,
 )
-from trellis.patients.models import AssessmentRequest, RequestStatus, Screening
+from trellis.patients.models import AssessmentRequest, RequestStatus, Screening, Sex
 
 # --- Patients ----------------------------------------------------------------------------------
 
@@ -170,6 +170,9 @@ def _screening_form(request, patient, screening: Screening | None, start_from) -
                 return redirect("screening_detail", screening.id)
     else:
         answers = start_from.answers if start_from else {}
+        if start_from is None and patient.sex == Sex.MALE:
+            # Offered, not assumed: the answers show as "No" and can be changed.
+            answers = {"pregnant": False, "breastfeeding": False}
         form = ScreeningForm(initial=ScreeningForm.initial_from(answers))
         formset = trial_formset(trials=start_from.trials if start_from else [])
     return render(

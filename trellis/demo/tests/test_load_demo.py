@@ -6,7 +6,7 @@ from django.test import TestCase
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
 from trellis.audit.models import AuditEvent
-from trellis.patients.models import Patient
+from trellis.patients.models import AssessmentRequest, Patient, Screening
 
 
 def counts() -> dict:
@@ -25,6 +25,10 @@ class LoadDemoTests(TestCase):
         self.assertEqual(roles, set(Role))
         self.assertEqual(Patient.objects.filter(clinic=riverside).count(), 30)
         self.assertTrue(User.objects.get(username="prescriber").check_password("trellis-demo-2026"))
+        signed = Screening.objects.filter(clinic=riverside, signed_at__isnull=False)
+        statuses = {s.status(m) for s in signed for m in ("iv_ketamine", "esketamine", "tms")}
+        self.assertEqual(statuses, {"eligible", "caution", "contraindicated", "needs_info"})
+        self.assertTrue(AssessmentRequest.objects.filter(clinic=riverside, status="new").exists())
 
     def test_running_it_twice_changes_nothing(self):
         call_command("load_demo", stdout=io.StringIO())
