@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "trellis.accounts",
     "trellis.audit",
     "trellis.patients",
+    "trellis.treatments",
+    "trellis.measures",
     "trellis.messaging",
     "trellis.demo",
 ]

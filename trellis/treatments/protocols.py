@@ -1,0 +1,79 @@
+"""The built-in protocol library: data with sources (DOMAIN.md §1–3).
+
+Each protocol names the calendar it follows (``schedule`` — a planner in ``schedule.py``) and the
+defaults a session starts from. A clinic may add its own protocols on the same calendars.
+"""
+
+from trellis.treatments import schedule
+
+IV_KETAMINE = "iv_ketamine"
+ESKETAMINE = "esketamine"
+TMS = "tms"
+
+BUILTIN = [
+    {
+        "code": "ketamine-iv-induction",
+        "modality": IV_KETAMINE,
+        "name": "IV ketamine induction series",
+        "schedule": schedule.KETAMINE_IV_INDUCTION,
+        "sessions": 6,
+        "description": "Six infusions of 0.5 mg/kg over 40 minutes, three a week over two weeks.",
+        "defaults": {"dose_mg_per_kg": 0.5, "minutes": 40},
+        # 0.5 mg/kg over 40 min [R1, R11]; 6 infusions 3×/wk over 12 days [R2] or 2 wk [R3].
+        "source": "DOMAIN.md §1.1 [R1, R2, R3, R11]",
+    },
+    {
+        "code": "ketamine-iv-maintenance",
+        "modality": IV_KETAMINE,
+        "name": "IV ketamine maintenance",
+        "schedule": schedule.KETAMINE_IV_MAINTENANCE,
+        "sessions": 4,
+        "description": "For responders: four once-weekly infusions of 0.5 mg/kg over 40 minutes.",
+        "defaults": {"dose_mg_per_kg": 0.5, "minutes": 40},
+        "source": "DOMAIN.md §1.1 [R1, R3]",
+    },
+    {
+        "code": "esketamine-trd",
+        "modality": ESKETAMINE,
+        "name": "Esketamine (Spravato) for TRD, per label",
+        "schedule": schedule.ESKETAMINE_TRD,
+        "sessions": 12,
+        "description": "Weeks 1–4 twice weekly (day 1 56 mg, then 56 or 84 mg), weeks 5–8 weekly; "
+        "then every 1–2 weeks. At least 2 hours of monitoring after each dose.",
+        "defaults": {"first_dose_mg": 56, "dose_mg": 56, "monitoring_minutes": 120},
+        "source": "DOMAIN.md §2.1, §2.3 [R22, R28]",
+    },
+    {
+        "code": "tms-10hz",
+        "modality": TMS,
+        "name": "TMS 10 Hz, left DLPFC",
+        "schedule": schedule.TMS_10HZ,
+        "sessions": 36,
+        "description": "120% MT, 4 s trains of 40 pulses, 26 s apart, 75 trains = 3,000 pulses "
+        "(~37.5 min); 30 sessions over 6 weeks, then a 3-2-1 taper.",
+        "defaults": {"intensity_pct_mt": 120, "pulses": 3000, "frequency_hz": 10},
+        "source": "DOMAIN.md §3.1 [R31, R32, R35, R37]",
+    },
+    {
+        "code": "tms-itbs",
+        "modality": TMS,
+        "name": "TMS intermittent theta burst (iTBS)",
+        "schedule": schedule.TMS_ITBS,
+        "sessions": 36,
+        "description": "600 pulses at 120% MT in about 3 minutes, one session a day; "
+        "30 sessions over 6 weeks, then a 3-2-1 taper.",
+        "defaults": {"intensity_pct_mt": 120, "pulses": 600},
+        "source": "DOMAIN.md §3.1 [R33, R34, R35, R37]",
+    },
+    {
+        "code": "tms-accelerated-itbs",
+        "modality": TMS,
+        "name": "Accelerated iTBS (SAINT/SNT-style)",
+        "schedule": schedule.TMS_ACCELERATED_ITBS,
+        "sessions": 50,
+        "description": "Ten iTBS sessions of 1,800 pulses a day with 50-minute gaps, for 5 days "
+        "(90,000 pulses); 90% resting MT, depth-adjusted; neuronavigated target.",
+        "defaults": {"intensity_pct_mt": 90, "pulses": 1800},
+        "source": "DOMAIN.md §3.1 [R33, R36]",
+    },
+]
