@@ -23,9 +23,11 @@ run: venv
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # SQLite unless DATABASE_URL is set. Extra pytest arguments: make test ARGS="-k audit".
+# Browser tests need Debian's Chromium: installed when missing (as root), else skipped.
 test: export DEBUG ?= true
 test: venv
-	$(PY) -m pytest $(ARGS)
+	@if scripts/ensure-chromium; then $(PY) -m pytest $(ARGS); \
+	else $(PY) -m pytest -m "not browser" $(ARGS); fi
 
 lint: venv
 	$(VENV)/bin/ruff check .

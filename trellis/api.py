@@ -12,6 +12,7 @@ from trellis.accounts.access import Actor
 from trellis.accounts.models import ApiToken
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
+from trellis.measures.api import router as measures_router
 from trellis.patients.api import router as patients_router
 
 
@@ -113,3 +114,4 @@ def me(request):
 
 
 api.add_router("", patients_router)
+api.add_router("", measures_router)

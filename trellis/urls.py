@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("trellis.accounts.urls")),
     path("", include("trellis.patients.urls")),
+    path("", include("trellis.measures.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
