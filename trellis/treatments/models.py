@@ -162,3 +162,231 @@ class Session(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+
+class VitalSign(models.Model):
+    """One set of vital signs during a session, flagged against the clinic's thresholds."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="vitals")
+    taken_at = models.DateTimeField()
+    label = models.CharField(max_length=40, blank=True,
+                             help_text="e.g. pre-dose, 40 min, pre-discharge")
+    bp_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    bp_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
+    heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
+    spo2 = models.PositiveSmallIntegerField("SpO₂", null=True, blank=True)
+    respiratory_rate = models.PositiveSmallIntegerField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["taken_at"]
+
+    def __str__(self) -> str:
+        return f"Vitals at {self.taken_at:%H:%M}"
+
+    @property
+    def bp(self) -> str:
+        if self.bp_systolic is None:
+            return ""
+        return f"{self.bp_systolic}/{self.bp_diastolic}"
+
+    def flag_for(self, field: str) -> dict | None:
+        return next((flag for flag in self.flags if flag["field"] == field), None)
+
+
+class InfusionRecord(models.Model):
+    """IV ketamine: the dose and pump arithmetic, dissociation, sedation, discharge."""
+
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, primary_key=True,
+                                   related_name="infusion")
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    weight_measured_on = models.DateField(null=True, blank=True)
+    dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    vial_mg_per_ml = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    diluent_ml = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    dose_mg = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    drug_ml = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    total_ml = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    bag_mg_per_ml = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
+    rate_ml_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
+    dose_override_reason = models.TextField(blank=True)
+    dose_override_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                         null=True, blank=True, related_name="+")
+    infusion_started_at = models.DateTimeField(null=True, blank=True)
+    infusion_ended_at = models.DateTimeField(null=True, blank=True)
+    cadss6 = models.JSONField(default=list, blank=True,
+                              help_text="CADSS items 1, 2, 6, 7, 15, 22, each 0–4 [R14]")
+    moaas_lowest = models.PositiveSmallIntegerField("lowest MOAA/S", null=True, blank=True)
+    side_effects = models.JSONField(default=list, blank=True)
+    discharge_vitals_in_range = models.BooleanField(null=True, blank=True)
+    discharge_moaas_5 = models.BooleanField(null=True, blank=True)
+    escort_present = models.BooleanField(null=True, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    therapy_note = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Infusion for {self.session}"
+
+
+class EsketamineRecord(models.Model):
+    """Esketamine dosing and its monitoring, the source of the REMS Patient Monitoring Form."""
+
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, primary_key=True,
+                                   related_name="esketamine")
+    dose_mg = models.PositiveSmallIntegerField(null=True, blank=True)
+    lot_numbers = models.CharField(max_length=200, blank=True)
+    first_device_at = models.DateTimeField(null=True, blank=True)
+    first_treatment = models.BooleanField(null=True, blank=True)
+    co_medications = models.JSONField(default=list, blank=True)
+    vitals_acceptable_pre = models.BooleanField(null=True, blank=True)
+    sedation = models.BooleanField(null=True, blank=True)
+    sedation_resolved_at = models.DateTimeField(null=True, blank=True)
+    dissociation = models.BooleanField(null=True, blank=True)
+    dissociation_resolved_at = models.DateTimeField(null=True, blank=True)
+    respiratory_depression = models.BooleanField(null=True, blank=True)
+    respiratory_depression_resolved_at = models.DateTimeField(null=True, blank=True)
+    ready_to_leave_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the patient would have been ready to leave without the 2-hour rule",
+    )
+    monitoring_ended_at = models.DateTimeField(null=True, blank=True)
+    vitals_acceptable_end = models.BooleanField(null=True, blank=True)
+    side_effects = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Esketamine for {self.session}"
+
+    @property
+    def devices(self) -> int | None:
+        # One device = 28 mg (a spray in each nostril) [R22].
+        return self.dose_mg // 28 if self.dose_mg else None
+
+    @property
+    def monitoring_minutes(self) -> int | None:
+        if self.first_device_at is None or self.monitoring_ended_at is None:
+            return None
+        return int((self.monitoring_ended_at - self.first_device_at).total_seconds() // 60)
+
+
+class RemsStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SIGNED = "signed", "Signed"
+    SUBMITTED = "submitted", "Submitted"
+
+
+class RemsForm(models.Model):
+    """The SPRAVATO REMS Patient Monitoring Form of one session, due 7 days after it [R30]."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="rems_form")
+    due_date = models.DateField()
+    status = models.CharField(max_length=10, choices=RemsStatus.choices, default=RemsStatus.DRAFT)
+    fields = models.JSONField(default=dict, help_text="The form's fields as filed")
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="+")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     null=True, blank=True, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submission_reference = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["due_date"]
+        indexes = [models.Index(fields=["clinic", "status", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"REMS form for {self.session}"
+
+
+class MotorThreshold(models.Model):
+    """A TMS resting motor threshold, as % of the device's output, on a date."""
+
+    class Method(models.TextChoices):
+        EMG = "emg", "EMG (motor evoked potential)"
+        VISUAL = "visual", "Visual twitch"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT,
+                                related_name="motor_thresholds")
+    measured_on = models.DateField()
+    percent_output = models.PositiveSmallIntegerField()
+    method = models.CharField(max_length=10, choices=Method.choices)
+    device = models.CharField(max_length=80, blank=True)
+    measured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-measured_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"MT {self.percent_output}% on {self.measured_on}"
+
+
+class TmsRecord(models.Model):
+    """A TMS session: device, threshold and intensity, target, pulses, tolerability."""
+
+    class TargetMethod(models.TextChoices):
+        BEAM_F3 = "beam_f3", "Beam F3 (head measurements)"
+        NEURONAVIGATION = "neuronavigation", "Neuronavigation"
+        FIVE_CM = "5cm", "5 cm rule"
+
+    session = models.OneToOneField(Session, on_delete=models.PROTECT, primary_key=True,
+                                   related_name="tms")
+    device = models.CharField(max_length=80, blank=True)
+    coil = models.CharField(max_length=80, blank=True)
+    motor_threshold = models.ForeignKey(MotorThreshold, on_delete=models.PROTECT, null=True,
+                                        blank=True, related_name="+")
+    intensity_pct_mt = models.PositiveSmallIntegerField("intensity (% MT)", null=True, blank=True)
+    intensity_pct_output = models.PositiveSmallIntegerField("intensity (% output)", null=True,
+                                                            blank=True)
+    target_method = models.CharField(max_length=16, choices=TargetMethod.choices, blank=True)
+    tragus_tragus_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    nasion_inion_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    circumference_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    beam_x_cm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    beam_y_cm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    neuronav_coordinates = models.CharField(max_length=80, blank=True,
+                                            help_text="e.g. MNI −38, 44, 26")
+    pulses_planned = models.PositiveIntegerField(null=True, blank=True)
+    pulses_delivered = models.PositiveIntegerField(null=True, blank=True)
+    interruptions = models.TextField(blank=True)
+    discomfort = models.PositiveSmallIntegerField("discomfort (0–10)", null=True, blank=True)
+    side_effects = models.JSONField(default=list, blank=True)
+    seizure = models.BooleanField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"TMS for {self.session}"
+
+
+class Addendum(models.Model):
+    """A correction to a signed session: the note stays as signed; this says who, when, why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                               related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    reason = models.CharField(max_length=200)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Addendum to {self.session} by {self.author}"

@@ -1,0 +1,358 @@
+"""Session documentation rules, as plain functions: vital-sign flags, the scales recorded at
+the chair, esketamine blood-pressure warnings, and what a note needs before it can be signed.
+
+No Django import: views and services call these, and the tests check them against DOMAIN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from trellis.lib.errors import InputError
+
+# --- Vital signs -------------------------------------------------------------------------------
+
+FLAG = "flag"
+ALERT = "alert"
+
+# Plausible readings; anything outside is a typing error, refused by name.
+_PLAUSIBLE = {
+    "bp_systolic": (50, 300, "mmHg"),
+    "bp_diastolic": (20, 200, "mmHg"),
+    "heart_rate": (20, 250, "beats/min"),
+    "spo2": (50, 100, "%"),
+    "respiratory_rate": (2, 60, "breaths/min"),
+}
+VITAL_FIELDS = tuple(_PLAUSIBLE)
+
+
+@dataclass(frozen=True)
+class VitalLimits:
+    """The clinic's flag and alert levels (clinic settings; defaults cite DOMAIN.md §1.2, §8.1)."""
+
+    bp_systolic_flag: int = 160
+    bp_systolic_alert: int = 180
+    bp_diastolic_flag: int = 100
+    bp_diastolic_alert: int = 115
+    hr_flag: int = 110
+    hr_alert: int = 130
+    spo2_flag: int = 94
+    spo2_alert: int = 90
+    rr_low_flag: int = 10
+    rr_low_alert: int = 8
+
+
+@dataclass(frozen=True)
+class Flag:
+    field: str
+    level: str  # FLAG or ALERT
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "level": self.level, "message": self.message}
+
+
+def validate_reading(values: dict) -> dict:
+    """The reading with empty values dropped; InputError naming the field when implausible."""
+    reading = {}
+    for field, value in values.items():
+        if field not in _PLAUSIBLE:
+            raise InputError(field, "is not a vital sign")
+        if value is None or value == "":
+            continue
+        low, high, unit = _PLAUSIBLE[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InputError(field, f"must be a whole number from {low} to {high} {unit}")
+        reading[field] = value
+    if not reading:
+        raise InputError("bp_systolic", "enter at least one vital sign")
+    if ("bp_systolic" in reading) != ("bp_diastolic" in reading):
+        missing = "bp_diastolic" if "bp_systolic" in reading else "bp_systolic"
+        raise InputError(missing, "a blood pressure needs both numbers")
+    if "bp_systolic" in reading and reading["bp_systolic"] <= reading["bp_diastolic"]:
+        raise InputError("bp_systolic", "must be greater than the diastolic pressure")
+    return reading
+
+
+def flag_reading(reading: dict, limits: VitalLimits) -> list[Flag]:
+    """Each value past the clinic's flag level (or alert level, which raises a safety alert)."""
+    flags: list[Flag] = []
+
+    def high(field, label, flag_at, alert_at, unit):
+        value = reading.get(field)
+        if value is None:
+            return
+        if value >= alert_at:
+            flags.append(
+                Flag(
+                    field,
+                    ALERT,
+                    f"{label} {value} {unit} is at or above the alert level {alert_at}",
+                )
+            )
+        elif value >= flag_at:
+            flags.append(Flag(field, FLAG, f"{label} {value} {unit} is at or above {flag_at}"))
+
+    def low(field, label, flag_at, alert_at, unit):
+        value = reading.get(field)
+        if value is None:
+            return
+        if value <= alert_at:
+            flags.append(
+                Flag(
+                    field,
+                    ALERT,
+                    f"{label} {value} {unit} is at or below the alert level {alert_at}",
+                )
+            )
+        elif value <= flag_at:
+            flags.append(Flag(field, FLAG, f"{label} {value} {unit} is at or below {flag_at}"))
+
+    high("bp_systolic", "Systolic BP", limits.bp_systolic_flag, limits.bp_systolic_alert, "mmHg")
+    high(
+        "bp_diastolic", "Diastolic BP", limits.bp_diastolic_flag, limits.bp_diastolic_alert, "mmHg"
+    )
+    high("heart_rate", "Heart rate", limits.hr_flag, limits.hr_alert, "beats/min")
+    low("spo2", "SpO₂", limits.spo2_flag, limits.spo2_alert, "%")
+    low(
+        "respiratory_rate",
+        "Respiratory rate",
+        limits.rr_low_flag,
+        limits.rr_low_alert,
+        "breaths/min",
+    )
+    return flags
+
+
+# --- Scales at the chair -----------------------------------------------------------------------
+
+# CADSS-6: items 1, 2, 6, 7, 15 and 22 of the 23-item CADSS, each rated 0–4 (r 0.91–0.95 with
+# the full scale) [R14].
+CADSS6_ITEMS = (1, 2, 6, 7, 15, 22)
+CADSS_MAX_ITEM = 4
+
+# MOAA/S, 5 = alert … 0 = no response to a trapezius squeeze [R15].
+MOAAS = {
+    5: "Responds readily to name spoken in a normal tone",
+    4: "Lethargic response to name spoken in a normal tone",
+    3: "Responds only after name is called loudly and/or repeatedly",
+    2: "Responds only after mild prodding or shaking",
+    1: "Responds only after a painful trapezius squeeze",
+    0: "No response after a painful trapezius squeeze",
+}
+
+
+def cadss6_total(answers: list[int]) -> int:
+    if len(answers) != len(CADSS6_ITEMS):
+        raise InputError("cadss6", f"needs {len(CADSS6_ITEMS)} answers, one per item")
+    for index, value in enumerate(answers):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4:
+            raise InputError(
+                f"cadss6[{index}]", f"CADSS item {CADSS6_ITEMS[index]} must be from 0 to 4"
+            )
+    return sum(answers)
+
+
+# Side effects to tick, from the ketamine and esketamine labels and the TMS literature.
+KETAMINE_SIDE_EFFECTS = (
+    # Asked at every infusion (issue list), then the label's others [R10, R27].
+    "dissociation",
+    "intoxication",
+    "sedation",
+    "raised blood pressure",
+    "dizziness",
+    "headache",
+    "blurred vision",
+    "anxiety",
+    "nausea",
+    "vomiting",
+    "diplopia",
+    "nystagmus",
+    "raised heart rate",
+    "hypotension",
+    "bradycardia",
+    "arrhythmia",
+    "respiratory depression",
+    "emergence reaction",
+    "urinary symptoms",
+    "injection-site pain",
+    "rash",
+    "numbness",
+    "vertigo",
+    "euphoria",
+    "lethargy",
+)
+TMS_SIDE_EFFECTS = (
+    # DOMAIN.md §3.3 [R47].
+    "scalp pain",
+    "headache",
+    "facial twitching",
+    "eye pain",
+    "face pain",
+    "tooth pain",
+    "dizziness",
+    "mania or hypomania",
+    "syncope",
+)
+CO_MEDICATIONS = (
+    # Sedating or BP-raising co-medications asked on the REMS form [R30].
+    "benzodiazepines",
+    "non-benzodiazepine hypnotics",
+    "psychostimulants",
+    "MAOIs",
+    "opioids",
+)
+
+
+# --- Esketamine --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EsketamineLimits:
+    predose_systolic: int = 140  # "general guide" to weigh delaying [R16]
+    predose_diastolic: int = 90
+    rise_systolic: int = 40  # ≥40 systolic and/or ≥25 diastolic rise reported in 8–19 % [R16]
+    rise_diastolic: int = 25
+    monitoring_minutes: int = 120  # REMS: at least 2 hours [R22, R28]
+
+
+def esketamine_bp_warnings(
+    pre: tuple[int, int] | None, later: list[tuple[int, int]], limits: EsketamineLimits
+) -> list[str]:
+    warnings = []
+    if pre is not None:
+        if pre[0] > limits.predose_systolic or pre[1] > limits.predose_diastolic:
+            warnings.append(
+                f"Pre-dose BP {pre[0]}/{pre[1]} is above {limits.predose_systolic}/"
+                f"{limits.predose_diastolic}: the label advises weighing a delay [R16]."
+            )
+        for systolic, diastolic in later:
+            if (
+                systolic - pre[0] >= limits.rise_systolic
+                or diastolic - pre[1] >= limits.rise_diastolic
+            ):
+                warnings.append(
+                    f"BP rose to {systolic}/{diastolic} from {pre[0]}/{pre[1]} "
+                    f"(≥{limits.rise_systolic} systolic or ≥{limits.rise_diastolic} diastolic): "
+                    "keep monitoring until it declines [R16]."
+                )
+                break
+    return warnings
+
+
+DOSES_MG = (56, 84)
+
+
+# --- Motor threshold and intensity (TMS) -------------------------------------------------------
+
+
+def intensity_pct_output(mt_percent_output: int, pct_mt: int) -> int:
+    """Stimulator output for an intensity given as % of motor threshold (120 % of MT 50 → 60)."""
+    return round(mt_percent_output * pct_mt / 100)
+
+
+def mt_remeasure_due(last_measured_on: date | None, today: date, days: int) -> bool:
+    # MT drifts >5 % in about half of sessions; weekly re-measurement [R40].
+    return last_measured_on is None or (today - last_measured_on).days >= days
+
+
+# --- What a note needs before it is signed -----------------------------------------------------
+
+
+def infusion_missing(record: dict, vitals_count: int) -> list[str]:
+    missing = [
+        label
+        for field, label in (
+            ("weight_kg", "weight used"),
+            ("dose_mg_per_kg", "dose in mg/kg"),
+            ("minutes", "infusion minutes"),
+            ("vial_mg_per_ml", "vial concentration"),
+            ("diluent_ml", "diluent volume"),
+            ("rate_ml_per_h", "pump rate"),
+            ("infusion_started_at", "infusion start time"),
+            ("infusion_ended_at", "infusion end time"),
+            ("moaas_lowest", "lowest MOAA/S"),
+            ("discharged_at", "discharge time"),
+        )
+        if record.get(field) in (None, "")
+    ]
+    if len(record.get("cadss6") or []) != len(CADSS6_ITEMS):
+        missing.append("dissociation (CADSS-6)")
+    if vitals_count == 0:
+        missing.append("at least one set of vital signs")
+    for field, label in (
+        ("discharge_vitals_in_range", "vitals back within range"),
+        ("discharge_moaas_5", "MOAA/S 5 at discharge"),
+        ("escort_present", "escort present"),
+    ):
+        if record.get(field) is not True:
+            missing.append(f"discharge criterion: {label}")
+    return missing
+
+
+def esketamine_missing(record: dict, bp_labels: set[str], limits: EsketamineLimits) -> list[str]:
+    missing = [
+        label
+        for field, label in (
+            ("dose_mg", "dose"),
+            ("lot_numbers", "device lot numbers"),
+            ("first_device_at", "time of the first device"),
+            ("first_treatment", "first treatment or not"),
+            ("vitals_acceptable_pre", "vitals acceptable before dosing (Y/N)"),
+            ("sedation", "sedation (Y/N)"),
+            ("dissociation", "dissociation (Y/N)"),
+            ("respiratory_depression", "respiratory depression (Y/N)"),
+            ("ready_to_leave_at", "time ready to leave without the 2-hour rule"),
+            ("monitoring_ended_at", "end of monitoring"),
+            ("vitals_acceptable_end", "vitals acceptable at completion (Y/N)"),
+        )
+        if record.get(field) in (None, "")
+    ]
+    for effect in ("sedation", "dissociation", "respiratory_depression"):
+        if record.get(effect) is True and not record.get(f"{effect}_resolved_at"):
+            missing.append(f"time {effect.replace('_', ' ')} resolved")
+    for label, name in (
+        ("pre-dose", "BP before dosing"),
+        ("40 min", "BP at 40 minutes"),
+        ("pre-discharge", "BP before discharge"),
+    ):
+        if label not in bp_labels:
+            missing.append(name)
+    minutes = monitoring_minutes(record)
+    if minutes is not None and minutes < limits.monitoring_minutes:
+        missing.append(
+            f"monitoring of at least {limits.monitoring_minutes} minutes (recorded {minutes})"
+        )
+    return missing
+
+
+def monitoring_minutes(record: dict) -> int | None:
+    start, end = record.get("first_device_at"), record.get("monitoring_ended_at")
+    if not start or not end:
+        return None
+    return int((end - start).total_seconds() // 60)
+
+
+def tms_missing(record: dict) -> list[str]:
+    missing = [
+        label
+        for field, label in (
+            ("device", "device"),
+            ("coil", "coil"),
+            ("motor_threshold_id", "motor threshold"),
+            ("intensity_pct_mt", "intensity (% MT)"),
+            ("intensity_pct_output", "intensity (% output)"),
+            ("target_method", "target"),
+            ("pulses_planned", "pulses planned"),
+            ("pulses_delivered", "pulses delivered"),
+            ("discomfort", "discomfort"),
+            ("seizure", "seizure (Y/N)"),
+        )
+        if record.get(field) in (None, "")
+    ]
+    if record.get("target_method") == "beam_f3" and record.get("beam_x_cm") is None:
+        missing.append("Beam F3 head measurements")
+    if record.get("target_method") == "neuronavigation" and not record.get("neuronav_coordinates"):
+        missing.append("neuronavigation coordinates")
+    return missing

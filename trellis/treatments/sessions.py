@@ -1,0 +1,620 @@
+"""Named operations on treatment sessions: beginning one, documenting it as it happens, signing
+it, and correcting it afterwards by addendum. Each runs in one transaction and is audited; a
+vital sign past the alert level or a seizure raises a safety alert in the same transaction.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from trellis.accounts.permissions import Perm
+from trellis.audit.models import Action
+from trellis.audit.services import record_for
+from trellis.lib.errors import Conflict, InputError
+from trellis.measures.services import raise_alert
+from trellis.treatments import documentation as doc
+from trellis.treatments import dosing, targeting
+from trellis.treatments.models import (
+    Addendum,
+    EsketamineRecord,
+    InfusionRecord,
+    MotorThreshold,
+    RemsForm,
+    RemsStatus,
+    Session,
+    SessionStatus,
+    TmsRecord,
+    VitalSign,
+)
+
+
+class IncompleteRecord(Conflict):
+    """A session cannot be signed while required fields are missing; ``missing`` lists them."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("Cannot sign yet. Missing: " + "; ".join(missing) + ".", code="incomplete")
+        self.missing = missing
+
+
+def _require(actor, perm: Perm) -> None:
+    if actor is None or not actor.can(perm):
+        raise PermissionDenied("Your role may not do this.")
+
+
+def _editable(session: Session) -> Session:
+    """Lock the session row; a signed session is never changed again."""
+    locked = Session.objects.select_for_update().get(pk=session.pk)
+    if locked.is_signed:
+        raise Conflict(
+            "This session is signed and cannot change; add an addendum instead.", code="signed"
+        )
+    return locked
+
+
+def _local_today(clinic) -> date:
+    return timezone.localdate(timezone=clinic.tzinfo)
+
+
+# --- Clinic limits -----------------------------------------------------------------------------
+
+
+def vital_limits(clinic) -> doc.VitalLimits:
+    return doc.VitalLimits(
+        bp_systolic_flag=clinic.setting("vitals_bp_systolic_flag"),
+        bp_systolic_alert=clinic.setting("vitals_bp_systolic_alert"),
+        bp_diastolic_flag=clinic.setting("vitals_bp_diastolic_flag"),
+        bp_diastolic_alert=clinic.setting("vitals_bp_diastolic_alert"),
+        hr_flag=clinic.setting("vitals_hr_flag"),
+        hr_alert=clinic.setting("vitals_hr_alert"),
+        spo2_flag=clinic.setting("vitals_spo2_flag"),
+        spo2_alert=clinic.setting("vitals_spo2_alert"),
+        rr_low_flag=clinic.setting("vitals_rr_low_flag"),
+        rr_low_alert=clinic.setting("vitals_rr_low_alert"),
+    )
+
+
+def esketamine_limits(clinic) -> doc.EsketamineLimits:
+    return doc.EsketamineLimits(
+        predose_systolic=clinic.setting("esketamine_predose_bp_systolic"),
+        predose_diastolic=clinic.setting("esketamine_predose_bp_diastolic"),
+        monitoring_minutes=clinic.setting("esketamine_monitoring_minutes"),
+    )
+
+
+# --- Beginning a session -----------------------------------------------------------------------
+
+
+def begin_session(actor, session: Session, *, now: datetime | None = None) -> Session:
+    """Open the session's note, pre-filled from the protocol and the patient's last session."""
+    _require(actor, Perm.SESSION_CHANGE)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _editable(session)
+        if locked.status == SessionStatus.CANCELLED:
+            raise Conflict("This session was cancelled.", code="cancelled")
+        if locked.status == SessionStatus.PLANNED:
+            session.status = SessionStatus.IN_PROGRESS
+            session.started_at = now
+            session.documented_by = actor.user
+            session.save(update_fields=["status", "started_at", "documented_by"])
+            _create_record(session)
+            record_for(
+                actor,
+                Action.UPDATE,
+                patient=session.patient,
+                obj=session,
+                detail={"status": SessionStatus.IN_PROGRESS},
+            )
+    return session
+
+
+def _create_record(session: Session) -> None:
+    modality = session.course.modality
+    defaults = session.course.protocol.defaults
+    patient = session.patient
+    if modality == "iv_ketamine":
+        weight = patient.latest_measurement("weight_kg")
+        InfusionRecord.objects.create(
+            session=session,
+            weight_kg=weight.weight_kg if weight else None,
+            weight_measured_on=weight.measured_on if weight else None,
+            dose_mg_per_kg=defaults.get("dose_mg_per_kg"),
+            minutes=defaults.get("minutes"),
+        )
+    elif modality == "esketamine":
+        earlier = EsketamineRecord.objects.filter(
+            session__patient=patient, session__signed_at__isnull=False
+        ).exists()
+        dose = defaults.get("dose_mg") if earlier else defaults.get("first_dose_mg")
+        EsketamineRecord.objects.create(session=session, dose_mg=dose, first_treatment=not earlier)
+    else:
+        previous = (
+            TmsRecord.objects.filter(session__patient=patient)
+            .exclude(session=session)
+            .order_by("-session__started_at")
+            .first()
+        )
+        threshold = patient.motor_thresholds.first()
+        record = TmsRecord(
+            session=session,
+            motor_threshold=threshold,
+            intensity_pct_mt=defaults.get("intensity_pct_mt"),
+            pulses_planned=defaults.get("pulses"),
+        )
+        if previous is not None:
+            for field in (
+                "device",
+                "coil",
+                "target_method",
+                "tragus_tragus_cm",
+                "nasion_inion_cm",
+                "circumference_cm",
+                "beam_x_cm",
+                "beam_y_cm",
+                "neuronav_coordinates",
+            ):
+                setattr(record, field, getattr(previous, field))
+        if threshold and record.intensity_pct_mt:
+            record.intensity_pct_output = doc.intensity_pct_output(
+                threshold.percent_output, record.intensity_pct_mt
+            )
+        record.save(force_insert=True)
+
+
+# --- Vital signs -------------------------------------------------------------------------------
+
+
+def record_vitals(
+    actor, session: Session, values: dict, *, taken_at: datetime, label: str = ""
+) -> VitalSign:
+    """Record a set of vitals; a value past the clinic's alert level raises a safety alert."""
+    _require(actor, Perm.SESSION_CHANGE)
+    reading = doc.validate_reading(values)
+    if taken_at > timezone.now() + timedelta(minutes=5):
+        raise InputError("taken_at", "is in the future")
+    flags = doc.flag_reading(reading, vital_limits(session.clinic))
+    with transaction.atomic():
+        _editable(session)
+        vital = VitalSign.objects.create(
+            clinic=session.clinic,
+            patient=session.patient,
+            session=session,
+            taken_at=taken_at,
+            label=label.strip(),
+            flags=[f.as_dict() for f in flags],
+            recorded_by=actor.user,
+            **reading,
+        )
+        record_for(actor, Action.CREATE, patient=session.patient, obj=vital)
+        alerts = [f for f in flags if f.level == doc.ALERT]
+        if alerts:
+            raise_alert(
+                actor,
+                session.patient,
+                "vital_sign",
+                "high",
+                "; ".join(f.message for f in alerts) + f" (session {session.number})",
+                source=vital,
+            )
+    return vital
+
+
+# --- IV ketamine -------------------------------------------------------------------------------
+
+_INFUSION_INPUTS = ("weight_kg", "dose_mg_per_kg", "minutes", "vial_mg_per_ml", "diluent_ml")
+
+
+def save_infusion(
+    actor, session: Session, data: dict, *, override_reason: str = ""
+) -> dosing.Infusion | None:
+    """Save the infusion note. The pump arithmetic is recomputed from its five inputs; a dose
+    past the clinic's limits is refused unless a prescriber overrides it with a reason."""
+    _require(actor, Perm.SESSION_CHANGE)
+    clinic = session.clinic
+    infusion, violations = None, []
+    if all(data.get(name) is not None for name in _INFUSION_INPUTS):
+        infusion = dosing.calculate_infusion(*(data[name] for name in _INFUSION_INPUTS))
+        violations = dosing.check_dose_limits(
+            data["dose_mg_per_kg"],
+            infusion.dose_mg,
+            Decimal(str(clinic.setting("ketamine_max_mg_per_kg"))),
+            Decimal(str(clinic.setting("ketamine_max_mg"))),
+        )
+        if violations and not override_reason.strip():
+            raise Conflict(
+                " ".join(v.message for v in violations).capitalize()
+                + ". A prescriber may override the clinic limit with a reason.",
+                code="dose_limit",
+            )
+        if violations and not actor.can(Perm.COURSE_OVERRIDE):
+            raise PermissionDenied("Only a prescriber may override the clinic's dose limit.")
+    if data.get("cadss6"):
+        doc.cadss6_total(data["cadss6"])
+    _check_choice("moaas_lowest", data.get("moaas_lowest"), doc.MOAAS)
+    _check_subset("side_effects", data.get("side_effects", []), doc.KETAMINE_SIDE_EFFECTS)
+    _check_order(data, "infusion_started_at", "infusion_ended_at", "discharged_at")
+    with transaction.atomic():
+        _editable(session)
+        record = session.infusion
+        for name, value in data.items():
+            setattr(record, name, value)
+        if infusion is not None:
+            record.dose_mg = infusion.dose_mg
+            record.drug_ml = infusion.drug_ml
+            record.total_ml = infusion.total_ml
+            record.bag_mg_per_ml = infusion.bag_mg_per_ml
+            record.rate_ml_per_h = infusion.rate_ml_per_h
+            if override_reason.strip() and violations:
+                record.dose_override_reason = override_reason.strip()
+                record.dose_override_by = actor.user
+        record.save()
+        detail = {"changed": sorted(data)}
+        if record.dose_override_reason and override_reason.strip():
+            detail["dose_override_reason"] = record.dose_override_reason
+        record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
+    return infusion
+
+
+def _check_choice(field: str, value, allowed) -> None:
+    if value is not None and value not in allowed:
+        raise InputError(field, f"must be one of {', '.join(str(a) for a in allowed)}")
+
+
+def _check_subset(field: str, values, allowed) -> None:
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise InputError(field, f"unknown: {', '.join(unknown)}")
+
+
+def _check_order(data: dict, *fields: str) -> None:
+    """Times that must not run backwards (start ≤ end ≤ discharge)."""
+    times = [(name, data.get(name)) for name in fields if data.get(name) is not None]
+    for (first, a), (second, b) in pairwise(times):
+        if b < a:
+            raise InputError(second, f"is before {first.replace('_', ' ')}")
+
+
+# --- Esketamine --------------------------------------------------------------------------------
+
+
+def save_esketamine(actor, session: Session, data: dict) -> EsketamineRecord:
+    _require(actor, Perm.SESSION_CHANGE)
+    dose = data.get("dose_mg")
+    if dose is not None:
+        _check_choice("dose_mg", dose, (28, *doc.DOSES_MG))
+        if dose == 84 and not _had_56mg(session):
+            # 84 mg only after a 56 mg start [R22].
+            raise InputError("dose_mg", "84 mg only after a first session at 56 mg (label)")
+    _check_subset("co_medications", data.get("co_medications", []), doc.CO_MEDICATIONS)
+    _check_subset("side_effects", data.get("side_effects", []), doc.KETAMINE_SIDE_EFFECTS)
+    for effect in ("sedation", "dissociation", "respiratory_depression"):
+        _check_order(data, "first_device_at", f"{effect}_resolved_at")
+    _check_order(data, "first_device_at", "ready_to_leave_at")
+    _check_order(data, "first_device_at", "monitoring_ended_at")
+    with transaction.atomic():
+        _editable(session)
+        record = session.esketamine
+        for name, value in data.items():
+            setattr(record, name, value)
+        record.save()
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=session.patient,
+            obj=session,
+            detail={"changed": sorted(data)},
+        )
+    return record
+
+
+def _had_56mg(session: Session) -> bool:
+    return (
+        EsketamineRecord.objects.filter(
+            session__patient=session.patient, dose_mg=56, session__signed_at__isnull=False
+        )
+        .exclude(session=session)
+        .exists()
+    )
+
+
+# --- TMS ---------------------------------------------------------------------------------------
+
+
+def record_motor_threshold(
+    actor, patient, *, measured_on: date, percent_output: int, method: str, device: str = ""
+) -> MotorThreshold:
+    _require(actor, Perm.SESSION_CHANGE)
+    if (
+        isinstance(percent_output, bool)
+        or not isinstance(percent_output, int)
+        or not 10 <= percent_output <= 100
+    ):
+        raise InputError("percent_output", "must be a whole % of output from 10 to 100")
+    if method not in MotorThreshold.Method.values:
+        raise InputError("method", "must be emg or visual")
+    if measured_on > _local_today(patient.clinic):
+        raise InputError("measured_on", "is in the future")
+    with transaction.atomic():
+        threshold = MotorThreshold.objects.create(
+            clinic=patient.clinic,
+            patient=patient,
+            measured_on=measured_on,
+            percent_output=percent_output,
+            method=method,
+            device=device,
+            measured_by=actor.user,
+        )
+        record_for(actor, Action.CREATE, patient=patient, obj=threshold)
+    return threshold
+
+
+def save_tms(actor, session: Session, data: dict) -> TmsRecord:
+    """Save the TMS note: output intensity follows the motor threshold, Beam F3 the head
+    measurements; a seizure raises a safety alert."""
+    _require(actor, Perm.SESSION_CHANGE)
+    data = dict(data)
+    threshold = data.get("motor_threshold")
+    if threshold is not None and threshold.patient_id != session.patient_id:
+        raise InputError("motor_threshold", "belongs to another patient")
+    if data.get("discomfort") is not None and not 0 <= data["discomfort"] <= 10:
+        raise InputError("discomfort", "must be from 0 to 10")
+    _check_subset("side_effects", data.get("side_effects", []), doc.TMS_SIDE_EFFECTS)
+    planned, delivered = data.get("pulses_planned"), data.get("pulses_delivered")
+    if planned is not None and delivered is not None and delivered > planned:
+        raise InputError("pulses_delivered", "cannot exceed the pulses planned")
+    head = [data.get(n) for n in ("tragus_tragus_cm", "nasion_inion_cm", "circumference_cm")]
+    if data.get("target_method") == "beam_f3" and all(v is not None for v in head):
+        beam = targeting.beam_f3(*head)
+        data["beam_x_cm"], data["beam_y_cm"] = beam.x_cm, beam.y_cm
+    with transaction.atomic():
+        _editable(session)
+        record = session.tms
+        was_seizure = record.seizure is True
+        for name, value in data.items():
+            setattr(record, name, value)
+        if record.motor_threshold and record.intensity_pct_mt:
+            record.intensity_pct_output = doc.intensity_pct_output(
+                record.motor_threshold.percent_output, record.intensity_pct_mt
+            )
+        if record.intensity_pct_output is not None and record.intensity_pct_output > 100:
+            raise InputError("intensity_pct_mt", "gives more than 100 % of the device's output")
+        record.save()
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=session.patient,
+            obj=session,
+            detail={"changed": sorted(data)},
+        )
+        if record.seizure is True and not was_seizure:
+            raise_alert(
+                actor,
+                session.patient,
+                "seizure",
+                "urgent",
+                f"Seizure during TMS session {session.number}",
+                source=session,
+            )
+    return record
+
+
+# --- Signing and addenda -----------------------------------------------------------------------
+
+
+def missing_for_signing(session: Session) -> list[str]:
+    modality = session.course.modality
+    if session.status == SessionStatus.PLANNED:
+        return ["the session has not begun"]
+    if modality == "iv_ketamine":
+        return doc.infusion_missing(_values(session.infusion), session.vitals.count())
+    if modality == "esketamine":
+        labels = set(
+            session.vitals.filter(bp_systolic__isnull=False).values_list("label", flat=True)
+        )
+        return doc.esketamine_missing(
+            _values(session.esketamine), labels, esketamine_limits(session.clinic)
+        )
+    return doc.tms_missing(_values(session.tms))
+
+
+def _values(record) -> dict:
+    return {field.attname: getattr(record, field.attname) for field in record._meta.concrete_fields}
+
+
+def sign_session(actor, session: Session, *, now: datetime | None = None) -> Session:
+    """Sign a complete note; afterwards it never changes. Esketamine sessions produce their
+    REMS Patient Monitoring Form, due 7 days later [R30]."""
+    _require(actor, Perm.SESSION_SIGN)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _editable(session)
+        missing = missing_for_signing(session)
+        if missing:
+            raise IncompleteRecord(missing)
+        session.signed_by = actor.user
+        session.signed_at = now
+        session.status = SessionStatus.COMPLETED
+        session.ended_at = session.ended_at or now
+        session.save(update_fields=["signed_by", "signed_at", "status", "ended_at"])
+        record_for(
+            actor, Action.UPDATE, patient=session.patient, obj=session, detail={"signed": True}
+        )
+        if session.course.modality == "esketamine":
+            _file_rems_form(actor, session)
+    return session
+
+
+def add_addendum(actor, session: Session, *, reason: str, text: str) -> Addendum:
+    _require(actor, Perm.SESSION_CHANGE)
+    if not session.is_signed:
+        raise Conflict("The session is not signed yet: correct the note itself.", code="unsigned")
+    if not reason.strip():
+        raise InputError("reason", "say why the signed note is being corrected")
+    if not text.strip():
+        raise InputError("text", "write the correction")
+    with transaction.atomic():
+        addendum = Addendum.objects.create(
+            clinic=session.clinic,
+            patient=session.patient,
+            session=session,
+            author=actor.user,
+            reason=reason.strip(),
+            text=text.strip(),
+        )
+        record_for(
+            actor,
+            Action.CREATE,
+            patient=session.patient,
+            obj=addendum,
+            detail={"reason": addendum.reason},
+        )
+    return addendum
+
+
+# --- REMS Patient Monitoring Form --------------------------------------------------------------
+
+
+def rems_fields(session: Session) -> dict:
+    """Every field of the Patient Monitoring Form, from the signed session (DOMAIN.md §2.3)."""
+    record = session.esketamine
+    patient = session.patient
+    clinic = session.clinic
+    tz = clinic.tzinfo
+
+    def bp(label: str) -> str:
+        vital = session.vitals.filter(label=label, bp_systolic__isnull=False).last()
+        return vital.bp if vital else ""
+
+    def at(value) -> str:
+        return timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    staff = session.documented_by
+    return {
+        "patient_name": patient.full_name,
+        "patient_birth_date": patient.birth_date.isoformat(),
+        "patient_sex": patient.get_sex_display(),
+        "first_treatment": record.first_treatment,
+        "co_medications": list(record.co_medications),
+        "monitoring_hcp": staff.get_full_name() or staff.username if staff else "",
+        "setting_name": clinic.name,
+        "setting_address": clinic.address,
+        "setting_phone": clinic.phone,
+        "treatment_date": timezone.localtime(record.first_device_at, tz).date().isoformat(),
+        "dose": f"{record.dose_mg} mg"
+        if record.dose_mg in doc.DOSES_MG
+        else f"other: {record.dose_mg} mg",
+        "devices": record.devices,
+        "lot_numbers": record.lot_numbers,
+        "first_device_at": at(record.first_device_at),
+        "monitoring_ended_at": at(record.monitoring_ended_at),
+        "total_monitoring_minutes": record.monitoring_minutes,
+        "ready_to_leave_at": at(record.ready_to_leave_at),
+        "vitals_acceptable_pre": record.vitals_acceptable_pre,
+        "vitals_acceptable_end": record.vitals_acceptable_end,
+        "bp_pre_dose": bp("pre-dose"),
+        "bp_40_min": bp("40 min"),
+        "bp_pre_discharge": bp("pre-discharge"),
+        "sedation": record.sedation,
+        "sedation_resolved_at": at(record.sedation_resolved_at),
+        "dissociation": record.dissociation,
+        "dissociation_resolved_at": at(record.dissociation_resolved_at),
+        "respiratory_depression": record.respiratory_depression,
+        "respiratory_depression_resolved_at": at(record.respiratory_depression_resolved_at),
+    }
+
+
+def _file_rems_form(actor, session: Session) -> RemsForm:
+    fields = rems_fields(session)
+    due = date.fromisoformat(fields["treatment_date"]) + timedelta(days=7)  # within 7 days [R30]
+    form, created = RemsForm.objects.update_or_create(
+        session=session,
+        defaults={
+            "clinic": session.clinic,
+            "patient": session.patient,
+            "due_date": due,
+            "fields": fields,
+        },
+    )
+    record_for(
+        actor,
+        Action.CREATE if created else Action.UPDATE,
+        patient=session.patient,
+        obj=form,
+        detail={"due_date": due.isoformat()},
+    )
+    return form
+
+
+def sign_rems_form(actor, form: RemsForm) -> RemsForm:
+    _require(actor, Perm.SESSION_SIGN)
+    with transaction.atomic():
+        locked = RemsForm.objects.select_for_update().get(pk=form.pk)
+        if locked.status != RemsStatus.DRAFT:
+            raise Conflict("This form is already signed.", code="already_signed")
+        form.status = RemsStatus.SIGNED
+        form.signed_by = actor.user
+        form.signed_at = timezone.now()
+        form.save(update_fields=["status", "signed_by", "signed_at"])
+        record_for(actor, Action.UPDATE, patient=form.patient, obj=form, detail={"signed": True})
+    return form
+
+
+def submit_rems_form(actor, form: RemsForm, *, reference: str = "") -> RemsForm:
+    """Record that the signed form was submitted to the REMS (online or by fax)."""
+    _require(actor, Perm.SESSION_CHANGE)
+    with transaction.atomic():
+        locked = RemsForm.objects.select_for_update().get(pk=form.pk)
+        if locked.status != RemsStatus.SIGNED:
+            raise Conflict("Sign the form before recording its submission.", code="not_signed")
+        form.status = RemsStatus.SUBMITTED
+        form.submitted_by = actor.user
+        form.submitted_at = timezone.now()
+        form.submission_reference = reference.strip()[:60]
+        form.save(update_fields=["status", "submitted_by", "submitted_at", "submission_reference"])
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=form.patient,
+            obj=form,
+            detail={"submitted": True, "reference": form.submission_reference},
+        )
+    return form
+
+
+# --- Dose over time ----------------------------------------------------------------------------
+
+
+def dose_history(patient) -> list[tuple[date, Decimal, Session]]:
+    """Every documented IV ketamine dose in mg/kg, oldest first, across courses."""
+    records = (
+        InfusionRecord.objects.filter(
+            session__patient=patient,
+            dose_mg_per_kg__isnull=False,
+            session__started_at__isnull=False,
+        )
+        .select_related("session__course")
+        .order_by("session__started_at")
+    )
+    return [
+        (
+            timezone.localtime(r.session.started_at, patient.clinic.tzinfo).date(),
+            r.dose_mg_per_kg,
+            r.session,
+        )
+        for r in records
+    ]
+
+
+def dose_escalation(patient) -> dosing.DoseEscalation:
+    """The clinic's rule for a dose that keeps rising (tolerance and dependence concern)."""
+    doses = [float(dose) for _, dose, _ in dose_history(patient)]
+    clinic = patient.clinic
+    return dosing.check_dose_escalation(
+        doses,
+        consecutive_increases=clinic.setting("escalation_consecutive_increases"),
+        rise_pct=clinic.setting("escalation_rise_pct"),
+    )
