@@ -10,6 +10,7 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
+from trellis.demo import clinical
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 
@@ -111,6 +112,7 @@ class Summary:
     patients: int = 0
     screenings: int = 0
     requests: int = 0
+    courses: int = 0
 
 
 def build(today: date | None = None) -> Summary:
@@ -133,8 +135,10 @@ def build(today: date | None = None) -> Summary:
             rng = random.Random(slug)
             actor = Actor(registrar.user, registrar, "demo-loader")
             signer = Actor(prescriber.user, prescriber, "demo-loader")
+            registered = []
             for _ in range(PATIENTS_PER_CLINIC):
                 patient = _patient(actor, rng, today)
+                registered.append(patient)
                 summary.patients += 1
                 if rng.random() < 0.75:
                     _screening(signer, patient, rng, sign=rng.random() < 0.9)
@@ -143,6 +147,16 @@ def build(today: date | None = None) -> Summary:
                 for row in REQUESTS:
                     _request(clinic, actor, row)
                     summary.requests += 1
+                nurse, tms = members["nurse", slug], members["tms", slug]
+                courses = clinical.add_courses(
+                    registered,
+                    signer,
+                    Actor(nurse.user, nurse, "demo-loader"),
+                    Actor(tms.user, tms, "demo-loader"),
+                    rng,
+                    today,
+                )
+                summary.courses += len(courses)
     return summary
 
 

@@ -11,5 +11,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo network ready (password {network.DEMO_PASSWORD!r} for every account). Added "
             f"{added.clinics} clinics, {added.staff} staff, {added.patients} patients, "
-            f"{added.screenings} screenings, {added.requests} assessment requests."
+            f"{added.screenings} screenings, {added.requests} assessment requests, "
+            f"{added.courses} treatment courses."
         )

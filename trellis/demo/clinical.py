@@ -1,0 +1,199 @@
+"""Demo treatment courses: past sessions documented and signed through the same services staff
+use, so every page of the demo shows a plausible history. Deterministic for a seed."""
+
+import random
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from trellis.accounts.access import Actor
+from trellis.patients.models import Patient
+from trellis.treatments import services, sessions
+from trellis.treatments.models import Course, Session
+
+# (protocol, weeks ago the course started)
+PLAN = [
+    ("ketamine-iv-induction", 1),
+    ("ketamine-iv-induction", 3),
+    ("ketamine-iv-maintenance", 2),
+    ("esketamine-trd", 2),
+    ("esketamine-trd", 5),
+    ("tms-10hz", 2),
+    ("tms-10hz", 4),
+    ("tms-itbs", 3),
+]
+
+
+def add_courses(
+    patients: list[Patient],
+    prescriber: Actor,
+    nurse: Actor,
+    tms: Actor,
+    rng: random.Random,
+    today: date,
+) -> list[Course]:
+    """Start a course for each eligible patient in ``PLAN`` and document its past sessions."""
+    courses = []
+    candidates = iter(patients)
+    for protocol, weeks_ago in PLAN:
+        modality = services.find_protocol(prescriber.clinic, protocol).modality
+        patient = _eligible(candidates, modality)
+        if patient is None:
+            break
+        start = today - timedelta(weeks=weeks_ago)
+        start -= timedelta(days=start.weekday())  # a Monday
+        course = services.start_course(
+            prescriber,
+            patient,
+            protocol,
+            start,
+            payer=rng.choice(["Aetna", "Cigna", "Self-pay", "BCBS"]),
+            authorized_units=36 if modality == "tms" else None,
+        )
+        documenter = tms if modality == "tms" else nurse
+        for session in course.sessions.filter(planned_date__lt=today).order_by("number"):
+            _document(session, documenter, prescriber, rng)
+        courses.append(course)
+    return courses
+
+
+def _eligible(candidates, modality: str) -> Patient | None:
+    for patient in candidates:
+        screening = (
+            patient.screenings.filter(signed_at__isnull=False).order_by("-signed_at").first()
+        )
+        if screening and screening.status(modality) in ("eligible", "caution"):
+            return patient
+    return None
+
+
+def _at(session: Session, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(session.planned_date, time(hour, minute), session.clinic.tzinfo)
+
+
+def _document(session: Session, documenter: Actor, prescriber: Actor, rng: random.Random) -> None:
+    start = _at(session, 9, rng.choice([0, 15, 30]))
+    sessions.begin_session(documenter, session, now=start)
+    session = Session.objects.select_related("course__protocol", "clinic", "patient").get(
+        pk=session.pk
+    )
+    modality = session.course.modality
+    if modality == "iv_ketamine":
+        _infusion(session, documenter, start, rng)
+    elif modality == "esketamine":
+        _esketamine(session, documenter, start, rng)
+    else:
+        _tms(session, documenter, start, rng)
+    signer = prescriber if modality == "iv_ketamine" else documenter
+    sessions.sign_session(signer, session, now=start + timedelta(hours=2, minutes=30))
+
+
+def _vitals(session, actor, when, rng, label="", rise=0):
+    sessions.record_vitals(
+        actor,
+        session,
+        {
+            "bp_systolic": rng.randint(112, 134) + rise,
+            "bp_diastolic": rng.randint(70, 84) + rise // 2,
+            "heart_rate": rng.randint(62, 88),
+            "spo2": rng.randint(96, 99),
+            "respiratory_rate": rng.randint(12, 16),
+        },
+        taken_at=when,
+        label=label,
+    )
+
+
+def _infusion(session, actor, start, rng):
+    record = session.infusion
+    weight = record.weight_kg or Decimal("75.0")
+    sessions.save_infusion(
+        actor,
+        session,
+        {
+            "weight_kg": weight,
+            "dose_mg_per_kg": Decimal("0.50"),
+            "minutes": 40,
+            "vial_mg_per_ml": Decimal("50.0"),
+            "diluent_ml": Decimal("100.0"),
+            "infusion_started_at": start + timedelta(minutes=10),
+            "infusion_ended_at": start + timedelta(minutes=50),
+            "cadss6": [rng.randint(0, 2) for _ in range(6)],
+            "moaas_lowest": rng.choice([4, 5, 5]),
+            "side_effects": rng.sample(
+                ["dissociation", "nausea", "dizziness", "headache"], rng.randint(0, 2)
+            ),
+            "discharge_vitals_in_range": True,
+            "discharge_moaas_5": True,
+            "escort_present": True,
+            "discharged_at": start + timedelta(minutes=110),
+        },
+    )
+    for minute in (5, 20, 35, 50, 70, 95):
+        _vitals(
+            session,
+            actor,
+            start + timedelta(minutes=minute),
+            rng,
+            rise=12 if 20 <= minute <= 50 else 0,
+        )
+
+
+def _esketamine(session, actor, start, rng):
+    first = session.esketamine.first_treatment
+    sessions.save_esketamine(
+        actor,
+        session,
+        {
+            "dose_mg": 56 if first or rng.random() < 0.5 else 84,
+            "lot_numbers": f"EK{rng.randint(10000, 99999)}",
+            "first_device_at": start,
+            "first_treatment": first,
+            "co_medications": [],
+            "vitals_acceptable_pre": True,
+            "sedation": False,
+            "dissociation": True,
+            "dissociation_resolved_at": start + timedelta(minutes=rng.randint(45, 80)),
+            "respiratory_depression": False,
+            "ready_to_leave_at": start + timedelta(minutes=rng.randint(90, 115)),
+            "monitoring_ended_at": start + timedelta(minutes=125),
+            "vitals_acceptable_end": True,
+            "side_effects": ["dissociation"],
+        },
+    )
+    _vitals(session, actor, start - timedelta(minutes=5), rng, "pre-dose")
+    _vitals(session, actor, start + timedelta(minutes=40), rng, "40 min", rise=14)
+    _vitals(session, actor, start + timedelta(minutes=120), rng, "pre-discharge")
+
+
+def _tms(session, actor, start, rng):
+    patient = session.patient
+    threshold = patient.motor_thresholds.first()
+    if threshold is None or (session.planned_date - threshold.measured_on).days >= 7:
+        threshold = sessions.record_motor_threshold(
+            actor,
+            patient,
+            measured_on=session.planned_date,
+            percent_output=rng.randint(48, 62),
+            method="emg",
+            device="NeuroStar",
+        )
+    planned = session.course.protocol.defaults.get("pulses", 3000)
+    sessions.save_tms(
+        actor,
+        session,
+        {
+            "device": "NeuroStar Advanced Therapy",
+            "coil": "Figure-8",
+            "motor_threshold": threshold,
+            "intensity_pct_mt": session.course.protocol.defaults.get("intensity_pct_mt", 120),
+            "target_method": "beam_f3",
+            "tragus_tragus_cm": 36.0,
+            "nasion_inion_cm": 37.5,
+            "circumference_cm": 57.5,
+            "pulses_planned": planned,
+            "pulses_delivered": planned,
+            "discomfort": rng.randint(1, 4),
+            "seizure": False,
+            "side_effects": rng.sample(["scalp pain", "headache"], rng.randint(0, 1)),
+        },
+    )
