@@ -14,6 +14,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
 from trellis.measures.api import router as measures_router
 from trellis.patients.api import router as patients_router
+from trellis.treatments.api import router as treatments_router
 
 
 class BearerToken(HttpBearer):
@@ -115,3 +116,4 @@ def me(request):
 
 api.add_router("", patients_router)
 api.add_router("", measures_router)
+api.add_router("", treatments_router)

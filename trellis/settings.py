@@ -53,6 +53,14 @@ if not DEBUG and (not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS):
     )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Where links in e-mail and text messages point (questionnaire links, alert escalations).
+TRELLIS_BASE_URL = env_str("TRELLIS_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not DEBUG and not TRELLIS_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        "TRELLIS_BASE_URL must be the https:// address patients and staff reach Trellis at; "
+        "links in messages are built from it."
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("trellis.accounts.urls")),
     path("", include("trellis.patients.urls")),
     path("", include("trellis.measures.urls")),
+    path("", include("trellis.treatments.urls")),
+    path("", include("trellis.treatments.urls_courses")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

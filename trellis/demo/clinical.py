@@ -1,11 +1,13 @@
-"""Demo treatment courses: past sessions documented and signed through the same services staff
-use, so every page of the demo shows a plausible history. Deterministic for a seed."""
+"""Demo treatment courses: past sessions documented and signed, and PHQ-9/GAD-7 trajectories,
+through the same services staff use, so every page of the demo shows a plausible history.
+Deterministic for a seed."""
 
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from trellis.accounts.access import Actor
+from trellis.measures.demo import ITEM9_ALERT, add_demo_measures
 from trellis.patients.models import Patient
 from trellis.treatments import services, sessions
 from trellis.treatments.models import Course, Session
@@ -34,7 +36,7 @@ def add_courses(
     """Start a course for each eligible patient in ``PLAN`` and document its past sessions."""
     courses = []
     candidates = iter(patients)
-    for protocol, weeks_ago in PLAN:
+    for index, (protocol, weeks_ago) in enumerate(PLAN):
         modality = services.find_protocol(prescriber.clinic, protocol).modality
         patient = _eligible(candidates, modality)
         if patient is None:
@@ -52,6 +54,10 @@ def add_courses(
         documenter = tms if modality == "tms" else nurse
         for session in course.sessions.filter(planned_date__lt=today).order_by("number"):
             _document(session, documenter, prescriber, rng)
+        # One patient answered PHQ-9 item 9 above 0 on their phone: an open safety alert.
+        add_demo_measures(
+            prescriber, course, rng, pattern=ITEM9_ALERT if index == 3 else None, today=today
+        )
         courses.append(course)
     return courses
 

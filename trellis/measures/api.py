@@ -1,3 +1,263 @@
-from ninja import Router
+"""JSON API for questionnaires, safety alerts and course outcomes (DESIGN.md §5)."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ninja import Field, Router, Schema, Status
+
+from trellis.accounts import access
+from trellis.accounts.permissions import Perm
+from trellis.lib.errors import InputError
+from trellis.measures import alerts, instruments, services
+from trellis.measures.models import EnteredVia, Measure, SafetyAlert
+from trellis.treatments.models import Course
 
 router = Router(tags=["measures"])
+
+
+class MeasureIn(Schema):
+    instrument: str = Field(..., description="phq9 or gad7")
+    # Any JSON values: the scoring names the item that is missing or out of range (422).
+    answers: list[Any] = Field(..., description="9 (PHQ-9) or 7 (GAD-7) answers of 0-3, in order")
+    difficulty: Any = Field(None, description="PHQ-9's difficulty question, 0-3; not scored")
+    observed_at: datetime | None = Field(
+        None, description="When the patient answered; default now; no zone = clinic time"
+    )
+    course: UUID | None = Field(None, description="The course the score belongs to")
+
+
+class AlertBrief(Schema):
+    id: UUID
+    kind: str
+    severity: str
+
+
+class MeasureOut(Schema):
+    id: UUID
+    patient: UUID
+    instrument: str
+    answers: list[int]
+    difficulty: int | None
+    total: int
+    max_total: int
+    severity: str
+    severity_label: str
+    loinc_panel: str
+    loinc_total: str
+    observed_at: datetime
+    course: UUID | None
+    entered_via: str
+    alerts: list[AlertBrief]
+
+
+def _measure_out(measure: Measure, raised: list[SafetyAlert]) -> dict:
+    definition = measure.definition
+    return {
+        "id": measure.pk,
+        "patient": measure.patient_id,
+        "instrument": measure.instrument,
+        "answers": measure.answers,
+        "difficulty": measure.difficulty,
+        "total": measure.total,
+        "max_total": definition.max_total,
+        "severity": measure.severity,
+        "severity_label": measure.get_severity_display(),
+        "loinc_panel": definition.loinc_panel,
+        "loinc_total": definition.loinc_total,
+        "observed_at": measure.observed_at,
+        "course": measure.course_id,
+        "entered_via": measure.entered_via,
+        "alerts": [{"id": a.pk, "kind": a.kind, "severity": a.severity} for a in raised],
+    }
+
+
+def _alerts_by_measure(measures: list[Measure]) -> dict[str, list[SafetyAlert]]:
+    found: dict[str, list[SafetyAlert]] = {}
+    if measures:
+        for alert in SafetyAlert.objects.filter(
+            clinic_id=measures[0].clinic_id,
+            source_type="measures.measure",
+            source_id__in=[str(m.pk) for m in measures],
+        ).order_by("created_at"):
+            found.setdefault(alert.source_id, []).append(alert)
+    return found
+
+
+@router.post(
+    "/patients/{patient_id}/measures",
+    response={201: MeasureOut},
+    summary="Record a PHQ-9 or GAD-7; a non-zero PHQ-9 item 9 raises a safety alert",
+)
+def create_measure(request, patient_id: str, payload: MeasureIn):
+    patient = access.patient(request.auth, patient_id, Perm.MEASURE_CHANGE)
+    course = None
+    if payload.course is not None:
+        course = Course.objects.filter(pk=payload.course, patient=patient).first()
+        if course is None:
+            raise InputError("course", "is not a course of this patient")
+    measure = services.record_measure(
+        request.auth,
+        patient,
+        payload.instrument,
+        payload.answers,
+        difficulty=payload.difficulty,
+        observed_at=payload.observed_at,
+        course=course,
+        entered_via=EnteredVia.API,
+    )
+    return Status(
+        201, _measure_out(measure, _alerts_by_measure([measure]).get(str(measure.pk), []))
+    )
+
+
+@router.get(
+    "/patients/{patient_id}/measures",
+    response=list[MeasureOut],
+    summary="A patient's questionnaires, oldest first",
+)
+def list_measures(request, patient_id: str, instrument: str | None = None):
+    patient = access.patient(request.auth, patient_id, Perm.MEASURE_READ)
+    rows = Measure.objects.filter(patient=patient).order_by("observed_at", "created_at")
+    if instrument:
+        rows = rows.filter(instrument=instruments.get_instrument(instrument).code)
+    measures = list(rows)
+    raised = _alerts_by_measure(measures)
+    return [_measure_out(m, raised.get(str(m.pk), [])) for m in measures]
+
+
+class AlertOut(Schema):
+    id: UUID
+    patient: UUID
+    patient_mrn: str
+    kind: str
+    kind_label: str
+    severity: str
+    status: str
+    summary: str
+    created_at: datetime
+    source_type: str
+    source_id: str
+    escalation_count: int
+    next_escalation_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    actions: list[str]
+    note: str
+
+
+def _alert_out(alert: SafetyAlert) -> dict:
+    return {
+        "id": alert.pk,
+        "patient": alert.patient_id,
+        "patient_mrn": alert.patient.mrn,
+        "kind": alert.kind,
+        "kind_label": alert.get_kind_display(),
+        "severity": alert.severity,
+        "status": alert.status,
+        "summary": alert.summary,
+        "created_at": alert.created_at,
+        "source_type": alert.source_type,
+        "source_id": alert.source_id,
+        "escalation_count": alert.escalation_count,
+        "next_escalation_at": alert.next_escalation_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": alert.acknowledged_by.username if alert.acknowledged_by_id else None,
+        "actions": alert.actions,
+        "note": alert.note,
+    }
+
+
+@router.get(
+    "/alerts",
+    response=list[AlertOut],
+    summary="Your clinic's safety alerts: open (most severe, then oldest, first), "
+    "acknowledged, or all",
+)
+def list_alerts(request, status: str = "open"):
+    return [_alert_out(a) for a in alerts.alert_queue(request.auth, status)]
+
+
+@router.get("/alerts/{alert_id}", response=AlertOut, summary="A safety alert")
+def get_alert(request, alert_id: str):
+    alert = access.load(
+        request.auth,
+        SafetyAlert.objects.select_related("patient", "acknowledged_by"),
+        alert_id,
+        Perm.ALERT_READ,
+    )
+    return _alert_out(alert)
+
+
+class AcknowledgeIn(Schema):
+    note: str = Field(..., description="What was done: risk assessment, safety plan …")
+    actions: list[str] = Field(
+        default_factory=list,
+        description="Any of contacted_patient, risk_assessment, safety_plan, crisis_referral, "
+        "emergency_services, treatment_changed",
+    )
+
+
+@router.post(
+    "/alerts/{alert_id}/acknowledge",
+    response=AlertOut,
+    summary="Acknowledge an alert with an action note; 409 when already acknowledged",
+)
+def acknowledge_alert(request, alert_id: str, payload: AcknowledgeIn):
+    alert = access.load(
+        request.auth,
+        SafetyAlert.objects.select_related("patient", "acknowledged_by"),
+        alert_id,
+        Perm.ALERT_ACKNOWLEDGE,
+    )
+    alerts.acknowledge_alert(request.auth, alert, payload.note, payload.actions)
+    return _alert_out(alert)
+
+
+class OutcomeOut(Schema):
+    course: UUID
+    instrument: str
+    baseline: int | None
+    latest: int | None
+    change: int | None
+    change_pct: float | None = Field(
+        None, description="The fall as a percentage of baseline (positive = better)"
+    )
+    response: bool
+    remission: bool
+    mcid_met: bool
+    measurement_count: int
+    baseline_at: datetime | None
+    latest_at: datetime | None
+    thresholds: dict[str, float]
+
+
+@router.get(
+    "/courses/{course_id}/outcome",
+    response=OutcomeOut,
+    summary="Baseline, latest, change, response and remission from the course's PHQ-9s",
+)
+def course_outcome(request, course_id: str):
+    course = access.load(
+        request.auth, Course.objects.select_related("patient"), course_id, Perm.MEASURE_READ
+    )
+    outcome = services.course_outcome(course)
+    return {
+        "course": course.pk,
+        "instrument": instruments.PHQ9.code,
+        "baseline": outcome.baseline,
+        "latest": outcome.latest,
+        "change": outcome.change,
+        "change_pct": outcome.change_pct,
+        "response": outcome.response,
+        "remission": outcome.remission,
+        "mcid_met": outcome.mcid_met,
+        "measurement_count": outcome.measurement_count,
+        "baseline_at": outcome.baseline_at,
+        "latest_at": outcome.latest_at,
+        "thresholds": {
+            "response_fall_pct": outcome.response_fall_pct,
+            "remission_below": outcome.remission_below,
+            "mcid_points": outcome.mcid_points,
+        },
+    }

@@ -1,1 +1,26 @@
-urlpatterns: list = []
+"""Included at the root by trellis/urls.py: every path carries its full prefix."""
+
+from django.urls import path
+
+from trellis.measures import views
+
+urlpatterns = [
+    path(
+        "patients/<uuid:patient_id>/measures/<slug:instrument>/new/",
+        views.measure_new,
+        name="measure_new",
+    ),
+    path(
+        "patients/<uuid:patient_id>/questionnaire-links/new/",
+        views.link_new,
+        name="questionnaire_link_new",
+    ),
+    path("measures/due/", views.measures_due, name="measures_due"),
+    path("measures/due/<uuid:scheduled_id>/send/", views.due_send_link, name="due_send_link"),
+    path("measures/<uuid:measure_id>/", views.measure_detail, name="measure_detail"),
+    path("alerts/", views.alert_queue, name="alert_queue"),
+    path("alerts/<uuid:alert_id>/", views.alert_detail, name="alert_detail"),
+    path("alerts/<uuid:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    # The patient's own form: the token is the only key (see services.new_link_token).
+    path("q/<str:token>/", views.questionnaire, name="questionnaire"),
+]

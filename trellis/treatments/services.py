@@ -1,19 +1,31 @@
 """Named operations on courses and sessions. Each runs in one transaction and is audited."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
+from trellis.measures.services import schedule_course
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
 from trellis.treatments import schedule
-from trellis.treatments.models import ClosureDay, Course, Protocol, Session
+from trellis.treatments.models import (
+    MODALITY_CHOICES,
+    ClosureDay,
+    Course,
+    CourseStatus,
+    Protocol,
+    Session,
+    SessionStatus,
+)
+from trellis.treatments.protocols import BUILTIN
 
 
 def protocols_for(clinic) -> list[Protocol]:
@@ -102,8 +114,326 @@ def start_course(
             )
             for p in planned
         )
+        schedule_course(course)
         detail = {"protocol": protocol.code, "sessions": len(planned)}
         if contraindicated:
             detail["override_reason"] = override_reason
         record_for(actor, Action.CREATE, patient=patient, obj=course, detail=detail)
     return course
+
+
+# --- Progress, re-planning and stopping a course -------------------------------------------------
+
+# A session counts as delivered once it is completed or signed (signing completes it); the
+# payer's authorised sessions are used up by delivered sessions.
+DELIVERED = Q(status=SessionStatus.COMPLETED) | Q(signed_at__isnull=False)
+
+# Ketamine and esketamine are never planned on consecutive days (schedule.py's spacing rule);
+# TMS at most once a day, so a re-plan starts at least this many days after the last session kept.
+_MIN_GAP_DAYS = {"iv_ketamine": 2, "esketamine": 2, "tms": 1}
+
+
+def is_replannable(session: Session) -> bool:
+    """Planned and untouched: not started, not documented, not signed, not cancelled."""
+    return (
+        session.status == SessionStatus.PLANNED
+        and session.started_at is None
+        and session.signed_at is None
+    )
+
+
+def is_delivered(session: Session) -> bool:
+    """``DELIVERED`` for a session already in memory."""
+    return session.status == SessionStatus.COMPLETED or session.signed_at is not None
+
+
+def clinic_today(clinic) -> date:
+    return timezone.localdate(timezone=clinic.tzinfo)
+
+
+def protocol_library(clinic) -> list[Protocol]:
+    """The protocols a course can start on, one per code as ``find_protocol`` picks them (the
+    clinic's own before a built-in one of the same code): by modality, in the library's order
+    (induction before maintenance, 10 Hz before iTBS), then the clinic's others by name."""
+    chosen: dict[str, Protocol] = {}
+    for protocol in protocols_for(clinic):
+        if protocol.code not in chosen or protocol.clinic_id is not None:
+            chosen[protocol.code] = protocol
+    modalities = {code: index for index, (code, _label) in enumerate(MODALITY_CHOICES)}
+    library = {spec["code"]: index for index, spec in enumerate(BUILTIN)}
+    return sorted(
+        chosen.values(),
+        key=lambda p: (modalities.get(p.modality, 99), library.get(p.code, 99), p.name),
+    )
+
+
+def earliest_replan_date(course: Course, sessions: list[Session]) -> tuple[date, str]:
+    """The first day the course's remaining sessions may be re-planned from, and why.
+
+    Not before today, and not before the spacing rule allows after the last session that stays
+    where it is (started, documented or signed): 2 days for ketamine and esketamine, which are
+    never on consecutive days, 1 day for TMS.
+    """
+    today = clinic_today(course.clinic)
+    kept = [s for s in sessions if not is_replannable(s) and s.status != SessionStatus.CANCELLED]
+    if kept:
+        last = max(kept, key=lambda s: (s.planned_date, s.number))
+        after = last.planned_date + timedelta(days=_MIN_GAP_DAYS.get(course.modality, 1))
+        if after > today:
+            return after, f"session {last.number} is on {last.planned_date.isoformat()}"
+    return today, "a course cannot be re-planned into the past"
+
+
+@dataclass(frozen=True)
+class Authorisation:
+    """The payer's authorised sessions against those delivered, and how worried to be.
+
+    ``level`` is ``none`` (nothing authorised to track), ``ok``, ``low`` (the clinic's warning
+    threshold or fewer remain), ``used_up`` (none remain) or ``exceeded`` (more delivered than
+    authorised). ``low`` and ``used_up`` need sessions still to come: a course whose planned
+    sessions are all delivered (or cancelled) has nothing left to authorise.
+    """
+
+    authorised: int | None
+    used: int
+    planned: int
+    warn_remaining: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.authorised is None else self.authorised - self.used
+
+    @property
+    def level(self) -> str:
+        if self.authorised is None:
+            return "none"
+        if self.used > self.authorised:
+            return "exceeded"
+        if self.planned <= self.used:
+            return "ok"  # nothing more is to come on this course
+        if self.remaining == 0:
+            return "used_up"
+        if self.remaining <= self.warn_remaining:
+            return "low"
+        return "ok"
+
+    @property
+    def plan_exceeds(self) -> bool:
+        """The calendar plans more sessions than the payer authorised."""
+        return self.authorised is not None and self.planned > self.authorised
+
+
+def authorisation(course: Course, *, used: int, planned: int) -> Authorisation:
+    """``used``: sessions delivered; ``planned``: sessions in the calendar, cancelled ones aside."""
+    return Authorisation(
+        authorised=course.authorized_units,
+        used=used,
+        planned=planned,
+        warn_remaining=int(course.clinic.setting("authorization_warn_remaining")),
+    )
+
+
+def replan_course(actor, course: Course, from_date: date) -> list[Session]:
+    """Move the course's remaining planned sessions to a calendar that starts on ``from_date``.
+
+    Only sessions that are planned and untouched move (see ``is_replannable``); they keep their
+    numbers and phases. The first of them goes on ``from_date`` (or the first open day after it,
+    skipping weekends and closure days) and the rest follow the protocol's rhythm from there: the
+    protocol's calendar is laid out as if the course had started on the day that puts that
+    session on ``from_date``, so a TMS course half-way through its daily weeks carries on daily
+    and then tapers 3-2-1. When session 1 moves too (nothing has happened yet), the course's
+    start date becomes ``from_date``. ``from_date`` may not be in the past, nor before the
+    spacing rule allows after the last session that is kept (2 days for ketamine and
+    esketamine, 1 for TMS). Returns the moved sessions.
+    """
+    if actor is None or not actor.can(Perm.COURSE_CHANGE):
+        raise PermissionDenied("Your role may not re-plan a course.")
+    if isinstance(from_date, datetime) or not isinstance(from_date, date):
+        raise InputError("from_date", "must be a date")
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.status != CourseStatus.ACTIVE:
+            raise Conflict(
+                f"This course is {locked.get_status_display().lower()}; only an active course "
+                "can be re-planned.",
+                code="course_not_active",
+            )
+        sessions = list(
+            Session.objects.select_for_update().filter(course=course).order_by("number")
+        )
+        remaining = [s for s in sessions if is_replannable(s)]
+        if not remaining:
+            raise Conflict("No planned sessions are left to re-plan.", code="nothing_to_replan")
+        earliest, why = earliest_replan_date(course, sessions)
+        if from_date < earliest:
+            raise InputError("from_date", f"must be {earliest.isoformat()} or later: {why}")
+        plan = _continued_plan(
+            course.protocol.schedule, remaining[0].number, from_date, closed_dates(course.clinic)
+        )
+        if remaining[-1].number not in plan:
+            raise Conflict(
+                f"The {course.protocol.name} calendar has no session {remaining[-1].number}; "
+                "this course cannot be re-planned automatically.",
+                code="cannot_replan",
+            )
+        moves = []
+        for session in remaining:
+            planned = plan[session.number]
+            moves.append(
+                {
+                    "number": session.number,
+                    "from": session.planned_date.isoformat(),
+                    "to": planned.planned_date.isoformat(),
+                }
+            )
+            session.planned_date = planned.planned_date
+            session.planned_time = planned.planned_time
+        Session.objects.bulk_update(remaining, ["planned_date", "planned_time"])
+        schedule_course(course)
+        detail = {"replanned_from": from_date.isoformat(), "sessions": moves}
+        if remaining[0].number == 1 and course.start_date != from_date:
+            # Nothing has happened yet: the course now starts on the new date.
+            detail["start_date"] = {
+                "from": course.start_date.isoformat(),
+                "to": from_date.isoformat(),
+            }
+            course.start_date = from_date
+            course.save(update_fields=["start_date"])
+        record_for(actor, Action.UPDATE, patient=course.patient, obj=course, detail=detail)
+    return remaining
+
+
+def _continued_plan(
+    schedule_code: str, first_number: int, from_date: date, closed: set[date]
+) -> dict[int, schedule.PlannedSession]:
+    """The protocol's calendar in which session ``first_number`` is on the first open day on or
+    after ``from_date``, keyed by session number.
+
+    ``schedule.plan_sessions`` lays a whole course out from its start date, so this looks for the
+    start date that puts session ``first_number`` there, trying each day back from it. Where
+    closures make that day unreachable it takes the plan that puts the session soonest after.
+    """
+    target = from_date
+    while target.weekday() >= 5 or target in closed:  # Saturday, Sunday or a closure day
+        target += timedelta(days=1)
+        if (target - from_date).days > schedule.SEARCH_LIMIT_DAYS:
+            raise InputError("from_date", "leaves no open weekday within a year")
+    index = first_number - 1
+    straight = schedule.plan_sessions(schedule_code, target, closed)
+    if index >= len(straight):
+        return {}
+    lead = (straight[index].planned_date - target).days
+    best: list[schedule.PlannedSession] = straight
+    for back in range(1, lead + 15):
+        plan = schedule.plan_sessions(schedule_code, target - timedelta(days=back), closed)
+        day = plan[index].planned_date
+        if day == target:
+            best = plan
+            break
+        if target < day < best[index].planned_date:
+            best = plan
+    return {p.number: p for p in best[index:]}
+
+
+def stop_course(actor, course: Course, reason: str) -> Course:
+    """Stop an active course early, with the reason; its untouched planned sessions are
+    cancelled (sessions already started or signed stay as they are)."""
+    if actor is None or not actor.can(Perm.COURSE_CHANGE):
+        raise PermissionDenied("Your role may not stop a course.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("reason", "say why the course is stopping")
+    limit = Course._meta.get_field("end_reason").max_length
+    if len(reason) > limit:
+        raise InputError("reason", f"must be at most {limit} characters")
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.status != CourseStatus.ACTIVE:
+            raise Conflict(
+                f"This course is already {locked.get_status_display().lower()}.",
+                code="course_not_active",
+            )
+        course.status = CourseStatus.STOPPED
+        course.ended_at = timezone.now()
+        course.end_reason = reason
+        course.save(update_fields=["status", "ended_at", "end_reason"])
+        cancelled = [s for s in Session.objects.filter(course=course) if is_replannable(s)]
+        for session in cancelled:
+            session.status = SessionStatus.CANCELLED
+        Session.objects.bulk_update(cancelled, ["status"])
+        schedule_course(course)
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=course.patient,
+            obj=course,
+            detail={
+                "status": CourseStatus.STOPPED,
+                "reason": reason,
+                "cancelled_sessions": [s.number for s in cancelled],
+            },
+        )
+    return course
+
+
+# --- Clinic closure days -------------------------------------------------------------------------
+
+# How far ahead a closure may be entered: far enough for next year's holidays.
+CLOSURE_HORIZON_DAYS = 2 * 366
+
+
+def add_closure(actor, day: date, reason: str = "") -> ClosureDay:
+    """Close the clinic on ``day`` (today or later). Planning skips it from now on; sessions
+    already planned on it stay where they are until their course is re-planned."""
+    if actor is None or not actor.can(Perm.CLINIC_CHANGE):
+        raise PermissionDenied("Only a clinic administrator may change closure days.")
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise InputError("date", "must be a date")
+    today = clinic_today(actor.clinic)
+    if day < today:
+        raise InputError("date", "is in the past; closures are for today or later")
+    if (day - today).days > CLOSURE_HORIZON_DAYS:
+        raise InputError("date", "is more than two years ahead")
+    reason = (reason or "").strip()
+    limit = ClosureDay._meta.get_field("reason").max_length
+    if len(reason) > limit:
+        raise InputError("reason", f"must be at most {limit} characters")
+    with transaction.atomic():
+        existing = ClosureDay.objects.filter(clinic=actor.clinic, date=day).first()
+        if existing is not None:
+            raise InputError(
+                "date",
+                f"is already a closure day{f' ({existing.reason})' if existing.reason else ''}",
+            )
+        closure = ClosureDay.objects.create(clinic=actor.clinic, date=day, reason=reason)
+        record_for(
+            actor,
+            Action.CREATE,
+            obj=closure,
+            object_id=day.isoformat(),
+            detail={"date": day.isoformat(), "reason": reason},
+        )
+    return closure
+
+
+def remove_closure(actor, day: date) -> None:
+    """Open the clinic again on a closure day that is today or later; past closures stay."""
+    if actor is None or not actor.can(Perm.CLINIC_CHANGE):
+        raise PermissionDenied("Only a clinic administrator may change closure days.")
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise InputError("date", "must be a date")
+    if day < clinic_today(actor.clinic):
+        raise InputError("date", "is in the past; past closures stay on record")
+    with transaction.atomic():
+        closure = ClosureDay.objects.filter(clinic=actor.clinic, date=day).first()
+        if closure is None:
+            raise InputError("date", "is not a closure day")
+        detail = {"date": day.isoformat(), "reason": closure.reason}
+        closure.delete()
+        record_for(
+            actor,
+            Action.DELETE,
+            object_type="treatments.closureday",
+            object_id=day.isoformat(),
+            detail=detail,
+        )

@@ -144,9 +144,9 @@ class SearchTests(TrellisTestCase):
     def test_the_list_takes_a_fixed_number_of_queries(self):
         self.sign_in(self.nurse)
         self.client.get("/patients/")  # warm the session
-        # session, user, OTP device, memberships, patients, and the audit append (savepoint,
-        # tail, insert, release; PostgreSQL also takes the chain's lock).
-        with self.assertNumQueries(9 + AUDIT_LOCK_QUERIES):
+        # session, user, OTP device, memberships, the open-alert badge, patients, and the audit
+        # append (savepoint, tail, insert, release; PostgreSQL also takes the chain's lock).
+        with self.assertNumQueries(10 + AUDIT_LOCK_QUERIES):
             self.client.get("/patients/")
 
 

@@ -29,7 +29,12 @@ def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-PRODUCTION = {"DEBUG": "false", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "trellis.example.org"}
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": STRONG_KEY,
+    "ALLOWED_HOSTS": "trellis.example.org",
+    "TRELLIS_BASE_URL": "https://trellis.example.org",
+}
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
@@ -62,9 +67,18 @@ def test_production_requires_mfa_unless_told_otherwise(tmp_path):
         ({"DEBUG": "false", "SECRET_KEY": STRONG_KEY}, "ALLOWED_HOSTS must list"),
         ({"DEBUG": "false", "SECRET_KEY": STRONG_KEY, "ALLOWED_HOSTS": "*"}, "'*' is refused"),
         ({"DEBUG": "yes"}, "DEBUG must be true or false"),
+        ({**PRODUCTION, "TRELLIS_BASE_URL": ""}, "TRELLIS_BASE_URL must be the https://"),
         ({**PRODUCTION, "DATABASE_URL": "mysql://db/trellis"}, "DATABASE_URL must start with"),
     ],
-    ids=["no-secret", "weak-secret", "no-hosts", "wildcard-host", "fuzzy-debug", "wrong-database"],
+    ids=[
+        "no-secret",
+        "weak-secret",
+        "no-hosts",
+        "wildcard-host",
+        "fuzzy-debug",
+        "no-base-url",
+        "wrong-database",
+    ],
 )
 def test_it_refuses_to_start_with_unsafe_production_settings(tmp_path, env, message):
     result = run_manage(tmp_path, "check", **env)

@@ -1,13 +1,138 @@
+"""The questionnaire card and the safety-alert banner on the patient's page, and the nav links.
+
+Each tag reads ``context["request"].actor`` and renders nothing for a role without the right
+(``measure.read`` for the card and the due link, ``alert.read`` for the banner and the queue).
+"""
+
 from django import template
+from django.utils import timezone
+
+from trellis.accounts.permissions import Perm
+from trellis.measures import alerts, services
+from trellis.measures.models import AlertStatus, SafetyAlert
 
 register = template.Library()
 
+SEVERITY_BADGES = {
+    "minimal": "badge-ok",
+    "mild": "badge-info",
+    "moderate": "badge-warn",
+    "moderately_severe": "badge-danger",
+    "severe": "badge-danger",
+}
 
-@register.simple_tag(takes_context=True)
-def patient_alert_banner(context, patient) -> str:
-    return ""
+
+def _actor(context):
+    request = context.get("request")
+    return getattr(request, "actor", None) if request is not None else None
 
 
-@register.simple_tag(takes_context=True)
-def patient_measures_panel(context, patient) -> str:
-    return ""
+def _may(actor, perm: Perm, patient=None) -> bool:
+    if actor is None or not actor.can(perm):
+        return False
+    return patient is None or patient.clinic_id == actor.clinic.pk
+
+
+@register.filter
+def severity_badge(code: str) -> str:
+    """The badge class for a severity band; the band's words always go inside it."""
+    return SEVERITY_BADGES.get(code, "")
+
+
+@register.filter
+def tel(number: str) -> str:
+    """A phone number as a tel: link target: "+1 860 555 0100" -> "+18605550100"."""
+    return "".join(c for c in str(number) if c.isdigit() or c == "+")
+
+
+@register.inclusion_tag("measures/includes/alert_banner.html", takes_context=True)
+def patient_alert_banner(context, patient) -> dict:
+    actor = _actor(context)
+    if not _may(actor, Perm.ALERT_READ, patient):
+        return {"show": False}
+    open_alerts = list(
+        alerts.open_alerts_ordered(
+            SafetyAlert.objects.filter(patient=patient, status=AlertStatus.OPEN)
+        )
+    )
+    return {
+        "show": bool(open_alerts),
+        "alerts": open_alerts,
+        "can_acknowledge": actor.can(Perm.ALERT_ACKNOWLEDGE),
+        "now": timezone.now(),
+    }
+
+
+def _signed(value: int) -> str:
+    return f"+{value}" if value > 0 else f"\N{MINUS SIGN}{-value}" if value < 0 else "0"
+
+
+def outcome_row(course_outcome: services.CourseOutcome) -> dict:
+    """A course's outcome in words for the table (signs and thresholds spelled out)."""
+    outcome = course_outcome.outcome
+    row = {"course": course_outcome.course, "outcome": outcome, "judged": False}
+    if outcome.measurement_count == 0:
+        return row
+    row["change"] = f"{_signed(outcome.change)} point{'s' if abs(outcome.change) != 1 else ''}"
+    if outcome.change_pct is not None:
+        pct = outcome.change_pct
+        row["change_pct"] = f"{abs(pct):g} % {'fall' if pct >= 0 else 'rise'}"
+    row["judged"] = outcome.measurement_count > 1
+    return row
+
+
+@register.inclusion_tag("measures/includes/patient_panel.html", takes_context=True)
+def patient_measures_panel(context, patient) -> dict:
+    actor = _actor(context)
+    if not _may(actor, Perm.MEASURE_READ, patient):
+        return {"show": False}
+    summary = services.patient_measures(actor, patient)
+    return {
+        "show": True,
+        "patient": patient,
+        "summary": summary,
+        "history": list(reversed(summary.measures)),
+        "due": [{"row": row, "status": row.status(summary.today)} for row in summary.due],
+        "outcome_rows": [outcome_row(o) for o in summary.outcomes],
+        "can_change": actor.can(Perm.MEASURE_CHANGE),
+        "now": timezone.now(),
+    }
+
+
+@register.inclusion_tag("measures/includes/nav_link.html", takes_context=True)
+def alert_nav_link(context) -> dict:
+    """ "Alerts" in the top bar with the clinic's open-alert count (one COUNT query)."""
+    actor = _actor(context)
+    if not _may(actor, Perm.ALERT_READ):
+        return {"show": False}
+    request = context["request"]
+    count = SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
+    return {
+        "show": True,
+        "url_name": "alert_queue",
+        "label": "Alerts",
+        "count": count,
+        "count_label": f"{count} open safety alert{'s' if count != 1 else ''}",
+        "urgent": count > 0,
+        "current": _here(request) in ("alert_queue", "alert_detail"),
+    }
+
+
+@register.inclusion_tag("measures/includes/nav_link.html", takes_context=True)
+def due_nav_link(context) -> dict:
+    """ "Questionnaires" in the top bar: the due and overdue list."""
+    actor = _actor(context)
+    if not _may(actor, Perm.MEASURE_READ):
+        return {"show": False}
+    return {
+        "show": True,
+        "url_name": "measures_due",
+        "label": "Questionnaires",
+        "count": None,
+        "current": _here(context["request"]) == "measures_due",
+    }
+
+
+def _here(request) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match else ""

@@ -1,17 +1,41 @@
 import signal
 import time
+from dataclasses import dataclass, field
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
-from trellis.messaging.services import send_due
+from trellis.measures.jobs import JobCounts, run_clinic_jobs
+from trellis.messaging.services import SendCounts
+from trellis.messaging.services import send_due as send_outbox
 from trellis.messaging.sms import get_provider
+
+
+@dataclass
+class PassCounts(SendCounts):
+    """What one pass of the worker did: the clinic's timed jobs, then the outbox."""
+
+    jobs: JobCounts = field(default_factory=JobCounts)
+
+    def __str__(self) -> str:
+        jobs = str(self.jobs)
+        return f"{super().__str__()}; {jobs}" if jobs else super().__str__()
+
+
+def send_due(limit: int) -> SendCounts:
+    """One pass: escalate due safety alerts and queue due questionnaire reminders
+    (trellis.measures.jobs), then send what is due, so the messages those jobs queued go out in
+    the same pass."""
+    jobs = run_clinic_jobs()
+    sent = send_outbox(limit=limit)
+    return PassCounts(sent=sent.sent, retrying=sent.retrying, failed=sent.failed, jobs=jobs)
 
 
 class Command(BaseCommand):
     help = (
-        "Send due e-mail and SMS from the outbox: every few seconds until stopped "
-        "(SIGTERM or Ctrl-C finish the batch in hand), or once with --once (for cron)."
+        "Send due e-mail and SMS from the outbox, after escalating unacknowledged safety alerts "
+        "and queueing questionnaire reminders: every few seconds until stopped (SIGTERM or "
+        "Ctrl-C finish the batch in hand), or once with --once (for cron)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -58,7 +82,7 @@ class Command(BaseCommand):
             # The database is unreachable: nothing was claimed, or a claim lapses in minutes.
             self.stderr.write(f"Outbox: database error, trying again: {error}")
             return False
-        if counts.total:
+        if counts.total or getattr(counts, "jobs", None):
             self.stdout.write(f"Outbox: {counts}")
         return counts.total >= limit
 

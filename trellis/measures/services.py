@@ -1,0 +1,783 @@
+"""Named operations on questionnaires, patient links, schedules and safety alerts.
+
+Each runs in one transaction with its audit events, and queues its messages in the outbox in
+that same transaction: a questionnaire with a non-zero PHQ-9 item 9 and its safety alert are
+saved together or not at all, whether or not the outbox worker is running.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from trellis.accounts.models import Clinic
+from trellis.accounts.permissions import Perm
+from trellis.audit.models import Action
+from trellis.audit.services import record, record_for
+from trellis.lib.errors import InputError
+from trellis.measures import instruments, outcomes, schedule
+from trellis.measures.alerts import SYSTEM_USERNAME, _raise_alert
+from trellis.measures.alerts import raise_alert as raise_alert  # the entry point, re-exported
+from trellis.measures.contact import CRISIS_LINE, EMERGENCY_NUMBER, PATIENT_WORDS, site_url
+from trellis.measures.models import (
+    AlertKind,
+    EnteredVia,
+    LinkChannel,
+    Measure,
+    QuestionnaireLink,
+    ScheduledMeasure,
+    hash_token,
+)
+from trellis.messaging.services import enqueue_email, enqueue_sms
+from trellis.patients.models import Patient
+from trellis.treatments.models import Course, CourseStatus, Session, SessionStatus
+
+logger = logging.getLogger(__name__)
+
+# How a patient answering through a link, and the reminder job, appear in the audit trail.
+PATIENT_LINK_USERNAME = "(patient questionnaire link)"
+REMINDER_USERNAME = "(questionnaire reminder)"
+
+# A questionnaire's time may be a few minutes ahead of the server's clock, not more.
+CLOCK_SKEW = timedelta(minutes=5)
+
+# Automatic reminders go out between these hours of the clinic's day (clinic policy).
+REMINDER_FIRST_HOUR = 9
+REMINDER_LAST_HOUR = 20
+
+
+def _require(actor, perm: Perm) -> None:
+    if actor is None or not actor.can(perm):
+        raise PermissionDenied("Your role may not do this.")
+
+
+def _local_today(clinic: Clinic, now: datetime | None = None) -> date:
+    return timezone.localtime(now or timezone.now(), clinic.tzinfo).date()
+
+
+# --- Link tokens ---------------------------------------------------------------------------
+
+_TOKEN_SALT = "trellis.measures.questionnaire_link"  # noqa: S105 (an HMAC salt)
+TOKEN_RANDOM_BYTES = 24  # 192 bits from the OS's CSPRNG
+_SIGNATURE_BYTES = 16  # a 128-bit HMAC-SHA256 tag: a guessed or edited token fails unread
+_TOKEN_MAX_LENGTH = 80
+
+
+def _signature(body: str, secret: str) -> str:
+    digest = salted_hmac(_TOKEN_SALT, body, secret=secret, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
+
+
+def new_link_token() -> str:
+    """``<random>.<signature>``: 192 random bits, signed with the server's secret key."""
+    body = secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
+    return f"{body}.{_signature(body, settings.SECRET_KEY)}"
+
+
+def token_is_signed(token: str) -> bool:
+    """True when ``token`` carries this server's signature (or a fallback key's)."""
+    if not isinstance(token, str) or len(token) > _TOKEN_MAX_LENGTH:
+        return False
+    body, dot, signature = token.partition(".")
+    if not dot or not body or not signature:
+        return False
+    secrets_in_use = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return any(constant_time_compare(signature, _signature(body, s)) for s in secrets_in_use)
+
+
+class LinkUnusable(Exception):
+    """A patient link that cannot be answered: ``reason`` is unknown, used or expired."""
+
+    def __init__(self, reason: str, link: QuestionnaireLink | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.link = link
+
+
+def open_link(token: str, *, now: datetime | None = None) -> QuestionnaireLink:
+    """The link ``token`` opens, or LinkUnusable. A token without our signature is never
+    looked up; a signed one is found by its hash only."""
+    if not token_is_signed(token):
+        raise LinkUnusable("unknown")
+    link = (
+        QuestionnaireLink.objects.select_related("clinic")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if link is None:
+        raise LinkUnusable("unknown")
+    if link.used_at is not None:
+        raise LinkUnusable("used", link)
+    if (now or timezone.now()) >= link.expires_at:
+        raise LinkUnusable("expired", link)
+    return link
+
+
+# --- Recording questionnaires --------------------------------------------------------------
+
+
+def _observed_at(clinic: Clinic, value: datetime | None, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if not isinstance(value, datetime):
+        raise InputError("observed_at", "must be a date and time")
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, clinic.tzinfo)
+    if value > now + CLOCK_SKEW:
+        raise InputError("observed_at", "is in the future")
+    return value
+
+
+def _check_course(patient: Patient, course: Course | None) -> None:
+    if course is not None and course.patient_id != patient.pk:
+        raise InputError("course", "is not a course of this patient")
+
+
+def record_measure(
+    actor,
+    patient: Patient,
+    instrument: str,
+    answers: Sequence[int],
+    *,
+    difficulty: int | None = None,
+    observed_at: datetime | None = None,
+    course: Course | None = None,
+    entered_via: str = EnteredVia.STAFF,
+    scheduled: ScheduledMeasure | None = None,
+    now: datetime | None = None,
+) -> Measure:
+    """Record a questionnaire a member of staff entered (on the patient's page or by API).
+
+    Raises InputError naming ``instrument``, ``answers``, ``answers[i]``, ``difficulty``,
+    ``observed_at`` or ``course``; nothing is written then. A non-zero PHQ-9 item 9 raises a
+    SafetyAlert in the same transaction.
+    """
+    _require(actor, Perm.MEASURE_CHANGE)
+    if patient.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    if entered_via not in (EnteredVia.STAFF, EnteredVia.API):
+        raise InputError("entered_via", "staff or api")
+    now = now or timezone.now()
+    with transaction.atomic():
+        return _create_measure(
+            patient=patient,
+            instrument=instrument,
+            answers=answers,
+            difficulty=difficulty,
+            observed_at=_observed_at(patient.clinic, observed_at, now),
+            course=course,
+            entered_via=entered_via,
+            recorded_by=actor.user,
+            scheduled=scheduled,
+            now=now,
+            actor=actor,
+        )
+
+
+def submit_link(
+    token: str,
+    answers: Sequence[int],
+    *,
+    difficulty: int | None = None,
+    source_address: str = "",
+    now: datetime | None = None,
+) -> Measure:
+    """A patient answers through their link: once, before it expires, for its one patient.
+
+    Raises LinkUnusable, or InputError for incomplete answers (the link stays usable then).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        link = open_link(token, now=now)
+        # The conditional update is the single use: of two submissions racing, one wins.
+        claimed = QuestionnaireLink.objects.filter(
+            pk=link.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if not claimed:
+            raise LinkUnusable("used", link)
+        patient = Patient.objects.select_related("clinic").get(pk=link.patient_id)
+        measure = _create_measure(
+            patient=patient,
+            instrument=link.instrument,
+            answers=answers,
+            difficulty=difficulty,
+            observed_at=now,
+            course=link.course,
+            entered_via=EnteredVia.PATIENT_LINK,
+            recorded_by=None,
+            scheduled=link.scheduled,
+            now=now,
+            source_address=source_address,
+        )
+        link.used_at = now
+        link.measure = measure
+        link.save(update_fields=["measure"])
+    return measure
+
+
+def _create_measure(
+    *,
+    patient: Patient,
+    instrument: str,
+    answers,
+    difficulty,
+    observed_at: datetime,
+    course: Course | None,
+    entered_via: str,
+    recorded_by,
+    scheduled: ScheduledMeasure | None,
+    now: datetime,
+    actor=None,
+    source_address: str = "",
+) -> Measure:
+    scored = instruments.score(instrument, answers, difficulty)
+    _check_course(patient, course)
+    measure = Measure(
+        clinic_id=patient.clinic_id,
+        patient=patient,
+        course=course,
+        instrument=scored.instrument,
+        answers=list(scored.item_answers),
+        difficulty=scored.difficulty,
+        total=scored.total,
+        severity=scored.severity,
+        suicide_item=scored.suicide_item,
+        observed_at=observed_at,
+        entered_via=entered_via,
+        recorded_by=recorded_by,
+        created_at=now,
+    )
+    measure.save(force_insert=True)
+    detail = {"instrument": measure.instrument, "via": entered_via}
+    if actor is not None:
+        record_for(actor, Action.CREATE, patient=patient, obj=measure, detail=detail)
+    else:
+        record(
+            Action.CREATE,
+            clinic=patient.clinic,
+            patient=patient,
+            obj=measure,
+            username=PATIENT_LINK_USERNAME,
+            source_address=source_address,
+            detail=detail,
+        )
+    _fulfil_schedule(measure, scheduled)
+    severity = instruments.suicide_item_severity(scored.suicide_item or 0)
+    if severity is not None:
+        _raise_alert(
+            actor,
+            patient,
+            AlertKind.SUICIDE_ITEM,
+            severity,
+            _suicide_item_summary(measure),
+            source=measure,
+            now=now,
+            username=SYSTEM_USERNAME if actor else PATIENT_LINK_USERNAME,
+            source_address=source_address,
+        )
+    return measure
+
+
+def _suicide_item_summary(measure: Measure) -> str:
+    """Read after the alert's kind ("PHQ-9 item 9: thoughts of death or self-harm")."""
+    words = {o.value: o.text for o in instruments.PHQ9.options}[measure.suicide_item]
+    via = {
+        EnteredVia.PATIENT_LINK: "answered on the patient's own device",
+        EnteredVia.STAFF: "entered by staff",
+        EnteredVia.API: "recorded through the API",
+    }[measure.entered_via]
+    return (
+        f"Answered “{words}” ({measure.suicide_item} of 3) · PHQ-9 total {measure.total}, "
+        f"{measure.get_severity_display().lower()} · {via}"
+    )
+
+
+def _fulfil_schedule(measure: Measure, hint: ScheduledMeasure | None) -> ScheduledMeasure | None:
+    """Mark the scheduled questionnaire this one answers: the one its link asked for, else the
+    earliest-due open one of the same instrument whose window holds the day it was answered."""
+    chosen = None
+    if hint is not None and hint.measure_id is None and hint.instrument == measure.instrument:
+        chosen = hint
+    else:
+        day = timezone.localtime(measure.observed_at, measure.patient.clinic.tzinfo).date()
+        open_items = ScheduledMeasure.objects.filter(
+            patient=measure.patient,
+            instrument=measure.instrument,
+            measure__isnull=True,
+            opens_on__lte=day,
+            closes_on__gte=day,
+        )
+        if measure.course_id:
+            open_items = open_items.filter(course_id=measure.course_id)
+        candidates = [(item, item.opens_on, item.due_on, item.closes_on) for item in open_items]
+        chosen = schedule.match(candidates, day)
+    if chosen is None:
+        return None
+    if not ScheduledMeasure.objects.filter(pk=chosen.pk, measure__isnull=True).update(
+        measure=measure
+    ):
+        return None
+    chosen.measure = measure
+    if measure.course_id is None:
+        measure.course_id = chosen.course_id
+        measure.save(update_fields=["course"])
+    return chosen
+
+
+# --- Patient links -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentLink:
+    """A link just made; ``url`` holds the token and is never stored."""
+
+    link: QuestionnaireLink
+    url: str
+
+
+def send_questionnaire_links(
+    actor,
+    patient: Patient,
+    instrument_codes: Sequence[str],
+    channel: str,
+    *,
+    course: Course | None = None,
+    scheduled: Sequence[ScheduledMeasure] = (),
+    request=None,
+    now: datetime | None = None,
+) -> list[SentLink]:
+    """Send the patient one single-use link per questionnaire, in one message per channel.
+
+    ``channel`` is ``sms``, ``email`` or ``both``, to the patient's phone and e-mail on file.
+    ``scheduled`` are the scheduled questionnaires the links answer (from the due list); their
+    course is the links' course. Raises InputError naming ``instruments``, ``channel``,
+    ``course`` or ``scheduled``.
+    """
+    _require(actor, Perm.MEASURE_CHANGE)
+    if patient.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    codes = list(dict.fromkeys(instrument_codes))
+    if not codes:
+        raise InputError("instruments", "choose at least one questionnaire")
+    for code in codes:
+        instruments.get_instrument(code)
+    _check_channel(patient, channel)
+    by_instrument = {item.instrument: item for item in scheduled}
+    if any(item.patient_id != patient.pk for item in scheduled):
+        raise InputError("scheduled", "is not a questionnaire of this patient")
+    if scheduled:
+        course = course or scheduled[0].course
+    _check_course(patient, course)
+    now = now or timezone.now()
+    with transaction.atomic():
+        sent = _issue_links(
+            patient,
+            [(code, by_instrument.get(code)) for code in codes],
+            channel,
+            course=course,
+            created_by=actor.user,
+            request=request,
+            now=now,
+        )
+        for item in sent:
+            record_for(
+                actor,
+                Action.CREATE,
+                patient=patient,
+                obj=item.link,
+                detail={"instrument": item.link.instrument, "channel": channel},
+            )
+    return sent
+
+
+def _check_channel(patient: Patient, channel: str) -> None:
+    if channel not in LinkChannel.values:
+        raise InputError("channel", f"must be one of {', '.join(LinkChannel.values)}")
+    if channel in (LinkChannel.SMS, LinkChannel.BOTH) and not patient.phone.strip():
+        raise InputError("channel", "the patient has no phone number on file")
+    if channel in (LinkChannel.EMAIL, LinkChannel.BOTH) and not patient.email.strip():
+        raise InputError("channel", "the patient has no e-mail address on file")
+
+
+def _issue_links(
+    patient: Patient,
+    wanted: list[tuple[str, ScheduledMeasure | None]],
+    channel: str,
+    *,
+    course: Course | None,
+    created_by,
+    request,
+    now: datetime,
+) -> list[SentLink]:
+    """Make the links and queue the message(s) carrying them (inside a transaction)."""
+    clinic = patient.clinic
+    expires_at = now + timedelta(hours=clinic.setting("questionnaire_link_hours"))
+    sent = []
+    for code, scheduled in wanted:
+        token = new_link_token()
+        link = QuestionnaireLink.objects.create(
+            clinic=clinic,
+            patient=patient,
+            course=course,
+            scheduled=scheduled,
+            instrument=code,
+            token_hash=hash_token(token),
+            channel=channel,
+            expires_at=expires_at,
+            created_by=created_by,
+            created_at=now,
+        )
+        sent.append(SentLink(link, site_url(reverse("questionnaire", args=[token]), request)))
+        if scheduled is not None:
+            ScheduledMeasure.objects.filter(pk=scheduled.pk).update(link_sent_at=now)
+    body = _link_message(clinic, sent, expires_at)
+    if channel in (LinkChannel.SMS, LinkChannel.BOTH):
+        enqueue_sms(
+            recipient=patient.phone, body=body, purpose="questionnaire_link", patient=patient
+        )
+    if channel in (LinkChannel.EMAIL, LinkChannel.BOTH):
+        enqueue_email(
+            recipient=patient.email,
+            subject=f"A short questionnaire from {clinic.name}"[:200],
+            body=f"Hello,\n\n{body}\n\n{clinic.name}\n{clinic.phone}\n",
+            purpose="questionnaire_link",
+            patient=patient,
+        )
+    return sent
+
+
+def _link_message(clinic: Clinic, sent: list[SentLink], expires_at: datetime) -> str:
+    """The words a patient reads. No name, no diagnosis: others may see a phone's screen."""
+    until = timezone.localtime(expires_at, clinic.tzinfo)
+    lines = [f"{clinic.name}: please answer before your next visit."]
+    lines += [f"{PATIENT_WORDS[s.link.instrument]}: {s.url}" for s in sent]
+    each = "Each link works" if len(sent) > 1 else "The link works"
+    lines.append(f"{each} once, until {until:%b %-d, %-I:%M %p}.")
+    lines.append(
+        f"In crisis? Call or text {CRISIS_LINE}, or call {EMERGENCY_NUMBER} in an emergency."
+    )
+    return "\n".join(lines)
+
+
+# --- Schedules -----------------------------------------------------------------------------
+
+
+def schedule_policy(clinic: Clinic) -> schedule.Policy:
+    return schedule.Policy(
+        tms_interval_days=clinic.setting("measure_tms_interval_days"),
+        follow_up_months=tuple(clinic.setting(f"measure_follow_up_{n}_months") for n in (1, 2, 3)),
+    )
+
+
+def schedule_course(course: Course) -> int:
+    """Plan (or re-plan) the questionnaires a course asks for; returns how many are open.
+
+    Idempotent: call it when a course starts and whenever its sessions move or it stops.
+    Answered questionnaires are kept as they are; unanswered ones follow the new dates, and
+    those the course no longer asks for (a cancelled session, a stopped course) go.
+    """
+    clinic = course.clinic
+    sessions = Session.objects.filter(course=course).exclude(status=SessionStatus.CANCELLED)
+    if course.status == CourseStatus.STOPPED and course.ended_at is not None:
+        stopped_on = timezone.localtime(course.ended_at, clinic.tzinfo).date()
+        sessions = sessions.filter(planned_date__lte=stopped_on)
+    planned = schedule.plan(
+        course.modality,
+        [schedule.PlannedSession(s.number, s.planned_date) for s in sessions],
+        schedule_policy(clinic),
+    )
+    with transaction.atomic():
+        existing = {
+            (row.key, row.instrument): row
+            for row in ScheduledMeasure.objects.select_for_update().filter(course=course)
+        }
+        wanted = set()
+        for due in planned:
+            wanted.add((due.key, due.instrument))
+            fields = {
+                "occasion": due.occasion.value,
+                "label": due.label,
+                "opens_on": due.opens_on,
+                "due_on": due.due_on,
+                "closes_on": due.closes_on,
+            }
+            row = existing.get((due.key, due.instrument))
+            if row is None:
+                ScheduledMeasure.objects.create(
+                    clinic_id=course.clinic_id,
+                    patient_id=course.patient_id,
+                    course=course,
+                    key=due.key,
+                    instrument=due.instrument,
+                    **fields,
+                )
+            elif row.measure_id is None and any(getattr(row, k) != v for k, v in fields.items()):
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                row.save(update_fields=list(fields))
+        stale = [
+            row.pk for key, row in existing.items() if key not in wanted and row.measure_id is None
+        ]
+        if stale:
+            ScheduledMeasure.objects.filter(pk__in=stale).delete()
+    return len(planned)
+
+
+def schedule_unscheduled_courses(*, limit: int = 50) -> int:
+    """Plan the schedule of active courses that have none yet (a safety net for courses
+    started before measurement schedules existed, or by a path that did not plan them)."""
+    going_ahead = Session.objects.filter(course=OuterRef("pk")).exclude(
+        status=SessionStatus.CANCELLED
+    )
+    planned = ScheduledMeasure.objects.filter(course=OuterRef("pk"))
+    courses = list(
+        Course.objects.filter(status=CourseStatus.ACTIVE)
+        .filter(Exists(going_ahead), ~Exists(planned))
+        .select_related("clinic")[:limit]
+    )
+    for course in courses:
+        schedule_course(course)
+    return len(courses)
+
+
+def due_and_overdue(
+    actor, *, today: date | None = None, limit: int = 500
+) -> list[ScheduledMeasure]:
+    """The clinic's scheduled questionnaires that are due or overdue today, audited."""
+    _require(actor, Perm.MEASURE_READ)
+    today = today or _local_today(actor.clinic)
+    rows = list(
+        ScheduledMeasure.objects.filter(
+            clinic=actor.clinic, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
+        )
+        .select_related("patient", "course__protocol")
+        .order_by("due_on", "patient__family_name", "patient__given_name", "instrument")[:limit]
+    )
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type="measures.scheduledmeasure",
+        detail={"list": "due_and_overdue", "results": len(rows)},
+    )
+    return rows
+
+
+def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Queue one reminder, with fresh links, for questionnaires that are due tomorrow, today or
+    overdue and have had no link yet. Sent in the clinic's daytime; returns how many messages.
+
+    The text goes to the patient's phone when there is one, else to their e-mail.
+    """
+    now = now or timezone.now()
+    utc_today = now.date()
+    candidates = list(
+        ScheduledMeasure.objects.filter(
+            measure__isnull=True,
+            reminded_at__isnull=True,
+            link_sent_at__isnull=True,
+            opens_on__lte=utc_today + timedelta(days=2),
+            closes_on__gte=utc_today - timedelta(days=1),
+        )
+        .select_related("clinic", "patient__clinic", "course")
+        .order_by("due_on")[:limit]
+    )
+    groups: dict[tuple, list[ScheduledMeasure]] = defaultdict(list)
+    for item in candidates:
+        local = timezone.localtime(now, item.clinic.tzinfo)
+        if not REMINDER_FIRST_HOUR <= local.hour < REMINDER_LAST_HOUR:
+            continue
+        today = local.date()
+        if not max(item.opens_on, item.due_on - timedelta(days=1)) <= today <= item.closes_on:
+            continue
+        groups[(item.patient_id, item.course_id, item.key)].append(item)
+    messages = 0
+    for items in groups.values():
+        with transaction.atomic():
+            claimed = ScheduledMeasure.objects.filter(
+                pk__in=[i.pk for i in items], reminded_at__isnull=True, link_sent_at__isnull=True
+            ).update(reminded_at=now)
+            if claimed != len(items):
+                continue  # another worker took it
+            messages += _remind(items, now)
+    return messages
+
+
+def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
+    patient = items[0].patient
+    channel = (
+        LinkChannel.SMS
+        if patient.phone.strip()
+        else LinkChannel.EMAIL
+        if patient.email.strip()
+        else None
+    )
+    if channel is None:
+        logger.info("No reminder for %s: no phone or e-mail on file", patient.mrn)
+        return 0
+    try:
+        with transaction.atomic():
+            sent = _issue_links(
+                patient,
+                [(item.instrument, item) for item in items],
+                channel,
+                course=items[0].course,
+                created_by=None,
+                request=None,
+                now=now,
+            )
+    except InputError as error:  # a phone number the outbox cannot use
+        if channel != LinkChannel.SMS or not patient.email.strip():
+            logger.warning("No reminder for %s: %s", patient.mrn, error)
+            return 0
+        channel = LinkChannel.EMAIL
+        sent = _issue_links(
+            patient,
+            [(item.instrument, item) for item in items],
+            channel,
+            course=items[0].course,
+            created_by=None,
+            request=None,
+            now=now,
+        )
+    for item in sent:
+        record(
+            Action.CREATE,
+            clinic=patient.clinic,
+            patient=patient,
+            obj=item.link,
+            username=REMINDER_USERNAME,
+            detail={"instrument": item.link.instrument, "channel": channel, "reminder": True},
+        )
+    return 1
+
+
+# --- Reading: outcomes, trajectories -------------------------------------------------------
+
+
+def course_outcome(course: Course, measures: Iterable[Measure] | None = None) -> outcomes.Outcome:
+    """Baseline (earliest), latest, change, response, remission and MCID from the course's
+    PHQ-9s [R4, R52, R59]. ``measures`` may be given already loaded (any instruments)."""
+    if measures is None:
+        measures = Measure.objects.filter(course=course, instrument=instruments.PHQ9.code)
+    pairs = [
+        (m.observed_at, m.total)
+        for m in measures
+        if m.instrument == instruments.PHQ9.code and m.course_id == course.pk
+    ]
+    return outcomes.course_outcome(pairs)
+
+
+@dataclass
+class CourseOutcome:
+    course: Course
+    outcome: outcomes.Outcome
+
+
+@dataclass
+class PatientMeasures:
+    """Everything the patient page's questionnaire card shows."""
+
+    measures: list[Measure]
+    outcomes: list[CourseOutcome]
+    due: list[ScheduledMeasure]
+    links: list[QuestionnaireLink]
+    chart: dict
+    today: date
+
+
+def patient_measures(actor, patient: Patient) -> PatientMeasures:
+    """A patient's questionnaires, per-course outcomes, trajectory and what is due, for the
+    patient's page (which has already loaded, and audited, the patient)."""
+    _require(actor, Perm.MEASURE_READ)
+    if patient.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    today = _local_today(patient.clinic)
+    measures = list(Measure.objects.filter(patient=patient).select_related("course__protocol"))
+    courses = list(
+        Course.objects.filter(patient=patient).select_related("protocol").order_by("start_date")
+    )
+    sessions = list(
+        Session.objects.filter(patient=patient, planned_date__lte=today)
+        .exclude(status=SessionStatus.CANCELLED)
+        .order_by("planned_date", "number")
+        .values("planned_date", "number", "course_id")
+    )
+    due = list(
+        ScheduledMeasure.objects.filter(
+            patient=patient, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
+        ).select_related("course__protocol")
+    )
+    links = list(QuestionnaireLink.objects.filter(patient=patient).order_by("-created_at")[:5])
+    # No audit event of its own: the card is part of the patient's page, whose READ of the
+    # patient (access.patient) is the page view's one event.
+    return PatientMeasures(
+        measures=measures,
+        outcomes=[
+            CourseOutcome(course, course_outcome(course, measures)) for course in reversed(courses)
+        ],
+        due=due,
+        links=links,
+        chart=trajectory_chart(patient.clinic, measures, sessions, courses),
+        today=today,
+    )
+
+
+def trajectory_chart(clinic: Clinic, measures, sessions, courses) -> dict:
+    """The data ``static/js/trajectory.js`` draws: totals over time, bands, session days."""
+    tz = clinic.tzinfo
+    protocol_names = {c.pk: c.protocol.name for c in courses}
+
+    def millis(moment: datetime) -> int:
+        return int(moment.timestamp() * 1000)
+
+    series = {}
+    for code in (instruments.PHQ9.code, instruments.GAD7.code):
+        definition = instruments.get_instrument(code)
+        series[code] = {
+            "label": definition.abbreviation,
+            "max": definition.max_total,
+            "bands": [
+                {"low": b.low, "high": b.high, "label": b.label, "code": b.code}
+                for b in definition.bands
+            ],
+            "points": [
+                {
+                    "t": millis(m.observed_at),
+                    "y": m.total,
+                    "date": f"{timezone.localtime(m.observed_at, tz):%b %-d, %Y}",
+                    "severity": m.get_severity_display(),
+                    "item9": m.suicide_item,
+                }
+                for m in measures
+                if m.instrument == code
+            ],
+        }
+    return {
+        "series": series,
+        "sessions": [
+            {
+                "t": millis(
+                    datetime.combine(s["planned_date"], datetime.min.time(), tzinfo=tz)
+                    + timedelta(hours=12)
+                ),
+                "number": s["number"],
+                "date": f"{s['planned_date']:%b %-d, %Y}",
+                "course": protocol_names.get(s["course_id"], ""),
+            }
+            for s in sessions
+        ],
+    }

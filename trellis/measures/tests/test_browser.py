@@ -1,0 +1,121 @@
+"""The patient's phone, end to end in the system's Chromium (Playwright): a questionnaire link
+opened at 390 × 844, item 9 answered above 0, crisis resources shown at once, and the alert in
+the clinic's queue. Run alone with ``pytest -m browser``."""
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from trellis.accounts.permissions import Role
+from trellis.lib.testing import actor_for, make_clinic, make_patient, make_staff
+from trellis.measures import services
+from trellis.measures.models import Measure, SafetyAlert
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """The system's Chromium through Playwright.
+
+    Playwright's sync API runs an event loop in this thread, and Django keeps a thread's
+    database connections per context: the ones opened inside Playwright's context are closed
+    inside it, and the ones from before are closed before it starts, so that no session is
+    left open when the test database is dropped.
+    """
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium is not at {CHROMIUM}: `make test` installs Debian's chromium")
+    connections.close_all()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls around it are
+    # ordinary synchronous test code. Only for this test: `check --deploy` refuses the flag.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            connections.close_all()
+
+
+def signed_in_cookie(user) -> str:
+    """A staff session with a verified second factor, as after a real sign-in."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="browser test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return session.session_key
+
+
+def test_item_nine_on_the_phone_shows_crisis_resources_and_reaches_the_alert_queue(
+    live_server, chromium
+):
+    from playwright.sync_api import expect
+
+    clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
+    nurse = make_staff("nurse", clinic, Role.NURSE)
+    actor = actor_for(nurse, clinic)
+    patient = make_patient(actor, "Margaret", "Hamilton")
+    patient.phone = "+1 555 010 4477"
+    patient.save(update_fields=["phone"])
+    link = services.send_questionnaire_links(actor, patient, ["phq9"], "sms")[0]
+    path = "/q/" + link.url.split("/q/")[1]
+
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + path)
+
+    # One questionnaire, nothing about the patient, and no sideways scrolling on a phone.
+    expect(page.get_by_role("heading", name="Mood questionnaire (PHQ-9)")).to_be_visible()
+    body = page.locator("body").inner_text()
+    assert "Margaret" not in body and "Hamilton" not in body and patient.mrn not in body
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # Tap an answer for each item: several days for 1-8, more than half the days for item 9.
+    for number in range(1, 9):
+        page.locator(f"#q-item_{number}").get_by_text("Several days", exact=True).tap()
+    item9 = page.locator("#q-item_9").get_by_text("More than half the days", exact=True)
+    item9.scroll_into_view_if_needed()
+    item9.tap()
+    expect(page.locator("#id_item_9_2")).to_be_checked()
+    page.get_by_role("button", name="Send my answers").tap()
+
+    # Crisis resources at once, on the page that answers the submission.
+    expect(page.get_by_role("heading", name="Please reach out now")).to_be_visible()
+    expect(page.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
+    expect(page.get_by_role("link", name="Text 988")).to_have_attribute("href", "sms:988")
+    expect(page.get_by_role("link", name="Call 911")).to_have_attribute("href", "tel:911")
+    expect(page.get_by_text("988 Suicide & Crisis Lifeline")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    measure = Measure.objects.get()
+    assert (measure.patient, measure.total, measure.suicide_item) == (patient, 10, 2)
+    alert = SafetyAlert.objects.get()
+    assert (alert.kind, alert.severity, alert.status) == ("suicide_item", "high", "open")
+
+    # The clinic's alert queue shows it to a clinician.
+    staff = chromium.new_context(viewport={"width": 1280, "height": 860})
+    staff.add_cookies(
+        [{"name": "sessionid", "value": signed_in_cookie(nurse), "url": live_server.url}]
+    )
+    queue = staff.new_page()
+    queue.goto(live_server.url + "/alerts/")
+    row = queue.locator("tbody tr").filter(has_text="Margaret Hamilton")
+    expect(row).to_be_visible()
+    expect(row.get_by_text("High", exact=True)).to_be_visible()
+    expect(row).to_contain_text("PHQ-9 item 9: thoughts of death or self-harm")
+    assert errors == []

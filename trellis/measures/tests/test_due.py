@@ -1,0 +1,355 @@
+"""Schedules per course, the clinic's due-and-overdue list, and reminders through the outbox."""
+
+from datetime import datetime, time, timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from trellis.audit.models import Action, AuditEvent
+from trellis.lib.testing import actor_for, make_patient
+from trellis.measures import services
+from trellis.measures.models import Measure, QuestionnaireLink, ScheduledMeasure
+from trellis.measures.tests.helpers import GAD7_MILD, PHQ9_CLEAN, MeasuresTestCase, form_data
+from trellis.messaging.models import Channel, OutboxMessage
+from trellis.treatments.models import Course, Session, SessionStatus
+
+
+def local(clinic, day, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=clinic.tzinfo)
+
+
+class ScheduleCourseTests(MeasuresTestCase):
+    def test_a_ketamine_course_gets_its_questionnaires(self):
+        course = self.start_course()
+        rows = list(ScheduledMeasure.objects.filter(course=course))
+        self.assertEqual(len(rows), 15)
+        first = Session.objects.get(course=course, number=1).planned_date
+        baseline = next(r for r in rows if r.key == "baseline" and r.instrument == "phq9")
+        self.assertEqual(
+            (baseline.due_on, baseline.patient, baseline.clinic),
+            (first, self.patient, self.clinic_a),
+        )
+        self.assertEqual(
+            {r.key for r in rows if r.occasion == "before_session"},
+            {f"session-{n}" for n in range(2, 7)},
+        )
+
+    def test_follow_ups_follow_the_clinic_settings(self):
+        self.clinic_a.settings = {"measure_follow_up_2_months": 0, "measure_follow_up_3_months": 12}
+        self.clinic_a.save(update_fields=["settings"])
+        course = self.start_course(protocol="tms-10hz")
+        keys = set(
+            ScheduledMeasure.objects.filter(course=course, occasion="follow_up").values_list(
+                "key", flat=True
+            )
+        )
+        self.assertEqual(keys, {"follow-up-1m", "follow-up-12m"})
+        weekly = ScheduledMeasure.objects.filter(course=course, occasion="weekly").count()
+        self.assertGreaterEqual(weekly, 6)
+
+    def test_re_planning_moves_open_items_keeps_answered_ones_and_drops_cancelled_sessions(self):
+        course = self.start_course()
+        first = Session.objects.get(course=course, number=1).planned_date
+        baseline = ScheduledMeasure.objects.get(course=course, key="baseline", instrument="phq9")
+        measure = services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "phq9",
+            PHQ9_CLEAN,
+            course=course,
+            observed_at=local(self.clinic_a, first - timedelta(days=1), 10),
+            now=local(self.clinic_a, first - timedelta(days=1), 10),
+        )
+        baseline.refresh_from_db()
+        self.assertEqual(baseline.measure, measure)
+        # Sessions move a week later and session 6 is cancelled.
+        for session in Session.objects.filter(course=course):
+            session.planned_date += timedelta(days=7)
+            session.save(update_fields=["planned_date"])
+        Session.objects.filter(course=course, number=6).update(status=SessionStatus.CANCELLED)
+        self.assertEqual(services.schedule_course(course), 14)
+        baseline.refresh_from_db()
+        self.assertEqual((baseline.due_on, baseline.measure), (first, measure))  # answered: kept
+        session_2 = Session.objects.get(course=course, number=2).planned_date
+        self.assertEqual(
+            ScheduledMeasure.objects.get(course=course, key="session-2").due_on, session_2
+        )
+        self.assertFalse(ScheduledMeasure.objects.filter(course=course, key="session-6").exists())
+        self.assertEqual(services.schedule_course(course), 14)  # idempotent
+        self.assertEqual(ScheduledMeasure.objects.filter(course=course).count(), 14)
+
+    def test_a_phq9_of_no_course_answering_a_scheduled_one_joins_its_course(self):
+        course = self.start_course()
+        first = Session.objects.get(course=course, number=1).planned_date
+        measure = services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "gad7",
+            GAD7_MILD,
+            observed_at=local(self.clinic_a, first - timedelta(days=3), 10),
+            now=local(self.clinic_a, first - timedelta(days=3), 10),
+        )
+        measure.refresh_from_db()
+        self.assertEqual(measure.course, course)
+        self.assertEqual(ScheduledMeasure.objects.get(measure=measure).key, "baseline")
+
+    def test_the_worker_plans_active_courses_that_have_no_schedule(self):
+        course = self.start_course()
+        ScheduledMeasure.objects.filter(course=course).delete()
+        self.assertEqual(services.schedule_unscheduled_courses(), 1)
+        self.assertEqual(ScheduledMeasure.objects.filter(course=course).count(), 15)
+        self.assertEqual(services.schedule_unscheduled_courses(), 0)
+
+
+class DueListTests(MeasuresTestCase):
+    def make_due(self, patient, days_overdue: int = 0):
+        """A course whose baseline PHQ-9 and GAD-7 are due today (or overdue by some days)."""
+        course = self.start_course(patient=patient)
+        today = timezone.localdate(timezone=self.clinic_a.tzinfo)
+        ScheduledMeasure.objects.filter(course=course, key="baseline").update(
+            opens_on=today - timedelta(days=days_overdue + 3),
+            due_on=today - timedelta(days=days_overdue),
+            closes_on=today + timedelta(days=5),
+        )
+        return course
+
+    def test_the_list_shows_due_and_overdue_questionnaires_of_the_clinic_only(self):
+        self.make_due(self.patient)
+        self.make_due(self.other_patient, days_overdue=2)
+        services.schedule_course(self.other_course_b())
+        self.sign_in(self.nurse)
+        response = self.client.get("/measures/due/")
+        self.assertEqual(response.status_code, 200)
+        items = response.context["items"]  # one line per occasion: PHQ-9 and GAD-7 together
+        self.assertEqual([i["status"] for i in items], ["overdue", "due"])
+        self.assertEqual([len(i["items"]) for i in items], [2, 2])
+        self.assertEqual(response.context["overdue"], 1)
+        self.assertContains(response, "PHQ-9 and GAD-7")
+        self.assertContains(response, "Hopper")
+        self.assertNotContains(response, "Turing")
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual(
+            (event.action, event.object_type), (Action.QUERY, "measures.scheduledmeasure")
+        )
+
+    def other_course_b(self):
+        """A course at clinic B, to prove clinic A's list never shows it."""
+        from trellis.patients.services import create_screening, sign_screening
+        from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+        from trellis.treatments.services import start_course
+
+        actor = actor_for(self.prescriber_b, self.clinic_b)
+        screening = create_screening(actor, self.patient_b, SAFE_ANSWERS, TRD_TRIALS)
+        sign_screening(actor, screening)
+        course = start_course(actor, self.patient_b, "tms-10hz", timezone.localdate())
+        ScheduledMeasure.objects.filter(course=course).update(opens_on=timezone.localdate())
+        return course
+
+    def test_answered_upcoming_and_missed_ones_are_not_listed(self):
+        course = self.make_due(self.patient)
+        services.record_measure(self.nurse_actor, self.patient, "phq9", PHQ9_CLEAN, course=course)
+        rows = services.due_and_overdue(self.nurse_actor)
+        self.assertEqual([(r.key, r.instrument) for r in rows], [("baseline", "gad7")])
+
+    def test_the_list_takes_the_same_queries_for_one_patient_or_many(self):
+        self.make_due(self.patient)
+        self.sign_in(self.nurse)
+        self.client.get("/measures/due/")
+        with CaptureQueriesContext(connection) as one:
+            self.client.get("/measures/due/")
+        for i in range(4):
+            self.make_due(make_patient(self.nurse_actor, f"P{i}", "Many"), days_overdue=i)
+        with self.assertNumQueries(len(one)):
+            response = self.client.get("/measures/due/")
+        self.assertEqual(len(response.context["items"]), 5)
+
+    def test_sending_links_from_the_list(self):
+        course = self.make_due(self.patient)
+        phq, gad = (
+            ScheduledMeasure.objects.get(course=course, key="baseline", instrument=code)
+            for code in ("phq9", "gad7")
+        )
+        self.sign_in(self.nurse)
+        response = self.client.post(f"/measures/due/{phq.id}/send/", {"channel": "sms"})
+        self.assertRedirects(response, "/measures/due/")
+        links = {link.instrument: link for link in QuestionnaireLink.objects.all()}
+        self.assertEqual((links["phq9"].scheduled, links["gad7"].scheduled), (phq, gad))
+        self.assertEqual(links["phq9"].course, course)
+        phq.refresh_from_db()
+        self.assertIsNotNone(phq.link_sent_at)
+        message = OutboxMessage.objects.get()  # one text with both links
+        lines = message.body.splitlines()
+        self.assertEqual(
+            [line.split(":")[0] for line in lines[1:3]],
+            ["Mood questionnaire (PHQ-9)", "Anxiety questionnaire (GAD-7)"],
+        )
+        token = lines[1].split("/q/")[1].split("/")[0]
+        # The patient's answer fills exactly that scheduled questionnaire.
+        self.client.logout()
+        self.client.post(f"/q/{token}/", form_data(PHQ9_CLEAN))
+        phq.refresh_from_db()
+        self.assertEqual(phq.measure, Measure.objects.get())
+        self.assertEqual(Measure.objects.get().course, course)
+
+    def test_entering_answers_from_the_list_fills_that_questionnaire(self):
+        course = self.make_due(self.patient)
+        item = ScheduledMeasure.objects.get(course=course, key="baseline", instrument="gad7")
+        self.sign_in(self.nurse)
+        url = f"/patients/{self.patient.id}/measures/gad7/new/?scheduled={item.id}"
+        page = self.client.get(url)
+        self.assertContains(page, "Baseline, before the first session")
+        self.client.post(
+            url, form_data(GAD7_MILD, observed_at="2026-01-15T09:30", course=str(course.pk))
+        )
+        item.refresh_from_db()
+        self.assertIsNotNone(item.measure)
+
+    def test_roles_without_the_right_and_other_clinics(self):
+        course = self.make_due(self.patient)
+        item = ScheduledMeasure.objects.filter(course=course).first()
+        self.sign_in(self.front_desk)
+        self.assertEqual(self.client.get("/measures/due/").status_code, 403)
+        self.sign_in(self.prescriber_b)
+        self.assertEqual(self.client.post(f"/measures/due/{item.id}/send/").status_code, 404)
+        self.assertFalse(QuestionnaireLink.objects.exists())
+
+
+class ReminderTests(MeasuresTestCase):
+    def setUp(self):
+        self.course = self.start_course()
+        self.first = Session.objects.get(course=self.course, number=1).planned_date
+        self.eve = self.first - timedelta(days=1)
+
+    def test_one_reminder_with_both_links_goes_out_the_day_before_in_daytime(self):
+        self.assertEqual(
+            services.send_measure_reminders(
+                now=local(self.clinic_a, self.eve - timedelta(days=1), 10)
+            ),
+            0,
+        )
+        self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 7)), 0)
+        now = local(self.clinic_a, self.eve, 10)
+        self.assertEqual(services.send_measure_reminders(now=now), 1)
+        message = OutboxMessage.objects.get()
+        self.assertEqual((message.channel, message.purpose), (Channel.SMS, "questionnaire_link"))
+        self.assertIn("Mood questionnaire (PHQ-9)", message.body)
+        self.assertIn("Anxiety questionnaire (GAD-7)", message.body)
+        self.assertEqual(message.body.count("/q/"), 2)
+        links = QuestionnaireLink.objects.all()
+        self.assertEqual({link.scheduled.key for link in links}, {"baseline"})
+        self.assertTrue(all(link.created_by is None for link in links))
+        # Never twice.
+        self.assertEqual(services.send_measure_reminders(now=now + timedelta(hours=2)), 0)
+        self.assertEqual(OutboxMessage.objects.count(), 1)
+        event = AuditEvent.objects.filter(object_type="measures.questionnairelink").first()
+        self.assertEqual(event.username, "(questionnaire reminder)")
+
+    def test_e_mail_when_there_is_no_phone_and_nothing_without_either(self):
+        self.patient.phone = ""
+        self.patient.save(update_fields=["phone"])
+        services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10))
+        self.assertEqual(OutboxMessage.objects.get().channel, Channel.EMAIL)
+        OutboxMessage.objects.all().delete()
+        QuestionnaireLink.objects.all().delete()
+        ScheduledMeasure.objects.update(reminded_at=None, link_sent_at=None)
+        self.patient.email = ""
+        self.patient.save(update_fields=["email"])
+        self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10)), 0)
+        self.assertFalse(OutboxMessage.objects.exists())
+        self.assertTrue(
+            ScheduledMeasure.objects.filter(key="baseline", reminded_at__isnull=False).exists()
+        )
+
+    def test_no_reminder_when_a_link_was_already_sent_or_it_was_answered(self):
+        services.send_questionnaire_links(
+            self.nurse_actor,
+            self.patient,
+            ["phq9"],
+            "sms",
+            scheduled=ScheduledMeasure.objects.filter(
+                course=self.course, key="baseline", instrument="phq9"
+            ),
+        )
+        services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "gad7",
+            GAD7_MILD,
+            course=self.course,
+            observed_at=local(self.clinic_a, self.eve - timedelta(days=3), 10),
+            now=local(self.clinic_a, self.eve - timedelta(days=3), 10),
+        )
+        OutboxMessage.objects.all().delete()
+        self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10)), 0)
+
+    def test_the_worker_queues_reminders(self):
+        from trellis.measures.jobs import run_clinic_jobs
+
+        counts = run_clinic_jobs(now=local(self.clinic_a, self.eve, 10))
+        self.assertEqual((counts.reminders, counts.escalated), (1, 0))
+        self.assertEqual(str(counts), "queued 1 questionnaire reminder")
+
+
+class PatientPanelTests(MeasuresTestCase):
+    def test_the_panel_shows_outcomes_the_chart_data_and_every_questionnaire(self):
+        course = self.start_course()
+        first = Session.objects.get(course=course, number=1).planned_date
+        services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "phq9",
+            [3, 3, 3, 2, 2, 2, 2, 2, 1],
+            course=course,
+            observed_at=local(self.clinic_a, first - timedelta(days=20), 9),
+            now=local(self.clinic_a, first - timedelta(days=20), 9),
+        )
+        services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "phq9",
+            [1, 1, 1, 1, 0, 0, 0, 0, 0],
+            course=course,
+            observed_at=local(self.clinic_a, first - timedelta(days=2), 9),
+            now=local(self.clinic_a, first - timedelta(days=2), 9),
+        )
+        Course.objects.filter(pk=course.pk).update(start_date=first - timedelta(days=30))
+        self.sign_in(self.therapist)
+        response = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(response, "Questionnaires and outcomes")
+        self.assertContains(response, "✓ Response")
+        self.assertContains(response, "✓ Remission")
+        self.assertContains(response, "\N{MINUS SIGN}16 points")
+        self.assertContains(response, "80 % fall")
+        self.assertContains(response, 'id="trajectory-data" type="application/json"')
+        self.assertContains(response, "chart-4.6.1.umd.min.js")
+        self.assertContains(response, "js/trajectory.js")
+        self.assertNotContains(response, "<script>")
+        self.assertNotContains(response, "style=")
+        # The page view is one READ of the patient, as for every patient page.
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual(
+            (event.action, event.object_type, event.user),
+            (Action.READ, "patients.patient", self.therapist),
+        )
+
+    def test_chart_data_carries_bands_in_words_points_and_session_days(self):
+        course = self.start_course()
+        Session.objects.filter(course=course, number__lte=2).update(
+            planned_date=timezone.localdate() - timedelta(days=3)
+        )
+        services.record_measure(self.nurse_actor, self.patient, "phq9", [*PHQ9_CLEAN[:8], 2])
+        summary = services.patient_measures(self.nurse_actor, self.patient)
+        phq = summary.chart["series"]["phq9"]
+        self.assertEqual(
+            [b["label"] for b in phq["bands"]],
+            ["Minimal", "Mild", "Moderate", "Moderately severe", "Severe"],
+        )
+        self.assertEqual(
+            [b["label"] for b in summary.chart["series"]["gad7"]["bands"]],
+            ["Minimal", "Mild", "Moderate", "Severe"],
+        )
+        self.assertEqual(
+            (phq["points"][0]["y"], phq["points"][0]["item9"], phq["max"]), (13, 2, 27)
+        )
+        self.assertEqual([s["number"] for s in summary.chart["sessions"]], [1, 2])

@@ -1,0 +1,404 @@
+"""Pages: questionnaires on the patient's page, patient links, the due list and the alert queue.
+
+The patient's own form (``questionnaire``) is public: the signed single-use token in its URL is
+the only key, and the page shows nothing about the patient.
+"""
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from trellis.accounts import access
+from trellis.accounts.permissions import Perm
+from trellis.lib.errors import Conflict, InputError
+from trellis.lib.http import client_address
+from trellis.measures import alerts, contact, instruments, services
+from trellis.measures.forms import (
+    AcknowledgeForm,
+    QuestionnaireForm,
+    SendLinkForm,
+    StaffQuestionnaireForm,
+)
+from trellis.measures.models import (
+    AlertStatus,
+    LinkChannel,
+    Measure,
+    SafetyAlert,
+    ScheduledMeasure,
+)
+from trellis.treatments.models import Course
+
+# --- Staff: recording a questionnaire ------------------------------------------------------
+
+
+def _courses(patient) -> list[Course]:
+    return list(
+        Course.objects.filter(patient=patient).select_related("protocol").order_by("-start_date")
+    )
+
+
+@login_required
+def measure_new(request: HttpRequest, patient_id: UUID, instrument: str) -> HttpResponse:
+    if instrument not in instruments.INSTRUMENTS:
+        raise Http404("No such questionnaire.")
+    patient = access.patient(request.actor, patient_id, Perm.MEASURE_CHANGE)
+    definition = instruments.get_instrument(instrument)
+    scheduled = None
+    if request.GET.get("scheduled"):
+        scheduled = access.load(
+            request.actor,
+            ScheduledMeasure.objects.filter(patient=patient, instrument=instrument),
+            request.GET["scheduled"],
+            Perm.MEASURE_CHANGE,
+        )
+    courses = _courses(patient)
+    form = StaffQuestionnaireForm(
+        request.POST or None, instrument=definition, courses=courses, tz=patient.clinic.tzinfo
+    )
+    if scheduled is not None and not request.POST:
+        form.initial["course"] = str(scheduled.course_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            measure = services.record_measure(
+                request.actor,
+                patient,
+                instrument,
+                form.answers(),
+                difficulty=form.difficulty_answer(),
+                observed_at=form.cleaned_data["observed_at"],
+                course=form.chosen_course(),
+                scheduled=scheduled,
+            )
+        except InputError as error:
+            form.add_input_error(error)
+        else:
+            messages.success(
+                request,
+                f"{definition.abbreviation} recorded: {measure.total} of {definition.max_total}, "
+                f"{measure.get_severity_display().lower()}.",
+            )
+            if measure.needs_suicide_follow_up:
+                messages.error(
+                    request,
+                    "Item 9 was answered above 0: a safety alert is open at the top of this "
+                    "page. Assess the risk now and acknowledge the alert with what was done.",
+                )
+            return redirect("patient_detail", patient.id)
+    return render(
+        request,
+        "measures/measure_form.html",
+        {"patient": patient, "form": form, "instrument": definition, "scheduled": scheduled},
+    )
+
+
+@login_required
+def measure_detail(request: HttpRequest, measure_id: UUID) -> HttpResponse:
+    measure = access.load(
+        request.actor,
+        Measure.objects.select_related("patient", "course__protocol", "recorded_by"),
+        measure_id,
+        Perm.MEASURE_READ,
+    )
+    raised = SafetyAlert.objects.filter(
+        clinic=measure.clinic_id, source_type="measures.measure", source_id=str(measure.pk)
+    )
+    return render(
+        request,
+        "measures/measure_detail.html",
+        {
+            "measure": measure,
+            "patient": measure.patient,
+            "definition": measure.definition,
+            "alerts": list(raised) if request.actor.can(Perm.ALERT_READ) else [],
+        },
+    )
+
+
+# --- Staff: sending a link -----------------------------------------------------------------
+
+
+@login_required
+def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = access.patient(request.actor, patient_id, Perm.MEASURE_CHANGE)
+    courses = _courses(patient)
+    form = SendLinkForm(request.POST or None, patient=patient, courses=courses)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sent = services.send_questionnaire_links(
+                request.actor,
+                patient,
+                form.cleaned_data["instruments"],
+                form.cleaned_data["channel"],
+                course=form.chosen_course(),
+                request=request,
+            )
+        except InputError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            expires = timezone.localtime(sent[0].link.expires_at)
+            names = " and ".join(s.link.get_instrument_display() for s in sent)
+            messages.success(
+                request,
+                f"{names} link{'s' if len(sent) > 1 else ''} queued by "
+                f"{LinkChannel(form.cleaned_data['channel']).label.lower()}; "
+                f"usable once until {expires:%b %-d, %-I:%M %p}.",
+            )
+            return redirect("patient_detail", patient.id)
+    return render(request, "measures/link_form.html", {"patient": patient, "form": form})
+
+
+# --- Staff: the due list -------------------------------------------------------------------
+
+
+def _instrument_order(item) -> int:
+    """PHQ-9 before GAD-7, as the forms are printed and asked."""
+    return list(instruments.INSTRUMENTS).index(item.instrument)
+
+
+@login_required
+def measures_due(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.MEASURE_READ)
+    today = timezone.localdate(timezone=actor.clinic.tzinfo)
+    rows = services.due_and_overdue(actor, today=today)
+    # One line per occasion: a baseline's PHQ-9 and GAD-7 are asked for together.
+    groups: dict[tuple, dict] = {}
+    for row in rows:
+        group = groups.setdefault(
+            (row.patient_id, row.course_id, row.key),
+            {"first": row, "items": [], "status": row.status(today)},
+        )
+        group["items"].append(row)
+        if row.link_sent_at and (
+            group.get("link_sent_at") is None or row.link_sent_at > group["link_sent_at"]
+        ):
+            group["link_sent_at"] = row.link_sent_at
+    items = list(groups.values())
+    for group in items:
+        group["items"].sort(key=_instrument_order)
+    return render(
+        request,
+        "measures/due.html",
+        {
+            "items": items,
+            "today": today,
+            "overdue": sum(1 for i in items if i["status"] == "overdue"),
+            "can_send": actor.can(Perm.MEASURE_CHANGE),
+        },
+    )
+
+
+@require_POST
+@login_required
+def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
+    """Send links for an occasion's questionnaires still unanswered (e.g. PHQ-9 and GAD-7)."""
+    scheduled = access.load(
+        request.actor,
+        ScheduledMeasure.objects.select_related("patient__clinic", "course"),
+        scheduled_id,
+        Perm.MEASURE_CHANGE,
+    )
+    patient = scheduled.patient
+    items = list(
+        ScheduledMeasure.objects.filter(
+            course_id=scheduled.course_id, key=scheduled.key, measure__isnull=True
+        ).select_related("course")
+    ) or [scheduled]
+    items.sort(key=_instrument_order)
+    channel = request.POST.get("channel") or (
+        LinkChannel.SMS if patient.phone else LinkChannel.EMAIL
+    )
+    try:
+        services.send_questionnaire_links(
+            request.actor,
+            patient,
+            [item.instrument for item in items],
+            channel,
+            scheduled=items,
+            request=request,
+        )
+    except InputError as error:
+        messages.error(request, f"{patient.full_name}: {error.message}.")
+    else:
+        names = " and ".join(item.get_instrument_display() for item in items)
+        messages.success(
+            request,
+            f"{names} link{'s' * (len(items) > 1)} queued for {patient.full_name} by "
+            f"{LinkChannel(channel).label.lower()}.",
+        )
+    return redirect("measures_due")
+
+
+# --- Staff: safety alerts ------------------------------------------------------------------
+
+
+@login_required
+def alert_queue(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.ALERT_READ)
+    status = request.GET.get("status", AlertStatus.OPEN)
+    if status not in AlertStatus.values:
+        status = AlertStatus.OPEN
+    rows = alerts.alert_queue(actor, status, limit=200)
+    open_count = (
+        len(rows)
+        if status == AlertStatus.OPEN
+        else SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
+    )
+    return render(
+        request,
+        "measures/alert_queue.html",
+        {
+            "alerts": rows,
+            "status": status,
+            "statuses": AlertStatus.choices,
+            "open_count": open_count,
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def alert_detail(request: HttpRequest, alert_id: UUID) -> HttpResponse:
+    alert = access.load(
+        request.actor,
+        SafetyAlert.objects.select_related("patient", "raised_by", "acknowledged_by"),
+        alert_id,
+        Perm.ALERT_READ,
+    )
+    can_acknowledge = alert.is_open and request.actor.can(Perm.ALERT_ACKNOWLEDGE)
+    return render(
+        request,
+        "measures/alert_detail.html",
+        _alert_context(alert, AcknowledgeForm() if can_acknowledge else None),
+    )
+
+
+def _alert_context(alert: SafetyAlert, form) -> dict:
+    measure = None
+    if alert.source_type == "measures.measure":
+        measure = Measure.objects.filter(pk=alert.source_id, clinic=alert.clinic_id).first()
+    return {
+        "alert": alert,
+        "patient": alert.patient,
+        "form": form,
+        "measure": measure,
+        "now": timezone.now(),
+    }
+
+
+@require_POST
+@login_required
+def alert_acknowledge(request: HttpRequest, alert_id: UUID) -> HttpResponse:
+    alert = access.load(
+        request.actor,
+        SafetyAlert.objects.select_related("patient", "raised_by", "acknowledged_by"),
+        alert_id,
+        Perm.ALERT_ACKNOWLEDGE,
+    )
+    form = AcknowledgeForm(request.POST)
+    if form.is_valid():
+        try:
+            alerts.acknowledge_alert(
+                request.actor, alert, form.cleaned_data["note"], form.cleaned_data["actions"]
+            )
+        except InputError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        except Conflict as error:
+            messages.warning(request, error.message)
+            return redirect("alert_detail", alert.id)
+        else:
+            messages.success(request, "Alert acknowledged; it no longer escalates.")
+            if request.POST.get("next") == "patient":
+                return redirect("patient_detail", alert.patient_id)
+            return redirect("alert_queue")
+    return render(request, "measures/alert_detail.html", _alert_context(alert, form))
+
+
+# --- The patient's own form ----------------------------------------------------------------
+
+_NOBODY = {"name": "Trellis", "phone": ""}
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """The token is the key: keep the page out of caches, other sites' logs and search engines.
+
+    "same-origin", not "no-referrer": with no referrer the browser posts the form with
+    ``Origin: null``, which CSRF protection rightly refuses.
+    """
+    response["Cache-Control"] = "no-store, private"
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a questionnaire link opens: one questionnaire, nothing about the patient."""
+    try:
+        link = services.open_link(token)
+    except services.LinkUnusable as unusable:
+        return _unavailable(request, unusable)
+    definition = instruments.get_instrument(link.instrument)
+    form = QuestionnaireForm(request.POST or None, instrument=definition, for_patient=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            measure = services.submit_link(
+                token,
+                form.answers(),
+                difficulty=form.difficulty_answer(),
+                source_address=client_address(request),
+            )
+        except services.LinkUnusable as unusable:
+            return _unavailable(request, unusable)
+        except InputError as error:
+            form.add_input_error(error)
+        else:
+            # Shown in the answer to the POST itself, never at a URL that could be revisited.
+            return _private(
+                render(
+                    request,
+                    "public/questionnaire_done.html",
+                    {
+                        "clinic": link.clinic,
+                        "instrument": definition,
+                        "crisis": measure.needs_suicide_follow_up,
+                        "crisis_line": contact.CRISIS_LINE,
+                        "emergency_number": contact.EMERGENCY_NUMBER,
+                    },
+                )
+            )
+    return _private(
+        render(
+            request,
+            "public/questionnaire.html",
+            {
+                "clinic": link.clinic,
+                "instrument": definition,
+                "title": contact.PATIENT_WORDS[definition.code],
+                "form": form,
+                "expires_at": timezone.localtime(link.expires_at, link.clinic.tzinfo),
+                "crisis_line": contact.CRISIS_LINE,
+                "emergency_number": contact.EMERGENCY_NUMBER,
+            },
+        )
+    )
+
+
+def _unavailable(request: HttpRequest, unusable: services.LinkUnusable) -> HttpResponse:
+    clinic = unusable.link.clinic if unusable.link is not None else _NOBODY
+    return _private(
+        render(
+            request,
+            "public/questionnaire_unavailable.html",
+            {
+                "clinic": clinic,
+                "reason": unusable.reason,
+                "crisis_line": contact.CRISIS_LINE,
+                "emergency_number": contact.EMERGENCY_NUMBER,
+            },
+            status=404 if unusable.reason == "unknown" else 410,
+        )
+    )

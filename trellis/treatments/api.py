@@ -1,0 +1,254 @@
+"""JSON API for protocols, courses and the two calculators (DESIGN.md §5).
+
+Thin: parse, call one service or pure calculator, shape the answer. Bad input is an
+``InputError`` naming the field (422), a clash with the record's state a ``Conflict`` (409).
+"""
+
+import re
+from datetime import date
+from uuid import UUID
+
+from ninja import Field, Router, Schema, Status
+from pydantic import StrictFloat, StrictInt
+
+from trellis.accounts import access
+from trellis.accounts.permissions import Perm
+from trellis.lib.errors import InputError
+from trellis.treatments import dosing, services, targeting
+from trellis.treatments.models import Course, Session
+
+router = Router(tags=["treatments"])
+
+# JSON numbers only: true/false or "80" are refused rather than read as 1 or 80.
+Number = StrictInt | StrictFloat
+DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(field: str, value: str) -> date:
+    """A calendar date written YYYY-MM-DD, or InputError naming ``field``."""
+    if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value):
+        raise InputError(field, "must be a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(field, f"{value} is not a calendar date") from None
+
+
+# --- Protocols ---------------------------------------------------------------------------------
+
+
+class ProtocolOut(Schema):
+    code: str
+    modality: str
+    name: str
+    sessions: int
+    source: str
+    description: str
+    builtin: bool
+
+
+@router.get("/protocols", response=list[ProtocolOut], summary="Protocols a course can start on")
+def list_protocols(request):
+    """The built-in library and your clinic's own protocols (one per code: a clinic's own
+    protocol replaces a built-in one with the same code)."""
+    return [
+        {
+            "code": p.code,
+            "modality": p.modality,
+            "name": p.name,
+            "sessions": p.sessions,
+            "source": p.source,
+            "description": p.description,
+            "builtin": p.clinic_id is None,
+        }
+        for p in services.protocol_library(request.auth.clinic)
+    ]
+
+
+# --- Courses -----------------------------------------------------------------------------------
+
+
+class CourseIn(Schema):
+    protocol: str = Field(..., description="A protocol code, e.g. tms-10hz")
+    start_date: str = Field(..., description="YYYY-MM-DD", examples=["2026-03-09"])
+    override_reason: str = Field(
+        "", max_length=2000, description="Prescribers only: why a contraindication is overridden"
+    )
+    payer: str = Field("", max_length=120)
+    authorization_ref: str = Field("", max_length=60)
+    authorized_units: int | None = Field(None, ge=1, le=500)
+
+
+class SessionOut(Schema):
+    id: UUID
+    number: int
+    planned_date: date
+    planned_time: str | None
+    phase: str
+    status: str
+    signed: bool
+
+
+class CourseOut(Schema):
+    id: UUID
+    patient: UUID
+    modality: str
+    protocol: str
+    protocol_name: str
+    status: str
+    start_date: date
+    screening: UUID
+    override_reason: str
+    payer: str
+    authorization_ref: str
+    authorized_units: int | None
+    delivered: int
+    sessions: list[SessionOut]
+
+
+def _session_out(session: Session) -> dict:
+    return {
+        "id": session.id,
+        "number": session.number,
+        "planned_date": session.planned_date,
+        "planned_time": (
+            session.planned_time.isoformat(timespec="minutes") if session.planned_time else None
+        ),
+        "phase": session.phase,
+        "status": session.status,
+        "signed": session.is_signed,
+    }
+
+
+def _course_out(course: Course) -> dict:
+    sessions = list(Session.objects.filter(course=course).order_by("number"))
+    return {
+        "id": course.id,
+        "patient": course.patient_id,
+        "modality": course.modality,
+        "protocol": course.protocol.code,
+        "protocol_name": course.protocol.name,
+        "status": course.status,
+        "start_date": course.start_date,
+        "screening": course.screening_id,
+        "override_reason": course.override_reason,
+        "payer": course.payer,
+        "authorization_ref": course.authorization_ref,
+        "authorized_units": course.authorized_units,
+        "delivered": sum(1 for s in sessions if services.is_delivered(s)),
+        "sessions": [_session_out(s) for s in sessions],
+    }
+
+
+@router.post(
+    "/patients/{patient_id}/courses",
+    response={201: CourseOut},
+    summary="Start a course from the latest signed screening; 409 without one or when it "
+    "contraindicates the modality and no prescriber override is given",
+)
+def start_course(request, patient_id: str, payload: CourseIn):
+    patient = access.patient(request.auth, patient_id, Perm.COURSE_CHANGE)
+    course = services.start_course(
+        request.auth,
+        patient,
+        payload.protocol,
+        _date("start_date", payload.start_date),
+        override_reason=payload.override_reason,
+        payer=payload.payer.strip(),
+        authorization_ref=payload.authorization_ref.strip(),
+        authorized_units=payload.authorized_units,
+    )
+    return Status(201, _course_out(course))
+
+
+def _load_course(request, course_id: str, perm: Perm) -> Course:
+    return access.load(
+        request.auth,
+        Course.objects.select_related("clinic", "patient", "protocol"),
+        course_id,
+        perm,
+    )
+
+
+@router.get("/courses/{course_id}", response=CourseOut, summary="A course with its sessions")
+def get_course(request, course_id: str):
+    return _course_out(_load_course(request, course_id, Perm.COURSE_READ))
+
+
+class ReplanIn(Schema):
+    from_date: str = Field(..., description="YYYY-MM-DD", examples=["2026-03-16"])
+
+
+@router.post(
+    "/courses/{course_id}/replan",
+    response=CourseOut,
+    summary="Re-plan the remaining planned sessions from a date, keeping their numbers",
+)
+def replan_course(request, course_id: str, payload: ReplanIn):
+    course = _load_course(request, course_id, Perm.COURSE_CHANGE)
+    services.replan_course(request.auth, course, _date("from_date", payload.from_date))
+    return _course_out(course)
+
+
+class StopIn(Schema):
+    reason: str
+
+
+@router.post(
+    "/courses/{course_id}/stop",
+    response=CourseOut,
+    summary="Stop a course with a reason; its untouched planned sessions are cancelled",
+)
+def stop_course(request, course_id: str, payload: StopIn):
+    course = _load_course(request, course_id, Perm.COURSE_CHANGE)
+    services.stop_course(request.auth, course, payload.reason)
+    return _course_out(course)
+
+
+# --- Calculators -------------------------------------------------------------------------------
+
+
+class InfusionIn(Schema):
+    weight_kg: Number
+    dose_mg_per_kg: Number
+    minutes: Number
+    vial_mg_per_ml: Number
+    diluent_ml: Number
+
+
+class InfusionOut(Schema):
+    dose_mg: float
+    drug_ml: float
+    total_ml: float
+    bag_mg_per_ml: float
+    rate_ml_per_h: float
+    warnings: list[str]
+
+
+@router.post(
+    "/calculators/ketamine-infusion",
+    response=InfusionOut,
+    summary="IV ketamine dose, volumes, bag concentration and pump rate (DOMAIN.md §1.1)",
+)
+def ketamine_infusion(request, payload: InfusionIn):
+    return dosing.calculate_infusion(**payload.model_dump()).as_dict()
+
+
+class BeamF3In(Schema):
+    tragus_tragus_cm: Number
+    nasion_inion_cm: Number
+    circumference_cm: Number
+
+
+class BeamF3Out(Schema):
+    x_cm: float
+    y_cm: float
+
+
+@router.post(
+    "/calculators/beam-f3",
+    response=BeamF3Out,
+    summary="Where to mark F3 for left DLPFC TMS, from three head measurements (DOMAIN.md §3.2)",
+)
+def beam_f3(request, payload: BeamF3In):
+    return targeting.beam_f3(**payload.model_dump()).as_dict()

@@ -1,0 +1,91 @@
+"""Forms for starting, re-planning and stopping a course, and for clinic closure days.
+
+They check the shape of the input only; the rules (signed screening, contraindication override,
+spacing, dates in the past) live in ``services`` and come back as errors on these fields.
+"""
+
+from datetime import date, timedelta
+
+from django import forms
+
+from trellis.treatments.models import ClosureDay, Course, Protocol
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+# A course is started for the near future; a date further out is almost always a typing error.
+START_HORIZON_DAYS = 366
+
+
+class StartCourseForm(forms.Form):
+    protocol = forms.ChoiceField(label="Protocol")
+    start_date = forms.DateField(
+        label="Start date",
+        widget=DATE_INPUT,
+        help_text="The first session is on this day, or the first open day after it.",
+    )
+    payer = forms.CharField(
+        label="Payer",
+        max_length=Course._meta.get_field("payer").max_length,
+        required=False,
+        help_text="Leave empty for self-pay.",
+    )
+    authorization_ref = forms.CharField(
+        label="Authorisation reference",
+        max_length=Course._meta.get_field("authorization_ref").max_length,
+        required=False,
+    )
+    authorized_units = forms.IntegerField(
+        label="Authorised sessions",
+        min_value=1,
+        max_value=500,
+        required=False,
+        help_text="Sessions the payer authorised; Trellis warns before they run out.",
+    )
+    override_reason = forms.CharField(
+        label="Override reason",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Only for a treatment the signed screening contraindicates: why it is right "
+        "for this patient. Kept on the course and in the audit trail.",
+    )
+
+    def __init__(self, *args, protocols: list[Protocol], today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["protocol"].choices = [(p.code, p.name) for p in protocols]
+        self.fields["start_date"].initial = today
+
+    def clean_start_date(self) -> date:
+        day = self.cleaned_data["start_date"]
+        if day < self.today:
+            raise forms.ValidationError("The start date cannot be in the past.")
+        if day > self.today + timedelta(days=START_HORIZON_DAYS):
+            raise forms.ValidationError("The start date must be within a year from today.")
+        return day
+
+
+class ReplanForm(forms.Form):
+    from_date = forms.DateField(label="Re-plan from", widget=DATE_INPUT)
+
+
+class StopCourseForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the course stopping?",
+        max_length=Course._meta.get_field("end_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ClosureForm(forms.Form):
+    date = forms.DateField(label="Date", widget=DATE_INPUT)
+    reason = forms.CharField(
+        label="Reason",
+        max_length=ClosureDay._meta.get_field("reason").max_length,
+        required=False,
+        help_text="Shown on calendars, e.g. Thanksgiving or staff training.",
+    )
+
+
+class RemoveClosureForm(forms.Form):
+    date = forms.DateField()
