@@ -186,8 +186,7 @@ def _staff(username, first, last, role, clinic, summary: Summary) -> Membership:
 def _patient(actor: Actor, rng: random.Random, today: date) -> Patient:
     sex = rng.choice([Sex.FEMALE, Sex.MALE])
     given, family = rng.choice(GIVEN[sex]), rng.choice(FAMILY)
-    height = rng.randint(155, 175) if sex == Sex.FEMALE else rng.randint(168, 190)
-    return patients.register_patient(
+    patient = patients.register_patient(
         actor,
         given_name=given,
         family_name=family,
@@ -195,9 +194,16 @@ def _patient(actor: Actor, rng: random.Random, today: date) -> Patient:
         sex=sex,
         phone=f"+1 555 01{rng.randint(0, 99):02d} {rng.randint(1000, 9999)}",
         email=f"{given.lower()}.{family.lower()}@example.com",
-        weight_kg=round(rng.gauss(72 if sex == Sex.FEMALE else 84, 12), 1),
-        height_cm=height,
     )
+    # Weighed at the intake visit, before any course started.
+    patients.record_measurement(
+        actor,
+        patient,
+        measured_on=today - timedelta(days=rng.randint(40, 70)),
+        weight_kg=round(rng.gauss(72 if sex == Sex.FEMALE else 84, 12), 1),
+        height_cm=rng.randint(155, 175) if sex == Sex.FEMALE else rng.randint(168, 190),
+    )
+    return patient
 
 
 def _screening(actor: Actor, patient: Patient, rng: random.Random, *, sign: bool) -> None:
