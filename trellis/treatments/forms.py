@@ -15,8 +15,12 @@ NUMBER = {"inputmode": "decimal"}
 
 def yes_no(label: str) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=label, required=False, widget=forms.RadioSelect, empty_value=None,
-        choices=[("yes", "Yes"), ("no", "No")], coerce=lambda value: value == "yes",
+        label=label,
+        required=False,
+        widget=forms.RadioSelect,
+        empty_value=None,
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
     )
 
 
@@ -70,48 +74,80 @@ class SessionForm(forms.Form):
 class InfusionForm(SessionForm):
     time_fields = ("infusion_started_at", "infusion_ended_at", "discharged_at")
 
-    weight_kg = forms.DecimalField(label="Weight used (kg)", decimal_places=1, required=False,
-                                   widget=forms.NumberInput(attrs=NUMBER))
-    weight_measured_on = forms.DateField(label="Weighed on", required=False,
-                                         widget=forms.DateInput(attrs={"type": "date"}))
-    dose_mg_per_kg = forms.DecimalField(label="Dose (mg/kg)", decimal_places=2, required=False,
-                                        widget=forms.NumberInput(attrs={**NUMBER, "step": "0.05"}))
+    weight_kg = forms.DecimalField(
+        label="Weight used (kg)",
+        decimal_places=1,
+        required=False,
+        widget=forms.NumberInput(attrs=NUMBER),
+    )
+    weight_measured_on = forms.DateField(
+        label="Weighed on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    dose_mg_per_kg = forms.DecimalField(
+        label="Dose (mg/kg)",
+        decimal_places=2,
+        required=False,
+        widget=forms.NumberInput(attrs={**NUMBER, "step": "0.05"}),
+    )
     minutes = forms.IntegerField(label="Over (minutes)", required=False)
-    vial_mg_per_ml = forms.DecimalField(label="Vial (mg/mL)", decimal_places=1, required=False,
-                                        widget=forms.NumberInput(attrs=NUMBER))
-    diluent_ml = forms.DecimalField(label="Diluent (mL)", decimal_places=1, required=False,
-                                    widget=forms.NumberInput(attrs=NUMBER))
+    vial_mg_per_ml = forms.DecimalField(
+        label="Vial (mg/mL)",
+        decimal_places=1,
+        required=False,
+        widget=forms.NumberInput(attrs=NUMBER),
+    )
+    diluent_ml = forms.DecimalField(
+        label="Diluent (mL)",
+        decimal_places=1,
+        required=False,
+        widget=forms.NumberInput(attrs=NUMBER),
+    )
     override_reason = forms.CharField(
-        label="Prescriber's reason to exceed the clinic dose limit", required=False,
+        label="Prescriber's reason to exceed the clinic dose limit",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     infusion_started_at = _time_field("Infusion started")
     infusion_ended_at = _time_field("Infusion ended")
     moaas_lowest = forms.TypedChoiceField(
-        label="Lowest MOAA/S", required=False, coerce=int, empty_value=None,
+        label="Lowest MOAA/S",
+        required=False,
+        coerce=int,
+        empty_value=None,
         choices=[("", "—"), *[(k, f"{k} — {v}") for k, v in doc.MOAAS.items()]],
     )
     side_effects = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[(e, e.capitalize()) for e in doc.KETAMINE_SIDE_EFFECTS],
     )
-    discharge_vitals_in_range = forms.BooleanField(label="Vital signs back within range",
-                                                   required=False)
-    discharge_moaas_5 = forms.BooleanField(label="MOAA/S 5: responds readily to name",
-                                           required=False)
-    escort_present = forms.BooleanField(label="Responsible adult present to take the patient home",
-                                        required=False)
+    discharge_vitals_in_range = forms.BooleanField(
+        label="Vital signs back within range", required=False
+    )
+    discharge_moaas_5 = forms.BooleanField(
+        label="MOAA/S 5: responds readily to name", required=False
+    )
+    escort_present = forms.BooleanField(
+        label="Responsible adult present to take the patient home", required=False
+    )
     discharged_at = _time_field("Discharged")
-    therapy_note = forms.CharField(label="Therapist's note (if therapy accompanied the infusion)",
-                                   required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    note = forms.CharField(label="Nursing note", required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    therapy_note = forms.CharField(
+        label="Therapist's note (if therapy accompanied the infusion)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    note = forms.CharField(
+        label="Nursing note", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for index, item in enumerate(doc.CADSS6_ITEMS):
             self.fields[f"cadss_{index}"] = forms.TypedChoiceField(
-                label=f"CADSS item {item}", required=False, coerce=int, empty_value=None,
+                label=f"CADSS item {item}",
+                required=False,
+                coerce=int,
+                empty_value=None,
                 choices=[("", "—"), *[(n, str(n)) for n in range(doc.CADSS_MAX_ITEM + 1)]],
             )
         record = kwargs.get("record")
@@ -135,18 +171,24 @@ class VitalsForm(SessionForm):
     LABELS = ["", "pre-dose", "during", "40 min", "pre-discharge"]
 
     taken_at = forms.TimeField(label="Time", widget=TIME)
-    label = forms.ChoiceField(label="When", required=False,
-                              choices=[(v, v.capitalize() or "—") for v in LABELS])
-    bp_systolic = forms.IntegerField(label="Systolic", required=False,
-                                     widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    bp_diastolic = forms.IntegerField(label="Diastolic", required=False,
-                                      widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    heart_rate = forms.IntegerField(label="HR", required=False,
-                                    widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    spo2 = forms.IntegerField(label="SpO₂ %", required=False,
-                              widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
-    respiratory_rate = forms.IntegerField(label="RR", required=False,
-                                          widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    label = forms.ChoiceField(
+        label="When", required=False, choices=[(v, v.capitalize() or "—") for v in LABELS]
+    )
+    bp_systolic = forms.IntegerField(
+        label="Systolic", required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    bp_diastolic = forms.IntegerField(
+        label="Diastolic", required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    heart_rate = forms.IntegerField(
+        label="HR", required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    spo2 = forms.IntegerField(
+        label="SpO₂ %", required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    respiratory_rate = forms.IntegerField(
+        label="RR", required=False, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -156,22 +198,39 @@ class VitalsForm(SessionForm):
 
 
 class EsketamineForm(SessionForm):
-    time_fields = ("first_device_at", "sedation_resolved_at", "dissociation_resolved_at",
-                   "respiratory_depression_resolved_at", "ready_to_leave_at",
-                   "monitoring_ended_at")
-    yes_no_fields = ("first_treatment", "vitals_acceptable_pre", "sedation", "dissociation",
-                     "respiratory_depression", "vitals_acceptable_end")
+    time_fields = (
+        "first_device_at",
+        "sedation_resolved_at",
+        "dissociation_resolved_at",
+        "respiratory_depression_resolved_at",
+        "ready_to_leave_at",
+        "monitoring_ended_at",
+    )
+    yes_no_fields = (
+        "first_treatment",
+        "vitals_acceptable_pre",
+        "sedation",
+        "dissociation",
+        "respiratory_depression",
+        "vitals_acceptable_end",
+    )
 
     dose_mg = forms.TypedChoiceField(
-        label="Dose", required=False, coerce=int, empty_value=None, widget=forms.RadioSelect,
+        label="Dose",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        widget=forms.RadioSelect,
         choices=[(56, "56 mg (2 devices)"), (84, "84 mg (3 devices)"), (28, "28 mg (1 device)")],
     )
     lot_numbers = forms.CharField(label="Device lot numbers", required=False, max_length=200)
     first_device_at = _time_field("First device")
     first_treatment = yes_no("First esketamine treatment?")
     co_medications = forms.MultipleChoiceField(
-        label="Sedating or BP-raising co-medications", required=False,
-        widget=forms.CheckboxSelectMultiple, choices=[(m, m) for m in doc.CO_MEDICATIONS],
+        label="Sedating or BP-raising co-medications",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(m, m) for m in doc.CO_MEDICATIONS],
     )
     vitals_acceptable_pre = yes_no("Vital signs acceptable before dosing?")
     sedation = yes_no("Sedation?")
@@ -184,7 +243,8 @@ class EsketamineForm(SessionForm):
     monitoring_ended_at = _time_field("Monitoring ended")
     vitals_acceptable_end = yes_no("Vital signs acceptable at completion?")
     side_effects = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[(e, e.capitalize()) for e in doc.KETAMINE_SIDE_EFFECTS],
     )
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -195,29 +255,43 @@ class TmsForm(SessionForm):
 
     device = forms.CharField(required=False, max_length=80)
     coil = forms.CharField(required=False, max_length=80)
-    motor_threshold = forms.ModelChoiceField(queryset=MotorThreshold.objects.none(),
-                                             required=False, label="Motor threshold used")
-    intensity_pct_mt = forms.IntegerField(label="Intensity (% of MT)", required=False,
-                                          min_value=1, max_value=200)
-    target_method = forms.ChoiceField(label="Target", required=False, widget=forms.RadioSelect,
-                                      choices=TmsRecord.TargetMethod.choices)
-    tragus_tragus_cm = forms.DecimalField(label="Tragus–tragus (cm)", required=False,
-                                          decimal_places=1)
-    nasion_inion_cm = forms.DecimalField(label="Nasion–inion (cm)", required=False,
-                                         decimal_places=1)
-    circumference_cm = forms.DecimalField(label="Head circumference (cm)", required=False,
-                                          decimal_places=1)
-    neuronav_coordinates = forms.CharField(label="Neuronavigation coordinates", required=False,
-                                           max_length=80)
+    motor_threshold = forms.ModelChoiceField(
+        queryset=MotorThreshold.objects.none(), required=False, label="Motor threshold used"
+    )
+    intensity_pct_mt = forms.IntegerField(
+        label="Intensity (% of MT)", required=False, min_value=1, max_value=200
+    )
+    target_method = forms.ChoiceField(
+        label="Target",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=TmsRecord.TargetMethod.choices,
+    )
+    tragus_tragus_cm = forms.DecimalField(
+        label="Tragus–tragus (cm)", required=False, decimal_places=1
+    )
+    nasion_inion_cm = forms.DecimalField(
+        label="Nasion–inion (cm)", required=False, decimal_places=1
+    )
+    circumference_cm = forms.DecimalField(
+        label="Head circumference (cm)", required=False, decimal_places=1
+    )
+    neuronav_coordinates = forms.CharField(
+        label="Neuronavigation coordinates", required=False, max_length=80
+    )
     pulses_planned = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     pulses_delivered = forms.IntegerField(required=False, min_value=0, max_value=100_000)
     interruptions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     discomfort = forms.TypedChoiceField(
-        label="Discomfort (0 none – 10 worst)", required=False, coerce=int, empty_value=None,
+        label="Discomfort (0 none – 10 worst)",
+        required=False,
+        coerce=int,
+        empty_value=None,
         choices=[("", "—"), *[(n, str(n)) for n in range(11)]],
     )
     side_effects = forms.MultipleChoiceField(
-        required=False, widget=forms.CheckboxSelectMultiple,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[(e, e.capitalize()) for e in doc.TMS_SIDE_EFFECTS],
     )
     seizure = yes_no("Seizure?")
@@ -237,8 +311,9 @@ class TmsForm(SessionForm):
 
 class MotorThresholdForm(forms.Form):
     measured_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    percent_output = forms.IntegerField(label="Motor threshold (% output)", min_value=10,
-                                        max_value=100)
+    percent_output = forms.IntegerField(
+        label="Motor threshold (% output)", min_value=10, max_value=100
+    )
     method = forms.ChoiceField(choices=MotorThreshold.Method.choices)
     device = forms.CharField(required=False, max_length=80)
 

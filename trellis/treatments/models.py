@@ -172,16 +172,18 @@ class VitalSign(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="vitals")
     taken_at = models.DateTimeField()
-    label = models.CharField(max_length=40, blank=True,
-                             help_text="e.g. pre-dose, 40 min, pre-discharge")
+    label = models.CharField(
+        max_length=40, blank=True, help_text="e.g. pre-dose, 40 min, pre-discharge"
+    )
     bp_systolic = models.PositiveSmallIntegerField(null=True, blank=True)
     bp_diastolic = models.PositiveSmallIntegerField(null=True, blank=True)
     heart_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     spo2 = models.PositiveSmallIntegerField("SpO₂", null=True, blank=True)
     respiratory_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -203,8 +205,9 @@ class VitalSign(models.Model):
 class InfusionRecord(models.Model):
     """IV ketamine: the dose and pump arithmetic, dissociation, sedation, discharge."""
 
-    session = models.OneToOneField(Session, on_delete=models.PROTECT, primary_key=True,
-                                   related_name="infusion")
+    session = models.OneToOneField(
+        Session, on_delete=models.PROTECT, primary_key=True, related_name="infusion"
+    )
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
     weight_measured_on = models.DateField(null=True, blank=True)
     dose_mg_per_kg = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
@@ -217,12 +220,14 @@ class InfusionRecord(models.Model):
     bag_mg_per_ml = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
     rate_ml_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     dose_override_reason = models.TextField(blank=True)
-    dose_override_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                         null=True, blank=True, related_name="+")
+    dose_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     infusion_started_at = models.DateTimeField(null=True, blank=True)
     infusion_ended_at = models.DateTimeField(null=True, blank=True)
-    cadss6 = models.JSONField(default=list, blank=True,
-                              help_text="CADSS items 1, 2, 6, 7, 15, 22, each 0–4 [R14]")
+    cadss6 = models.JSONField(
+        default=list, blank=True, help_text="CADSS items 1, 2, 6, 7, 15, 22, each 0–4 [R14]"
+    )
     moaas_lowest = models.PositiveSmallIntegerField("lowest MOAA/S", null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
     discharge_vitals_in_range = models.BooleanField(null=True, blank=True)
@@ -239,8 +244,9 @@ class InfusionRecord(models.Model):
 class EsketamineRecord(models.Model):
     """Esketamine dosing and its monitoring, the source of the REMS Patient Monitoring Form."""
 
-    session = models.OneToOneField(Session, on_delete=models.PROTECT, primary_key=True,
-                                   related_name="esketamine")
+    session = models.OneToOneField(
+        Session, on_delete=models.PROTECT, primary_key=True, related_name="esketamine"
+    )
     dose_mg = models.PositiveSmallIntegerField(null=True, blank=True)
     lot_numbers = models.CharField(max_length=200, blank=True)
     first_device_at = models.DateTimeField(null=True, blank=True)
@@ -254,7 +260,8 @@ class EsketamineRecord(models.Model):
     respiratory_depression = models.BooleanField(null=True, blank=True)
     respiratory_depression_resolved_at = models.DateTimeField(null=True, blank=True)
     ready_to_leave_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When the patient would have been ready to leave without the 2-hour rule",
     )
     monitoring_ended_at = models.DateTimeField(null=True, blank=True)
@@ -293,11 +300,13 @@ class RemsForm(models.Model):
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=RemsStatus.choices, default=RemsStatus.DRAFT)
     fields = models.JSONField(default=dict, help_text="The form's fields as filed")
-    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                  blank=True, related_name="+")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                     null=True, blank=True, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     submission_reference = models.CharField(max_length=60, blank=True)
 
@@ -318,14 +327,16 @@ class MotorThreshold(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT,
-                                related_name="motor_thresholds")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="motor_thresholds"
+    )
     measured_on = models.DateField()
     percent_output = models.PositiveSmallIntegerField()
     method = models.CharField(max_length=10, choices=Method.choices)
     device = models.CharField(max_length=80, blank=True)
-    measured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+    measured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -343,23 +354,27 @@ class TmsRecord(models.Model):
         NEURONAVIGATION = "neuronavigation", "Neuronavigation"
         FIVE_CM = "5cm", "5 cm rule"
 
-    session = models.OneToOneField(Session, on_delete=models.PROTECT, primary_key=True,
-                                   related_name="tms")
+    session = models.OneToOneField(
+        Session, on_delete=models.PROTECT, primary_key=True, related_name="tms"
+    )
     device = models.CharField(max_length=80, blank=True)
     coil = models.CharField(max_length=80, blank=True)
-    motor_threshold = models.ForeignKey(MotorThreshold, on_delete=models.PROTECT, null=True,
-                                        blank=True, related_name="+")
+    motor_threshold = models.ForeignKey(
+        MotorThreshold, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     intensity_pct_mt = models.PositiveSmallIntegerField("intensity (% MT)", null=True, blank=True)
-    intensity_pct_output = models.PositiveSmallIntegerField("intensity (% output)", null=True,
-                                                            blank=True)
+    intensity_pct_output = models.PositiveSmallIntegerField(
+        "intensity (% output)", null=True, blank=True
+    )
     target_method = models.CharField(max_length=16, choices=TargetMethod.choices, blank=True)
     tragus_tragus_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     nasion_inion_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     circumference_cm = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     beam_x_cm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     beam_y_cm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    neuronav_coordinates = models.CharField(max_length=80, blank=True,
-                                            help_text="e.g. MNI −38, 44, 26")
+    neuronav_coordinates = models.CharField(
+        max_length=80, blank=True, help_text="e.g. MNI −38, 44, 26"
+    )
     pulses_planned = models.PositiveIntegerField(null=True, blank=True)
     pulses_delivered = models.PositiveIntegerField(null=True, blank=True)
     interruptions = models.TextField(blank=True)
@@ -379,8 +394,7 @@ class Addendum(models.Model):
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="addenda")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                               related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     reason = models.CharField(max_length=200)
     text = models.TextField()

@@ -20,6 +20,8 @@ from trellis.treatments import documentation as doc
 from trellis.treatments import dosing, targeting
 from trellis.treatments.models import (
     Addendum,
+    Course,
+    CourseStatus,
     EsketamineRecord,
     InfusionRecord,
     MotorThreshold,
@@ -445,7 +447,26 @@ def sign_session(actor, session: Session, *, now: datetime | None = None) -> Ses
         )
         if session.course.modality == "esketamine":
             _file_rems_form(actor, session)
+        _complete_course_if_done(actor, session.course, now)
     return session
+
+
+def _complete_course_if_done(actor, course: Course, now: datetime) -> None:
+    """The last session signed: the course is completed (cancelled sessions do not count)."""
+    open_sessions = course.sessions.exclude(
+        status__in=[SessionStatus.COMPLETED, SessionStatus.CANCELLED]
+    )
+    if course.status == CourseStatus.ACTIVE and not open_sessions.exists():
+        course.status = CourseStatus.COMPLETED
+        course.ended_at = now
+        course.save(update_fields=["status", "ended_at"])
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=course.patient,
+            obj=course,
+            detail={"status": CourseStatus.COMPLETED},
+        )
 
 
 def add_addendum(actor, session: Session, *, reason: str, text: str) -> Addendum:

@@ -9,8 +9,11 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/vitals/", views.session_vitals, name="session_vitals"),
     path("sessions/<uuid:session_id>/sign/", views.session_sign, name="session_sign"),
     path("sessions/<uuid:session_id>/addenda/", views.session_addendum, name="session_addendum"),
-    path("sessions/<uuid:session_id>/motor-threshold/", views.motor_threshold_new,
-         name="motor_threshold_new"),
+    path(
+        "sessions/<uuid:session_id>/motor-threshold/",
+        views.motor_threshold_new,
+        name="motor_threshold_new",
+    ),
     path("rems/", views.rems_list, name="rems_list"),
     path("rems/<uuid:form_id>/", views.rems_detail, name="rems_detail"),
     path("rems/<uuid:form_id>/print/", views.rems_print, name="rems_print"),

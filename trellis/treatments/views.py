@@ -53,20 +53,29 @@ def _context(request, session: Session, form=None, vitals_form=None, **extra) ->
     warnings = []
     if session.course.modality == "esketamine":
         pre = next((v for v in vitals if v.label == "pre-dose" and v.bp_systolic), None)
-        later = [(v.bp_systolic, v.bp_diastolic) for v in vitals
-                 if v.bp_systolic and v.label != "pre-dose"]
+        later = [
+            (v.bp_systolic, v.bp_diastolic)
+            for v in vitals
+            if v.bp_systolic and v.label != "pre-dose"
+        ]
         warnings += doc.esketamine_bp_warnings(
-            (pre.bp_systolic, pre.bp_diastolic) if pre else None, later,
-            sessions.esketamine_limits(session.clinic))
+            (pre.bp_systolic, pre.bp_diastolic) if pre else None,
+            later,
+            sessions.esketamine_limits(session.clinic),
+        )
     if session.course.modality == "tms":
         last = session.patient.motor_thresholds.first()
         days = session.clinic.setting("tms_mt_remeasure_days")
-        if doc.mt_remeasure_due(last.measured_on if last else None,
-                                timezone.localdate(timezone=session.clinic.tzinfo), days):
+        if doc.mt_remeasure_due(
+            last.measured_on if last else None,
+            timezone.localdate(timezone=session.clinic.tzinfo),
+            days,
+        ):
             warnings.append(
                 f"Motor threshold not measured in the last {days} days: re-measure it "
-                "(billable as 90869) [R40]." if last else
-                "No motor threshold recorded for this patient: measure it first [R39]."
+                "(billable as 90869) [R40]."
+                if last
+                else "No motor threshold recorded for this patient: measure it first [R39]."
             )
     escalation = None
     if session.course.modality == "iv_ketamine":
@@ -93,7 +102,8 @@ def _context(request, session: Session, form=None, vitals_form=None, **extra) ->
         "can_sign": actor.can(Perm.SESSION_SIGN) and not session.is_signed,
         "can_annotate": actor.can(Perm.SESSION_CHANGE) and session.is_signed,
         "rems_form": getattr(session, "rems_form", None)
-        if session.course.modality == "esketamine" else None,
+        if session.course.modality == "esketamine"
+        else None,
         **extra,
     }
 
@@ -117,9 +127,11 @@ def session_begin(request: HttpRequest, session_id: UUID) -> HttpResponse:
 
 _SAVE = {
     "iv_ketamine": lambda actor, session, values, form: sessions.save_infusion(
-        actor, session, values, override_reason=form.cleaned_data.get("override_reason", "")),
+        actor, session, values, override_reason=form.cleaned_data.get("override_reason", "")
+    ),
     "esketamine": lambda actor, session, values, form: sessions.save_esketamine(
-        actor, session, values),
+        actor, session, values
+    ),
     "tms": lambda actor, session, values, form: sessions.save_tms(actor, session, values),
 }
 
@@ -145,8 +157,9 @@ def session_save(request: HttpRequest, session_id: UUID) -> HttpResponse:
             messages.success(request, "Saved.")
             return redirect("session_detail", session.id)
     session.refresh_from_db()
-    return render(request, "treatments/session_detail.html",
-                  _context(request, session, form=form), status=422)
+    return render(
+        request, "treatments/session_detail.html", _context(request, session, form=form), status=422
+    )
 
 
 @require_POST
@@ -158,23 +171,31 @@ def session_vitals(request: HttpRequest, session_id: UUID) -> HttpResponse:
         values = form.values()
         taken_at, label = values.pop("taken_at"), values.pop("label")
         try:
-            vital = sessions.record_vitals(request.actor, session, values, taken_at=taken_at,
-                                           label=label)
+            vital = sessions.record_vitals(
+                request.actor, session, values, taken_at=taken_at, label=label
+            )
         except InputError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         except Conflict as error:
             form.add_error(None, error.message)
         else:
             if any(flag["level"] == doc.ALERT for flag in vital.flags):
-                messages.error(request, "A vital sign is past the alert level: a safety alert "
-                                        "was raised for the clinicians.")
+                messages.error(
+                    request,
+                    "A vital sign is past the alert level: a safety alert "
+                    "was raised for the clinicians.",
+                )
             form = None
     if is_htmx(request):
         context = _context(request, session, vitals_form=form)
         return render(request, "treatments/session_detail.html#vitals", context)
     if form is not None and form.errors:
-        return render(request, "treatments/session_detail.html",
-                      _context(request, session, vitals_form=form), status=422)
+        return render(
+            request,
+            "treatments/session_detail.html",
+            _context(request, session, vitals_form=form),
+            status=422,
+        )
     return redirect("session_detail", session.id)
 
 
@@ -187,8 +208,9 @@ def session_sign(request: HttpRequest, session_id: UUID) -> HttpResponse:
     except Conflict as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Session signed. It can no longer change; corrections are "
-                                  "addenda.")
+        messages.success(
+            request, "Session signed. It can no longer change; corrections are addenda."
+        )
     return redirect("session_detail", session.id)
 
 
@@ -216,8 +238,9 @@ def motor_threshold_new(request: HttpRequest, session_id: UUID) -> HttpResponse:
     form = MotorThresholdForm(request.POST)
     if form.is_valid():
         try:
-            threshold = sessions.record_motor_threshold(request.actor, session.patient,
-                                                        **form.cleaned_data)
+            threshold = sessions.record_motor_threshold(
+                request.actor, session.patient, **form.cleaned_data
+            )
             if hasattr(session, "tms") and not session.is_signed:
                 sessions.save_tms(request.actor, session, {"motor_threshold": threshold})
         except (InputError, Conflict) as error:
@@ -235,38 +258,62 @@ def motor_threshold_new(request: HttpRequest, session_id: UUID) -> HttpResponse:
 @login_required
 def rems_list(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.SESSION_READ)
-    forms = list(RemsForm.objects.filter(clinic=actor.clinic).select_related("patient", "session")
-                 .order_by("due_date"))
+    forms = list(
+        RemsForm.objects.filter(clinic=actor.clinic)
+        .select_related("patient", "session")
+        .order_by("due_date")
+    )
     today = timezone.localdate(timezone=actor.clinic.tzinfo)
     open_forms = [f for f in forms if f.status != RemsStatus.SUBMITTED]
-    record_for(actor, Action.QUERY, object_type="treatments.remsform",
-               detail={"results": len(forms)})
-    return render(request, "treatments/rems_list.html", {
-        "overdue": [f for f in open_forms if f.due_date < today],
-        "due": [f for f in open_forms if f.due_date >= today],
-        "submitted": [f for f in forms if f.status == RemsStatus.SUBMITTED][-50:],
-        "today": today,
-    })
+    record_for(
+        actor, Action.QUERY, object_type="treatments.remsform", detail={"results": len(forms)}
+    )
+    return render(
+        request,
+        "treatments/rems_list.html",
+        {
+            "overdue": [f for f in open_forms if f.due_date < today],
+            "due": [f for f in open_forms if f.due_date >= today],
+            "submitted": [f for f in forms if f.status == RemsStatus.SUBMITTED][-50:],
+            "today": today,
+        },
+    )
 
 
 @login_required
 def rems_detail(request: HttpRequest, form_id: UUID) -> HttpResponse:
-    form = access.load(request.actor, RemsForm.objects.select_related("patient", "session"),
-                       form_id, Perm.SESSION_READ)
-    return render(request, "treatments/rems_form.html", {
-        "form": form, "f": form.fields, "today": timezone.localdate(),
-        "can_sign": request.actor.can(Perm.SESSION_SIGN) and form.status == RemsStatus.DRAFT,
-        "can_submit": request.actor.can(Perm.SESSION_CHANGE)
-        and form.status == RemsStatus.SIGNED,
-    })
+    form = access.load(
+        request.actor,
+        RemsForm.objects.select_related("patient", "session"),
+        form_id,
+        Perm.SESSION_READ,
+    )
+    return render(
+        request,
+        "treatments/rems_form.html",
+        {
+            "form": form,
+            "f": form.fields,
+            "today": timezone.localdate(),
+            "can_sign": request.actor.can(Perm.SESSION_SIGN) and form.status == RemsStatus.DRAFT,
+            "can_submit": request.actor.can(Perm.SESSION_CHANGE)
+            and form.status == RemsStatus.SIGNED,
+        },
+    )
 
 
 @login_required
 def rems_print(request: HttpRequest, form_id: UUID) -> HttpResponse:
-    form = access.load(request.actor, RemsForm.objects.select_related("patient", "session"),
-                       form_id, Perm.SESSION_READ, action=Action.PRINT)
-    return render(request, "treatments/rems_form.html",
-                  {"form": form, "f": form.fields, "printing": True})
+    form = access.load(
+        request.actor,
+        RemsForm.objects.select_related("patient", "session"),
+        form_id,
+        Perm.SESSION_READ,
+        action=Action.PRINT,
+    )
+    return render(
+        request, "treatments/rems_form.html", {"form": form, "f": form.fields, "printing": True}
+    )
 
 
 @require_POST
@@ -285,8 +332,7 @@ def rems_sign(request: HttpRequest, form_id: UUID) -> HttpResponse:
 def rems_submit(request: HttpRequest, form_id: UUID) -> HttpResponse:
     form = access.load(request.actor, RemsForm.objects.all(), form_id, Perm.SESSION_CHANGE)
     try:
-        sessions.submit_rems_form(request.actor, form,
-                                  reference=request.POST.get("reference", ""))
+        sessions.submit_rems_form(request.actor, form, reference=request.POST.get("reference", ""))
     except Conflict as error:
         messages.error(request, error.message)
     else:

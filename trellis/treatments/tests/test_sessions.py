@@ -395,3 +395,46 @@ class TmsSessionTests(SessionTestCase):
         self.assertContains(
             self.client.get(f"/sessions/{self.session.id}/"), "No motor threshold recorded"
         )
+
+
+class CourseCompletionTests(SessionTestCase):
+    protocol = "ketamine-iv-maintenance"
+
+    def test_signing_the_last_session_completes_the_course(self):
+        prescriber = actor_for(self.prescriber, self.clinic_a)
+        for session in self.course.sessions.order_by("number"):
+            sessions.begin_session(
+                self.nurse_actor, session, now=datetime.combine(self.day, time(9), self.tz)
+            )
+            session = Session.objects.get(pk=session.pk)
+            sessions.save_infusion(
+                self.nurse_actor,
+                session,
+                {
+                    "weight_kg": Decimal("80"),
+                    "dose_mg_per_kg": Decimal("0.5"),
+                    "minutes": 40,
+                    "vial_mg_per_ml": Decimal("50"),
+                    "diluent_ml": Decimal("100"),
+                    "infusion_started_at": datetime.combine(self.day, time(9, 5), self.tz),
+                    "infusion_ended_at": datetime.combine(self.day, time(9, 45), self.tz),
+                    "cadss6": [0] * 6,
+                    "moaas_lowest": 5,
+                    "discharge_vitals_in_range": True,
+                    "discharge_moaas_5": True,
+                    "escort_present": True,
+                    "discharged_at": datetime.combine(self.day, time(10, 30), self.tz),
+                },
+            )
+            sessions.record_vitals(
+                self.nurse_actor,
+                session,
+                {"bp_systolic": 120, "bp_diastolic": 80},
+                taken_at=datetime.combine(self.day, time(9, 10), self.tz),
+            )
+            self.course.refresh_from_db()
+            self.assertEqual(self.course.status, "active")
+            sessions.sign_session(prescriber, session)
+        self.course.refresh_from_db()
+        self.assertEqual(self.course.status, "completed")
+        self.assertIsNotNone(self.course.ended_at)
