@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "trellis.treatments",
     "trellis.measures",
     "trellis.messaging",
+    "trellis.reports",
     "trellis.demo",
 ]
 
