@@ -12,13 +12,13 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from trellis.accounts.access import require
 from trellis.accounts.models import Clinic, Membership
 from trellis.accounts.permissions import Perm, Role
 from trellis.audit.models import Action
@@ -42,10 +42,6 @@ logger = logging.getLogger(__name__)
 SYSTEM_USERNAME = "(system)"
 ESCALATION_USERNAME = "(alert escalation)"
 
-
-def _require(actor, perm: Perm) -> None:
-    if actor is None or not actor.can(perm):
-        raise PermissionDenied("Your role may not do this.")
 
 
 def raise_alert(
@@ -146,7 +142,7 @@ def acknowledge_alert(
     Raises InputError for an empty note or an unknown action, Conflict when it was already
     acknowledged (by someone else a moment ago, say).
     """
-    _require(actor, Perm.ALERT_ACKNOWLEDGE)
+    require(actor, Perm.ALERT_ACKNOWLEDGE)
     if alert.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     note = (note or "").strip()
@@ -318,7 +314,7 @@ def open_alerts_ordered(queryset):
 
 def alert_queue(actor, status: str = AlertStatus.OPEN, *, limit: int = 200) -> list[SafetyAlert]:
     """The clinic's alerts in ``status`` (open: most severe and oldest first), audited."""
-    _require(actor, Perm.ALERT_READ)
+    require(actor, Perm.ALERT_READ)
     if status not in (*AlertStatus.values, "all"):
         raise InputError("status", f"must be one of {', '.join(AlertStatus.values)} or all")
     rows = SafetyAlert.objects.filter(clinic=actor.clinic).select_related(

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404
@@ -24,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from trellis.accounts.access import require
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
@@ -59,10 +59,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 REMINDER_FIRST_HOUR = 9
 REMINDER_LAST_HOUR = 20
 
-
-def _require(actor, perm: Perm) -> None:
-    if actor is None or not actor.can(perm):
-        raise PermissionDenied("Your role may not do this.")
 
 
 def _local_today(clinic: Clinic, now: datetime | None = None) -> date:
@@ -166,7 +162,7 @@ def record_measure(
     ``observed_at`` or ``course``; nothing is written then. A non-zero PHQ-9 item 9 raises a
     SafetyAlert in the same transaction.
     """
-    _require(actor, Perm.MEASURE_CHANGE)
+    require(actor, Perm.MEASURE_CHANGE)
     if patient.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     if entered_via not in (EnteredVia.STAFF, EnteredVia.API):
@@ -367,7 +363,7 @@ def send_questionnaire_links(
     course is the links' course. Raises InputError naming ``instruments``, ``channel``,
     ``course`` or ``scheduled``.
     """
-    _require(actor, Perm.MEASURE_CHANGE)
+    require(actor, Perm.MEASURE_CHANGE)
     if patient.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     codes = list(dict.fromkeys(instrument_codes))
@@ -558,7 +554,7 @@ def due_and_overdue(
     actor, *, today: date | None = None, limit: int = 500
 ) -> list[ScheduledMeasure]:
     """The clinic's scheduled questionnaires that are due or overdue today, audited."""
-    _require(actor, Perm.MEASURE_READ)
+    require(actor, Perm.MEASURE_READ)
     today = today or _local_today(actor.clinic)
     rows = list(
         ScheduledMeasure.objects.filter(
@@ -702,7 +698,7 @@ class PatientMeasures:
 def patient_measures(actor, patient: Patient) -> PatientMeasures:
     """A patient's questionnaires, per-course outcomes, trajectory and what is due, for the
     patient's page (which has already loaded, and audited, the patient)."""
-    _require(actor, Perm.MEASURE_READ)
+    require(actor, Perm.MEASURE_READ)
     if patient.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     today = _local_today(patient.clinic)

@@ -10,11 +10,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from trellis.accounts.access import require
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
@@ -48,7 +49,7 @@ def register_patient(
     **fields,
 ) -> Patient:
     """Add a patient to the actor's clinic, with a first weight and height if given."""
-    _require(actor, Perm.PATIENT_CHANGE)
+    require(actor, Perm.PATIENT_CHANGE)
     with transaction.atomic():
         patient = Patient(clinic=actor.clinic, mrn="pending", **fields)
         patient.full_clean(exclude=["mrn"])
@@ -73,7 +74,7 @@ def register_patient(
 
 
 def update_patient(actor, patient: Patient, changes: dict) -> Patient:
-    _require(actor, Perm.PATIENT_CHANGE)
+    require(actor, Perm.PATIENT_CHANGE)
     with transaction.atomic():
         for name, value in changes.items():
             setattr(patient, name, value)
@@ -88,7 +89,7 @@ def update_patient(actor, patient: Patient, changes: dict) -> Patient:
 def record_measurement(
     actor, patient: Patient, *, measured_on: date, weight_kg=None, height_cm=None
 ) -> BodyMeasurement:
-    _require(actor, Perm.PATIENT_CHANGE)
+    require(actor, Perm.PATIENT_CHANGE)
     with transaction.atomic():
         measurement = BodyMeasurement(
             clinic=patient.clinic,
@@ -109,10 +110,6 @@ def _decimal(value) -> Decimal | None:
         return None
     return Decimal(str(value)).quantize(Decimal("0.1"))
 
-
-def _require(actor, perm: Perm) -> None:
-    if actor is None or not actor.can(perm):
-        raise PermissionDenied("Your role may not do this.")
 
 
 # --- Assessment requests -----------------------------------------------------------------------
@@ -157,7 +154,7 @@ def submit_request(
 
 
 def set_request_status(actor, request: AssessmentRequest, status: str, note: str = "") -> None:
-    _require(actor, Perm.REQUEST_CHANGE)
+    require(actor, Perm.REQUEST_CHANGE)
     if status not in RequestStatus.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
     with transaction.atomic():
@@ -177,7 +174,7 @@ def register_from_request(
     actor, request: AssessmentRequest, *, birth_date: date, sex: str, **extra
 ) -> Patient:
     """Turn a request into a patient in one step; the request becomes booked."""
-    _require(actor, Perm.REQUEST_CHANGE)
+    require(actor, Perm.REQUEST_CHANGE)
     if request.patient_id is not None:
         raise Conflict(f"This request is already registered as {request.patient.mrn}.")
     with transaction.atomic():
@@ -235,7 +232,7 @@ def _evaluate_into(screening: Screening, answers: dict, trials: list) -> None:
 
 def create_screening(actor, patient: Patient, answers: dict, trials: list) -> Screening:
     """Record intake answers and trials as a draft screening with its eligibility."""
-    _require(actor, Perm.SCREENING_CHANGE)
+    require(actor, Perm.SCREENING_CHANGE)
     with transaction.atomic():
         screening = Screening(clinic=patient.clinic, patient=patient, created_by=actor.user)
         _evaluate_into(screening, answers, trials)
@@ -245,7 +242,7 @@ def create_screening(actor, patient: Patient, answers: dict, trials: list) -> Sc
 
 
 def update_screening(actor, screening: Screening, answers: dict, trials: list) -> Screening:
-    _require(actor, Perm.SCREENING_CHANGE)
+    require(actor, Perm.SCREENING_CHANGE)
     with transaction.atomic():
         locked = Screening.objects.select_for_update().get(pk=screening.pk)
         if locked.is_signed:
@@ -268,7 +265,7 @@ def update_screening(actor, screening: Screening, answers: dict, trials: list) -
 
 def sign_screening(actor, screening: Screening, *, acknowledge_cautions: bool = False) -> Screening:
     """A prescriber signs: cautions and unknown answers need an explicit acknowledgement."""
-    _require(actor, Perm.SCREENING_SIGN)
+    require(actor, Perm.SCREENING_SIGN)
     with transaction.atomic():
         locked = Screening.objects.select_for_update().get(pk=screening.pk)
         if locked.is_signed:

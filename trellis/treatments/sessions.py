@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from trellis.accounts.access import require
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
@@ -41,10 +42,6 @@ class IncompleteRecord(Conflict):
         super().__init__("Cannot sign yet. Missing: " + "; ".join(missing) + ".", code="incomplete")
         self.missing = missing
 
-
-def _require(actor, perm: Perm) -> None:
-    if actor is None or not actor.can(perm):
-        raise PermissionDenied("Your role may not do this.")
 
 
 def _editable(session: Session) -> Session:
@@ -92,7 +89,7 @@ def esketamine_limits(clinic) -> doc.EsketamineLimits:
 
 def begin_session(actor, session: Session, *, now: datetime | None = None) -> Session:
     """Open the session's note, pre-filled from the protocol and the patient's last session."""
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     now = now or timezone.now()
     with transaction.atomic():
         locked = _editable(session)
@@ -174,7 +171,7 @@ def record_vitals(
     actor, session: Session, values: dict, *, taken_at: datetime, label: str = ""
 ) -> VitalSign:
     """Record a set of vitals; a value past the clinic's alert level raises a safety alert."""
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     reading = doc.validate_reading(values)
     if taken_at > timezone.now() + timedelta(minutes=5):
         raise InputError("taken_at", "is in the future")
@@ -215,7 +212,7 @@ def save_infusion(
 ) -> dosing.Infusion | None:
     """Save the infusion note. The pump arithmetic is recomputed from its five inputs; a dose
     past the clinic's limits is refused unless a prescriber overrides it with a reason."""
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     clinic = session.clinic
     infusion, violations = None, []
     if all(data.get(name) is not None for name in _INFUSION_INPUTS):
@@ -284,7 +281,7 @@ def _check_order(data: dict, *fields: str) -> None:
 
 
 def save_esketamine(actor, session: Session, data: dict) -> EsketamineRecord:
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     dose = data.get("dose_mg")
     if dose is not None:
         _check_choice("dose_mg", dose, (28, *doc.DOSES_MG))
@@ -329,7 +326,7 @@ def _had_56mg(session: Session) -> bool:
 def record_motor_threshold(
     actor, patient, *, measured_on: date, percent_output: int, method: str, device: str = ""
 ) -> MotorThreshold:
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     if (
         isinstance(percent_output, bool)
         or not isinstance(percent_output, int)
@@ -357,7 +354,7 @@ def record_motor_threshold(
 def save_tms(actor, session: Session, data: dict) -> TmsRecord:
     """Save the TMS note: output intensity follows the motor threshold, Beam F3 the head
     measurements; a seizure raises a safety alert."""
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     data = dict(data)
     threshold = data.get("motor_threshold")
     if threshold is not None and threshold.patient_id != session.patient_id:
@@ -430,7 +427,7 @@ def _values(record) -> dict:
 def sign_session(actor, session: Session, *, now: datetime | None = None) -> Session:
     """Sign a complete note; afterwards it never changes. Esketamine sessions produce their
     REMS Patient Monitoring Form, due 7 days later [R30]."""
-    _require(actor, Perm.SESSION_SIGN)
+    require(actor, Perm.SESSION_SIGN)
     now = now or timezone.now()
     with transaction.atomic():
         _editable(session)
@@ -470,7 +467,7 @@ def _complete_course_if_done(actor, course: Course, now: datetime) -> None:
 
 
 def add_addendum(actor, session: Session, *, reason: str, text: str) -> Addendum:
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     if not session.is_signed:
         raise Conflict("The session is not signed yet: correct the note itself.", code="unsigned")
     if not reason.strip():
@@ -571,7 +568,7 @@ def _file_rems_form(actor, session: Session) -> RemsForm:
 
 
 def sign_rems_form(actor, form: RemsForm) -> RemsForm:
-    _require(actor, Perm.SESSION_SIGN)
+    require(actor, Perm.SESSION_SIGN)
     with transaction.atomic():
         locked = RemsForm.objects.select_for_update().get(pk=form.pk)
         if locked.status != RemsStatus.DRAFT:
@@ -586,7 +583,7 @@ def sign_rems_form(actor, form: RemsForm) -> RemsForm:
 
 def submit_rems_form(actor, form: RemsForm, *, reference: str = "") -> RemsForm:
     """Record that the signed form was submitted to the REMS (online or by fax)."""
-    _require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_CHANGE)
     with transaction.atomic():
         locked = RemsForm.objects.select_for_update().get(pk=form.pk)
         if locked.status != RemsStatus.SIGNED:
