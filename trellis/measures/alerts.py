@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.urls import reverse
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 # How the system and the worker appear in the audit trail.
 SYSTEM_USERNAME = "(system)"
 ESCALATION_USERNAME = "(alert escalation)"
-
 
 
 def raise_alert(
@@ -230,17 +229,24 @@ def escalate_due_alerts(*, now: datetime | None = None, limit: int = 100) -> int
     )
     escalated = 0
     for pk in due:
-        with transaction.atomic():
-            alert = (
-                SafetyAlert.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("clinic", "patient")
-                .filter(pk=pk, status=AlertStatus.OPEN, next_escalation_at__lte=now)
-                .first()
-            )
-            if alert is None:
-                continue  # acknowledged meanwhile, or another worker has it
-            _escalate(alert, now)
-            escalated += 1
+        try:
+            with transaction.atomic():
+                alert = (
+                    SafetyAlert.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("clinic", "patient")
+                    .filter(pk=pk, status=AlertStatus.OPEN, next_escalation_at__lte=now)
+                    .first()
+                )
+                if alert is None:
+                    continue  # acknowledged meanwhile, or another worker has it
+                _escalate(alert, now)
+        except DatabaseError:
+            raise  # the worker reports it and tries again on its next pass
+        except Exception:
+            # One alert's failure must not hold up every other clinic's escalations.
+            logger.exception("Safety alert %s could not be escalated", pk)
+            continue
+        escalated += 1
     return escalated
 
 
@@ -257,6 +263,7 @@ def _escalate(alert: SafetyAlert, now: datetime) -> None:
     subject = (
         f"Safety alert not acknowledged ({alert.get_severity_display().lower()}) at {clinic.name}"
     )[:200]
+    reached = []
     for membership in recipients:
         duty = (
             "Please make sure a clinician reviews and acknowledges it now."
@@ -273,18 +280,29 @@ def _escalate(alert: SafetyAlert, now: datetime) -> None:
             f"{duty}\n{url}\n\n"
             "This message carries no patient details: sign in to Trellis to see them.\n"
         )
-        enqueue_email(
-            recipient=membership.user.email,
-            subject=subject,
-            body=body,
-            purpose="alert_escalation",
-            clinic=clinic,
-            patient=alert.patient,
-        )
-    if not recipients:
+        try:
+            enqueue_email(
+                recipient=membership.user.email,
+                subject=subject,
+                body=body,
+                purpose="alert_escalation",
+                clinic=clinic,
+                patient=alert.patient,
+            )
+        except InputError as error:
+            # A mistyped address must not stop the others being told.
+            logger.warning(
+                "Safety alert %s: escalation not e-mailed to %s (%s)",
+                alert.pk,
+                membership.user.username,
+                error,
+            )
+            continue
+        reached.append(membership)
+    if not reached:
         logger.error(
-            "Safety alert %s escalated but %s has no prescriber or administrator with an "
-            "e-mail address",
+            "Safety alert %s escalated but %s has no prescriber or administrator with a "
+            "usable e-mail address",
             alert.pk,
             clinic.slug,
         )
@@ -297,7 +315,7 @@ def _escalate(alert: SafetyAlert, now: datetime) -> None:
         username=ESCALATION_USERNAME,
         detail={
             "escalation": alert.escalation_count,
-            "recipients": [m.user.username for m in recipients],
+            "recipients": [m.user.username for m in reached],
         },
     )
 

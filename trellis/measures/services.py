@@ -13,10 +13,10 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.urls import reverse
@@ -54,11 +54,12 @@ REMINDER_USERNAME = "(questionnaire reminder)"
 
 # A questionnaire's time may be a few minutes ahead of the server's clock, not more.
 CLOCK_SKEW = timedelta(minutes=5)
+# No questionnaire was answered before this day (when a patient's birth date is unknown).
+EARLIEST_OBSERVED = date(1900, 1, 1)
 
 # Automatic reminders go out between these hours of the clinic's day (clinic policy).
 REMINDER_FIRST_HOUR = 9
 REMINDER_LAST_HOUR = 20
-
 
 
 def _local_today(clinic: Clinic, now: datetime | None = None) -> date:
@@ -126,15 +127,20 @@ def open_link(token: str, *, now: datetime | None = None) -> QuestionnaireLink:
 # --- Recording questionnaires --------------------------------------------------------------
 
 
-def _observed_at(clinic: Clinic, value: datetime | None, now: datetime) -> datetime:
+def _observed_at(patient: Patient, value: datetime | None, now: datetime) -> datetime:
     if value is None:
         return now
     if not isinstance(value, datetime):
         raise InputError("observed_at", "must be a date and time")
+    tz = patient.clinic.tzinfo
     if timezone.is_naive(value):
-        value = timezone.make_aware(value, clinic.tzinfo)
+        value = timezone.make_aware(value, tz)
     if value > now + CLOCK_SKEW:
         raise InputError("observed_at", "is in the future")
+    # Compared as aware datetimes, never converted: a year-1 time would overflow localtime().
+    born = patient.birth_date or EARLIEST_OBSERVED
+    if value < datetime.combine(born, time.min, tzinfo=tz):
+        raise InputError("observed_at", "is before the patient was born")
     return value
 
 
@@ -174,7 +180,7 @@ def record_measure(
             instrument=instrument,
             answers=answers,
             difficulty=difficulty,
-            observed_at=_observed_at(patient.clinic, observed_at, now),
+            observed_at=_observed_at(patient, observed_at, now),
             course=course,
             entered_via=entered_via,
             recorded_by=actor.user,
@@ -306,7 +312,13 @@ def _fulfil_schedule(measure: Measure, hint: ScheduledMeasure | None) -> Schedul
     """Mark the scheduled questionnaire this one answers: the one its link asked for, else the
     earliest-due open one of the same instrument whose window holds the day it was answered."""
     chosen = None
-    if hint is not None and hint.measure_id is None and hint.instrument == measure.instrument:
+    if (
+        hint is not None
+        and hint.measure_id is None
+        and hint.instrument == measure.instrument
+        and hint.patient_id == measure.patient_id
+        and measure.course_id in (None, hint.course_id)
+    ):
         chosen = hint
     else:
         day = timezone.localtime(measure.observed_at, measure.patient.clinic.tzinfo).date()
@@ -375,6 +387,8 @@ def send_questionnaire_links(
     by_instrument = {item.instrument: item for item in scheduled}
     if any(item.patient_id != patient.pk for item in scheduled):
         raise InputError("scheduled", "is not a questionnaire of this patient")
+    if any(item.measure_id is not None for item in scheduled):
+        raise InputError("scheduled", "is already answered; no link is needed")
     if scheduled:
         course = course or scheduled[0].course
     _check_course(patient, course)
@@ -543,10 +557,19 @@ def schedule_unscheduled_courses(*, limit: int = 50) -> int:
     courses = list(
         Course.objects.filter(status=CourseStatus.ACTIVE)
         .filter(Exists(going_ahead), ~Exists(planned))
-        .select_related("clinic")[:limit]
+        .select_related("clinic", "patient")[:limit]
     )
     for course in courses:
-        schedule_course(course)
+        with transaction.atomic():
+            count = schedule_course(course)
+            record(
+                Action.UPDATE,
+                clinic=course.clinic,
+                patient=course.patient,
+                obj=course,
+                username=SYSTEM_USERNAME,
+                detail={"scheduled_measures": count},
+            )
     return len(courses)
 
 
@@ -579,36 +602,50 @@ def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> 
     The text goes to the patient's phone when there is one, else to their e-mail.
     """
     now = now or timezone.now()
-    utc_today = now.date()
-    candidates = list(
-        ScheduledMeasure.objects.filter(
-            measure__isnull=True,
-            reminded_at__isnull=True,
-            link_sent_at__isnull=True,
-            opens_on__lte=utc_today + timedelta(days=2),
-            closes_on__gte=utc_today - timedelta(days=1),
-        )
-        .select_related("clinic", "patient__clinic", "course")
-        .order_by("due_on")[:limit]
-    )
-    groups: dict[tuple, list[ScheduledMeasure]] = defaultdict(list)
-    for item in candidates:
-        local = timezone.localtime(now, item.clinic.tzinfo)
+    # Clinic by clinic, each in its own day and reminder hours, so that clinics where it is
+    # night cannot fill the batch and starve those where it is day.
+    candidates: list[ScheduledMeasure] = []
+    for clinic in Clinic.objects.all():
+        local = timezone.localtime(now, clinic.tzinfo)
         if not REMINDER_FIRST_HOUR <= local.hour < REMINDER_LAST_HOUR:
             continue
         today = local.date()
-        if not max(item.opens_on, item.due_on - timedelta(days=1)) <= today <= item.closes_on:
-            continue
+        candidates += (
+            ScheduledMeasure.objects.filter(
+                clinic=clinic,
+                measure__isnull=True,
+                reminded_at__isnull=True,
+                link_sent_at__isnull=True,
+                # From the day before it is due, within its window.
+                opens_on__lte=today,
+                due_on__lte=today + timedelta(days=1),
+                closes_on__gte=today,
+            )
+            .select_related("clinic", "patient__clinic", "course")
+            .order_by("due_on")[: limit - len(candidates)]
+        )
+        if len(candidates) >= limit:
+            break
+    groups: dict[tuple, list[ScheduledMeasure]] = defaultdict(list)
+    for item in candidates:
         groups[(item.patient_id, item.course_id, item.key)].append(item)
     messages = 0
     for items in groups.values():
-        with transaction.atomic():
-            claimed = ScheduledMeasure.objects.filter(
-                pk__in=[i.pk for i in items], reminded_at__isnull=True, link_sent_at__isnull=True
-            ).update(reminded_at=now)
-            if claimed != len(items):
-                continue  # another worker took it
-            messages += _remind(items, now)
+        try:
+            with transaction.atomic():
+                claimed = ScheduledMeasure.objects.filter(
+                    pk__in=[i.pk for i in items],
+                    reminded_at__isnull=True,
+                    link_sent_at__isnull=True,
+                ).update(reminded_at=now)
+                if claimed != len(items):
+                    continue  # another worker took it
+                messages += _remind(items, now)
+        except DatabaseError:
+            raise  # the worker reports it and tries again on its next pass
+        except Exception:
+            # One patient's failure must not hold up everyone else's reminders.
+            logger.exception("Reminder for %s failed; tried again next pass", items[0].patient.mrn)
     return messages
 
 
@@ -640,15 +677,20 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
             logger.warning("No reminder for %s: %s", patient.mrn, error)
             return 0
         channel = LinkChannel.EMAIL
-        sent = _issue_links(
-            patient,
-            [(item.instrument, item) for item in items],
-            channel,
-            course=items[0].course,
-            created_by=None,
-            request=None,
-            now=now,
-        )
+        try:
+            with transaction.atomic():
+                sent = _issue_links(
+                    patient,
+                    [(item.instrument, item) for item in items],
+                    channel,
+                    course=items[0].course,
+                    created_by=None,
+                    request=None,
+                    now=now,
+                )
+        except InputError as error:  # an e-mail address the outbox cannot use either
+            logger.warning("No reminder for %s: %s", patient.mrn, error)
+            return 0
     for item in sent:
         record(
             Action.CREATE,

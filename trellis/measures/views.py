@@ -203,6 +203,13 @@ def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
         Perm.MEASURE_CHANGE,
     )
     patient = scheduled.patient
+    if scheduled.measure_id is not None:
+        messages.error(
+            request,
+            f"{patient.full_name} has already answered the {scheduled.get_instrument_display()} "
+            f"({scheduled.label}); no link was sent.",
+        )
+        return redirect("measures_due")
     items = list(
         ScheduledMeasure.objects.filter(
             course_id=scheduled.course_id, key=scheduled.key, measure__isnull=True

@@ -9,11 +9,9 @@ from datetime import date, timedelta
 from django import forms
 
 from trellis.treatments.models import ClosureDay, Course, Protocol
+from trellis.treatments.services import START_HORIZON_DAYS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
-
-# A course is started for the near future; a date further out is almost always a typing error.
-START_HORIZON_DAYS = 366
 
 
 class StartCourseForm(forms.Form):

@@ -302,6 +302,9 @@ def course_stop(request: HttpRequest, course_id: UUID) -> HttpResponse:
 
 # --- The day's sessions ------------------------------------------------------------------------
 
+# The day list looks back or ahead at most ten years; a date beyond is taken for a typing error.
+TODAY_RANGE_DAYS = 3653
+
 
 @login_required
 def sessions_today(request: HttpRequest) -> HttpResponse:
@@ -311,7 +314,10 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
     if request.GET.get("date"):
         try:
             day = date.fromisoformat(request.GET["date"])
+            if abs((day - today).days) > TODAY_RANGE_DAYS:
+                raise ValueError("too far from today")  # and its neighbours could overflow
         except ValueError:
+            day = today
             date_error = f"“{request.GET['date'][:20]}” is not a date (YYYY-MM-DD); showing today."
     total = (
         Session.objects.filter(course=OuterRef("course"))

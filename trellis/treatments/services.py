@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
 from trellis.accounts.permissions import Perm
@@ -45,6 +46,22 @@ def closed_dates(clinic) -> set[date]:
     return set(ClosureDay.objects.filter(clinic=clinic).values_list("date", flat=True))
 
 
+# A course starts within a year from today: a date further out is almost always a typing error.
+# It may be entered up to a year after it began (a course documented late, or the demo's
+# history); the start page asks for today or later.
+START_HORIZON_DAYS = 366
+
+
+def _check_start_date(start_date: date, today: date) -> None:
+    """InputError naming ``start_date`` unless it is within a year of ``today``."""
+    if isinstance(start_date, datetime) or not isinstance(start_date, date):
+        raise InputError("start_date", "must be a date")
+    if start_date > today + timedelta(days=START_HORIZON_DAYS):
+        raise InputError("start_date", "must be within a year from today")
+    if start_date < today - timedelta(days=START_HORIZON_DAYS):
+        raise InputError("start_date", "must be less than a year ago")
+
+
 def start_course(
     actor,
     patient: Patient,
@@ -59,10 +76,14 @@ def start_course(
     """Start a course from the patient's current signed screening and plan its sessions.
 
     No signed screening: refused. A contraindication: refused unless a prescriber overrides it
-    with a written reason, which is kept on the course and in the audit trail.
+    with a written reason, which is kept on the course and in the audit trail. ``start_date``
+    must be within a year of today, either way.
     """
     if actor is None or not actor.can(Perm.COURSE_CHANGE):
         raise PermissionDenied("Your role may not start a course.")
+    if patient.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    _check_start_date(start_date, clinic_today(actor.clinic))
     protocol = find_protocol(actor.clinic, protocol_code)
     override_reason = override_reason.strip()
     with transaction.atomic():
@@ -233,6 +254,10 @@ def authorisation(course: Course, *, used: int, planned: int) -> Authorisation:
     )
 
 
+# A re-plan starts within a year from today; a date further out is almost always a typing error.
+REPLAN_HORIZON_DAYS = 366
+
+
 def replan_course(actor, course: Course, from_date: date) -> list[Session]:
     """Move the course's remaining planned sessions to a calendar that starts on ``from_date``.
 
@@ -242,14 +267,18 @@ def replan_course(actor, course: Course, from_date: date) -> list[Session]:
     protocol's calendar is laid out as if the course had started on the day that puts that
     session on ``from_date``, so a TMS course half-way through its daily weeks carries on daily
     and then tapers 3-2-1. When session 1 moves too (nothing has happened yet), the course's
-    start date becomes ``from_date``. ``from_date`` may not be in the past, nor before the
-    spacing rule allows after the last session that is kept (2 days for ketamine and
-    esketamine, 1 for TMS). Returns the moved sessions.
+    start date becomes ``from_date``. ``from_date`` may not be in the past, nor more than a year
+    ahead, nor before the spacing rule allows after the last session that is kept (2 days for
+    ketamine and esketamine, 1 for TMS). Returns the moved sessions.
     """
     if actor is None or not actor.can(Perm.COURSE_CHANGE):
         raise PermissionDenied("Your role may not re-plan a course.")
+    if course.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
     if isinstance(from_date, datetime) or not isinstance(from_date, date):
         raise InputError("from_date", "must be a date")
+    if from_date > clinic_today(course.clinic) + timedelta(days=REPLAN_HORIZON_DAYS):
+        raise InputError("from_date", "must be within a year from today")
     with transaction.atomic():
         locked = Course.objects.select_for_update().get(pk=course.pk)
         if locked.status != CourseStatus.ACTIVE:
@@ -340,6 +369,8 @@ def stop_course(actor, course: Course, reason: str) -> Course:
     cancelled (sessions already started or signed stay as they are)."""
     if actor is None or not actor.can(Perm.COURSE_CHANGE):
         raise PermissionDenied("Your role may not stop a course.")
+    if course.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
     reason = (reason or "").strip()
     if not reason:
         raise InputError("reason", "say why the course is stopping")
@@ -405,7 +436,11 @@ def add_closure(actor, day: date, reason: str = "") -> ClosureDay:
                 "date",
                 f"is already a closure day{f' ({existing.reason})' if existing.reason else ''}",
             )
-        closure = ClosureDay.objects.create(clinic=actor.clinic, date=day, reason=reason)
+        try:
+            with transaction.atomic():
+                closure = ClosureDay.objects.create(clinic=actor.clinic, date=day, reason=reason)
+        except IntegrityError:  # entered a moment ago, by another request
+            raise InputError("date", "is already a closure day") from None
         record_for(
             actor,
             Action.CREATE,

@@ -43,7 +43,6 @@ class IncompleteRecord(Conflict):
         self.missing = missing
 
 
-
 def _editable(session: Session) -> Session:
     """Lock the session row; a signed session is never changed again."""
     locked = Session.objects.select_for_update().get(pk=session.pk)

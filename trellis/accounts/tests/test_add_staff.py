@@ -28,6 +28,13 @@ class AddStaffTests(TrellisTestCase):
             add_staff("jo", "--clinic", "alpha", "--role", "nurse", password="short")
         self.assertFalse(User.objects.filter(username="jo").exists())
 
+    def test_it_refuses_an_e_mail_address_the_outbox_cannot_use(self):
+        with self.assertRaisesRegex(CommandError, "^email: Enter a valid email address"):
+            add_staff("jo", "--clinic", "alpha", "--role", "nurse", "--email", "jo@example")
+        self.assertFalse(User.objects.filter(username="jo").exists())
+        add_staff("jo", "--clinic", "alpha", "--role", "nurse", "--email", " jo@example.org ")
+        self.assertEqual(User.objects.get(username="jo").email, "jo@example.org")
+
     def test_an_existing_member_gets_a_role_at_another_clinic(self):
         add_staff("nurse", "--clinic", "beta", "--role", "therapist")
         self.assertEqual(

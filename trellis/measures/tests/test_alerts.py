@@ -235,6 +235,21 @@ class AcknowledgeTests(AlertTestCase):
         )
         self.assertRedirects(response, f"/patients/{self.patient.id}/")
 
+    def test_after_a_missing_note_it_still_returns_to_the_patient(self):
+        alert = self.item_nine()
+        self.sign_in(self.prescriber)
+        page = self.client.get(f"/alerts/{alert.id}/?next=patient")
+        self.assertContains(page, 'name="next" value="patient"')
+        response = self.client.post(
+            f"/alerts/{alert.id}/acknowledge/", {"note": " ", "next": "patient"}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, 'name="next" value="patient"')
+        response = self.client.post(
+            f"/alerts/{alert.id}/acknowledge/", {"note": "Seen in clinic.", "next": "patient"}
+        )
+        self.assertRedirects(response, f"/patients/{self.patient.id}/")
+
     def test_a_note_is_required(self):
         alert = self.item_nine()
         self.sign_in(self.nurse)
@@ -352,6 +367,46 @@ class EscalationTests(AlertTestCase):
         alert.refresh_from_db()
         self.assertEqual(alert.escalation_count, 1)
         self.assertFalse(OutboxMessage.objects.exists())
+
+    def test_a_bad_address_is_skipped_and_every_clinics_alerts_still_escalate(self):
+        type(self.prescriber).objects.filter(pk=self.prescriber.pk).update(email="prescriber@")
+        t0 = timezone.now()
+        alert_a = self.item_nine(now=t0)
+        alert_b = alerts.raise_alert(
+            None, self.patient_b, "suicide_item", "high", "Item 9 answered 2", now=t0
+        )
+        with self.assertLogs("trellis.measures.alerts", "WARNING") as logs:
+            self.assertEqual(alerts.escalate_due_alerts(now=t0 + timedelta(minutes=61)), 2)
+        self.assertIn("not e-mailed to prescriber ", " ".join(logs.output))
+        self.assertEqual(
+            sorted(OutboxMessage.objects.values_list("recipient", flat=True)),
+            ["admin@example.org", "prescriber_b@example.org"],
+        )
+        for alert in (alert_a, alert_b):
+            alert.refresh_from_db()
+            self.assertEqual(alert.escalation_count, 1)
+        event = AuditEvent.objects.filter(object_id=str(alert_a.pk)).order_by("-seq").first()
+        self.assertEqual(event.detail["recipients"], ["admin"])
+
+    def test_an_alert_that_fails_to_escalate_does_not_hold_up_the_others(self):
+        t0 = timezone.now()
+        first = self.item_nine(now=t0)
+        second = self.item_nine(patient=self.other_patient, now=t0 + timedelta(minutes=1))
+        escalate = alerts._escalate
+
+        def fails_for_the_first(alert, now):
+            if alert.pk == first.pk:
+                raise RuntimeError("template missing")
+            escalate(alert, now)
+
+        with (
+            mock.patch.object(alerts, "_escalate", side_effect=fails_for_the_first),
+            self.assertLogs("trellis.measures.alerts", "ERROR"),
+        ):
+            self.assertEqual(alerts.escalate_due_alerts(now=t0 + timedelta(minutes=62)), 1)
+        first.refresh_from_db()
+        second.refresh_from_db()
+        self.assertEqual((first.escalation_count, second.escalation_count), (0, 1))
 
     def test_escalation_e_mails_reach_the_staff_through_the_outbox(self):
         t0 = timezone.now()

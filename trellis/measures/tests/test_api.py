@@ -89,6 +89,15 @@ class MeasureApiTests(MeasuresTestCase):
                 {
                     "instrument": "phq9",
                     "answers": PHQ9_CLEAN,
+                    "observed_at": "0001-01-01T00:00:00Z",
+                },
+                "observed_at",
+                "before the patient was born",
+            ),
+            (
+                {
+                    "instrument": "phq9",
+                    "answers": PHQ9_CLEAN,
                     "course": "00000000-0000-4000-8000-000000000000",
                 },
                 "course",

@@ -1,17 +1,20 @@
 """Schedules per course, the clinic's due-and-overdue list, and reminders through the outbox."""
 
 from datetime import datetime, time, timedelta
+from unittest import mock
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
+from trellis.lib.errors import InputError
 from trellis.lib.testing import actor_for, make_patient
 from trellis.measures import services
 from trellis.measures.models import Measure, QuestionnaireLink, ScheduledMeasure
 from trellis.measures.tests.helpers import GAD7_MILD, PHQ9_CLEAN, MeasuresTestCase, form_data
 from trellis.messaging.models import Channel, OutboxMessage
+from trellis.patients.models import Patient
 from trellis.treatments.models import Course, Session, SessionStatus
 
 
@@ -100,6 +103,17 @@ class ScheduleCourseTests(MeasuresTestCase):
         self.assertEqual(services.schedule_unscheduled_courses(), 1)
         self.assertEqual(ScheduledMeasure.objects.filter(course=course).count(), 15)
         self.assertEqual(services.schedule_unscheduled_courses(), 0)
+
+    def test_the_worker_audits_each_schedule_it_plans(self):
+        course = self.start_course()
+        ScheduledMeasure.objects.filter(course=course).delete()
+        services.schedule_unscheduled_courses()
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual(
+            (event.action, event.object_id, event.username, event.patient, event.clinic),
+            (Action.UPDATE, str(course.pk), "(system)", self.patient, self.clinic_a),
+        )
+        self.assertEqual(event.detail, {"scheduled_measures": 15})
 
 
 class DueListTests(MeasuresTestCase):
@@ -192,6 +206,26 @@ class DueListTests(MeasuresTestCase):
         self.assertEqual(phq.measure, Measure.objects.get())
         self.assertEqual(Measure.objects.get().course, course)
 
+    def test_a_questionnaire_answered_meanwhile_gets_no_link(self):
+        course = self.make_due(self.patient)
+        phq = ScheduledMeasure.objects.get(course=course, key="baseline", instrument="phq9")
+        services.record_measure(self.nurse_actor, self.patient, "phq9", PHQ9_CLEAN, course=course)
+        phq.refresh_from_db()
+        self.assertIsNotNone(phq.measure)
+        self.sign_in(self.nurse)
+        response = self.client.post(
+            f"/measures/due/{phq.id}/send/", {"channel": "sms"}, follow=True
+        )
+        self.assertRedirects(response, "/measures/due/")
+        self.assertContains(response, "has already answered the PHQ-9")
+        with self.assertRaises(InputError) as error:
+            services.send_questionnaire_links(
+                self.nurse_actor, self.patient, ["phq9"], "sms", scheduled=[phq]
+            )
+        self.assertEqual(error.exception.field, "scheduled")
+        self.assertFalse(QuestionnaireLink.objects.exists())
+        self.assertFalse(OutboxMessage.objects.exists())
+
     def test_entering_answers_from_the_list_fills_that_questionnaire(self):
         course = self.make_due(self.patient)
         item = ScheduledMeasure.objects.get(course=course, key="baseline", instrument="gad7")
@@ -282,6 +316,73 @@ class ReminderTests(MeasuresTestCase):
         )
         OutboxMessage.objects.all().delete()
         self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10)), 0)
+
+    def test_a_patient_no_message_can_reach_does_not_stop_the_others(self):
+        self.start_course(patient=self.other_patient)
+        Patient.objects.filter(pk=self.other_patient.pk).update(phone="+1 555 010 9999")
+        # Neither a number the outbox can text nor an address it can e-mail.
+        Patient.objects.filter(pk=self.patient.pk).update(phone="12", email="ada@")
+        with self.assertLogs("trellis.measures.services", "WARNING") as logs:
+            sent = services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10))
+        self.assertEqual(sent, 1)
+        self.assertIn(f"No reminder for {self.patient.mrn}", " ".join(logs.output))
+        self.assertEqual(OutboxMessage.objects.get().recipient, "+15550109999")
+        self.assertFalse(QuestionnaireLink.objects.filter(patient=self.patient).exists())
+
+    def test_an_unexpected_failure_for_one_patient_is_logged_and_the_others_still_go_out(self):
+        self.start_course(patient=self.other_patient)
+        Patient.objects.filter(pk=self.other_patient.pk).update(phone="+1 555 010 9999")
+        issue_links = services._issue_links
+        calls = []
+
+        def fails_once(*args, **kwargs):
+            calls.append(args[0])
+            if len(calls) == 1:
+                raise RuntimeError("the outbox table is being migrated")
+            return issue_links(*args, **kwargs)
+
+        with (
+            mock.patch.object(services, "_issue_links", side_effect=fails_once),
+            self.assertLogs("trellis.measures.services", "ERROR"),
+        ):
+            sent = services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10))
+        self.assertEqual(sent, 1)
+        failed, reached = calls
+        self.assertEqual(OutboxMessage.objects.get().patient, reached)
+        # The failed patient's questionnaires are left for the next pass.
+        self.assertFalse(
+            ScheduledMeasure.objects.filter(patient=failed, reminded_at__isnull=False).exists()
+        )
+
+    def test_clinics_at_night_do_not_crowd_out_clinics_in_their_daytime(self):
+        from trellis.patients.services import create_screening, sign_screening
+        from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+        from trellis.treatments.services import start_course
+
+        # Clinic B is in Tokyo, where it is night when it is mid-morning in New York.
+        type(self.clinic_b).objects.filter(pk=self.clinic_b.pk).update(timezone="Asia/Tokyo")
+        self.clinic_b.refresh_from_db()
+        Patient.objects.filter(pk=self.patient_b.pk).update(phone="+81 3 1234 5678")
+        actor_b = actor_for(self.prescriber_b, self.clinic_b)
+        sign_screening(actor_b, create_screening(actor_b, self.patient_b, SAFE_ANSWERS, TRD_TRIALS))
+        course_b = start_course(
+            actor_b, self.patient_b, "ketamine-iv-induction", self.first - timedelta(days=7)
+        )
+        # Clinic B's questionnaires are the most overdue, so they come first by due date.
+        ScheduledMeasure.objects.filter(course=course_b).update(
+            opens_on=self.eve - timedelta(days=10),
+            due_on=self.eve - timedelta(days=3),
+            closes_on=self.eve + timedelta(days=5),
+        )
+        new_york_morning = local(self.clinic_a, self.eve, 10)
+        self.assertFalse(9 <= timezone.localtime(new_york_morning, self.clinic_b.tzinfo).hour < 20)
+        # A batch of two: clinic A's baseline PHQ-9 and GAD-7 go out, not crowded out by B's.
+        self.assertEqual(services.send_measure_reminders(now=new_york_morning, limit=2), 1)
+        self.assertEqual(OutboxMessage.objects.get().patient, self.patient)
+        # Clinic B's go out in Tokyo's morning.
+        tokyo_morning = local(self.clinic_b, self.eve, 10)
+        self.assertEqual(services.send_measure_reminders(now=tokyo_morning, limit=2), 1)
+        self.assertEqual(OutboxMessage.objects.filter(patient=self.patient_b).count(), 1)
 
     def test_the_worker_queues_reminders(self):
         from trellis.measures.jobs import run_clinic_jobs

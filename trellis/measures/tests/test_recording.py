@@ -10,7 +10,7 @@ from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
 from trellis.lib.testing import actor_for
 from trellis.measures import services
-from trellis.measures.models import EnteredVia, Measure, SafetyAlert
+from trellis.measures.models import EnteredVia, Measure, SafetyAlert, ScheduledMeasure
 from trellis.measures.tests.helpers import (
     GAD7_MILD,
     PHQ9_CLEAN,
@@ -96,6 +96,49 @@ class RecordMeasureTests(MeasuresTestCase):
             )
         self.assertEqual(error.exception.field, "course")
         self.assertFalse(Measure.objects.filter(patient=self.patient).exists())
+
+    def test_a_time_before_the_patient_was_born_is_refused(self):
+        for observed_at in (
+            datetime(1, 1, 1, tzinfo=UTC),  # would overflow the clinic's local time
+            datetime(1, 1, 1),
+            datetime(1980, 5, 16, 23, 59),  # Ada was born on May 17, 1980
+        ):
+            with self.subTest(observed_at=observed_at):
+                with self.assertRaises(InputError) as error:
+                    services.record_measure(
+                        self.nurse_actor, self.patient, "phq9", PHQ9_CLEAN, observed_at=observed_at
+                    )
+                self.assertEqual(error.exception.field, "observed_at")
+                self.assertIn("before the patient was born", error.exception.message)
+        self.assertFalse(Measure.objects.exists())
+        services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "phq9",
+            PHQ9_CLEAN,
+            observed_at=datetime(1980, 5, 17, 0, 0),
+        )
+
+    def test_a_scheduled_questionnaire_of_another_patient_or_course_is_not_filled(self):
+        course = self.start_course()
+        other_course = self.start_course(patient=self.other_patient)
+        others = ScheduledMeasure.objects.get(
+            course=other_course, key="baseline", instrument="phq9"
+        )
+        services.record_measure(
+            self.nurse_actor, self.patient, "phq9", PHQ9_CLEAN, scheduled=others
+        )
+        others.refresh_from_db()
+        self.assertIsNone(others.measure)
+        # Another course of the same patient: its questionnaire is left alone too.
+        stopped = self.start_course(protocol="esketamine-trd")
+        theirs = ScheduledMeasure.objects.get(course=stopped, key="baseline", instrument="phq9")
+        measure = services.record_measure(
+            self.nurse_actor, self.patient, "phq9", PHQ9_CLEAN, course=course, scheduled=theirs
+        )
+        theirs.refresh_from_db()
+        self.assertIsNone(theirs.measure)
+        self.assertEqual(measure.course, course)
 
     def test_a_time_without_a_zone_is_the_clinics_local_time(self):
         measure = services.record_measure(
@@ -183,6 +226,18 @@ class StaffFormTests(MeasuresTestCase):
         self.assertEqual(sorted(errors), ["item_3", "item_5", "item_9"])
         self.assertIn("Answer item 3 (sleep).", errors["item_3"])
         self.assertContains(response, 'href="#q-item_9"')
+        self.assertFalse(Measure.objects.exists())
+
+    def test_a_time_before_the_patient_was_born_is_named_on_the_form_and_not_saved(self):
+        self.sign_in(self.nurse)
+        response = self.client.post(
+            f"/patients/{self.patient.id}/measures/phq9/new/",
+            form_data(PHQ9_CLEAN, observed_at="0001-01-01T00:00"),
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(
+            response.context["form"].errors["observed_at"], ["is before the patient was born"]
+        )
         self.assertFalse(Measure.objects.exists())
 
     def test_an_item_nine_answer_shows_the_alert_at_the_top_of_the_patient_page(self):

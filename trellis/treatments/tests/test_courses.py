@@ -3,12 +3,15 @@ payer authorisation, closure days and the patient page's course panel. Through H
 
 from datetime import date, timedelta
 from itertools import pairwise
+from unittest import mock
 
+from django.http import Http404
 from django.template import Context, Template
 from django.test import RequestFactory
 
 from trellis.accounts.permissions import Role
 from trellis.audit.models import Action, AuditEvent
+from trellis.lib.errors import InputError
 from trellis.lib.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS
@@ -175,6 +178,45 @@ class StartCourseTests(CourseTestCase):
                 response = self.client.post(url, self.form(**{field: value}))
                 self.assertEqual(response.status_code, 200)
                 self.assertIn(field, response.context["form"].errors)
+        self.assertFalse(Course.objects.exists())
+
+    def test_the_service_keeps_start_dates_within_a_year_either_side_of_today(self):
+        self.sign_screening_for(self.patient)
+        today = services.clinic_today(self.clinic_a)
+        for value in (
+            today + timedelta(days=367),
+            date(9999, 12, 20),
+            today - timedelta(days=367),
+            date(2001, 1, 1),
+        ):
+            with self.subTest(start_date=value):
+                with self.assertRaises(InputError) as error:
+                    self.start("tms-10hz", value)
+                self.assertEqual(error.exception.field, "start_date")
+        self.assertFalse(Course.objects.exists())
+        # A course that began recently may still be entered (the demo's history does).
+        course = self.start("tms-10hz", today - timedelta(weeks=6))
+        self.assertEqual(course.start_date, today - timedelta(weeks=6))
+
+    def test_a_start_date_years_ahead_is_named_on_the_form_not_a_server_error(self):
+        self.sign_screening_for(self.patient)
+        self.sign_in(self.nurse)
+        response = self.client.post(
+            f"/patients/{self.patient.id}/courses/new/", self.form(start_date="9999-12-20")
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("within a year", " ".join(response.context["form"].errors["start_date"]))
+        self.assertFalse(Course.objects.exists())
+
+    def test_the_service_refuses_another_clinics_patient(self):
+        self.sign_screening_for(self.patient)
+        with self.assertRaises(Http404):
+            services.start_course(
+                actor_for(self.prescriber_b, self.clinic_b),
+                self.patient,
+                "tms-10hz",
+                next_monday(self.clinic_a),
+            )
         self.assertFalse(Course.objects.exists())
 
     def test_the_planned_calendar_skips_weekends_and_closure_days(self):
@@ -406,6 +448,31 @@ class ReplanTests(CourseTestCase):
             AuditEvent.objects.filter(action=Action.UPDATE, object_id=str(course.id)).exists()
         )
 
+    def test_it_refuses_a_date_more_than_a_year_ahead_by_name(self):
+        course = self.start("ketamine-iv-induction")
+        before = self.dates(course)
+        self.sign_in(self.nurse)
+        today = services.clinic_today(self.clinic_a)
+        for from_date in (today + timedelta(days=367), date(9999, 12, 20)):
+            with self.subTest(from_date=from_date):
+                response = self.client.post(
+                    f"/courses/{course.id}/replan/",
+                    {"from_date": from_date.isoformat()},
+                    follow=True,
+                )
+                self.assertEqual(response.status_code, 200)
+                self.assertContains(response, "Re-plan from: must be within a year from today")
+        self.assertEqual(self.dates(course), before)
+
+    def test_the_service_refuses_another_clinics_course(self):
+        course = self.start("ketamine-iv-induction")
+        before = self.dates(course)
+        with self.assertRaises(Http404):
+            services.replan_course(
+                actor_for(self.prescriber_b, self.clinic_b), course, next_monday(self.clinic_a, 3)
+            )
+        self.assertEqual(self.dates(course), before)
+
     def test_a_stopped_course_cannot_be_replanned(self):
         course = self.start("ketamine-iv-induction")
         services.stop_course(actor_for(self.nurse, self.clinic_a), course, "Moved away")
@@ -454,6 +521,13 @@ class StopCourseTests(CourseTestCase):
         again = self.client.post(url, {"reason": "Twice"}, follow=True)
         self.assertContains(again, "already stopped")
 
+    def test_the_service_refuses_another_clinics_course(self):
+        course = self.start("ketamine-iv-induction")
+        with self.assertRaises(Http404):
+            services.stop_course(actor_for(self.prescriber_b, self.clinic_b), course, "Moved")
+        course.refresh_from_db()
+        self.assertEqual(course.status, CourseStatus.ACTIVE)
+
 
 class ClosureTests(CourseTestCase):
     def test_the_administrator_adds_and_removes_closure_days_audited(self):
@@ -498,6 +572,27 @@ class ClosureTests(CourseTestCase):
         )
         self.assertContains(response, "past closures stay on record")
         self.assertEqual(ClosureDay.objects.count(), 2)
+
+    def test_a_day_closed_meanwhile_by_another_request_is_refused_by_name(self):
+        day = next_monday(self.clinic_a, 2)
+        self.close(day, reason="Inventory")
+        self.sign_in(self.admin)
+        # The other request inserts between this one's check and its insert: the check sees
+        # nothing, the database's unique constraint refuses the insert.
+        real_filter = ClosureDay.objects.filter
+
+        def check_misses_it(*args, **kwargs):
+            rows = real_filter(*args, **kwargs)
+            return rows.none() if kwargs.get("date") == day else rows
+
+        with mock.patch.object(ClosureDay.objects, "filter", side_effect=check_misses_it):
+            response = self.client.post(
+                "/clinic/closures/", {"date": day.isoformat(), "reason": "Staff training"}
+            )
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("Is already a closure day", response.context["form"].errors["date"])
+        self.assertEqual(ClosureDay.objects.get(clinic=self.clinic_a).reason, "Inventory")
+        self.assertFalse(AuditEvent.objects.filter(object_type="treatments.closureday").exists())
 
     def test_it_counts_sessions_already_planned_on_a_new_closure_day(self):
         self.sign_screening_for(self.patient)

@@ -139,6 +139,15 @@ class StartCourseApiTests(CourseApiTestCase):
         self.assertEqual(self.start(authorized_units=0).status_code, 422)
         self.assertFalse(Course.objects.exists())
 
+    def test_start_dates_more_than_a_year_away_are_refused_by_name(self):
+        self.sign_screening_for(self.patient)
+        for value in ("2001-01-01", "9999-12-20"):
+            with self.subTest(start_date=value):
+                response = self.start(start_date=value)
+                self.assertEqual(response.status_code, 422, response.content)
+                self.assertEqual(response.json()["field"], "start_date")
+        self.assertFalse(Course.objects.exists())
+
     def test_other_clinics_get_404_and_roles_without_the_right_403(self):
         self.sign_screening_for(self.patient)
         self.assertEqual(self.start("prescriber_b").status_code, 404)
@@ -210,10 +219,11 @@ class CourseApiTests(CourseApiTestCase):
         self.assertEqual([after[1], after[2]], [before[1], before[2]])
         self.assertEqual(after[3], new_start.isoformat())
 
-        response = self.call(
-            "post", f"/api/v1/courses/{course_id}/replan", "nurse", {"from_date": "2020-01-01"}
-        )
-        self.assertEqual((response.status_code, response.json()["field"]), (422, "from_date"))
+        for far in ("2020-01-01", "9999-12-20"):
+            response = self.call(
+                "post", f"/api/v1/courses/{course_id}/replan", "nurse", {"from_date": far}
+            )
+            self.assertEqual((response.status_code, response.json()["field"]), (422, "from_date"))
 
         response = self.call("post", f"/api/v1/courses/{course_id}/stop", "nurse", {"reason": ""})
         self.assertEqual((response.status_code, response.json()["field"]), (422, "reason"))

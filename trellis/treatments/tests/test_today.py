@@ -121,6 +121,15 @@ class TodayTests(CourseTestCase):
         self.assertContains(page, "is not a date (YYYY-MM-DD); showing today")
         self.assertEqual(page.context["day"], services.clinic_today(self.clinic_a))
 
+    def test_a_date_more_than_ten_years_away_shows_today(self):
+        self.sign_in(self.nurse)
+        for value in ("0001-01-01", "9999-12-31"):
+            with self.subTest(date=value):
+                page = self.client.get(f"/sessions/today/?date={value}")
+                self.assertEqual(page.status_code, 200)
+                self.assertContains(page, "is not a date (YYYY-MM-DD); showing today")
+                self.assertEqual(page.context["day"], services.clinic_today(self.clinic_a))
+
     def test_roles_without_the_right_get_403(self):
         for user in (self.front_desk, self.admin):
             with self.subTest(user=user.username):

@@ -4,6 +4,7 @@ import sys
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from trellis.accounts.models import Clinic, Membership, User
@@ -28,6 +29,13 @@ class Command(BaseCommand):
         site = Clinic.objects.filter(slug=clinic).first()
         if site is None:
             raise CommandError(f"No clinic with slug {clinic!r}.")
+        email = email.strip()
+        if email:
+            # Alert escalations are e-mailed to this address: refuse one the outbox cannot use.
+            try:
+                validate_email(email)
+            except ValidationError as error:
+                raise CommandError("email: " + " ".join(error.messages)) from None
         user = User.objects.filter(username=username).first()
         with transaction.atomic():
             if user is None:
