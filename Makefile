@@ -37,5 +37,10 @@ lock: venv
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 -o requirements.lock
 
+# The benchmark suite (docs/benchmarks.md): gunicorn on 127.0.0.1, about 8 minutes. SQLite, or
+# PostgreSQL in a database of its own when DATABASE_URL is set. Quick look: make bench ARGS=--quick
+bench: venv
+	$(PY) bench/run.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,631 @@
+"""``make bench``: Trellis's benchmark suite (docs/benchmarks.md says what each figure means).
+
+Every figure is a ratio against a limit measured in the same run, on the same machine and
+database:
+
+- synth rows/s beside raw bulk inserts into the same database;
+- the outcomes report (the dashboard's computation) beside one hand-written SQL query, at
+  10,000 and 100,000 patients;
+- the interactive mix (patient page, search, PHQ-9 and vitals entry) at 32 clients beside a bare
+  Django view served by the same gunicorn;
+- durability: acknowledged writes found after the writer is killed, beside those acknowledged.
+
+SQLite by default (files under var/bench/); PostgreSQL when DATABASE_URL is set, in a database of
+its own (``trellis_bench`` on the same server), created and dropped here. Writes
+bench/results.json and prints the table. Only 127.0.0.1 is ever contacted.
+
+    .venv/bin/python bench/run.py [--quick] [--keep] [--sizes 10000,100000] [--duration 20]
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+RESULTS = ROOT / "bench" / "results.json"
+WORK = ROOT / "var" / "bench"
+BENCH_DB = "trellis_bench"
+LOOPBACK = "127.0.0.1"
+
+# gunicorn on 2 cores: one worker process per core (each holds the GIL for Python work) and 8
+# threads each, so a request waiting on the database (SQLite's write lock, a PostgreSQL round
+# trip) does not idle its core. 16 requests in flight serve 32 keep-alive clients.
+WORKERS, THREADS = 2, 8
+
+# Variables the bench server's environment sets itself; the caller's values are not inherited.
+CONTROLLED = {
+    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "TRELLIS_BASE_URL", "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS", "TRELLIS_MFA_REQUIRED", "TRELLIS_VAR_DIR", "SQLITE_PATH",
+    "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "TRELLIS_BEHIND_PROXY", "CSRF_TRUSTED_ORIGINS",
+    "EMAIL_BACKEND", "TRELLIS_SMS_DIR", "LOG_LEVEL",
+}  # fmt: skip
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    limit: float
+    unit: str
+    database: str
+    date: str
+    machine: dict
+    ratio: float | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.ratio is None:
+            self.ratio = round(self.value / self.limit, 3) if self.limit else None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def say(self, message: str) -> None:
+        print(f"[{self.elapsed():6.1f} s] {message}", flush=True)
+
+
+# --- Databases -------------------------------------------------------------------------------
+
+
+def bench_database_url(url: str, name: str = BENCH_DB) -> str:
+    """The same server and credentials as ``url``, another database name."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def _admin_connect(url: str):
+    """A connection for CREATE/DROP DATABASE: the maintenance database ``postgres``, else the
+    one named in ``url`` (only to issue those two statements; none of its tables is touched)."""
+    import psycopg
+
+    try:
+        return psycopg.connect(bench_database_url(url, "postgres"), autocommit=True)
+    except psycopg.OperationalError:
+        return psycopg.connect(url, autocommit=True)
+
+
+def recreate_postgres(url: str, name: str = BENCH_DB) -> str:
+    from psycopg import sql
+
+    with _admin_connect(url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return bench_database_url(url, name)
+
+
+def drop_postgres(url: str, name: str = BENCH_DB) -> None:
+    from psycopg import sql
+
+    with _admin_connect(url) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+class Database:
+    """The bench database for one phase: a fresh SQLite file or a fresh PostgreSQL database."""
+
+    def __init__(self, source_url: str, work: Path) -> None:
+        self.source_url = source_url
+        self.work = work
+        self.url = ""
+        self.sqlite_path: Path | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.source_url)
+
+    def fresh(self) -> None:
+        """Empty: the PostgreSQL database dropped and created again, the SQLite file removed
+        (migrate creates it anew at the same path)."""
+        if self.is_postgres:
+            self.url = recreate_postgres(self.source_url)
+        else:
+            self.sqlite_path = self.work / "bench.sqlite3"
+            self.remove_sqlite()
+
+    def remove_sqlite(self) -> None:
+        if self.sqlite_path is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.sqlite_path}{suffix}").unlink(missing_ok=True)
+
+    def drop(self) -> None:
+        if self.is_postgres:
+            drop_postgres(self.source_url)
+        else:
+            self.remove_sqlite()
+
+    def env(self) -> dict:
+        if self.is_postgres:
+            return {"DATABASE_URL": self.url}
+        return {"DATABASE_URL": "", "SQLITE_PATH": str(self.sqlite_path)}
+
+
+def server_environment(work: Path, database: Database) -> dict:
+    """Production settings as an operator runs them, less TLS: there is none on loopback, so
+    SECURE_SSL_REDIRECT is off (every request would otherwise be a redirect to https) and HSTS
+    is not sent. Multi-factor sign-in stays required; the benchmark's staff sessions carry a
+    verified TOTP device (bench/tasks.py)."""
+    env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS=LOOPBACK,
+        TRELLIS_BASE_URL=f"https://{LOOPBACK}",
+        SECURE_SSL_REDIRECT="false",
+        SECURE_HSTS_SECONDS="0",
+        TRELLIS_MFA_REQUIRED="true",
+        TRELLIS_VAR_DIR=str(work),
+        TRELLIS_SMS_DIR=str(work / "sms"),
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        **database.env(),
+    )
+    return env
+
+
+# --- Child processes -------------------------------------------------------------------------
+
+
+def run_child(env: dict, *args: str, timeout: float) -> str:
+    result = subprocess.run(
+        [PYTHON, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-3000:]}"
+        )
+    return result.stdout
+
+
+def task(env: dict, *args: str, timeout: float = 600) -> dict:
+    out = run_child(env, "-m", "bench.tasks", *args, timeout=timeout)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def synth(env: dict, clinics: int, patients: int, seed: int, timeout: float) -> dict:
+    started = time.monotonic()
+    made = task(
+        env,
+        "synth",
+        "--clinics", str(clinics),
+        "--patients", str(patients),
+        "--seed", str(seed),
+        timeout=timeout,
+    )  # fmt: skip
+    return {**made, "wall_s": round(time.monotonic() - started, 2)}
+
+
+def outcomes_figure(env, size: int, repeat: int, clock: Clock, figure, note: str = "") -> dict:
+    report = task(env, "outcomes", "--repeat", str(repeat))
+    if "error" in report:
+        clock.say(f"outcomes at {size:,}: FAILED: {report['error']}")
+        return report
+    if "missing" in report:
+        clock.say(
+            f"outcomes at {size:,}: NOT MEASURED, the dashboard is missing ({report['missing']})"
+        )
+        return report
+    same = "same numbers" if report["same_numbers"] else "WARNING: the numbers differ"
+    clock.say(
+        f"outcomes at {size:,}: dashboard {report['dashboard_median_s']} s, "
+        f"reference {report['reference_median_s']} s ({report['dashboard_rows']} rows, {same})"
+    )
+    figure(
+        f"outcomes report ({size:,} patients)",
+        report["dashboard_median_s"],
+        report["reference_median_s"],
+        "s",
+        f"median of {repeat}; limit: the hand-written SQL{note}",
+    )
+    return report
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving Trellis (bench.settings) on 127.0.0.1."""
+
+    def __init__(self, env: dict, work: Path) -> None:
+        self.env = env
+        self.port = free_port()
+        self.log = work / "gunicorn.log"
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Server":
+        self.proc = subprocess.Popen(
+            [
+                PYTHON, "-m", "gunicorn",
+                "--bind", f"{LOOPBACK}:{self.port}",
+                "--workers", str(WORKERS),
+                "--worker-class", "gthread",
+                "--threads", str(THREADS),
+                "--keep-alive", "5",
+                "--timeout", "60",
+                "--log-level", "warning",
+                "--error-logfile", str(self.log),
+                "trellis.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        for _ in range(600):  # bounded: at most 60 s at 0.1 s a try
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(
+                    f"http://{LOOPBACK}:{self.port}/healthz", timeout=5
+                ) as response:
+                    if response.status == 200:
+                        return self
+            except (OSError, urllib.error.URLError):
+                pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.stop()
+        tail = self.log.read_text()[-3000:] if self.log.exists() else ""
+        raise RuntimeError(f"gunicorn did not become healthy:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def drive(plan: dict, work: Path) -> dict:
+    path = work / "plan.json"
+    path.write_text(json.dumps(plan))
+    timeout = plan["warmup"] + plan["duration"] + plan.get("timeout", 30) + 60
+    out = run_child(os.environ.copy(), "-m", "bench.driver", str(path), timeout=timeout)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def durability(env: dict, kill_after: float) -> dict:
+    if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, not the root
+        sys.path.insert(0, str(ROOT))
+    from bench import durability as writer
+
+    return writer.run(env, threads=4, kill_after=kill_after, python=PYTHON)
+
+
+# --- Machine ---------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+    }
+
+
+# --- The run ---------------------------------------------------------------------------------
+
+
+# Scaling the small network's timings up to a large one. Synth slows as the database outgrows its
+# cache: on this machine 10x the patients took 16x the time on SQLite and 11x on PostgreSQL, so
+# its linear estimate is raised by these factors; the report grows about linearly.
+SYNTH_GROWTH = {"sqlite": 1.7, "postgresql": 1.2}
+REPORT_GROWTH = 1.3
+# The issue's hard limit for the whole run; a step still running past it is stopped.
+HARD_LIMIT = 15 * 60
+
+
+def step_timeout(clock: Clock) -> float:
+    return max(120.0, HARD_LIMIT - clock.elapsed())
+
+
+def estimate_large(small: dict, size: int, repeat: int, vendor: str) -> float:
+    """Seconds for a fresh database of ``size`` patients: migrate, synth, the timed reports."""
+    scale = size / small["patients"]
+    report = small["outcomes"]
+    report_s = report.get("dashboard_median_s", 0) + report.get("reference_median_s", 0)
+    return (
+        10
+        + small["synth"]["wall_s"] * scale * SYNTH_GROWTH.get(vendor, 1.7)
+        + report_s * (repeat + 1) * scale * REPORT_GROWTH
+    )
+
+
+def choose_large_size(
+    wanted: int, small: dict, repeat: int, vendor: str, clock: Clock, budget: float
+) -> int:
+    """The largest of ``wanted``, ``wanted``/2, … (at least the small size) whose estimate
+    fits the time left before the budget, 15 s kept for the table and the clean-up."""
+    size = wanted
+    for _ in range(10):  # bounded halving
+        if size <= small["patients"]:
+            return small["patients"]
+        if clock.elapsed() + estimate_large(small, size, repeat, vendor) <= budget - 15:
+            return size
+        size //= 2
+    return size
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and short windows")
+    parser.add_argument("--sizes", default=None, help="patients, comma-separated")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--warmup", type=float, default=None)
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs of each report")
+    parser.add_argument("--budget", type=float, default=13, help="minutes for the whole run")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    args = parser.parse_args(argv)
+
+    quick = args.quick
+    sizes = [int(s) for s in (args.sizes or ("1000" if quick else "10000,100000")).split(",")]
+    warmup = args.warmup if args.warmup is not None else (1 if quick else 5)
+    duration = args.duration if args.duration is not None else (3 if quick else 20)
+    repeat = args.repeat or (2 if quick else 5)
+    budget = args.budget * 60
+
+    clock = Clock()
+    source_url = os.environ.get("DATABASE_URL", "")
+    WORK.mkdir(parents=True, exist_ok=True)
+    for stale in [*WORK.glob("bench*.sqlite3*"), *WORK.glob("run-*")]:  # an interrupted run's
+        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    work = Path(tempfile.mkdtemp(prefix="run-", dir=WORK))
+    database = Database(source_url, WORK)
+    today = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    box = machine()
+    details: dict = {"sizes": {}}
+    figures: list[Figure] = []
+    failed = False
+    try:
+        database.fresh()
+        env = server_environment(work, database)
+        info = task(env, "db-info")
+        db_name, vendor = info["database"], info["vendor"]
+        clock.say(f"database {db_name}; {box['nproc']} cores; Python {box['python']}")
+
+        def figure(name, value, limit, unit, note="") -> Figure:
+            made = Figure(name, value, limit, unit, db_name, today, box, note=note)
+            figures.append(made)
+            return made
+
+        run_child(env, "manage.py", "migrate", "--no-input", "-v", "0", timeout=300)
+        run_child(env, "manage.py", "collectstatic", "--no-input", "-v", "0", timeout=300)
+        clock.say("migrated, static files collected")
+
+        # 1. The small network: synth, the raw-insert limit, the report, the mix, durability.
+        small = sizes[0]
+        clinics = max(2, small // 2500)
+        made = synth(env, clinics, small, args.seed, timeout=step_timeout(clock))
+        details["sizes"][small] = {"synth": made}
+        clock.say(f"synth {small:,} patients: {made['rows']:,} rows, {made['seconds']} s")
+        raw = task(env, "raw-insert", "--rows", str(min(made["rows"], 500_000)))
+        details["raw_insert"] = raw
+        clock.say(f"raw inserts: {raw['rows']:,} rows at {raw['rows_per_second']:,.0f} rows/s")
+        figure(
+            f"synth rows/s ({small:,} patients)",
+            made["rows_per_second"],
+            raw["rows_per_second"],
+            "rows/s",
+            f"limit: raw {raw['method']} into a scratch table",
+        )
+        report = outcomes_figure(env, small, repeat, clock, figure)
+        details["sizes"][small]["outcomes"] = report
+        failed = failed or "error" in report
+
+        mix = task(env, "prepare-mix", "--clients", str(args.clients), "--seed", str(args.seed))
+        base = {
+            "clients": args.clients,
+            "warmup": warmup,
+            "duration": duration,
+            "seed": args.seed,
+            "timeout": 30,
+        }
+        with Server(env, work) as server:
+            clock.say(
+                f"gunicorn on {LOOPBACK}:{server.port} ({WORKERS} workers x {THREADS} threads)"
+            )
+            bare_plan = {
+                **base,
+                "port": server.port,
+                "kinds": [{"name": "bare view", "method": "GET", "weight": 1,
+                           "expect": [200], "variants": [{"path": "/bench/bare"}]}],
+            }  # fmt: skip
+            bare = drive(bare_plan, work)
+            clock.say(f"bare view: {bare['requests_per_second']:,.0f} req/s")
+            mix_plan = {
+                **base,
+                "port": server.port,
+                "cookies": mix["cookies"],
+                "kinds": mix["kinds"],
+            }
+            mixed = drive(mix_plan, work)
+            clock.say(f"interactive mix: {mixed['requests_per_second']:,.0f} req/s")
+            # The same mix from one client: each page's own cost, without queueing for the
+            # database or the cores, to name the slowest page and see what load adds.
+            alone = drive({**mix_plan, "clients": 1, "duration": max(duration / 2, 1)}, work)
+            clock.say(f"interactive mix, 1 client: {alone['requests_per_second']:,.0f} req/s")
+        details["bare_view"] = bare
+        details["interactive_mix_1_client"] = alone
+        details["interactive_mix"] = {
+            **mixed,
+            "clinic": mix["clinic"],
+            "patients_in_clinic": mix["patients_in_clinic"],
+        }
+        label = f"{args.clients} clients"
+        figure(
+            f"interactive mix requests/s ({label})",
+            mixed["requests_per_second"],
+            bare["requests_per_second"],
+            "req/s",
+            "limit: bare Django view, same server",
+        )
+        for pct in ("p50", "p95", "p99"):
+            figure(
+                f"interactive mix {pct} latency ({label})",
+                mixed[f"{pct}_ms"],
+                bare[f"{pct}_ms"],
+                "ms",
+                "limit: bare Django view, same server",
+            )
+        figure("interactive mix errors", mixed["errors"], mixed["requests"], "requests",
+               "limit: requests sent; ratio = error rate")  # fmt: skip
+
+        survived = durability(env, kill_after=3 if quick else 5)
+        details["durability"] = survived
+        clock.say(
+            f"durability: {survived['acknowledged']:,} acknowledged, "
+            f"{survived['found']:,} found after SIGKILL"
+        )
+        figure("durability: acknowledged writes found after SIGKILL", survived["found"],
+               survived["acknowledged"], "rows",
+               f"writer killed {survived['killed_after_s']} s in; must be 1.0")  # fmt: skip
+        if survived["missing"] or not survived["acknowledged"]:
+            failed = True
+
+        # 2. The large networks: a fresh database each, synth, then the report.
+        measured = {"patients": small, "synth": made, "outcomes": report}
+        for wanted in sizes[1:]:
+            size = choose_large_size(wanted, measured, repeat, vendor, clock, budget)
+            note = "" if size == wanted else f"; {wanted:,} did not fit the time budget"
+            if note:
+                clock.say(f"{wanted:,} patients do not fit the time budget: using {size:,}")
+            database.fresh()
+            run_child(env, "manage.py", "migrate", "--no-input", "-v", "0", timeout=300)
+            made = synth(env, max(2, size // 2500), size, args.seed, timeout=step_timeout(clock))
+            details["sizes"][size] = {"synth": made, "requested": wanted}
+            clock.say(f"synth {size:,} patients: {made['rows']:,} rows, {made['seconds']} s")
+            figure(f"synth rows/s ({size:,} patients)", made["rows_per_second"],
+                   raw["rows_per_second"], "rows/s",
+                   f"limit: raw {raw['method']} into a scratch table")  # fmt: skip
+            report = outcomes_figure(env, size, repeat, clock, figure, note)
+            details["sizes"][size]["outcomes"] = report
+            failed = failed or "error" in report
+    finally:
+        if not args.keep:
+            database.drop()
+            shutil.rmtree(work, ignore_errors=True)
+
+    total = clock.elapsed()
+    results = {
+        "date": today,
+        "database": figures[0].database if figures else "",
+        "machine": box,
+        "total_seconds": round(total, 1),
+        "figures": [asdict(f) for f in figures],
+        "details": details,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+    print(f"\nwrote {RESULTS.relative_to(ROOT)} in {total:.0f} s")
+    if failed:
+        print("FAILED: a lost acknowledged write or a failing report (see above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def print_table(results: dict) -> None:
+    box = results["machine"]
+    print(
+        f"\nTrellis benchmark — {results['database']} — {results['date']} — "
+        f"{box['nproc']} cores, Python {box['python']}\n"
+    )
+    rows = [("figure", "value", "limit", "ratio", "unit")] + [
+        (
+            f["name"],
+            _fmt(f["value"]),
+            _fmt(f["limit"]),
+            "—" if f["ratio"] is None else f"{f['ratio']:.3f}",
+            f["unit"],
+        )
+        for f in results["figures"]
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))))  # fmt: skip
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    mix = results["details"].get("interactive_mix")
+    alone = results["details"].get("interactive_mix_1_client", {}).get("by_endpoint", {})
+    if mix:
+        clients = mix["clients"]
+        print(f"\ninteractive mix by endpoint, ms ({clients} clients; p50 alone: 1 client)")
+        ends = sorted(mix["by_endpoint"].items(), key=lambda kv: -kv[1]["p95_ms"])
+        name_width = max(len(name) for name, _ in ends)
+        print(
+            f"{'endpoint'.ljust(name_width)}  requests  errors  p50 alone     p50     p95     p99"
+        )
+        for name, e in ends:
+            solo = alone.get(name, {}).get("p50_ms", 0.0)
+            print(
+                f"{name.ljust(name_width)}  {e['requests']:8,}  {e['errors']:6,}  {solo:9.1f}  "
+                f"{e['p50_ms']:6.1f}  {e['p95_ms']:6.1f}  {e['p99_ms']:6.1f}"
+            )
+        if mix["errors"]:
+            print(f"errors: {mix['statuses']}; e.g. {mix['error_samples'][:3]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
