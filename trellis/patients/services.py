@@ -111,7 +111,6 @@ def _decimal(value) -> Decimal | None:
     return Decimal(str(value)).quantize(Decimal("0.1"))
 
 
-
 # --- Assessment requests -----------------------------------------------------------------------
 
 # At most this many requests from one address per clinic in an hour (the public form).

@@ -1,0 +1,257 @@
+"""The synthetic network: deterministic, refuses to run twice, and what it writes is data the
+rest of Trellis accepts."""
+
+import hashlib
+import random
+import re
+import threading
+import uuid
+from datetime import UTC, datetime
+from io import StringIO
+from unittest import mock
+
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.test import TestCase
+
+from trellis.accounts.models import Clinic, Membership, User
+from trellis.accounts.permissions import Role
+from trellis.lib.testing import TrellisTestCase
+from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
+from trellis.patients.models import BodyMeasurement, Patient, Screening
+from trellis.reports import bulk, synth
+from trellis.reports.bulk import uuid_hex
+from trellis.reports.synth import PATIENTS_PER_CHUNK, SynthError, generate
+from trellis.treatments.models import (
+    Course,
+    EsketamineRecord,
+    InfusionRecord,
+    MotorThreshold,
+    RemsForm,
+    Session,
+    TmsRecord,
+    VitalSign,
+)
+
+NOW = datetime(2026, 3, 10, 20, 15, tzinfo=UTC)
+LAST_LINE = re.compile(r"^synth: wrote (\d+) rows in \d+\.\d\d s \(\d+ rows/s\)$")
+
+
+class _Undo(Exception):
+    pass
+
+
+def _fingerprint(seed: int) -> dict:
+    """Generate 2 clinics x 30 patients, describe them, and roll them back."""
+    found = {}
+    try:
+        with transaction.atomic():
+            result = generate(2, 60, seed, now=NOW)
+            found["rows"] = result.rows
+            found["tables"] = result.tables
+            found["patients"] = list(
+                Patient.objects.order_by("clinic__slug", "mrn").values_list("id", "mrn")[:5]
+            )
+            found["clinics"] = list(Clinic.objects.order_by("slug").values_list("id", "slug"))
+            digest = hashlib.sha256()
+            for model, columns in (
+                (Course, ("id", "start_date", "status", "ended_at")),
+                (Session, ("id", "number", "started_at")),
+                (Measure, ("id", "total", "observed_at", "answers")),
+                (SafetyAlert, ("id", "summary", "created_at")),
+            ):
+                for row in model.objects.order_by("id").values_list(*columns):
+                    digest.update(repr(row).encode())
+            found["digest"] = digest.hexdigest()
+            raise _Undo
+    except _Undo:
+        pass
+    return found
+
+
+class SynthDeterminismTest(TestCase):
+    def test_the_same_seed_gives_the_same_network(self):
+        first, second = _fingerprint(5), _fingerprint(5)
+        self.assertEqual(first, second)
+        self.assertEqual(first["tables"]["patients.patient"], 60)
+        self.assertEqual([mrn for _, mrn in first["patients"][:2]], ["S001-000001", "S001-000002"])
+
+    def test_another_seed_gives_other_people(self):
+        first, other = _fingerprint(5), _fingerprint(6)
+        self.assertNotEqual(first["patients"], other["patients"])
+        self.assertNotEqual(first["clinics"], other["clinics"])
+
+    def test_uuids_are_version_4_from_the_seeded_generator(self):
+        a, b = random.Random(9), random.Random(9)
+        for _ in range(200):
+            self.assertEqual(uuid_hex(a), uuid.UUID(int=b.getrandbits(128), version=4).hex)
+
+    def test_it_refuses_to_run_into_an_existing_network(self):
+        generate(1, 3, 1, now=NOW)
+        with self.assertRaisesMessage(SynthError, "clinic synth-001 already exists"):
+            generate(1, 3, 2, now=NOW)
+        self.assertEqual(Patient.objects.count(), 3)
+
+    def test_a_failure_while_writing_stops_the_generating_thread(self):
+        threads = threading.active_count()
+        with (
+            mock.patch.object(bulk.Table, "write", side_effect=RuntimeError("disk full")),
+            self.assertRaisesMessage(RuntimeError, "disk full"),
+        ):
+            generate(1, 3 * PATIENTS_PER_CHUNK, 1, now=NOW)
+        self.assertEqual(threading.active_count(), threads)
+
+    def test_a_failure_while_generating_reaches_the_caller(self):
+        with (
+            mock.patch.object(synth._Network, "patient", side_effect=ValueError("bad patient")),
+            self.assertRaisesMessage(ValueError, "bad patient"),
+        ):
+            generate(1, 5, 1, now=NOW)
+        self.assertFalse(Patient.objects.exists())
+
+    def test_the_command_prints_the_rows_written_last(self):
+        out, err = StringIO(), StringIO()
+        call_command(
+            "synth", "--clinics", "1", "--patients", "4", "--seed", "3", "--quiet",
+            stdout=out, stderr=err,
+        )  # fmt: skip
+        lines = out.getvalue().strip().splitlines()
+        self.assertEqual(len(lines), 1)
+        match = LAST_LINE.match(lines[-1])
+        self.assertIsNotNone(match, lines[-1])
+        self.assertEqual(err.getvalue(), "")
+        with self.assertRaisesMessage(CommandError, "already exists"):
+            call_command("synth", "--clinics", "1", "--patients", "4", "--seed", "3", "--quiet")
+
+    def test_the_command_shows_progress_and_a_table_unless_quiet(self):
+        out, err = StringIO(), StringIO()
+        call_command(
+            "synth", "--clinics", "2", "--patients", "6", "--seed", "1", stdout=out, stderr=err
+        )
+        self.assertIn("synth [", err.getvalue())
+        self.assertIn("100%", err.getvalue())
+        lines = out.getvalue().strip().splitlines()
+        self.assertIn("patients.patient", out.getvalue())
+        self.assertRegex(lines[-1], LAST_LINE)
+        self.assertEqual(int(LAST_LINE.match(lines[-1]).group(1)), _rows_in_database())
+
+
+def _rows_in_database() -> int:
+    models = (
+        Clinic, User, Membership, Patient, BodyMeasurement, Screening, Course, Session,
+        MotorThreshold, VitalSign, InfusionRecord, EsketamineRecord, TmsRecord, RemsForm,
+        Measure, ScheduledMeasure, SafetyAlert,
+    )  # fmt: skip
+    return sum(model.objects.count() for model in models)
+
+
+class SynthDataTest(TrellisTestCase):
+    """A small network checked against the rules the services keep."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.result = generate(2, 80, 3, now=NOW)
+        cls.clinics = list(Clinic.objects.filter(slug__startswith="synth-").order_by("slug"))
+
+    def test_it_counts_what_it_wrote(self):
+        self.assertEqual(self.result.rows, sum(self.result.tables.values()))
+        self.assertEqual(self.result.tables["treatments.session"], Session.objects.count())
+        self.assertGreater(self.result.rows_per_second, 0)
+        self.assertEqual(self.result.clinics, ["synth-001", "synth-002"])
+
+    def test_the_foreign_keys_hold(self):
+        connection.check_constraints()
+
+    def test_mrns_are_unique_per_clinic_and_the_counter_moved_on(self):
+        for clinic in self.clinics:
+            mrns = list(Patient.objects.filter(clinic=clinic).values_list("mrn", flat=True))
+            self.assertEqual(len(mrns), 40)
+            self.assertEqual(len(set(mrns)), 40)
+            self.assertTrue(all(m.startswith(clinic.mrn_prefix + "-") for m in mrns))
+            self.assertEqual(clinic.next_mrn, 41)
+
+    def test_every_role_has_staff_who_cannot_sign_in_with_a_password(self):
+        for clinic in self.clinics:
+            roles = set(Membership.objects.filter(clinic=clinic).values_list("role", flat=True))
+            self.assertEqual(roles, set(Role.values))
+        self.assertFalse(
+            any(u.has_usable_password() for u in User.objects.filter(username__startswith="synth-"))
+        )
+
+    def test_every_positive_item_9_has_its_alert(self):
+        positive = Measure.objects.filter(instrument="phq9", suicide_item__gt=0)
+        alerts = set(
+            SafetyAlert.objects.filter(kind="suicide_item").values_list("source_id", flat=True)
+        )
+        self.assertGreater(positive.count(), 0)
+        self.assertEqual({str(pk) for pk in positive.values_list("pk", flat=True)}, alerts)
+        for alert in SafetyAlert.objects.exclude(status="open"):
+            self.assertTrue(alert.note and alert.acknowledged_by_id and alert.acknowledged_at)
+
+    def test_courses_and_sessions_agree(self):
+        completed = Course.objects.filter(status="completed")
+        self.assertTrue(completed.exists())
+        open_sessions = Session.objects.filter(course__in=completed).exclude(status="completed")
+        self.assertFalse(open_sessions.exists())
+        self.assertFalse(Course.objects.filter(status="active", ended_at__isnull=False).exists())
+        self.assertFalse(
+            Course.objects.exclude(status="active").filter(ended_at__isnull=True).exists()
+        )
+        held = Session.objects.filter(status="completed")
+        self.assertFalse(
+            held.filter(Q(signed_at__isnull=True) | Q(started_at__isnull=True)).exists()
+        )
+        records = {
+            "iv_ketamine": InfusionRecord,
+            "esketamine": EsketamineRecord,
+            "tms": TmsRecord,
+        }
+        for modality, model in records.items():
+            self.assertEqual(
+                model.objects.count(), held.filter(course__modality=modality).count(), modality
+            )
+        self.assertEqual(RemsForm.objects.count(), EsketamineRecord.objects.count())
+        self.assertFalse(
+            held.filter(course__modality="iv_ketamine")
+            .annotate(n=Count("vitals"))
+            .filter(n=0)
+            .exists()
+        )
+
+    def test_answered_schedule_slots_point_at_their_questionnaires(self):
+        linked = ScheduledMeasure.objects.filter(measure__isnull=False).select_related("measure")
+        self.assertTrue(linked.exists())
+        for slot in linked[:200]:
+            self.assertEqual(slot.measure.course_id, slot.course_id)
+            self.assertEqual(slot.measure.instrument, slot.instrument)
+        self.assertEqual(linked.count(), Measure.objects.count())
+
+    def test_rows_pass_their_models_validation(self):
+        for model in (
+            Patient, BodyMeasurement, Screening, Course, Session, MotorThreshold, VitalSign,
+            InfusionRecord, EsketamineRecord, TmsRecord, RemsForm, Measure, ScheduledMeasure,
+            SafetyAlert,
+        ):  # fmt: skip
+            for row in model.objects.order_by("pk")[:3]:
+                row.full_clean()
+
+    def test_the_pages_show_synthetic_records(self):
+        prescriber = User.objects.get(username="synth-001-prescriber-1")
+        self.sign_in(prescriber)
+        clinic = self.clinics[0]
+        for modality in ("iv_ketamine", "esketamine", "tms"):
+            course = Course.objects.filter(
+                clinic=clinic, modality=modality, status="completed"
+            ).first()
+            self.assertIsNotNone(course, modality)
+            for url in (
+                f"/patients/{course.patient_id}/",
+                f"/courses/{course.pk}/",
+                f"/sessions/{course.sessions.order_by('number').first().pk}/",
+            ):
+                self.assertEqual(self.client.get(url).status_code, 200, url)
+        form = RemsForm.objects.filter(clinic=clinic).first()
+        self.assertEqual(self.client.get(f"/rems/{form.pk}/").status_code, 200)
+        self.assertEqual(self.client.get("/rems/").status_code, 200)
