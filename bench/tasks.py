@@ -22,30 +22,6 @@ from datetime import date, timedelta
 
 ROLE_USERNAME = "bench"
 
-# A screening with no contraindication for IV ketamine [DESIGN §6]: every answer known, two
-# adequate failed trials, so the bench patients can start a course.
-ELIGIBLE_ANSWERS = {
-    "pregnant": False,
-    "breastfeeding": False,
-    "psychosis": "none",
-    "mania_current": False,
-    "substance_use_disorder": "none",
-    "ketamine_misuse": False,
-    "bp_systolic": 122,
-    "bp_diastolic": 78,
-    "hypertension_uncontrolled": False,
-    "aneurysmal_vascular_disease": False,
-    "arteriovenous_malformation": False,
-    "intracerebral_hemorrhage": False,
-    "ketamine_hypersensitivity": False,
-    "head_metal_implant": False,
-    "cochlear_implant": False,
-    "implanted_neurostimulator": False,
-    "cardiac_device": False,
-    "seizure_history": False,
-    "benzodiazepine_mg_lorazepam_eq": 0,
-    "maoi_or_psychostimulant": False,
-}
 FAILED_TRIALS = [
     {"drug": drug, "weeks": 8, "adequate_dose": True, "outcome": "inadequate_response"}
     for drug in ("sertraline", "venlafaxine")
@@ -109,6 +85,7 @@ def _open_sessions(actor, count: int) -> list:
     begun today: open notes that take vitals, as on a clinic's busy morning."""
     from django.utils import timezone
 
+    from trellis.lib.testing import SAFE_ANSWERS
     from trellis.patients import services as patients
     from trellis.patients.models import Sex
     from trellis.treatments import services, sessions
@@ -123,7 +100,7 @@ def _open_sessions(actor, count: int) -> list:
             birth_date=date(1980, 1, 1) + timedelta(days=97 * n),
             sex=Sex.FEMALE if n % 2 else Sex.MALE,
         )
-        screening = patients.create_screening(actor, patient, ELIGIBLE_ANSWERS, FAILED_TRIALS)
+        screening = patients.create_screening(actor, patient, SAFE_ANSWERS, FAILED_TRIALS)
         patients.sign_screening(actor, screening, acknowledge_cautions=True)
         course = services.start_course(actor, patient, "ketamine-iv-induction", today)
         first = course.sessions.order_by("number").first()

@@ -15,6 +15,30 @@ from trellis.patients.services import register_patient
 
 PASSWORD = "correct horse battery staple"
 
+# A complete intake with nothing that contraindicates or calls for caution (DESIGN.md §6).
+SAFE_ANSWERS = {
+    "pregnant": False,
+    "breastfeeding": False,
+    "psychosis": "none",
+    "mania_current": False,
+    "substance_use_disorder": "none",
+    "ketamine_misuse": False,
+    "bp_systolic": 122,
+    "bp_diastolic": 78,
+    "hypertension_uncontrolled": False,
+    "aneurysmal_vascular_disease": False,
+    "arteriovenous_malformation": False,
+    "intracerebral_hemorrhage": False,
+    "ketamine_hypersensitivity": False,
+    "head_metal_implant": False,
+    "cochlear_implant": False,
+    "implanted_neurostimulator": False,
+    "cardiac_device": False,
+    "seizure_history": False,
+    "benzodiazepine_mg_lorazepam_eq": 0,
+    "maoi_or_psychostimulant": False,
+}
+
 # Appending an audit event takes the chain's advisory lock on PostgreSQL: one more query.
 AUDIT_LOCK_QUERIES = 1 if connection.vendor == "postgresql" else 0
 

@@ -4,7 +4,7 @@ import json
 from django.core.management import call_command
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase
+from trellis.lib.testing import SAFE_ANSWERS, TrellisTestCase
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 
 NEW_PATIENT = {
@@ -17,28 +17,6 @@ NEW_PATIENT = {
     "height_cm": 165,
 }
 
-SAFE_ANSWERS = {
-    "pregnant": False,
-    "breastfeeding": False,
-    "psychosis": "none",
-    "mania_current": False,
-    "substance_use_disorder": "none",
-    "ketamine_misuse": False,
-    "bp_systolic": 122,
-    "bp_diastolic": 78,
-    "hypertension_uncontrolled": False,
-    "aneurysmal_vascular_disease": False,
-    "arteriovenous_malformation": False,
-    "intracerebral_hemorrhage": False,
-    "ketamine_hypersensitivity": False,
-    "head_metal_implant": False,
-    "cochlear_implant": False,
-    "implanted_neurostimulator": False,
-    "cardiac_device": False,
-    "seizure_history": False,
-    "benzodiazepine_mg_lorazepam_eq": 0,
-    "maoi_or_psychostimulant": False,
-}
 TRD_TRIALS = [
     {"drug": "sertraline", "weeks": 8, "adequate_dose": True, "outcome": "inadequate_response"},
     {"drug": "venlafaxine", "weeks": 10, "adequate_dose": True, "outcome": "inadequate_response"},
