@@ -2,6 +2,7 @@ import hashlib
 import secrets
 import uuid
 import zoneinfo
+from datetime import date
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -64,6 +65,10 @@ class Clinic(models.Model):
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today's date at the clinic, in its own timezone."""
+        return timezone.localdate(timezone=self.tzinfo)
 
 
 class Membership(models.Model):

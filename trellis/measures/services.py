@@ -62,10 +62,6 @@ REMINDER_FIRST_HOUR = 9
 REMINDER_LAST_HOUR = 20
 
 
-def _local_today(clinic: Clinic, now: datetime | None = None) -> date:
-    return timezone.localtime(now or timezone.now(), clinic.tzinfo).date()
-
-
 # --- Link tokens ---------------------------------------------------------------------------
 
 _TOKEN_SALT = "trellis.measures.questionnaire_link"  # noqa: S105 (an HMAC salt)
@@ -578,7 +574,7 @@ def due_and_overdue(
 ) -> list[ScheduledMeasure]:
     """The clinic's scheduled questionnaires that are due or overdue today, audited."""
     require(actor, Perm.MEASURE_READ)
-    today = today or _local_today(actor.clinic)
+    today = today or actor.clinic.today()
     rows = list(
         ScheduledMeasure.objects.filter(
             clinic=actor.clinic, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
@@ -743,7 +739,7 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
     require(actor, Perm.MEASURE_READ)
     if patient.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
-    today = _local_today(patient.clinic)
+    today = patient.clinic.today()
     measures = list(Measure.objects.filter(patient=patient).select_related("course__protocol"))
     courses = list(
         Course.objects.filter(patient=patient).select_related("protocol").order_by("start_date")

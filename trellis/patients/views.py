@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trellis.accounts import access
@@ -64,7 +63,7 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     actor = request.actor
     context = {
         "patient": patient,
-        "age": patient.age_on(_today(actor)),
+        "age": patient.age_on(actor.clinic.today()),
         "weight": patient.latest_measurement("weight_kg"),
         "height": patient.latest_measurement("height_cm"),
         "can_edit": actor.can(Perm.PATIENT_CHANGE),
@@ -83,10 +82,6 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 
 def _signed_order(screening: Screening):
     return -(screening.signed_at.timestamp() if screening.signed_at else 0)
-
-
-def _today(actor):
-    return timezone.localdate(timezone=actor.clinic.tzinfo)
 
 
 @login_required

@@ -169,7 +169,7 @@ def is_delivered(session: Session) -> bool:
 
 
 def clinic_today(clinic) -> date:
-    return timezone.localdate(timezone=clinic.tzinfo)
+    return clinic.today()
 
 
 def protocol_library(clinic) -> list[Protocol]:

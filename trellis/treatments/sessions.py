@@ -53,10 +53,6 @@ def _editable(session: Session) -> Session:
     return locked
 
 
-def _local_today(clinic) -> date:
-    return timezone.localdate(timezone=clinic.tzinfo)
-
-
 # --- Clinic limits -----------------------------------------------------------------------------
 
 
@@ -334,7 +330,7 @@ def record_motor_threshold(
         raise InputError("percent_output", "must be a whole % of output from 10 to 100")
     if method not in MotorThreshold.Method.values:
         raise InputError("method", "must be emg or visual")
-    if measured_on > _local_today(patient.clinic):
+    if measured_on > patient.clinic.today():
         raise InputError("measured_on", "is in the future")
     with transaction.atomic():
         threshold = MotorThreshold.objects.create(
