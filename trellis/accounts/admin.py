@@ -14,11 +14,20 @@ class StaffAdmin(UserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "first_name", "last_name", "email", "is_active"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Staff who leave are deactivated (untick Active), never deleted: their names stay on
+        # what they recorded and signed, and those references are not indexed for a delete.
+        return False
+
 
 @admin.register(Clinic)
 class ClinicAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "timezone", "mrn_prefix"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Clinics are never deleted: every record keeps the clinic it belongs to.
+        return False
 
 
 @admin.register(ApiToken)

@@ -74,7 +74,10 @@ class Clinic(models.Model):
 class Membership(models.Model):
     """A member of staff's role at one clinic. One role per person per clinic."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    # covered by the (user, clinic) unique constraint
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     is_active = models.BooleanField(default=True)

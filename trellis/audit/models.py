@@ -44,6 +44,7 @@ class AuditEvent(models.Model):
         editable=False,
     )
     username = models.CharField(max_length=150, blank=True, editable=False)
+    # covered by the (clinic, occurred_at) index
     clinic = models.ForeignKey(
         "accounts.Clinic",
         on_delete=models.PROTECT,
@@ -51,7 +52,9 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        db_index=False,
     )
+    # covered by the (patient, occurred_at) index
     patient = models.ForeignKey(
         "patients.Patient",
         on_delete=models.PROTECT,
@@ -59,6 +62,7 @@ class AuditEvent(models.Model):
         blank=True,
         related_name="+",
         editable=False,
+        db_index=False,
     )
     action = models.CharField(max_length=16, choices=Action.choices, editable=False)
     object_type = models.CharField(max_length=64, blank=True, editable=False)

@@ -2,6 +2,11 @@
 
 Every row carries its clinic (the shard key) and, where it has one, its patient; all of them are
 loaded through ``trellis.accounts.access`` and changed only through ``trellis.measures.services``.
+
+Columns naming a member of staff (``recorded_by``, ``created_by``, ``raised_by``,
+``acknowledged_by``) are not indexed: no page or report looks rows up by their author, and staff
+are deactivated, never deleted (the admin refuses to), so no foreign-key check looks for them
+either. Nor is a link's ``clinic``: a link is found by its token, its patient or its id.
 """
 
 import hashlib
@@ -41,10 +46,15 @@ class Measure(models.Model):
     """One completed questionnaire: every answer as given, and the total and band they score."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="measures"
+    # covered by the (clinic, observed_at) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # covered by the (patient, instrument, observed_at) index
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="measures", db_index=False
+    )
+    # covered by the (course, instrument, observed_at) index
     course = models.ForeignKey(
         "treatments.Course",
         on_delete=models.PROTECT,
@@ -52,6 +62,7 @@ class Measure(models.Model):
         blank=True,
         related_name="measures",
         help_text="The course this score belongs to; outcomes are computed per course",
+        db_index=False,
     )
     instrument = models.CharField(max_length=8, choices=Instrument.choices)
     answers = models.JSONField(help_text="Item answers in printed order, 0-3 each")
@@ -72,6 +83,7 @@ class Measure(models.Model):
         blank=True,
         related_name="+",
         help_text="Empty when the patient answered through a link",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -144,9 +156,15 @@ class QuestionnaireLink(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (patient, created_at) index
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="questionnaire_links"
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        related_name="questionnaire_links",
+        db_index=False,
     )
     course = models.ForeignKey(
         "treatments.Course", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -174,6 +192,7 @@ class QuestionnaireLink(models.Model):
         blank=True,
         related_name="+",
         help_text="Empty for an automatic reminder",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -196,12 +215,23 @@ class ScheduledMeasure(models.Model):
     """One questionnaire a course asks for, with its window (see ``schedule.plan``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="scheduled_measures"
+    # covered by the (clinic, opens_on, closes_on) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # covered by the (patient, instrument, opens_on) index
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        related_name="scheduled_measures",
+        db_index=False,
+    )
+    # covered by the (course, key, instrument) unique constraint
     course = models.ForeignKey(
-        "treatments.Course", on_delete=models.PROTECT, related_name="scheduled_measures"
+        "treatments.Course",
+        on_delete=models.PROTECT,
+        related_name="scheduled_measures",
+        db_index=False,
     )
     key = models.CharField(max_length=32, help_text="Stable within the course: session-3, end …")
     occasion = models.CharField(max_length=16, choices=[(o.value, o.value) for o in Occasion])
@@ -284,9 +314,13 @@ class SafetyAlert(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    # covered by the (clinic, status, created_at) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (patient, status) index
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="safety_alerts"
+        "patients.Patient", on_delete=models.PROTECT, related_name="safety_alerts", db_index=False
     )
     kind = models.CharField(max_length=32, choices=AlertKind.choices)
     severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
@@ -301,10 +335,16 @@ class SafetyAlert(models.Model):
         blank=True,
         related_name="+",
         help_text="Empty when raised by a patient's own answers or by the system",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     actions = models.JSONField(default=list, blank=True, help_text="AlertAction codes")

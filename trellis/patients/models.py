@@ -1,3 +1,11 @@
+"""Patients, their weights and heights, assessment requests and screenings.
+
+Columns naming a member of staff (``recorded_by``, ``handled_by``, ``created_by``, ``signed_by``)
+are not indexed: no page or report looks rows up by their author, and staff are deactivated,
+never deleted (the admin refuses to), so no foreign-key check looks for them either. Nor is the
+``clinic`` of a measurement or screening: those rows are reached through their patient.
+"""
+
 import uuid
 from datetime import date, timedelta
 
@@ -35,7 +43,10 @@ class Patient(models.Model):
     """A person in a clinic's registry. Loaded only through ``trellis.accounts.access``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="patients")
+    # covered by the (clinic, birth_date) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="patients", db_index=False
+    )
     mrn = models.CharField("MRN", max_length=20, editable=False)
     given_name = models.CharField(max_length=100, validators=[validate_not_blank])
     family_name = models.CharField(max_length=100, validators=[validate_not_blank])
@@ -83,7 +94,9 @@ class BodyMeasurement(models.Model):
     """Weight and height on a date: the weight used for dosing always carries its date."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="measurements")
     measured_on = models.DateField()
     weight_kg = models.DecimalField(
@@ -103,7 +116,11 @@ class BodyMeasurement(models.Model):
         validators=[MinValueValidator(100), MaxValueValidator(250)],
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -153,7 +170,10 @@ class AssessmentRequest(models.Model):
     """Someone asking to be assessed: the first step of the pathway."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="requests")
+    # covered by the (clinic, status, submitted_at) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="requests", db_index=False
+    )
     given_name = models.CharField(max_length=100, validators=[validate_not_blank])
     family_name = models.CharField(max_length=100, validators=[validate_not_blank])
     phone = models.CharField(max_length=32, blank=True)
@@ -172,7 +192,12 @@ class AssessmentRequest(models.Model):
         Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
     )
     handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     submitted_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -208,8 +233,13 @@ class Screening(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="screenings")
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (patient, signed_at) index
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="screenings", db_index=False
+    )
     answers = models.JSONField(default=dict)
     trials = models.JSONField(default=list)
     age_years = models.PositiveSmallIntegerField(null=True)
@@ -217,12 +247,17 @@ class Screening(models.Model):
     trd = models.BooleanField(default=False)
     findings = models.JSONField(default=dict)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     signed_at = models.DateTimeField(null=True, blank=True)
     cautions_acknowledged = models.BooleanField(default=False)

@@ -1,3 +1,12 @@
+"""Protocols, courses, their sessions and what is documented at each.
+
+Columns naming a member of staff (``created_by``, ``signed_by``, ``recorded_by``, ``author`` …)
+are not indexed: no page or report looks rows up by their author, and staff are deactivated,
+never deleted (the admin refuses to), so no foreign-key check looks for them either. Nor is the
+``clinic`` of a vital sign, motor threshold or addendum: those rows are reached through their
+session or patient.
+"""
+
 import uuid
 
 from django.conf import settings
@@ -17,8 +26,14 @@ class Protocol(models.Model):
     """A treatment plan that becomes a calendar. Built-in (no clinic) or a clinic's own."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # covered by the (clinic, code) unique constraint
     clinic = models.ForeignKey(
-        "accounts.Clinic", on_delete=models.PROTECT, null=True, blank=True, related_name="protocols"
+        "accounts.Clinic",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="protocols",
+        db_index=False,
     )
     code = models.SlugField(max_length=60)
     modality = models.CharField(max_length=16, choices=MODALITY_CHOICES)
@@ -52,7 +67,10 @@ class Protocol(models.Model):
 class ClosureDay(models.Model):
     """A day a clinic is shut besides weekends: no session is planned on it."""
 
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.CASCADE, related_name="closures")
+    # covered by the (clinic, date) unique constraint
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.CASCADE, related_name="closures", db_index=False
+    )
     date = models.DateField()
     reason = models.CharField(max_length=120, blank=True)
 
@@ -76,7 +94,10 @@ class Course(models.Model):
     """One patient's run of a protocol, started from a signed screening."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    # covered by the (clinic, modality, start_date) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="courses"
     )
@@ -91,7 +112,12 @@ class Course(models.Model):
     )
     override_reason = models.TextField(blank=True)
     override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     payer = models.CharField(max_length=120, blank=True)
     authorization_ref = models.CharField("authorisation reference", max_length=60, blank=True)
@@ -102,7 +128,7 @@ class Course(models.Model):
         help_text="Sessions the payer authorised; empty when self-pay or not needed",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -127,11 +153,17 @@ class Session(models.Model):
     """One treatment visit of a course: planned, then documented and signed."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    # covered by the (clinic, planned_date) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="sessions"
     )
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    # covered by the (course, number) unique constraint
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, related_name="sessions", db_index=False
+    )
     number = models.PositiveSmallIntegerField()
     planned_date = models.DateField()
     planned_time = models.TimeField(null=True, blank=True)
@@ -142,10 +174,20 @@ class Session(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     documented_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     signed_at = models.DateTimeField(null=True, blank=True)
 
@@ -168,7 +210,9 @@ class VitalSign(models.Model):
     """One set of vital signs during a session, flagged against the clinic's thresholds."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="vitals")
     taken_at = models.DateTimeField()
@@ -182,7 +226,7 @@ class VitalSign(models.Model):
     respiratory_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -221,7 +265,12 @@ class InfusionRecord(models.Model):
     rate_ml_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     dose_override_reason = models.TextField(blank=True)
     dose_override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     infusion_started_at = models.DateTimeField(null=True, blank=True)
     infusion_ended_at = models.DateTimeField(null=True, blank=True)
@@ -294,18 +343,31 @@ class RemsForm(models.Model):
     """The SPRAVATO REMS Patient Monitoring Form of one session, due 7 days after it [R30]."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    # covered by the (clinic, status, due_date) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     session = models.OneToOneField(Session, on_delete=models.PROTECT, related_name="rems_form")
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=RemsStatus.choices, default=RemsStatus.DRAFT)
     fields = models.JSONField(default=dict, help_text="The form's fields as filed")
     signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     signed_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     submission_reference = models.CharField(max_length=60, blank=True)
@@ -326,7 +388,9 @@ class MotorThreshold(models.Model):
         VISUAL = "visual", "Visual twitch"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, related_name="motor_thresholds"
     )
@@ -335,7 +399,7 @@ class MotorThreshold(models.Model):
     method = models.CharField(max_length=10, choices=Method.choices)
     device = models.CharField(max_length=80, blank=True)
     measured_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -391,10 +455,14 @@ class Addendum(models.Model):
     """A correction to a signed session: the note stays as signed; this says who, when, why."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="addenda")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     reason = models.CharField(max_length=200)
     text = models.TextField()
