@@ -5,6 +5,11 @@ PostgreSQL: no model instance per row and no 999-parameter statements, which is 
 ``bulk_create`` several times slower. Values are given in the database's text form (``Clock``
 formats dates and times; UUIDs are 32 hex digits, which both databases accept; JSON is a dumped
 string), so one row tuple serves both databases.
+
+Two things keep a large load at the speed of appending rows. ``IdRandom`` hands out ordered
+UUIDs, so each insert lands at the end of the primary-key index and of the indexes on the
+parent's id rather than on a random page. ``deferred_indexes`` drops a table's other indexes for
+the load and builds each again once, from all its rows, at the end.
 """
 
 from __future__ import annotations
@@ -12,19 +17,48 @@ from __future__ import annotations
 import json
 import random
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from datetime import time as clock
 
-from django.db import connection, models
+from django.db import connection, models, transaction
+
+from trellis.reports.models import DeferredIndex
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_V4_SET = (4 << 76) | (0x8000 << 48)
 
 
-def uuid_hex(rng: random.Random) -> str:
-    """``uuid.UUID(int=rng.getrandbits(128), version=4).hex``, without building the object."""
-    return "%032x" % ((rng.getrandbits(128) & _V4_CLEAR) | _V4_SET)
+_CLINIC_BITS, _PATIENT_BITS, _ROW_BITS = 10, 22, 16
+MAX_CLINIC = (1 << _CLINIC_BITS) - 1
+MAX_PATIENT = (1 << _PATIENT_BITS) - 1
+
+
+class IdRandom(random.Random):
+    """A seeded generator for one synthetic patient that also hands out ordered UUIDs.
+
+    ``uuid()`` is an RFC 9562 version 8 UUID (the version for a layout of one's own): its first
+    48 bits are the clinic's number (10 bits), the patient's number in the clinic (22 bits) and
+    the patient's row counter (16 bits); the other 74 free bits come from the generator. Made in
+    synth's order, clinic by clinic and patient by patient, each id is greater than the one
+    before, so inserts append to the indexes instead of landing on random pages. The version
+    digit also tells a synthetic record from a real one, whose id is a random version 4.
+    """
+
+    def __init__(self, seed: int, clinic: int, patient: int) -> None:
+        super().__init__(seed)
+        if not 0 <= clinic <= MAX_CLINIC or not 0 <= patient <= MAX_PATIENT:
+            raise ValueError(f"clinic {clinic} or patient {patient} out of the id layout")
+        self._next = ((clinic << _PATIENT_BITS) | patient) << _ROW_BITS
+        self._end = self._next + (1 << _ROW_BITS)
+
+    def uuid(self) -> str:
+        """The next id, as 32 hex digits."""
+        prefix = self._next
+        if prefix == self._end:
+            raise OverflowError(f"more than {1 << _ROW_BITS} rows for one synthetic patient")
+        self._next = prefix + 1
+        return f"{prefix:012x}8{self.getrandbits(12):03x}{self.getrandbits(62) | 1 << 63:016x}"
 
 
 def hyphenated(hex_id: str) -> str:
@@ -113,6 +147,7 @@ class Table:
             tail.append(json.dumps(value) if isinstance(f, models.JSONField) else value)
         self.tail = tuple(tail)
         quote = connection.ops.quote_name
+        self.model = model
         table = self.quoted = quote(meta.db_table)
         columns = ", ".join(quote(f.column) for f in given + rest)
         if connection.vendor == "postgresql":
@@ -122,17 +157,17 @@ class Table:
             self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model)
 
     def take(self) -> list[tuple]:
-        """The rows gathered so far, leaving none behind."""
+        """The rows gathered so far, complete with the constant columns, leaving none behind."""
         rows, self.rows = self.rows, []
-        return rows
-
-    def write(self, cursor, rows: list[tuple]) -> int:
-        """Insert ``rows`` with the DB-API ``cursor``; return how many."""
-        if not rows:
-            return 0
         if self.tail:
             tail = self.tail
             rows = [row + tail for row in rows]
+        return rows
+
+    def write(self, cursor, rows: list[tuple]) -> int:
+        """Insert ``rows`` (as ``take`` gives them) with the DB-API ``cursor``; return how many."""
+        if not rows:
+            return 0
         if connection.vendor == "postgresql":
             with cursor.copy(self.sql) as copy:
                 for row in rows:
@@ -140,3 +175,119 @@ class Table:
         else:
             cursor.executemany(self.sql, rows)
         return len(rows)
+
+
+# --- Indexes built once, after the load ---------------------------------------------------------
+
+
+def secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of each index of ``table`` that no constraint needs: not
+    the primary key, not unique. Those are the ones a bulk load may drop and build again."""
+    if connection.vendor == "sqlite":
+        cursor.execute(f"PRAGMA index_list({connection.ops.quote_name(table)})")
+        # (seq, name, unique, origin, partial); origin "c" is a CREATE INDEX statement.
+        names = [row[1] for row in cursor.fetchall() if not row[2] and row[3] == "c"]
+        if not names:
+            return []
+        marks = ", ".join(["%s"] * len(names))
+        cursor.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({marks})",  # noqa: S608 (placeholders only)
+            names,
+        )
+    else:
+        cursor.execute(
+            """
+            SELECT c.relname, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+            """,
+            [connection.ops.quote_name(table)],
+        )
+    return sorted(cursor.fetchall())
+
+
+def _index_exists(cursor, name: str) -> bool:
+    if connection.vendor == "sqlite":
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
+    else:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(name)])
+        return cursor.fetchone()[0]
+    return cursor.fetchone() is not None
+
+
+@contextmanager
+def _schema_change(cursor) -> Iterator[None]:
+    """PostgreSQL refuses to change a table's indexes while the transaction holds deferred
+    foreign-key checks on it (when the load runs inside a larger transaction, as in tests):
+    run those checks first, and defer them again after, as Django declares them."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    yield
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def restore_indexes() -> list[str]:
+    """Build every index a bulk load dropped and has not built again (``DeferredIndex``), in one
+    transaction; return their names (none when nothing was pending)."""
+    with transaction.atomic():
+        pending = list(DeferredIndex.objects.select_for_update().order_by("pk"))
+        if not pending:
+            return []
+        with connection.cursor() as cursor, _schema_change(cursor):
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for index in pending:
+                if not _index_exists(cursor, index.name):
+                    cursor.execute(index.sql)
+        DeferredIndex.objects.filter(pk__in=[index.pk for index in pending]).delete()
+    return [index.name for index in pending]
+
+
+class DeferredIndexes:
+    """What ``deferred_indexes`` dropped: ``count`` indexes, built again by ``rebuild()``."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.rebuilt = False
+
+    def rebuild(self) -> None:
+        if not self.rebuilt:
+            restore_indexes()
+            self.rebuilt = True
+
+
+@contextmanager
+def deferred_indexes(models_: list[type[models.Model]]) -> Iterator[DeferredIndexes]:
+    """Drop the secondary indexes of the models' tables for a bulk load; build them again when
+    the block ends, however it ends (or earlier, with ``rebuild()``).
+
+    Building an index once from all its rows is a sort; keeping it in order row by row costs a
+    B-tree search and often a page split for every row of every index, several times more.
+    Primary keys and unique indexes stay: they are constraints the load must not break.
+
+    The dropped indexes' statements are written to ``DeferredIndex`` in the transaction that
+    drops them, so a load killed before it built them again (SIGKILL, power loss) leaves a
+    record: the next ``manage.py synth`` builds them first, ``manage.py synth --restore-indexes``
+    builds them alone, and ``manage.py check --database default`` warns until then.
+    """
+    restore_indexes()  # a killed load's
+    with transaction.atomic(), connection.cursor() as cursor:
+        found = [
+            (model._meta.db_table, name, sql)
+            for model in models_
+            for name, sql in secondary_indexes(cursor, model._meta.db_table)
+        ]
+        DeferredIndex.objects.bulk_create(
+            DeferredIndex(table=table, name=name, sql=sql) for table, name, sql in found
+        )
+        with _schema_change(cursor):
+            for _, name, _ in found:
+                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    deferred = DeferredIndexes(len(found))
+    try:
+        yield deferred
+    finally:
+        deferred.rebuild()

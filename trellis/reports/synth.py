@@ -18,19 +18,25 @@ history the others got.
 
 It is a test-data generator run by an operator: it writes no audit events and does not go
 through the services; it inserts with ``trellis.reports.bulk`` in one transaction per chunk of
-patients.
+patients, with ordered ids (``bulk.IdRandom``), the rows made in a second process while this one
+writes (``_Producer``), and the tables' secondary indexes dropped for the load and built once at
+the end (``bulk.deferred_indexes``).
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import math
+import multiprocessing
+import os
+import pickle
 import queue
 import random
-import threading
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -47,8 +53,9 @@ from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
 from trellis.measures.services import schedule_policy
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.patients.services import clinic_thresholds
+from trellis.reports import bulk
 from trellis.reports import population as pop
-from trellis.reports.bulk import Clock, Table, day_number, hyphenated, to_date, uuid_hex
+from trellis.reports.bulk import Clock, IdRandom, Table, day_number, hyphenated, to_date
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing
 from trellis.treatments import schedule as session_schedule
@@ -66,7 +73,8 @@ from trellis.treatments.models import (
 
 SLUG_PREFIX = "synth-"
 DEFAULT_DAYS = 730
-PATIENTS_PER_CHUNK = 2000
+PATIENTS_PER_CHUNK = 500
+FIRST_CHUNK = 50  # small, so that writing starts at once
 
 
 class SynthError(Exception):
@@ -78,6 +86,8 @@ class SynthResult:
     rows: int
     seconds: float
     rows_per_second: float
+    index_seconds: float = 0.0  # of ``seconds``, building the indexes dropped for the load
+    indexes: int = 0  # how many
     tables: dict[str, int] = field(default_factory=dict)  # "app.model" -> rows written
     clinics: list[str] = field(default_factory=list)  # their slugs
 
@@ -87,6 +97,7 @@ class SynthResult:
 
 @dataclass
 class _ClinicContext:
+    number: int  # 1 for synth-001
     id: str
     slug: str
     name: str
@@ -225,6 +236,7 @@ class _Network:
         self.vendor = connection.vendor
         self.clock = Clock(self.vendor)
         self.t = _tables()
+        self.by_label = {table.label: table for table in self.t.values()}
         self.counts: dict[str, int] = {}
         self.severity = {
             code: [
@@ -373,6 +385,7 @@ class _Network:
         self.thresholds = json.dumps(asdict(thresholds))
         return [
             _ClinicContext(
+                number=number,
                 id=clinic.id.hex,
                 slug=clinic.slug,
                 name=clinic.name,
@@ -389,15 +402,15 @@ class _Network:
                 policy=schedule_policy(clinic),
                 escalation_minutes=clinic.setting("alert_escalation_minutes"),
             )
-            for clinic, staff in zip(clinics, staff_of, strict=True)
+            for number, (clinic, staff) in enumerate(zip(clinics, staff_of, strict=True), start=1)
         ]
 
     # -- one patient ---------------------------------------------------------------------------
 
     def patient(self, ctx: _ClinicContext, number: int, seed: int) -> None:
-        r = random.Random(seed)  # noqa: S311 (test data)
+        r = IdRandom(seed, ctx.number, number)
         clock, t = self.clock, self.t
-        pid = uuid_hex(r)
+        pid = r.uuid()
         roll = r.random()
         sex = "female" if roll < 0.6 else "male" if roll < 0.99 else "other"
         given = r.choice(pop.GIVEN_M if sex == "male" else pop.GIVEN_F)
@@ -429,7 +442,7 @@ class _Network:
         height = 152 + int(r.random() * 24) if female else 165 + int(r.random() * 28)
         t["measurement"].rows.append(
             (
-                uuid_hex(r),
+                r.uuid(),
                 ctx.id,
                 pid,
                 clock.day(intake),
@@ -443,7 +456,7 @@ class _Network:
         screened = registered + 1800
         signed = r.random() < 0.95
         signed_at = clock.utc(ctx.tz, intake + int(r.random() * 3), 16 * 3600) if signed else None
-        screening = uuid_hex(r)
+        screening = r.uuid()
         t["screening"].rows.append(
             (
                 screening,
@@ -513,7 +526,7 @@ class _Network:
         planned = self._sessions(code, start)
         documenter = r.choice(ctx.staff["tms_technician" if modality == pop.TMS else "nurse"])
         course = _CourseContext(
-            id=uuid_hex(r),
+            id=r.uuid(),
             modality=modality,
             code=code,
             documenter=documenter,
@@ -582,7 +595,7 @@ class _Network:
         threshold = (None, None, patient.motor_threshold)  # id, day measured, % output
         had_seizure = False
         for index, (number, day, planned_time, phase) in enumerate(planned):
-            sid = uuid_hex(r)
+            sid = r.uuid()
             local = planned_time if planned_time is not None else slot
             if index >= held:
                 status = "cancelled" if stop_after is not None else "planned"
@@ -613,7 +626,7 @@ class _Network:
                 if threshold[1] is None or day - threshold[1] >= 7:
                     # Re-measured weekly: it moves by more than 5 % in half of sessions [R40].
                     percent = patient.motor_threshold + int(r.random() * 5) - 2
-                    threshold = (uuid_hex(r), day, percent)
+                    threshold = (r.uuid(), day, percent)
                     t["threshold"].rows.append(
                         (threshold[0], ctx.id, patient.id, clock.day(day), threshold[2],
                          "emg" if r.random() < 0.85 else "visual", "NeuroStar Advanced Therapy",
@@ -642,7 +655,7 @@ class _Network:
         spo2 = 95 + int(r.random() * 5)
         breaths = 12 + int(r.random() * 6)
         flags = "[]"
-        vid = uuid_hex(r)
+        vid = r.uuid()
         if rise and r.random() < pop.BP_PEAK_PER_READING:
             systolic += 24 + int(r.random() * 16)
             diastolic += 12 + int(r.random() * 12)
@@ -756,7 +769,7 @@ class _Network:
         if status == "submitted":
             submitted = min(form_signed + 86400 * (1 + int(r.random() * 4)), self.now - 60)
         self.t["rems"].rows.append(
-            (uuid_hex(r), ctx.id, patient.id, sid, clock.day(day + 7), status, json.dumps(fields),
+            (r.uuid(), ctx.id, patient.id, sid, clock.day(day + 7), status, json.dumps(fields),
              course.signer[0] if form_signed else None,
              clock.ts(form_signed) if form_signed else None, nurse if submitted else None,
              clock.ts(submitted) if submitted else None,
@@ -798,7 +811,7 @@ class _Network:
         note, actions = acknowledgement
         acknowledged = min(created + 600 + int(r.random() * 3000), self.now - 30)
         self.t["alert"].rows.append(
-            (uuid_hex(r), ctx.id, patient.id, kind, severity, summary[:300], source[0], source[1],
+            (r.uuid(), ctx.id, patient.id, kind, severity, summary[:300], source[0], source[1],
              "open" if is_open else "acknowledged", raised_by, clock.ts(created),
              None if is_open else patient.prescriber[0],
              None if is_open else clock.ts(acknowledged), "[]" if is_open else actions,
@@ -859,7 +872,7 @@ class _Network:
             )
         for key, occasion, label, instrument, opens, due, closes, _number in plan:
             self.t["scheduled"].rows.append(
-                (uuid_hex(r), ctx.id, patient.id, course.id, key, occasion, label, instrument,
+                (r.uuid(), ctx.id, patient.id, course.id, key, occasion, label, instrument,
                  self.clock.day(opens), self.clock.day(due), self.clock.day(closes),
                  answered.get((key, instrument)))
             )  # fmt: skip
@@ -903,7 +916,7 @@ class _Network:
             if r.random() < chance:
                 item9 = 1 if r.random() < 0.8 else 2 if r.random() < 0.8 else 3
             item9 = max(min(item9, total), total - 24)
-        mid = uuid_hex(r)
+        mid = r.uuid()
         via = r.random()
         entered = "patient_link" if via < 0.55 else "staff" if via < 0.96 else "api"
         recorder = None if entered == "patient_link" else course.documenter[0]
@@ -930,19 +943,126 @@ class _Network:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def take(self) -> list[tuple[Table, list[tuple]]]:
-        """The rows generated since the last call, table by table."""
-        return [(table, table.take()) for table in self.t.values()]
+    def take(self) -> list[tuple[str, list[tuple]]]:
+        """The rows generated since the last call, table by table: (label, rows)."""
+        return [(table.label, table.take()) for table in self.t.values()]
 
-    def write(self, batch: list[tuple[Table, list[tuple]]]) -> int:
-        """Insert one batch in one transaction; return the rows written."""
+    def write(self, batch: list[tuple[str, list[tuple]]]) -> int:
+        """Insert one batch (as ``take`` gives it) in one transaction; return the rows written."""
         written = 0
+        tables = self.by_label
         with transaction.atomic(), connection.cursor() as wrapper:
-            for table, rows in batch:
-                count = table.write(wrapper.cursor, rows)
-                self.counts[table.label] = self.counts.get(table.label, 0) + count
+            for label, rows in batch:
+                count = tables[label].write(wrapper.cursor, rows)
+                self.counts[label] = self.counts.get(label, 0) + count
                 written += count
         return written
+
+    def chunks(self, contexts: list[_ClinicContext], per_clinic: list[int]) -> Iterator[tuple]:
+        """Generate the patients chunk by chunk, yielding (patients done, ``take()``) at the end
+        of each: ``FIRST_CHUNK`` patients (small, so that writing starts at once), then every
+        ``PATIENTS_PER_CHUNK``, and the rest (an empty network is one empty chunk)."""
+        total = sum(per_clinic)
+        ends = {min(FIRST_CHUNK, total), *range(PATIENTS_PER_CHUNK, total, PATIENTS_PER_CHUNK)}
+        done = 0
+        for ctx, count in zip(contexts, per_clinic, strict=True):
+            for number in range(1, count + 1):
+                self.patient(ctx, number, self.master.getrandbits(64))
+                done += 1
+                if done in ends:
+                    yield done, self.take()
+        if done == 0 or done not in ends:
+            yield done, self.take()
+
+
+class _Producer:
+    """The patients' rows, made in a child process while this one writes them.
+
+    Making rows and inserting them each take about a core's worth of Python; in two threads
+    they would share one core (the GIL), so the rows are made in a forked process (which
+    inherits the network as it stands, and never touches the database) and come back through
+    a queue, ``marshal``-ed (the rows hold only str, int, bool and None). The child may run
+    ``AHEAD`` chunks ahead, so that neither waits for the other while their pace varies. (A
+    second child was measured slower: three busy processes on two cores slow the writer more
+    than they feed it.) Where ``fork`` is missing the rows are made in this process, between
+    writes.
+
+    Messages: ``R`` + a marshalled (done, batch); ``E`` + a pickled exception raised in the
+    child; ``.`` at the end.
+    """
+
+    AHEAD = 3
+
+    def __init__(self, network: _Network, contexts: list[_ClinicContext], per_clinic: list[int]):
+        self.args = (network, contexts, per_clinic)
+        self.child = None
+
+    def __enter__(self) -> Iterator[tuple[int, list]]:
+        network, contexts, per_clinic = self.args
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return network.chunks(contexts, per_clinic)
+        fork = multiprocessing.get_context("fork")
+        self.queue = fork.Queue(maxsize=self.AHEAD)
+        self.child = fork.Process(
+            target=_produce,
+            args=(*self.args, self.queue, os.getpid()),
+            name="synth-producer",
+            daemon=True,
+        )
+        self.child.start()
+        return self._received()
+
+    def _received(self) -> Iterator[tuple[int, list]]:
+        while True:
+            try:
+                message = self.queue.get(timeout=1)
+            except queue.Empty:
+                if self.child.is_alive():
+                    continue
+                raise SynthError(
+                    f"the process making the rows stopped (exit code {self.child.exitcode})"
+                ) from None
+            kind = message[:1]
+            if kind == b"R":
+                yield marshal.loads(message[1:])  # noqa: S302 (from our own child process)
+            elif kind == b"E":
+                raise pickle.loads(message[1:])  # noqa: S301 (from our own child process)
+            else:
+                return
+
+    def __exit__(self, *exc) -> None:
+        if self.child is None:
+            return
+        self.child.join(timeout=5 if exc[0] is None else 0)
+        if self.child.is_alive():  # the writer failed: what the child makes is not wanted
+            self.child.kill()
+            self.child.join()
+        self.queue.close()
+
+
+def _produce(network: _Network, contexts, per_clinic, out, parent: int) -> None:
+    """The child process of ``_Producer``."""
+
+    def put(message: bytes) -> None:
+        while True:
+            try:
+                out.put(message, timeout=1)
+                return
+            except queue.Full:
+                if os.getppid() != parent:  # the writer is gone
+                    os._exit(1)
+
+    try:
+        for item in network.chunks(contexts, per_clinic):
+            put(b"R" + marshal.dumps(item))
+        put(b".")
+    except BaseException as error:  # handed to the writer, which raises it
+        error.add_note("".join(traceback.format_exception(error)).rstrip())
+        try:
+            body = pickle.dumps(error)
+        except Exception:
+            body = pickle.dumps(RuntimeError(f"{type(error).__name__}: {error}"))
+        put(b"E" + body)
 
 
 def _pick(r: random.Random, allowed: tuple[str, ...]) -> str:
@@ -976,12 +1096,14 @@ def generate(
     seed: int,
     *,
     progress: Callable[[int, int, int], None] | None = None,
+    stage: Callable[[str], None] | None = None,
     now: datetime | None = None,
     days: int = DEFAULT_DAYS,
 ) -> SynthResult:
     """Write a synthetic network of ``clinics`` clinics and ``patients`` patients in all.
 
-    ``progress(done, total, rows)`` is called after each chunk of patients. ``now`` (default:
+    ``progress(done, total, rows)`` is called after each chunk of patients, ``stage(text)`` when
+    the work turns to something else (building the indexes). ``now`` (default:
     the current time) ends the history, which covers ``days`` days. Raises ``SynthError`` when
     a synth clinic or account already exists or the built-in protocols are missing.
     """
@@ -992,54 +1114,28 @@ def generate(
     if days < 60:
         raise SynthError("--days must be at least 60")
     began = time.perf_counter()
+    bulk.restore_indexes()  # a killed run's, before anything else
     network = _Network(seed, (now or timezone.now()).replace(microsecond=0), days)
-    contexts = network.clinics(clinics)
     per_clinic = [patients // clinics + (i < patients % clinics) for i in range(clinics)]
+    if per_clinic[0] > bulk.MAX_PATIENT:
+        raise SynthError(f"at most {bulk.MAX_PATIENT:,} patients a clinic: add clinics")
+    contexts = network.clinics(clinics)
     rows = sum(network.counts.values())
-    # Rows are made in a second thread while this one writes the previous chunk: SQLite and
-    # psycopg release the GIL while the database works, so the two overlap on two cores.
-    batches: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        """Hand ``item`` to the writer; False when the writer has given up."""
-        while not stop.is_set():
-            try:
-                batches.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            done = 0
-            for ctx, count in zip(contexts, per_clinic, strict=True):
-                for number in range(1, count + 1):
-                    network.patient(ctx, number, network.master.getrandbits(64))
-                    done += 1
-                    if done % PATIENTS_PER_CHUNK == 0 and not put((done, network.take())):
-                        return
-            last = done % PATIENTS_PER_CHUNK or not done  # rows since the last full chunk
-            if not last or put((done, network.take())):
-                put(None)
-        except BaseException as error:  # handed to the writing thread, which raises it
-            put(error)
-
-    producer = threading.Thread(target=produce, name="synth-producer", daemon=True)
-    producer.start()
-    try:
-        with _bulk_settings():
-            while (item := batches.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                done, batch = item
+    loaded = indexed = time.perf_counter()
+    with (
+        bulk.deferred_indexes([table.model for table in network.t.values()]) as deferred,
+        _bulk_settings(),
+    ):
+        with _Producer(network, contexts, per_clinic) as chunks:
+            for done, batch in chunks:
                 rows += network.write(batch)
                 if progress is not None:
                     progress(done, patients, rows)
-    finally:
-        stop.set()
-        producer.join()
+        loaded = time.perf_counter()
+        if stage is not None and deferred.count:
+            stage(f"building {deferred.count} indexes")
+        deferred.rebuild()
+        indexed = time.perf_counter()
     for ctx, count in zip(contexts, per_clinic, strict=True):
         Clinic.objects.filter(slug=ctx.slug).update(next_mrn=count + 1)
     if connection.vendor == "postgresql":
@@ -1053,6 +1149,8 @@ def generate(
         rows=rows,
         seconds=seconds,
         rows_per_second=rows / seconds if seconds > 0 else 0.0,
+        index_seconds=indexed - loaded,
+        indexes=deferred.count,
         tables=dict(sorted(network.counts.items())),
         clinics=[ctx.slug for ctx in contexts],
     )

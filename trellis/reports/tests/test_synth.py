@@ -2,14 +2,15 @@
 rest of Trellis accepts."""
 
 import hashlib
-import random
+import multiprocessing
+import os
 import re
-import threading
 import uuid
 from datetime import UTC, datetime
 from io import StringIO
 from unittest import mock
 
+from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Count, Q
@@ -21,7 +22,8 @@ from trellis.lib.testing import TrellisTestCase
 from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.reports import bulk, synth
-from trellis.reports.bulk import uuid_hex
+from trellis.reports.bulk import IdRandom
+from trellis.reports.models import DeferredIndex
 from trellis.reports.synth import PATIENTS_PER_CHUNK, SynthError, generate
 from trellis.treatments.models import (
     Course,
@@ -82,10 +84,33 @@ class SynthDeterminismTest(TestCase):
         self.assertNotEqual(first["patients"], other["patients"])
         self.assertNotEqual(first["clinics"], other["clinics"])
 
-    def test_uuids_are_version_4_from_the_seeded_generator(self):
-        a, b = random.Random(9), random.Random(9)
-        for _ in range(200):
-            self.assertEqual(uuid_hex(a), uuid.UUID(int=b.getrandbits(128), version=4).hex)
+    def test_ids_are_ordered_version_8_uuids_from_the_patients_generator(self):
+        a, b = IdRandom(9, 3, 41), IdRandom(9, 3, 41)
+        ids = [a.uuid() for _ in range(300)]
+        self.assertEqual(ids, [b.uuid() for _ in range(300)])
+        self.assertEqual(ids, sorted(ids))
+        self.assertEqual(len(set(ids)), 300)
+        parsed = [uuid.UUID(hex_id) for hex_id in ids]
+        self.assertEqual({u.version for u in parsed}, {8})
+        self.assertEqual({u.variant for u in parsed}, {uuid.RFC_4122})
+        # clinic 3, patient 41, row 0, 1, …: the first 48 bits
+        self.assertEqual(
+            [u.int >> 80 for u in parsed[:3]], [(3 << 38 | 41 << 16) + n for n in range(3)]
+        )
+        # the next patient's ids all come after this one's
+        self.assertGreater(IdRandom(1, 3, 42).uuid(), ids[-1])
+        self.assertGreater(IdRandom(1, 4, 1).uuid(), IdRandom(1, 3, bulk.MAX_PATIENT).uuid())
+        # the random part draws on the seed
+        self.assertNotEqual(IdRandom(10, 3, 41).uuid()[13:], ids[0][13:])
+
+    def test_one_patient_has_at_most_65536_ids(self):
+        r = IdRandom(1, 1, 1)
+        for _ in range(65536):
+            r.uuid()
+        with self.assertRaisesMessage(OverflowError, "more than 65536 rows"):
+            r.uuid()
+        with self.assertRaisesMessage(ValueError, "out of the id layout"):
+            IdRandom(1, 1024, 1)
 
     def test_it_refuses_to_run_into_an_existing_network(self):
         generate(1, 3, 1, now=NOW)
@@ -93,22 +118,50 @@ class SynthDeterminismTest(TestCase):
             generate(1, 3, 2, now=NOW)
         self.assertEqual(Patient.objects.count(), 3)
 
-    def test_a_failure_while_writing_stops_the_generating_thread(self):
-        threads = threading.active_count()
+    def test_a_failure_while_writing_stops_the_generating_process(self):
+        indexes = _secondary_indexes()
         with (
             mock.patch.object(bulk.Table, "write", side_effect=RuntimeError("disk full")),
             self.assertRaisesMessage(RuntimeError, "disk full"),
         ):
             generate(1, 3 * PATIENTS_PER_CHUNK, 1, now=NOW)
-        self.assertEqual(threading.active_count(), threads)
+        self.assertEqual(multiprocessing.active_children(), [])
+        self.assertEqual(_secondary_indexes(), indexes)
+        self.assertFalse(DeferredIndex.objects.exists())
 
     def test_a_failure_while_generating_reaches_the_caller(self):
         with (
             mock.patch.object(synth._Network, "patient", side_effect=ValueError("bad patient")),
-            self.assertRaisesMessage(ValueError, "bad patient"),
+            self.assertRaisesMessage(ValueError, "bad patient") as raised,
         ):
             generate(1, 5, 1, now=NOW)
         self.assertFalse(Patient.objects.exists())
+        # where it failed in the child process travels with it
+        self.assertIn("in chunks", "\n".join(getattr(raised.exception, "__notes__", [])))
+
+    def test_a_generating_process_that_dies_is_a_clear_error(self):
+        with (
+            mock.patch.object(synth._Network, "patient", side_effect=lambda *a: os._exit(3)),
+            self.assertRaisesMessage(SynthError, "stopped (exit code 3)"),
+        ):
+            generate(1, 5, 1, now=NOW)
+        self.assertEqual(multiprocessing.active_children(), [])
+
+    def test_it_drops_secondary_indexes_for_the_load_and_builds_them_again(self):
+        before = _secondary_indexes()
+        self.assertIn("measures_me_patient_84d501_idx", {name for name, _ in before})
+        dropped_while_loading = []
+
+        def progress(done, total, rows):
+            dropped_while_loading.append(_secondary_indexes())
+
+        stages = []
+        result = generate(1, 4, 1, now=NOW, progress=progress, stage=stages.append)
+        self.assertEqual(dropped_while_loading, [[]])
+        self.assertEqual(_secondary_indexes(), before)
+        self.assertEqual(result.indexes, len(before))
+        self.assertEqual(stages, [f"building {len(before)} indexes"])
+        self.assertFalse(DeferredIndex.objects.exists())
 
     def test_the_command_prints_the_rows_written_last(self):
         out, err = StringIO(), StringIO()
@@ -135,6 +188,67 @@ class SynthDeterminismTest(TestCase):
         self.assertIn("patients.patient", out.getvalue())
         self.assertRegex(lines[-1], LAST_LINE)
         self.assertEqual(int(LAST_LINE.match(lines[-1]).group(1)), _rows_in_database())
+
+
+def _secondary_indexes() -> list[tuple[str, str]]:
+    """The droppable indexes of the tables synth fills, with their definitions."""
+    with connection.cursor() as cursor:
+        return [
+            index
+            for table in synth._tables().values()
+            for index in bulk.secondary_indexes(cursor, table.model._meta.db_table)
+        ]
+
+
+def _killed_before_building_indexes() -> None:
+    """A synth run that stops for good after its last write, as under SIGKILL."""
+    with mock.patch.object(bulk.DeferredIndexes, "rebuild"):
+        generate(1, 2, 1, now=NOW)
+
+
+class DeferredIndexRecoveryTest(TestCase):
+    """A load killed between dropping and building the indexes leaves a record that the next
+    run, the command and the system check all act on."""
+
+    def test_a_killed_load_is_repaired_by_the_command(self):
+        before = _secondary_indexes()
+        _killed_before_building_indexes()
+        self.assertEqual(_secondary_indexes(), [])
+        self.assertEqual(DeferredIndex.objects.count(), len(before))
+        warnings = [m for m in run_checks(databases=["default"]) if m.id == "reports.W001"]
+        self.assertEqual(len(warnings), 1)
+        self.assertIn(f"{len(before)} indexes dropped by an interrupted synth", warnings[0].msg)
+        self.assertIn("synth --restore-indexes", warnings[0].hint)
+
+        out = StringIO()
+        call_command("synth", "--restore-indexes", stdout=out)
+        self.assertEqual(out.getvalue().strip(), f"synth: built {len(before)} indexes again")
+        self.assertEqual(_secondary_indexes(), before)
+        self.assertFalse([m for m in run_checks(databases=["default"]) if m.id == "reports.W001"])
+        out = StringIO()
+        call_command("synth", "--restore-indexes", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "synth: no index missing")
+
+    def test_the_next_run_builds_a_killed_loads_indexes_first(self):
+        before = _secondary_indexes()
+        _killed_before_building_indexes()
+        self.assertEqual(_secondary_indexes(), [])
+        with self.assertRaisesMessage(SynthError, "already exists"):  # even a refused run
+            generate(1, 2, 1, now=NOW)
+        self.assertEqual(_secondary_indexes(), before)
+        self.assertFalse(DeferredIndex.objects.exists())
+
+    def test_an_index_built_by_hand_meanwhile_is_not_built_twice(self):
+        _killed_before_building_indexes()
+        pending = DeferredIndex.objects.first()
+        with connection.cursor() as cursor, bulk._schema_change(cursor):
+            cursor.execute(pending.sql)
+        self.assertIn(pending.name, bulk.restore_indexes())
+        self.assertFalse(DeferredIndex.objects.exists())
+
+    def test_the_command_needs_the_network_size_unless_restoring(self):
+        with self.assertRaisesMessage(CommandError, "--patients, --seed required"):
+            call_command("synth", "--clinics", "1")
 
 
 def _rows_in_database() -> int:
