@@ -240,8 +240,17 @@ class ScheduledMeasure(models.Model):
     opens_on = models.DateField()
     due_on = models.DateField()
     closes_on = models.DateField()
-    measure = models.OneToOneField(
-        Measure, on_delete=models.PROTECT, null=True, blank=True, related_name="scheduled"
+    # The answer, once there is one. Unique only where set (a partial index): "measure IS NULL",
+    # the question every open-slot query asks, must not find a unique index on measure, or
+    # SQLite's planner takes it (assuming an equality on a unique index matches one row) and
+    # walks every open slot of the network instead of the patient's few.
+    measure = models.ForeignKey(
+        Measure,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="scheduled",
+        db_index=False,
     )
     link_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="When a link for it was last sent"
@@ -255,6 +264,11 @@ class ScheduledMeasure(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["course", "key", "instrument"], name="scheduled_measure_once_per_course"
+            ),
+            models.UniqueConstraint(
+                fields=["measure"],
+                condition=models.Q(measure__isnull=False),
+                name="one_slot_per_measure",
             ),
         ]
         indexes = [

@@ -750,16 +750,11 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
         .order_by("planned_date", "number")
         .values("planned_date", "number", "course_id")
     )
-    # Open slots are picked in Python from the patient's few current slots: asked in SQL,
-    # "measure IS NULL" lures SQLite onto the unique measure index, which walks every open slot
-    # of the network (docs/benchmarks.md).
-    due = [
-        slot
-        for slot in ScheduledMeasure.objects.filter(
-            patient=patient, opens_on__lte=today, closes_on__gte=today
+    due = list(
+        ScheduledMeasure.objects.filter(
+            patient=patient, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
         ).select_related("course__protocol")
-        if slot.measure_id is None
-    ]
+    )
     links = list(QuestionnaireLink.objects.filter(patient=patient).order_by("-created_at")[:5])
     # No audit event of its own: the card is part of the patient's page, whose READ of the
     # patient (access.patient) is the page view's one event.
