@@ -1,9 +1,9 @@
 """Schedules per course, the clinic's due-and-overdue list, and reminders through the outbox."""
 
 from datetime import datetime, time, timedelta
-from unittest import mock
+from unittest import mock, skipUnless
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -96,6 +96,38 @@ class ScheduleCourseTests(MeasuresTestCase):
         measure.refresh_from_db()
         self.assertEqual(measure.course, course)
         self.assertEqual(ScheduledMeasure.objects.get(measure=measure).key, "baseline")
+
+    def test_an_answer_fills_one_slot_only(self):
+        course = self.start_course()
+        first = Session.objects.get(course=course, number=1).planned_date
+        measure = services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "gad7",
+            GAD7_MILD,
+            observed_at=local(self.clinic_a, first - timedelta(days=3), 10),
+            now=local(self.clinic_a, first - timedelta(days=3), 10),
+        )
+        other = ScheduledMeasure.objects.filter(course=course, measure__isnull=True).first()
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            ScheduledMeasure.objects.filter(pk=other.pk).update(measure=measure)
+        # many open slots have none: the uniqueness holds only where an answer is set
+        self.assertGreater(ScheduledMeasure.objects.filter(measure__isnull=True).count(), 1)
+
+    @skipUnless(connection.vendor == "sqlite", "SQLite's planner")
+    def test_open_slots_are_found_through_the_patient_index(self):
+        query = ScheduledMeasure.objects.filter(
+            patient=self.patient,
+            instrument="phq9",
+            measure__isnull=True,
+            opens_on__lte="2026-01-01",
+            closes_on__gte="2026-01-01",
+        )
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        self.assertIn("(patient_id=? AND instrument=?", plan)
 
     def test_the_worker_plans_active_courses_that_have_no_schedule(self):
         course = self.start_course()
