@@ -230,8 +230,8 @@ def synth(env: dict, clinics: int, patients: int, seed: int, timeout: float) -> 
 def synth_line(size: int, made: dict) -> str:
     return (
         f"synth {size:,} patients: {made['rows']:,} rows in {made['seconds']} s, "
-        f"{made['rows_per_second']:,.0f} rows/s (of which {made['index_seconds']} s building "
-        f"{made['indexes_built']} indexes)"
+        f"{made['rows_per_second']:,.0f} rows/s (of which {made['rebuild_seconds']} s building "
+        f"{made['indexes_built']} indexes, adding {made['foreign_keys_added']} foreign keys)"
     )
 
 

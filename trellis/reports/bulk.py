@@ -8,8 +8,9 @@ string), so one row tuple serves both databases.
 
 Two things keep a large load at the speed of appending rows. ``IdRandom`` hands out ordered
 UUIDs, so each insert lands at the end of the primary-key index and of the indexes on the
-parent's id rather than on a random page. ``deferred_indexes`` drops a table's other indexes for
-the load and builds each again once, from all its rows, at the end.
+parent's id rather than on a random page. ``deferred_schema`` drops a table's other indexes (and
+on PostgreSQL its foreign keys) for the load and puts each back once, for all its rows, at the
+end.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import time as clock
 
 from django.db import connection, models, transaction
 
-from trellis.reports.models import DeferredIndex
+from trellis.reports.models import DeferredSchema
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -177,7 +178,7 @@ class Table:
         return len(rows)
 
 
-# --- Indexes built once, after the load ---------------------------------------------------------
+# --- Indexes and foreign keys put back once, after the load ---------------------------------------
 
 
 def secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
@@ -207,13 +208,37 @@ def secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
     return sorted(cursor.fetchall())
 
 
-def _index_exists(cursor, name: str) -> bool:
+def foreign_keys(cursor, table: str) -> list[tuple[str, str]]:
+    """(name, ``ADD CONSTRAINT`` clause) of each foreign key of ``table`` on PostgreSQL, which a
+    bulk load may drop and add again; none on SQLite, where a foreign key is part of its table
+    (and checking it costs a load little)."""
+    if connection.vendor != "postgresql":
+        return []
+    cursor.execute(
+        """
+        SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+        WHERE contype = 'f' AND conrelid = %s::regclass
+        """,
+        [connection.ops.quote_name(table)],
+    )
+    return sorted(cursor.fetchall())
+
+
+def _exists(cursor, item: DeferredSchema) -> bool:
     if connection.vendor == "sqlite":
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
-    else:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(name)])
-        return cursor.fetchone()[0]
-    return cursor.fetchone() is not None
+        cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [item.name]
+        )
+        return cursor.fetchone() is not None
+    quote = connection.ops.quote_name
+    if item.kind == DeferredSchema.Kind.FOREIGN_KEY:
+        cursor.execute(
+            "SELECT 1 FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            [item.name, quote(item.table)],
+        )
+        return cursor.fetchone() is not None
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [quote(item.name)])
+    return cursor.fetchone()[0]
 
 
 @contextmanager
@@ -229,64 +254,94 @@ def _schema_change(cursor) -> Iterator[None]:
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def restore_indexes() -> list[str]:
-    """Build every index a bulk load dropped and has not built again (``DeferredIndex``), in one
-    transaction; return their names (none when nothing was pending)."""
+def restore_schema() -> list[str]:
+    """Build every index and add every foreign key that a bulk load dropped and has not put
+    back (``DeferredSchema``), in one transaction; return their names (none when nothing was
+    pending). Adding a foreign key checks every row against it."""
     with transaction.atomic():
-        pending = list(DeferredIndex.objects.select_for_update().order_by("pk"))
+        pending = list(DeferredSchema.objects.select_for_update().order_by("kind", "pk"))
         if not pending:
             return []
         with connection.cursor() as cursor, _schema_change(cursor):
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            for index in pending:
-                if not _index_exists(cursor, index.name):
-                    cursor.execute(index.sql)
-        DeferredIndex.objects.filter(pk__in=[index.pk for index in pending]).delete()
-    return [index.name for index in pending]
+            for item in pending:
+                if not _exists(cursor, item):
+                    cursor.execute(item.sql)
+        DeferredSchema.objects.filter(pk__in=[item.pk for item in pending]).delete()
+    return [item.name for item in pending]
 
 
-class DeferredIndexes:
-    """What ``deferred_indexes`` dropped: ``count`` indexes, built again by ``rebuild()``."""
+class Deferred:
+    """What ``deferred_schema`` dropped, put back by ``rebuild()``."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
+    def __init__(self, indexes: int, foreign_keys: int) -> None:
+        self.indexes = indexes
+        self.foreign_keys = foreign_keys
         self.rebuilt = False
+
+    def __str__(self) -> str:
+        parts = [f"{self.indexes} indexes"]
+        if self.foreign_keys:
+            parts.append(f"{self.foreign_keys} foreign keys")
+        return " and ".join(parts)
 
     def rebuild(self) -> None:
         if not self.rebuilt:
-            restore_indexes()
+            restore_schema()
             self.rebuilt = True
 
 
 @contextmanager
-def deferred_indexes(models_: list[type[models.Model]]) -> Iterator[DeferredIndexes]:
-    """Drop the secondary indexes of the models' tables for a bulk load; build them again when
-    the block ends, however it ends (or earlier, with ``rebuild()``).
+def deferred_schema(models_: list[type[models.Model]]) -> Iterator[Deferred]:
+    """Drop the secondary indexes (and, on PostgreSQL, the foreign keys) of the models' tables
+    for a bulk load; put them back when the block ends, however it ends (or earlier, with
+    ``rebuild()``).
 
     Building an index once from all its rows is a sort; keeping it in order row by row costs a
-    B-tree search and often a page split for every row of every index, several times more.
-    Primary keys and unique indexes stay: they are constraints the load must not break.
+    B-tree search and often a page split for every row of every index, several times more. A
+    foreign key added after the load checks all rows in one join; during it, PostgreSQL checks
+    each row with a trigger, which halves COPY's speed. Primary keys and unique indexes stay:
+    they are constraints the load must not break.
 
-    The dropped indexes' statements are written to ``DeferredIndex`` in the transaction that
-    drops them, so a load killed before it built them again (SIGKILL, power loss) leaves a
-    record: the next ``manage.py synth`` builds them first, ``manage.py synth --restore-indexes``
-    builds them alone, and ``manage.py check --database default`` warns until then.
+    The statements that put them back are written to ``DeferredSchema`` in the transaction that
+    drops them, so a load killed in between (SIGKILL, power loss) leaves a record: the next
+    ``manage.py synth`` puts them back first, ``manage.py synth --restore`` does it alone, and
+    ``manage.py check --database default`` warns until then.
     """
-    restore_indexes()  # a killed load's
+    restore_schema()  # a killed load's
+    quote = connection.ops.quote_name
+    Kind = DeferredSchema.Kind
     with transaction.atomic(), connection.cursor() as cursor:
-        found = [
-            (model._meta.db_table, name, sql)
-            for model in models_
-            for name, sql in secondary_indexes(cursor, model._meta.db_table)
-        ]
-        DeferredIndex.objects.bulk_create(
-            DeferredIndex(table=table, name=name, sql=sql) for table, name, sql in found
-        )
+        found = []
+        for model in models_:
+            table = model._meta.db_table
+            found += [
+                DeferredSchema(table=table, name=name, kind=Kind.INDEX, sql=sql)
+                for name, sql in secondary_indexes(cursor, table)
+            ]
+            found += [
+                DeferredSchema(
+                    table=table,
+                    name=name,
+                    kind=Kind.FOREIGN_KEY,
+                    sql=f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}",
+                )
+                for name, definition in foreign_keys(cursor, table)
+            ]
+        DeferredSchema.objects.bulk_create(found)
         with _schema_change(cursor):
-            for _, name, _ in found:
-                cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    deferred = DeferredIndexes(len(found))
+            for item in found:
+                if item.kind == Kind.INDEX:
+                    cursor.execute(f"DROP INDEX {quote(item.name)}")
+                else:
+                    cursor.execute(
+                        f"ALTER TABLE {quote(item.table)} DROP CONSTRAINT {quote(item.name)}"
+                    )
+    deferred = Deferred(
+        indexes=sum(item.kind == Kind.INDEX for item in found),
+        foreign_keys=sum(item.kind == Kind.FOREIGN_KEY for item in found),
+    )
     try:
         yield deferred
     finally:

@@ -3,24 +3,24 @@ from django.db import DatabaseError
 
 
 @register(Tags.database)
-def deferred_indexes_check(app_configs, databases=None, **kwargs):
-    """Warn while indexes dropped by a killed bulk load are missing (queries slow down)."""
+def deferred_schema_check(app_configs, databases=None, **kwargs):
+    """Warn while indexes or foreign keys dropped by a killed bulk load are missing."""
     if not databases or "default" not in databases:
         return []
-    from trellis.reports.models import DeferredIndex
+    from trellis.reports.models import DeferredSchema
 
     try:
-        names = list(DeferredIndex.objects.values_list("name", flat=True))
+        names = list(DeferredSchema.objects.values_list("name", flat=True))
     except DatabaseError:  # before migrate
         return []
     if not names:
         return []
     return [
         Warning(
-            f"{len(names)} indexes dropped by an interrupted synth run are missing "
-            f"({', '.join(names[:3])}{' …' if len(names) > 3 else ''}); queries on those "
-            "tables are slow until they are built again.",
-            hint="Run: python manage.py synth --restore-indexes",
+            f"{len(names)} indexes or foreign keys dropped by an interrupted synth run are "
+            f"missing ({', '.join(names[:3])}{' …' if len(names) > 3 else ''}); queries on "
+            "those tables are slow, and their references unchecked, until they are put back.",
+            hint="Run: python manage.py synth --restore",
             id="reports.W001",
         )
     ]

@@ -1,20 +1,29 @@
 from django.db import models
 
 
-class DeferredIndex(models.Model):
-    """An index a bulk load (``manage.py synth``) dropped and has not built again yet.
+class DeferredSchema(models.Model):
+    """An index or foreign key a bulk load (``manage.py synth``) dropped and has not put back.
 
-    Written in the transaction that drops the index and deleted in the one that builds it, so
-    a row outlives only a load that was killed in between; ``trellis.reports.bulk`` then builds
-    it from ``sql``, the statement that created it.
+    Written in the transaction that drops it and deleted in the one that puts it back, so a
+    row outlives only a load that was killed in between; ``trellis.reports.bulk`` then puts it
+    back with ``sql``, the statement that created it.
     """
 
+    class Kind(models.TextChoices):
+        # Indexes first: adding a foreign key then checks the rows with them in place.
+        INDEX = "index", "index"
+        FOREIGN_KEY = "key", "foreign key"
+
     table = models.CharField(max_length=200)
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
     sql = models.TextField()
 
     class Meta:
-        ordering = ["pk"]
+        ordering = ["kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["table", "name"], name="deferred_once_per_table")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.name} on {self.table}"
+        return f"{self.get_kind_display()} {self.name} on {self.table}"

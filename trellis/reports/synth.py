@@ -19,8 +19,8 @@ history the others got.
 It is a test-data generator run by an operator: it writes no audit events and does not go
 through the services; it inserts with ``trellis.reports.bulk`` in one transaction per chunk of
 patients, with ordered ids (``bulk.IdRandom``), the rows made in a second process while this one
-writes (``_Producer``), and the tables' secondary indexes dropped for the load and built once at
-the end (``bulk.deferred_indexes``).
+writes (``_Producer``), and the tables' secondary indexes (and on PostgreSQL their foreign keys)
+dropped for the load and put back once at the end (``bulk.deferred_schema``).
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ class SynthResult:
     rows: int
     seconds: float
     rows_per_second: float
-    index_seconds: float = 0.0  # of ``seconds``, building the indexes dropped for the load
-    indexes: int = 0  # how many
+    rebuild_seconds: float = 0.0  # of ``seconds``, putting back what was dropped for the load
+    indexes: int = 0  # indexes built at the end
+    foreign_keys: int = 0  # foreign keys added at the end (PostgreSQL)
     tables: dict[str, int] = field(default_factory=dict)  # "app.model" -> rows written
     clinics: list[str] = field(default_factory=list)  # their slugs
 
@@ -1114,16 +1115,16 @@ def generate(
     if days < 60:
         raise SynthError("--days must be at least 60")
     began = time.perf_counter()
-    bulk.restore_indexes()  # a killed run's, before anything else
+    bulk.restore_schema()  # a killed run's, before anything else
     network = _Network(seed, (now or timezone.now()).replace(microsecond=0), days)
     per_clinic = [patients // clinics + (i < patients % clinics) for i in range(clinics)]
     if per_clinic[0] > bulk.MAX_PATIENT:
         raise SynthError(f"at most {bulk.MAX_PATIENT:,} patients a clinic: add clinics")
     contexts = network.clinics(clinics)
     rows = sum(network.counts.values())
-    loaded = indexed = time.perf_counter()
+    loaded = rebuilt = time.perf_counter()
     with (
-        bulk.deferred_indexes([table.model for table in network.t.values()]) as deferred,
+        bulk.deferred_schema([table.model for table in network.t.values()]) as deferred,
         _bulk_settings(),
     ):
         with _Producer(network, contexts, per_clinic) as chunks:
@@ -1132,10 +1133,10 @@ def generate(
                 if progress is not None:
                     progress(done, patients, rows)
         loaded = time.perf_counter()
-        if stage is not None and deferred.count:
-            stage(f"building {deferred.count} indexes")
+        if stage is not None and (deferred.indexes or deferred.foreign_keys):
+            stage(f"putting back {deferred}")
         deferred.rebuild()
-        indexed = time.perf_counter()
+        rebuilt = time.perf_counter()
     for ctx, count in zip(contexts, per_clinic, strict=True):
         Clinic.objects.filter(slug=ctx.slug).update(next_mrn=count + 1)
     if connection.vendor == "postgresql":
@@ -1149,8 +1150,9 @@ def generate(
         rows=rows,
         seconds=seconds,
         rows_per_second=rows / seconds if seconds > 0 else 0.0,
-        index_seconds=indexed - loaded,
-        indexes=deferred.count,
+        rebuild_seconds=rebuilt - loaded,
+        indexes=deferred.indexes,
+        foreign_keys=deferred.foreign_keys,
         tables=dict(sorted(network.counts.items())),
         clinics=[ctx.slug for ctx in contexts],
     )

@@ -23,7 +23,7 @@ from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.reports import bulk, synth
 from trellis.reports.bulk import IdRandom
-from trellis.reports.models import DeferredIndex
+from trellis.reports.models import DeferredSchema
 from trellis.reports.synth import PATIENTS_PER_CHUNK, SynthError, generate
 from trellis.treatments.models import (
     Course,
@@ -119,15 +119,15 @@ class SynthDeterminismTest(TestCase):
         self.assertEqual(Patient.objects.count(), 3)
 
     def test_a_failure_while_writing_stops_the_generating_process(self):
-        indexes = _secondary_indexes()
+        schema = _deferrable()
         with (
             mock.patch.object(bulk.Table, "write", side_effect=RuntimeError("disk full")),
             self.assertRaisesMessage(RuntimeError, "disk full"),
         ):
             generate(1, 3 * PATIENTS_PER_CHUNK, 1, now=NOW)
         self.assertEqual(multiprocessing.active_children(), [])
-        self.assertEqual(_secondary_indexes(), indexes)
-        self.assertFalse(DeferredIndex.objects.exists())
+        self.assertEqual(_deferrable(), schema)
+        self.assertFalse(DeferredSchema.objects.exists())
 
     def test_a_failure_while_generating_reaches_the_caller(self):
         with (
@@ -147,21 +147,30 @@ class SynthDeterminismTest(TestCase):
             generate(1, 5, 1, now=NOW)
         self.assertEqual(multiprocessing.active_children(), [])
 
-    def test_it_drops_secondary_indexes_for_the_load_and_builds_them_again(self):
-        before = _secondary_indexes()
-        self.assertIn("measures_me_patient_84d501_idx", {name for name, _ in before})
+    def test_it_drops_indexes_and_foreign_keys_for_the_load_and_puts_them_back(self):
+        before = _deferrable()
+        names = {name for _, name, _ in before}
+        self.assertIn("measures_me_patient_84d501_idx", names)
+        keys = [name for kind, name, _ in before if kind == "key"]
+        self.assertEqual(bool(keys), connection.vendor == "postgresql")  # SQLite keeps its own
         dropped_while_loading = []
 
         def progress(done, total, rows):
-            dropped_while_loading.append(_secondary_indexes())
+            dropped_while_loading.append(_deferrable())
 
         stages = []
         result = generate(1, 4, 1, now=NOW, progress=progress, stage=stages.append)
         self.assertEqual(dropped_while_loading, [[]])
-        self.assertEqual(_secondary_indexes(), before)
-        self.assertEqual(result.indexes, len(before))
-        self.assertEqual(stages, [f"building {len(before)} indexes"])
-        self.assertFalse(DeferredIndex.objects.exists())
+        self.assertEqual(_deferrable(), before)
+        self.assertEqual(
+            (result.indexes, result.foreign_keys), (len(before) - len(keys), len(keys))
+        )
+        expected = f"putting back {result.indexes} indexes"
+        if keys:
+            expected += f" and {len(keys)} foreign keys"
+        self.assertEqual(stages, [expected])
+        self.assertFalse(DeferredSchema.objects.exists())
+        connection.check_constraints()
 
     def test_the_command_prints_the_rows_written_last(self):
         out, err = StringIO(), StringIO()
@@ -190,61 +199,65 @@ class SynthDeterminismTest(TestCase):
         self.assertEqual(int(LAST_LINE.match(lines[-1]).group(1)), _rows_in_database())
 
 
-def _secondary_indexes() -> list[tuple[str, str]]:
-    """The droppable indexes of the tables synth fills, with their definitions."""
+def _deferrable() -> list[tuple[str, str, str]]:
+    """(kind, name, definition) of the indexes and foreign keys synth may drop."""
+    found = []
     with connection.cursor() as cursor:
-        return [
-            index
-            for table in synth._tables().values()
-            for index in bulk.secondary_indexes(cursor, table.model._meta.db_table)
-        ]
+        for table in synth._tables().values():
+            db_table = table.model._meta.db_table
+            found += [("index", *item) for item in bulk.secondary_indexes(cursor, db_table)]
+            found += [("key", *item) for item in bulk.foreign_keys(cursor, db_table)]
+    return found
 
 
-def _killed_before_building_indexes() -> None:
+def _killed_before_putting_back() -> None:
     """A synth run that stops for good after its last write, as under SIGKILL."""
-    with mock.patch.object(bulk.DeferredIndexes, "rebuild"):
+    with mock.patch.object(bulk.Deferred, "rebuild"):
         generate(1, 2, 1, now=NOW)
 
 
-class DeferredIndexRecoveryTest(TestCase):
-    """A load killed between dropping and building the indexes leaves a record that the next
-    run, the command and the system check all act on."""
+class DeferredSchemaRecoveryTest(TestCase):
+    """A load killed between dropping and putting back indexes and foreign keys leaves a record
+    that the next run, the command and the system check all act on."""
 
     def test_a_killed_load_is_repaired_by_the_command(self):
-        before = _secondary_indexes()
-        _killed_before_building_indexes()
-        self.assertEqual(_secondary_indexes(), [])
-        self.assertEqual(DeferredIndex.objects.count(), len(before))
+        before = _deferrable()
+        _killed_before_putting_back()
+        self.assertEqual(_deferrable(), [])
+        self.assertEqual(DeferredSchema.objects.count(), len(before))
         warnings = [m for m in run_checks(databases=["default"]) if m.id == "reports.W001"]
         self.assertEqual(len(warnings), 1)
-        self.assertIn(f"{len(before)} indexes dropped by an interrupted synth", warnings[0].msg)
-        self.assertIn("synth --restore-indexes", warnings[0].hint)
+        self.assertIn(f"{len(before)} indexes or foreign keys dropped by an", warnings[0].msg)
+        self.assertIn("synth --restore", warnings[0].hint)
 
         out = StringIO()
-        call_command("synth", "--restore-indexes", stdout=out)
-        self.assertEqual(out.getvalue().strip(), f"synth: built {len(before)} indexes again")
-        self.assertEqual(_secondary_indexes(), before)
+        call_command("synth", "--restore", stdout=out)
+        self.assertEqual(
+            out.getvalue().strip(), f"synth: put back {len(before)} indexes and foreign keys"
+        )
+        self.assertEqual(_deferrable(), before)
         self.assertFalse([m for m in run_checks(databases=["default"]) if m.id == "reports.W001"])
         out = StringIO()
-        call_command("synth", "--restore-indexes", stdout=out)
-        self.assertEqual(out.getvalue().strip(), "synth: no index missing")
+        call_command("synth", "--restore", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "synth: no index or foreign key missing")
 
-    def test_the_next_run_builds_a_killed_loads_indexes_first(self):
-        before = _secondary_indexes()
-        _killed_before_building_indexes()
-        self.assertEqual(_secondary_indexes(), [])
+    def test_the_next_run_puts_back_a_killed_loads_schema_first(self):
+        before = _deferrable()
+        _killed_before_putting_back()
+        self.assertEqual(_deferrable(), [])
         with self.assertRaisesMessage(SynthError, "already exists"):  # even a refused run
             generate(1, 2, 1, now=NOW)
-        self.assertEqual(_secondary_indexes(), before)
-        self.assertFalse(DeferredIndex.objects.exists())
+        self.assertEqual(_deferrable(), before)
+        self.assertFalse(DeferredSchema.objects.exists())
 
-    def test_an_index_built_by_hand_meanwhile_is_not_built_twice(self):
-        _killed_before_building_indexes()
-        pending = DeferredIndex.objects.first()
+    def test_what_was_put_back_by_hand_meanwhile_is_not_put_back_twice(self):
+        _killed_before_putting_back()
+        pending = [DeferredSchema.objects.filter(kind=kind).first() for kind in ("index", "key")]
         with connection.cursor() as cursor, bulk._schema_change(cursor):
-            cursor.execute(pending.sql)
-        self.assertIn(pending.name, bulk.restore_indexes())
-        self.assertFalse(DeferredIndex.objects.exists())
+            for item in filter(None, pending):
+                cursor.execute(item.sql)
+        self.assertIn(pending[0].name, bulk.restore_schema())
+        self.assertFalse(DeferredSchema.objects.exists())
 
     def test_the_command_needs_the_network_size_unless_restoring(self):
         with self.assertRaisesMessage(CommandError, "--patients, --seed required"):

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from trellis.reports.bulk import restore_indexes
+from trellis.reports.bulk import restore_schema
 from trellis.reports.synth import DEFAULT_DAYS, SynthError, generate
 
 
@@ -14,8 +14,9 @@ class Command(BaseCommand):
         "treatment courses, documented sessions, questionnaires and safety alerts over the last "
         "DAYS days. The same seed gives the same data. A test-data generator run by an "
         "operator: it writes no audit events. Refuses to run when a synth clinic already exists. "
-        "For speed it drops the tables' secondary indexes during the load and builds them at "
-        "the end; --restore-indexes builds any that a killed run left missing."
+        "For speed it drops the tables' secondary indexes (and on PostgreSQL their foreign "
+        "keys) during the load and puts them back at the end; --restore puts back any that a "
+        "killed run left missing."
     )
 
     def add_arguments(self, parser) -> None:
@@ -30,16 +31,18 @@ class Command(BaseCommand):
         )
         parser.add_argument("--quiet", action="store_true", help="no progress bar or table")
         parser.add_argument(
-            "--restore-indexes",
+            "--restore",
             action="store_true",
-            help="only build the indexes an interrupted run dropped, then stop",
+            help="only put back the indexes and foreign keys an interrupted run dropped",
         )
 
-    def handle(self, clinics, patients, seed, days, quiet, restore_indexes, **options) -> None:
-        if restore_indexes:
-            built = _restore()
+    def handle(self, clinics, patients, seed, days, quiet, restore, **options) -> None:
+        if restore:
+            back = restore_schema()
             self.stdout.write(
-                f"synth: built {len(built)} indexes again" if built else "synth: no index missing"
+                f"synth: put back {len(back)} indexes and foreign keys"
+                if back
+                else "synth: no index or foreign key missing"
             )
             return
         missing = [
@@ -70,9 +73,6 @@ class Command(BaseCommand):
             f"synth: wrote {result.rows} rows in {result.seconds:.2f} s "
             f"({result.rows_per_second:.0f} rows/s)"
         )
-
-
-_restore = restore_indexes  # the option's name hides the function in handle()
 
 
 class _ProgressBar:
