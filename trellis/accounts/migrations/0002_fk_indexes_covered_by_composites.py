@@ -4,21 +4,14 @@
 
 Each of these foreign keys is the first column of a composite index or unique constraint, which
 serves every lookup by it (PROTECT and CASCADE checks included), so its own index only slows
-writes. Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+writes. Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -28,14 +21,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("accounts_membership", "user_id", "accounts_membership_user_id_487fb39e")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='membership',
-                    name='user',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "membership",
+            "user",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL),
+            table="accounts_membership",
+            column="user_id",
+            index="accounts_membership_user_id_487fb39e",
         ),
     ]

@@ -4,20 +4,13 @@
 
 Each of these foreign keys is the first column of a composite index or unique constraint, which
 serves every lookup by it (PROTECT and CASCADE checks included), so its own index only slows
-writes. Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+writes. Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -29,24 +22,20 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("audit_auditevent", "clinic_id", "audit_auditevent_clinic_id_8b98597b")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='auditevent',
-                    name='clinic',
-                    field=models.ForeignKey(blank=True, db_index=False, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "auditevent",
+            "clinic",
+            models.ForeignKey(blank=True, db_index=False, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="audit_auditevent",
+            column="clinic_id",
+            index="audit_auditevent_clinic_id_8b98597b",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("audit_auditevent", "patient_id", "audit_auditevent_patient_id_82c45eaf")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='auditevent',
-                    name='patient',
-                    field=models.ForeignKey(blank=True, db_index=False, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient'),
-                ),
-            ],
+        unindex_foreign_key(
+            "auditevent",
+            "patient",
+            models.ForeignKey(blank=True, db_index=False, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient'),
+            table="audit_auditevent",
+            column="patient_id",
+            index="audit_auditevent_patient_id_82c45eaf",
         ),
     ]

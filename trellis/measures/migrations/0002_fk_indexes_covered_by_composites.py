@@ -4,20 +4,13 @@
 
 Each of these foreign keys is the first column of a composite index or unique constraint, which
 serves every lookup by it (PROTECT and CASCADE checks included), so its own index only slows
-writes. Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+writes. Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -30,94 +23,76 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_measure", "clinic_id", "measures_measure_clinic_id_20a545fe")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='measure',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "measure",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="measures_measure",
+            column="clinic_id",
+            index="measures_measure_clinic_id_20a545fe",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_measure", "course_id", "measures_measure_course_id_ed75b80c")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='measure',
-                    name='course',
-                    field=models.ForeignKey(blank=True, db_index=False, help_text='The course this score belongs to; outcomes are computed per course', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='treatments.course'),
-                ),
-            ],
+        unindex_foreign_key(
+            "measure",
+            "course",
+            models.ForeignKey(blank=True, db_index=False, help_text='The course this score belongs to; outcomes are computed per course', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='treatments.course'),
+            table="measures_measure",
+            column="course_id",
+            index="measures_measure_course_id_ed75b80c",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_measure", "patient_id", "measures_measure_patient_id_68e97e4d")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='measure',
-                    name='patient',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='patients.patient'),
-                ),
-            ],
+        unindex_foreign_key(
+            "measure",
+            "patient",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='patients.patient'),
+            table="measures_measure",
+            column="patient_id",
+            index="measures_measure_patient_id_68e97e4d",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_questionnairelink", "patient_id", "measures_questionnairelink_patient_id_0ea6862f")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='questionnairelink',
-                    name='patient',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='questionnaire_links', to='patients.patient'),
-                ),
-            ],
+        unindex_foreign_key(
+            "questionnairelink",
+            "patient",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='questionnaire_links', to='patients.patient'),
+            table="measures_questionnairelink",
+            column="patient_id",
+            index="measures_questionnairelink_patient_id_0ea6862f",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_safetyalert", "clinic_id", "measures_safetyalert_clinic_id_4637f84a")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='safetyalert',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "safetyalert",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="measures_safetyalert",
+            column="clinic_id",
+            index="measures_safetyalert_clinic_id_4637f84a",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_safetyalert", "patient_id", "measures_safetyalert_patient_id_9d2f4d3d")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='safetyalert',
-                    name='patient',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='safety_alerts', to='patients.patient'),
-                ),
-            ],
+        unindex_foreign_key(
+            "safetyalert",
+            "patient",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='safety_alerts', to='patients.patient'),
+            table="measures_safetyalert",
+            column="patient_id",
+            index="measures_safetyalert_patient_id_9d2f4d3d",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_scheduledmeasure", "clinic_id", "measures_scheduledmeasure_clinic_id_32aaa03e")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='scheduledmeasure',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "scheduledmeasure",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="measures_scheduledmeasure",
+            column="clinic_id",
+            index="measures_scheduledmeasure_clinic_id_32aaa03e",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_scheduledmeasure", "course_id", "measures_scheduledmeasure_course_id_79ef67cc")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='scheduledmeasure',
-                    name='course',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='scheduled_measures', to='treatments.course'),
-                ),
-            ],
+        unindex_foreign_key(
+            "scheduledmeasure",
+            "course",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='scheduled_measures', to='treatments.course'),
+            table="measures_scheduledmeasure",
+            column="course_id",
+            index="measures_scheduledmeasure_course_id_79ef67cc",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_scheduledmeasure", "patient_id", "measures_scheduledmeasure_patient_id_917581fc")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='scheduledmeasure',
-                    name='patient',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='scheduled_measures', to='patients.patient'),
-                ),
-            ],
+        unindex_foreign_key(
+            "scheduledmeasure",
+            "patient",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='scheduled_measures', to='patients.patient'),
+            table="measures_scheduledmeasure",
+            column="patient_id",
+            index="measures_scheduledmeasure_patient_id_917581fc",
         ),
     ]

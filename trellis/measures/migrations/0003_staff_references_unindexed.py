@@ -7,21 +7,14 @@ staff who recorded, sent, raised or acknowledged it, nor a link by its clinic al
 found by its token, its patient or its id); and staff and clinics are never deleted (the admin
 refuses to), so no foreign-key check needs these indexes either. They only slowed writes.
 
-Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -33,54 +26,44 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_measure", "recorded_by_id", "measures_measure_recorded_by_id_397e5966")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='measure',
-                    name='recorded_by',
-                    field=models.ForeignKey(blank=True, db_index=False, help_text='Empty when the patient answered through a link', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "measure",
+            "recorded_by",
+            models.ForeignKey(blank=True, db_index=False, help_text='Empty when the patient answered through a link', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="measures_measure",
+            column="recorded_by_id",
+            index="measures_measure_recorded_by_id_397e5966",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_questionnairelink", "clinic_id", "measures_questionnairelink_clinic_id_1e5257e9")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='questionnairelink',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "questionnairelink",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="measures_questionnairelink",
+            column="clinic_id",
+            index="measures_questionnairelink_clinic_id_1e5257e9",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_questionnairelink", "created_by_id", "measures_questionnairelink_created_by_id_a8bbf2a8")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='questionnairelink',
-                    name='created_by',
-                    field=models.ForeignKey(blank=True, db_index=False, help_text='Empty for an automatic reminder', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "questionnairelink",
+            "created_by",
+            models.ForeignKey(blank=True, db_index=False, help_text='Empty for an automatic reminder', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="measures_questionnairelink",
+            column="created_by_id",
+            index="measures_questionnairelink_created_by_id_a8bbf2a8",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_safetyalert", "acknowledged_by_id", "measures_safetyalert_acknowledged_by_id_7b0634b6")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='safetyalert',
-                    name='acknowledged_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "safetyalert",
+            "acknowledged_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="measures_safetyalert",
+            column="acknowledged_by_id",
+            index="measures_safetyalert_acknowledged_by_id_7b0634b6",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("measures_safetyalert", "raised_by_id", "measures_safetyalert_raised_by_id_8a3c25b1")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='safetyalert',
-                    name='raised_by',
-                    field=models.ForeignKey(blank=True, db_index=False, help_text="Empty when raised by a patient's own answers or by the system", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "safetyalert",
+            "raised_by",
+            models.ForeignKey(blank=True, db_index=False, help_text="Empty when raised by a patient's own answers or by the system", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="measures_safetyalert",
+            column="raised_by_id",
+            index="measures_safetyalert_raised_by_id_8a3c25b1",
         ),
     ]

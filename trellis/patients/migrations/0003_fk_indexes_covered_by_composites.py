@@ -4,20 +4,13 @@
 
 Each of these foreign keys is the first column of a composite index or unique constraint, which
 serves every lookup by it (PROTECT and CASCADE checks included), so its own index only slows
-writes. Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+writes. Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -28,34 +21,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_assessmentrequest", "clinic_id", "patients_assessmentrequest_clinic_id_376d6f4b")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='assessmentrequest',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "assessmentrequest",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='accounts.clinic'),
+            table="patients_assessmentrequest",
+            column="clinic_id",
+            index="patients_assessmentrequest_clinic_id_376d6f4b",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_patient", "clinic_id", "patients_patient_clinic_id_3ba5a264")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='patient',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "patient",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='accounts.clinic'),
+            table="patients_patient",
+            column="clinic_id",
+            index="patients_patient_clinic_id_3ba5a264",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_screening", "patient_id", "patients_screening_patient_id_915e21f8")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='screening',
-                    name='patient',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='patients.patient'),
-                ),
-            ],
+        unindex_foreign_key(
+            "screening",
+            "patient",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='screenings', to='patients.patient'),
+            table="patients_screening",
+            column="patient_id",
+            index="patients_screening_patient_id_915e21f8",
         ),
     ]

@@ -7,21 +7,14 @@ who recorded, handled, started or signed it, nor a measurement or screening by i
 (both are reached through their patient); and staff and clinics are never deleted (the admin
 refuses to), so no foreign-key check needs these indexes either. They only slowed writes.
 
-Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -33,64 +26,52 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_assessmentrequest", "handled_by_id", "patients_assessmentrequest_handled_by_id_58c734ce")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='assessmentrequest',
-                    name='handled_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "assessmentrequest",
+            "handled_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="patients_assessmentrequest",
+            column="handled_by_id",
+            index="patients_assessmentrequest_handled_by_id_58c734ce",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_bodymeasurement", "clinic_id", "patients_bodymeasurement_clinic_id_3f0b5d1d")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='bodymeasurement',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "bodymeasurement",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="patients_bodymeasurement",
+            column="clinic_id",
+            index="patients_bodymeasurement_clinic_id_3f0b5d1d",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_bodymeasurement", "recorded_by_id", "patients_bodymeasurement_recorded_by_id_8b310bba")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='bodymeasurement',
-                    name='recorded_by',
-                    field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "bodymeasurement",
+            "recorded_by",
+            models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="patients_bodymeasurement",
+            column="recorded_by_id",
+            index="patients_bodymeasurement_recorded_by_id_8b310bba",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_screening", "clinic_id", "patients_screening_clinic_id_b0bc968f")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='screening',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "screening",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="patients_screening",
+            column="clinic_id",
+            index="patients_screening_clinic_id_b0bc968f",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_screening", "created_by_id", "patients_screening_created_by_id_d08c2e71")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='screening',
-                    name='created_by',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "screening",
+            "created_by",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="patients_screening",
+            column="created_by_id",
+            index="patients_screening_created_by_id_d08c2e71",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("patients_screening", "signed_by_id", "patients_screening_signed_by_id_05d10e1b")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='screening',
-                    name='signed_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "screening",
+            "signed_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="patients_screening",
+            column="signed_by_id",
+            index="patients_screening_signed_by_id_05d10e1b",
         ),
     ]

@@ -4,20 +4,13 @@
 
 Each of these foreign keys is the first column of a composite index or unique constraint, which
 serves every lookup by it (PROTECT and CASCADE checks included), so its own index only slows
-writes. Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+writes. Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -28,64 +21,52 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_closureday", "clinic_id", "treatments_closureday_clinic_id_4a67a009")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='closureday',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "closureday",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='closures', to='accounts.clinic'),
+            table="treatments_closureday",
+            column="clinic_id",
+            index="treatments_closureday_clinic_id_4a67a009",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_course", "clinic_id", "treatments_course_clinic_id_1a7ead97")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='course',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "course",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="treatments_course",
+            column="clinic_id",
+            index="treatments_course_clinic_id_1a7ead97",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_protocol", "clinic_id", "treatments_protocol_clinic_id_47deabcd")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='protocol',
-                    name='clinic',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='protocols', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "protocol",
+            "clinic",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='protocols', to='accounts.clinic'),
+            table="treatments_protocol",
+            column="clinic_id",
+            index="treatments_protocol_clinic_id_47deabcd",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_remsform", "clinic_id", "treatments_remsform_clinic_id_4db05bf6")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='remsform',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "remsform",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="treatments_remsform",
+            column="clinic_id",
+            index="treatments_remsform_clinic_id_4db05bf6",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_session", "clinic_id", "treatments_session_clinic_id_96f2848f")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='session',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "session",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="treatments_session",
+            column="clinic_id",
+            index="treatments_session_clinic_id_96f2848f",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_session", "course_id", "treatments_session_course_id_6e54b513")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='session',
-                    name='course',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='treatments.course'),
-                ),
-            ],
+        unindex_foreign_key(
+            "session",
+            "course",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='sessions', to='treatments.course'),
+            table="treatments_session",
+            column="course_id",
+            index="treatments_session_course_id_6e54b513",
         ),
     ]

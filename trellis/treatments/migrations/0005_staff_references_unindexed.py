@@ -9,21 +9,14 @@ clinic alone (they are reached through their session or patient); and staff and 
 never deleted (the admin refuses to), so no foreign-key check needs these indexes either. They
 only slowed writes.
 
-Only the index is dropped: a plain AlterField would also drop, re-add and re-validate the
-foreign-key constraint on PostgreSQL and rebuild the whole table on SQLite. Django names these
-indexes the same way on every backend.
+Only the index is dropped (``trellis.lib.migrations.unindex_foreign_key``).
 """
 
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
-def drop_fk_index(table, column, name):
-    return migrations.RunSQL(
-        f'DROP INDEX "{name}"',
-        reverse_sql=f'CREATE INDEX "{name}" ON "{table}" ("{column}")',
-    )
+from trellis.lib.migrations import unindex_foreign_key
 
 
 class Migration(migrations.Migration):
@@ -35,134 +28,108 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_addendum", "author_id", "treatments_addendum_author_id_c4b859e3")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='addendum',
-                    name='author',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "addendum",
+            "author",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_addendum",
+            column="author_id",
+            index="treatments_addendum_author_id_c4b859e3",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_addendum", "clinic_id", "treatments_addendum_clinic_id_eae00a11")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='addendum',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "addendum",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="treatments_addendum",
+            column="clinic_id",
+            index="treatments_addendum_clinic_id_eae00a11",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_course", "created_by_id", "treatments_course_created_by_id_a2bce621")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='course',
-                    name='created_by',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "course",
+            "created_by",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_course",
+            column="created_by_id",
+            index="treatments_course_created_by_id_a2bce621",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_course", "override_by_id", "treatments_course_override_by_id_a1375e5f")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='course',
-                    name='override_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "course",
+            "override_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_course",
+            column="override_by_id",
+            index="treatments_course_override_by_id_a1375e5f",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_infusionrecord", "dose_override_by_id", "treatments_infusionrecord_dose_override_by_id_cae7498e")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='infusionrecord',
-                    name='dose_override_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "infusionrecord",
+            "dose_override_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_infusionrecord",
+            column="dose_override_by_id",
+            index="treatments_infusionrecord_dose_override_by_id_cae7498e",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_motorthreshold", "clinic_id", "treatments_motorthreshold_clinic_id_3845b4ca")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='motorthreshold',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "motorthreshold",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="treatments_motorthreshold",
+            column="clinic_id",
+            index="treatments_motorthreshold_clinic_id_3845b4ca",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_motorthreshold", "measured_by_id", "treatments_motorthreshold_measured_by_id_aee7c3e1")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='motorthreshold',
-                    name='measured_by',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "motorthreshold",
+            "measured_by",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_motorthreshold",
+            column="measured_by_id",
+            index="treatments_motorthreshold_measured_by_id_aee7c3e1",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_remsform", "signed_by_id", "treatments_remsform_signed_by_id_1d09071a")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='remsform',
-                    name='signed_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "remsform",
+            "signed_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_remsform",
+            column="signed_by_id",
+            index="treatments_remsform_signed_by_id_1d09071a",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_remsform", "submitted_by_id", "treatments_remsform_submitted_by_id_cbd41694")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='remsform',
-                    name='submitted_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "remsform",
+            "submitted_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_remsform",
+            column="submitted_by_id",
+            index="treatments_remsform_submitted_by_id_cbd41694",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_session", "documented_by_id", "treatments_session_documented_by_id_87b1434e")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='session',
-                    name='documented_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "session",
+            "documented_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_session",
+            column="documented_by_id",
+            index="treatments_session_documented_by_id_87b1434e",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_session", "signed_by_id", "treatments_session_signed_by_id_8c286113")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='session',
-                    name='signed_by',
-                    field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "session",
+            "signed_by",
+            models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_session",
+            column="signed_by_id",
+            index="treatments_session_signed_by_id_8c286113",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_vitalsign", "clinic_id", "treatments_vitalsign_clinic_id_67f2e47b")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='vitalsign',
-                    name='clinic',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
-                ),
-            ],
+        unindex_foreign_key(
+            "vitalsign",
+            "clinic",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic'),
+            table="treatments_vitalsign",
+            column="clinic_id",
+            index="treatments_vitalsign_clinic_id_67f2e47b",
         ),
-        migrations.SeparateDatabaseAndState(
-            database_operations=[drop_fk_index("treatments_vitalsign", "recorded_by_id", "treatments_vitalsign_recorded_by_id_a4d793d1")],
-            state_operations=[
-                migrations.AlterField(
-                    model_name='vitalsign',
-                    name='recorded_by',
-                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-                ),
-            ],
+        unindex_foreign_key(
+            "vitalsign",
+            "recorded_by",
+            models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            table="treatments_vitalsign",
+            column="recorded_by_id",
+            index="treatments_vitalsign_recorded_by_id_a4d793d1",
         ),
     ]
