@@ -31,6 +31,7 @@ class Perm(StrEnum):
     COURSE_OVERRIDE = "course.override"
     SESSION_READ = "session.read"
     SESSION_CHANGE = "session.change"
+    SESSION_NOTE = "session.note"
     SESSION_SIGN = "session.sign"
     MEASURE_READ = "measure.read"
     MEASURE_CHANGE = "measure.change"
@@ -46,7 +47,10 @@ _CLINICIANS = frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN, _R.THERAPIS
 
 # Minimum necessary: the administrator and the front desk see who the patients are and
 # run the clinic, not their clinical records; clinicians see the clinical record; only a
-# prescriber signs a screening or overrides a contraindication.
+# prescriber signs a screening or overrides a contraindication. Who treats documents the
+# treatment (begins the session, doses, weighs, sets TMS parameters); a therapist adds notes.
+# The administrator receives alert escalations, so may open an alert, but only a clinician
+# acknowledges one.
 RULES: dict[Perm, frozenset[Role]] = {
     Perm.PATIENT_READ: frozenset(Role),
     Perm.PATIENT_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE, _R.FRONT_DESK}),
@@ -59,11 +63,12 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.COURSE_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}),
     Perm.COURSE_OVERRIDE: frozenset({_R.PRESCRIBER}),
     Perm.SESSION_READ: _CLINICIANS,
-    Perm.SESSION_CHANGE: _CLINICIANS,
+    Perm.SESSION_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}),
+    Perm.SESSION_NOTE: _CLINICIANS,
     Perm.SESSION_SIGN: frozenset({_R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}),
     Perm.MEASURE_READ: _CLINICIANS,
     Perm.MEASURE_CHANGE: _CLINICIANS,
-    Perm.ALERT_READ: _CLINICIANS,
+    Perm.ALERT_READ: _CLINICIANS | {_R.CLINIC_ADMIN},
     Perm.ALERT_ACKNOWLEDGE: frozenset({_R.PRESCRIBER, _R.NURSE, _R.THERAPIST}),
     Perm.AUDIT_READ: frozenset({_R.CLINIC_ADMIN}),
     Perm.CLINIC_CHANGE: frozenset({_R.CLINIC_ADMIN}),
@@ -75,18 +80,19 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PATIENT_CHANGE: "Register a patient, edit demographics",
     Perm.REQUEST_READ: "Read the assessment-request queue",
     Perm.REQUEST_CHANGE: "Work the queue, turn a request into a patient",
-    Perm.SCREENING_READ: "Read intake, screening and eligibility",
+    Perm.SCREENING_READ: "Read intake, screening, eligibility and contraindication overrides",
     Perm.SCREENING_CHANGE: "Record intake and screening answers",
     Perm.SCREENING_SIGN: "Sign a screening, acknowledge cautions",
     Perm.COURSE_READ: "Read treatment courses and their calendar",
     Perm.COURSE_CHANGE: "Start and re-plan a course",
     Perm.COURSE_OVERRIDE: "Override a contraindication or dose limit with a reason",
     Perm.SESSION_READ: "Read session documentation",
-    Perm.SESSION_CHANGE: "Document a session, add an addendum",
+    Perm.SESSION_CHANGE: "Begin a session; record dose, weight, vitals, TMS parameters",
+    Perm.SESSION_NOTE: "Add a therapist's note or an addendum to a session",
     Perm.SESSION_SIGN: "Sign a session note",
     Perm.MEASURE_READ: "Read questionnaires and outcomes",
     Perm.MEASURE_CHANGE: "Record a questionnaire, send a patient link",
-    Perm.ALERT_READ: "See safety alerts",
+    Perm.ALERT_READ: "See safety alerts (administrator: to follow up an escalation)",
     Perm.ALERT_ACKNOWLEDGE: "Acknowledge a safety alert with an action note",
     Perm.AUDIT_READ: "Read and export the audit report",
     Perm.CLINIC_CHANGE: "Change clinic settings and staff",

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from trellis.treatments import documentation as doc
-from trellis.treatments.models import MotorThreshold, Session, TmsRecord
+from trellis.treatments.models import MotorThreshold, RemsSubmissionMethod, Session, TmsRecord
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 NUMBER = {"inputmode": "decimal"}
@@ -131,11 +131,6 @@ class InfusionForm(SessionForm):
         label="Responsible adult present to take the patient home", required=False
     )
     discharged_at = _time_field("Discharged")
-    therapy_note = forms.CharField(
-        label="Therapist's note (if therapy accompanied the infusion)",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
     note = forms.CharField(
         label="Nursing note", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -321,6 +316,36 @@ class MotorThresholdForm(forms.Form):
 class AddendumForm(forms.Form):
     reason = forms.CharField(max_length=200, label="Why the signed note needs correcting")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Correction")
+
+
+class TherapyNoteForm(forms.Form):
+    """The therapist's note, saved on its own so it never touches the treatment note."""
+
+    therapy_note = forms.CharField(
+        label="Therapist's note",
+        required=False,
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="If therapy accompanied the session: what was worked on, and how the "
+        "patient was.",
+    )
+
+
+class RemsSubmitForm(forms.Form):
+    """How the signed form went to the REMS and the proof of it (the rules are the service's)."""
+
+    method = forms.ChoiceField(
+        label="How it was submitted",
+        choices=RemsSubmissionMethod.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    reference = forms.CharField(
+        label="Reference",
+        required=False,
+        max_length=60,
+        help_text="The REMS portal confirmation id, or the fax confirmation number.",
+    )
 
 
 FORMS = {"iv_ketamine": InfusionForm, "esketamine": EsketamineForm, "tms": TmsForm}

@@ -8,12 +8,13 @@ session or patient.
 """
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from trellis.treatments import schedule
+from trellis.treatments import rems, schedule
 
 MODALITY_CHOICES = [
     ("iv_ketamine", "IV ketamine"),
@@ -316,6 +317,7 @@ class EsketamineRecord(models.Model):
     monitoring_ended_at = models.DateTimeField(null=True, blank=True)
     vitals_acceptable_end = models.BooleanField(null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
+    therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
     def __str__(self) -> str:
@@ -337,6 +339,11 @@ class RemsStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SIGNED = "signed", "Signed"
     SUBMITTED = "submitted", "Submitted"
+
+
+class RemsSubmissionMethod(models.TextChoices):
+    ONLINE = "online", "Online (REMS portal)"
+    FAX = "fax", "Fax"
 
 
 class RemsForm(models.Model):
@@ -370,6 +377,11 @@ class RemsForm(models.Model):
         db_index=False,
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
+    submission_method = models.CharField(
+        max_length=10, choices=RemsSubmissionMethod.choices, blank=True
+    )
+    # The REMS portal's confirmation id, or the fax transmission confirmation: the proof that
+    # the form went in, asked for at every submission.
     submission_reference = models.CharField(max_length=60, blank=True)
 
     class Meta:
@@ -378,6 +390,10 @@ class RemsForm(models.Model):
 
     def __str__(self) -> str:
         return f"REMS form for {self.session}"
+
+    def deadline(self, today: date) -> rems.Deadline:
+        """Submitted, due, due today or overdue on ``today``, the clinic's date."""
+        return rems.deadline(self.due_date, today, submitted=self.status == RemsStatus.SUBMITTED)
 
 
 class MotorThreshold(models.Model):
@@ -445,6 +461,7 @@ class TmsRecord(models.Model):
     discomfort = models.PositiveSmallIntegerField("discomfort (0–10)", null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
     seizure = models.BooleanField(null=True, blank=True)
+    therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.measures.services import raise_alert
 from trellis.treatments import documentation as doc
-from trellis.treatments import dosing, targeting
+from trellis.treatments import dosing, rems, targeting
 from trellis.treatments.models import (
     Addendum,
     Course,
@@ -28,6 +28,7 @@ from trellis.treatments.models import (
     MotorThreshold,
     RemsForm,
     RemsStatus,
+    RemsSubmissionMethod,
     Session,
     SessionStatus,
     TmsRecord,
@@ -461,8 +462,35 @@ def _complete_course_if_done(actor, course: Course, now: datetime) -> None:
         )
 
 
+_RECORDS = {"iv_ketamine": "infusion", "esketamine": "esketamine", "tms": "tms"}
+
+
+def save_therapy_note(actor, session: Session, text: str) -> None:
+    """The therapist's note on a session that has begun and is not yet signed. Kept apart from
+    the treatment note so that writing it never touches the dose, vitals or parameters."""
+    require(actor, Perm.SESSION_NOTE)
+    if session.status == SessionStatus.PLANNED:
+        raise Conflict("The session has not begun yet.", code="not_begun")
+    limit = 10_000
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise InputError("therapy_note", f"must be at most {limit:,} characters")
+    with transaction.atomic():
+        locked = _editable(session)
+        record = getattr(locked, _RECORDS[locked.course.modality])
+        record.therapy_note = text
+        record.save(update_fields=["therapy_note"])
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=session.patient,
+            obj=session,
+            detail={"changed": ["therapy_note"]},
+        )
+
+
 def add_addendum(actor, session: Session, *, reason: str, text: str) -> Addendum:
-    require(actor, Perm.SESSION_CHANGE)
+    require(actor, Perm.SESSION_NOTE)
     if not session.is_signed:
         raise Conflict("The session is not signed yet: correct the note itself.", code="unsigned")
     if not reason.strip():
@@ -542,7 +570,7 @@ def rems_fields(session: Session) -> dict:
 
 def _file_rems_form(actor, session: Session) -> RemsForm:
     fields = rems_fields(session)
-    due = date.fromisoformat(fields["treatment_date"]) + timedelta(days=7)  # within 7 days [R30]
+    due = rems.due_date(date.fromisoformat(fields["treatment_date"]))
     form, created = RemsForm.objects.update_or_create(
         session=session,
         defaults={
@@ -576,24 +604,52 @@ def sign_rems_form(actor, form: RemsForm) -> RemsForm:
     return form
 
 
-def submit_rems_form(actor, form: RemsForm, *, reference: str = "") -> RemsForm:
-    """Record that the signed form was submitted to the REMS (online or by fax)."""
+def submit_rems_form(
+    actor, form: RemsForm, *, method: str, reference: str, now: datetime | None = None
+) -> RemsForm:
+    """Record that the signed form was submitted to the REMS, online or by fax, with the proof
+    of it: the portal's confirmation id or the fax confirmation."""
     require(actor, Perm.SESSION_CHANGE)
+    if method not in RemsSubmissionMethod.values:
+        raise InputError("method", "is required: online (REMS portal) or fax")
+    reference = (reference or "").strip()
+    if not reference:
+        raise InputError(
+            "reference",
+            "is required: the REMS portal's confirmation id, or the fax confirmation number",
+        )
+    limit = RemsForm._meta.get_field("submission_reference").max_length
+    if len(reference) > limit:
+        raise InputError("reference", f"must be at most {limit} characters")
     with transaction.atomic():
         locked = RemsForm.objects.select_for_update().get(pk=form.pk)
         if locked.status != RemsStatus.SIGNED:
-            raise Conflict("Sign the form before recording its submission.", code="not_signed")
+            raise Conflict(
+                "Sign the form before recording its submission."
+                if locked.status == RemsStatus.DRAFT
+                else "This form's submission is already recorded.",
+                code="not_signed",
+            )
         form.status = RemsStatus.SUBMITTED
         form.submitted_by = actor.user
-        form.submitted_at = timezone.now()
-        form.submission_reference = reference.strip()[:60]
-        form.save(update_fields=["status", "submitted_by", "submitted_at", "submission_reference"])
+        form.submitted_at = now or timezone.now()
+        form.submission_method = method
+        form.submission_reference = reference
+        form.save(
+            update_fields=[
+                "status",
+                "submitted_by",
+                "submitted_at",
+                "submission_method",
+                "submission_reference",
+            ]
+        )
         record_for(
             actor,
             Action.UPDATE,
             patient=form.patient,
             obj=form,
-            detail={"submitted": True, "reference": form.submission_reference},
+            detail={"submitted": True, "method": method, "reference": reference},
         )
     return form
 

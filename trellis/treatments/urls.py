@@ -8,6 +8,11 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/save/", views.session_save, name="session_save"),
     path("sessions/<uuid:session_id>/vitals/", views.session_vitals, name="session_vitals"),
     path("sessions/<uuid:session_id>/sign/", views.session_sign, name="session_sign"),
+    path(
+        "sessions/<uuid:session_id>/therapy-note/",
+        views.session_therapy_note,
+        name="session_therapy_note",
+    ),
     path("sessions/<uuid:session_id>/addenda/", views.session_addendum, name="session_addendum"),
     path(
         "sessions/<uuid:session_id>/motor-threshold/",

@@ -21,9 +21,12 @@ from trellis.treatments.forms import (
     FORMS,
     AddendumForm,
     MotorThresholdForm,
+    RemsSubmitForm,
+    TherapyNoteForm,
     VitalsForm,
 )
 from trellis.treatments.models import RemsForm, RemsStatus, Session, SessionStatus
+from trellis.treatments.rems import Deadline
 
 _SESSIONS = Session.objects.select_related(
     "course__protocol", "patient", "clinic", "documented_by", "signed_by"
@@ -44,7 +47,9 @@ def _record(session: Session):
     return getattr(session, _RECORD[session.course.modality], None)
 
 
-def _context(request, session: Session, form=None, vitals_form=None, **extra) -> dict:
+def _context(
+    request, session: Session, form=None, vitals_form=None, therapy_form=None, **extra
+) -> dict:
     actor = request.actor
     record = _record(session)
     vitals = list(session.vitals.select_related("recorded_by"))
@@ -98,9 +103,12 @@ def _context(request, session: Session, form=None, vitals_form=None, **extra) ->
         "addenda": session.addenda.select_related("author"),
         "addendum_form": AddendumForm(),
         "mt_form": MotorThresholdForm(initial={"measured_on": timezone.localdate()}),
+        "therapy_form": therapy_form
+        or (TherapyNoteForm(initial={"therapy_note": record.therapy_note}) if record else None),
         "can_change": actor.can(Perm.SESSION_CHANGE) and not session.is_signed,
+        "can_note": actor.can(Perm.SESSION_NOTE) and not session.is_signed,
         "can_sign": actor.can(Perm.SESSION_SIGN) and not session.is_signed,
-        "can_annotate": actor.can(Perm.SESSION_CHANGE) and session.is_signed,
+        "can_annotate": actor.can(Perm.SESSION_NOTE) and session.is_signed,
         "rems_form": getattr(session, "rems_form", None)
         if session.course.modality == "esketamine"
         else None,
@@ -216,8 +224,31 @@ def session_sign(request: HttpRequest, session_id: UUID) -> HttpResponse:
 
 @require_POST
 @login_required
+def session_therapy_note(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    session = _load(request, session_id, Perm.SESSION_NOTE)
+    form = TherapyNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            sessions.save_therapy_note(request.actor, session, form.cleaned_data["therapy_note"])
+        except InputError as error:
+            form.add_error("therapy_note", error.message)
+        except Conflict as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "Therapist's note saved.")
+            return redirect("session_detail", session.id)
+    return render(
+        request,
+        "treatments/session_detail.html",
+        _context(request, session, therapy_form=form),
+        status=422,
+    )
+
+
+@require_POST
+@login_required
 def session_addendum(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    session = _load(request, session_id, Perm.SESSION_CHANGE)
+    session = _load(request, session_id, Perm.SESSION_NOTE)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
@@ -263,56 +294,57 @@ def rems_list(request: HttpRequest) -> HttpResponse:
         .select_related("patient", "session")
         .order_by("due_date")
     )
-    today = timezone.localdate(timezone=actor.clinic.tzinfo)
-    open_forms = [f for f in forms if f.status != RemsStatus.SUBMITTED]
+    today = actor.clinic.today()
+    for form in forms:
+        form.state = form.deadline(today)
     record_for(
         actor, Action.QUERY, object_type="treatments.remsform", detail={"results": len(forms)}
     )
+    submitted = [f for f in forms if f.state == Deadline.SUBMITTED]
+    submitted.sort(key=lambda f: f.submitted_at, reverse=True)
     return render(
         request,
         "treatments/rems_list.html",
         {
-            "overdue": [f for f in open_forms if f.due_date < today],
-            "due": [f for f in open_forms if f.due_date >= today],
-            "submitted": [f for f in forms if f.status == RemsStatus.SUBMITTED][-50:],
+            "overdue": [f for f in forms if f.state == Deadline.OVERDUE],
+            "due": [f for f in forms if f.state in (Deadline.DUE, Deadline.DUE_TODAY)],
+            "submitted": submitted[:50],
             "today": today,
         },
     )
 
 
+_REMS_FORMS = RemsForm.objects.select_related(
+    "clinic", "patient", "session", "signed_by", "submitted_by"
+)
+
+
+def _rems_context(request, form: RemsForm, submit_form=None, **extra) -> dict:
+    can_submit = request.actor.can(Perm.SESSION_CHANGE) and form.status == RemsStatus.SIGNED
+    return {
+        "form": form,
+        "f": form.fields,
+        "state": form.deadline(form.clinic.today()),
+        "can_sign": request.actor.can(Perm.SESSION_SIGN) and form.status == RemsStatus.DRAFT,
+        "can_submit": can_submit,
+        "submit_form": (submit_form or RemsSubmitForm()) if can_submit else None,
+        **extra,
+    }
+
+
 @login_required
 def rems_detail(request: HttpRequest, form_id: UUID) -> HttpResponse:
-    form = access.load(
-        request.actor,
-        RemsForm.objects.select_related("patient", "session"),
-        form_id,
-        Perm.SESSION_READ,
-    )
-    return render(
-        request,
-        "treatments/rems_form.html",
-        {
-            "form": form,
-            "f": form.fields,
-            "today": timezone.localdate(),
-            "can_sign": request.actor.can(Perm.SESSION_SIGN) and form.status == RemsStatus.DRAFT,
-            "can_submit": request.actor.can(Perm.SESSION_CHANGE)
-            and form.status == RemsStatus.SIGNED,
-        },
-    )
+    form = access.load(request.actor, _REMS_FORMS, form_id, Perm.SESSION_READ)
+    return render(request, "treatments/rems_form.html", _rems_context(request, form))
 
 
 @login_required
 def rems_print(request: HttpRequest, form_id: UUID) -> HttpResponse:
-    form = access.load(
-        request.actor,
-        RemsForm.objects.select_related("patient", "session"),
-        form_id,
-        Perm.SESSION_READ,
-        action=Action.PRINT,
-    )
+    form = access.load(request.actor, _REMS_FORMS, form_id, Perm.SESSION_READ, action=Action.PRINT)
     return render(
-        request, "treatments/rems_form.html", {"form": form, "f": form.fields, "printing": True}
+        request,
+        "treatments/rems_form.html",
+        {"form": form, "f": form.fields, "printing": True},
     )
 
 
@@ -330,11 +362,23 @@ def rems_sign(request: HttpRequest, form_id: UUID) -> HttpResponse:
 @require_POST
 @login_required
 def rems_submit(request: HttpRequest, form_id: UUID) -> HttpResponse:
-    form = access.load(request.actor, RemsForm.objects.all(), form_id, Perm.SESSION_CHANGE)
-    try:
-        sessions.submit_rems_form(request.actor, form, reference=request.POST.get("reference", ""))
-    except Conflict as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Submission recorded.")
-    return redirect("rems_detail", form.id)
+    form = access.load(request.actor, _REMS_FORMS, form_id, Perm.SESSION_CHANGE)
+    submit_form = RemsSubmitForm(request.POST)
+    if submit_form.is_valid():
+        try:
+            sessions.submit_rems_form(request.actor, form, **submit_form.cleaned_data)
+        except InputError as error:
+            label = submit_form.fields[error.field].label
+            submit_form.add_error(error.field, f"{label} {error.message}.")
+        except Conflict as error:
+            messages.error(request, error.message)
+            return redirect("rems_detail", form.id)
+        else:
+            messages.success(request, "Submission recorded.")
+            return redirect("rems_detail", form.id)
+    return render(
+        request,
+        "treatments/rems_form.html",
+        _rems_context(request, form, submit_form),
+        status=422,
+    )

@@ -20,8 +20,19 @@ class PermissionMatrixTests(SimpleTestCase):
         self.assertEqual(RULES[Perm.COURSE_OVERRIDE], {Role.PRESCRIBER})
 
     def test_front_desk_and_administrators_never_read_clinical_records(self):
-        clinical = [Perm.SCREENING_READ, Perm.SESSION_READ, Perm.MEASURE_READ, Perm.ALERT_READ]
+        clinical = [Perm.SCREENING_READ, Perm.SESSION_READ, Perm.MEASURE_READ]
         for perm in clinical:
             with self.subTest(perm=perm):
                 self.assertNotIn(Role.FRONT_DESK, RULES[perm])
                 self.assertNotIn(Role.CLINIC_ADMIN, RULES[perm])
+        self.assertNotIn(Role.FRONT_DESK, RULES[Perm.ALERT_READ])
+
+    def test_administrators_open_alerts_they_are_escalated_but_never_acknowledge(self):
+        self.assertIn(Role.CLINIC_ADMIN, RULES[Perm.ALERT_READ])
+        self.assertNotIn(Role.CLINIC_ADMIN, RULES[Perm.ALERT_ACKNOWLEDGE])
+
+    def test_therapists_add_notes_but_never_document_the_treatment(self):
+        self.assertIn(Role.THERAPIST, RULES[Perm.SESSION_NOTE])
+        for perm in (Perm.SESSION_CHANGE, Perm.SESSION_SIGN, Perm.COURSE_CHANGE):
+            with self.subTest(perm=perm):
+                self.assertNotIn(Role.THERAPIST, RULES[perm])

@@ -137,7 +137,7 @@ class EsketamineSessionTests(SessionTestCase):
         form = RemsForm.objects.get()
         self.sign_in(self.prescriber)
         self.client.post(f"/rems/{form.id}/sign/")
-        self.client.post(f"/rems/{form.id}/submit/", {"reference": "PMF-778"})
+        self.client.post(f"/rems/{form.id}/submit/", {"method": "online", "reference": "PMF-778"})
         form.refresh_from_db()
         self.assertEqual(
             (form.status, form.submission_reference), (RemsStatus.SUBMITTED, "PMF-778")
