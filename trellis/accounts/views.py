@@ -65,7 +65,7 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
     if not any(str(m.clinic_id) == clinic_id for m in request.memberships):
         raise Http404("No such clinic.")
     request.session[SESSION_CLINIC] = clinic_id
-    return redirect("home")
+    return redirect(_safe_next(request))
 
 
 @require_POST

@@ -268,8 +268,33 @@ def alert_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _clinic_elsewhere(request: HttpRequest, alert_id: UUID):
+    """The clinic of an alert that is not at the clinic the user is working at now, when the
+    user may see its alerts there: an escalation e-mail links to it from any clinic."""
+    if request.actor is None:
+        return None
+    clinic_id = SafetyAlert.objects.filter(pk=alert_id).values_list("clinic_id", flat=True).first()
+    if clinic_id is None or clinic_id == request.actor.clinic.pk:
+        return None
+    return next(
+        (
+            m.clinic
+            for m in request.memberships
+            if m.clinic_id == clinic_id and m.can(Perm.ALERT_READ)
+        ),
+        None,
+    )
+
+
 @login_required
 def alert_detail(request: HttpRequest, alert_id: UUID) -> HttpResponse:
+    elsewhere = _clinic_elsewhere(request, alert_id)
+    if elsewhere is not None:
+        return render(
+            request,
+            "measures/alert_elsewhere.html",
+            {"clinic": elsewhere, "next": request.get_full_path()},
+        )
     alert = access.load(
         request.actor,
         SafetyAlert.objects.select_related("patient", "raised_by", "acknowledged_by"),
@@ -280,11 +305,11 @@ def alert_detail(request: HttpRequest, alert_id: UUID) -> HttpResponse:
     return render(
         request,
         "measures/alert_detail.html",
-        _alert_context(alert, AcknowledgeForm() if can_acknowledge else None),
+        _alert_context(request, alert, AcknowledgeForm() if can_acknowledge else None),
     )
 
 
-def _alert_context(alert: SafetyAlert, form) -> dict:
+def _alert_context(request: HttpRequest, alert: SafetyAlert, form) -> dict:
     measure = None
     if alert.source_type == "measures.measure":
         measure = Measure.objects.filter(pk=alert.source_id, clinic=alert.clinic_id).first()
@@ -293,6 +318,8 @@ def _alert_context(alert: SafetyAlert, form) -> dict:
         "patient": alert.patient,
         "form": form,
         "measure": measure,
+        # The administrator follows an escalation up but does not read questionnaires.
+        "can_open_measure": request.actor.can(Perm.MEASURE_READ),
         "now": timezone.now(),
     }
 
@@ -322,7 +349,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: UUID) -> HttpResponse:
             if request.POST.get("next") == "patient":
                 return redirect("patient_detail", alert.patient_id)
             return redirect("alert_queue")
-    return render(request, "measures/alert_detail.html", _alert_context(alert, form))
+    return render(request, "measures/alert_detail.html", _alert_context(request, alert, form))
 
 
 # --- The patient's own form ----------------------------------------------------------------

@@ -98,7 +98,10 @@ class CourseOut(Schema):
     status: str
     start_date: date
     screening: UUID
-    override_reason: str
+    override_reason: str | None = Field(
+        description="Why a prescriber overrode a contraindication (empty when none was); "
+        "null for a role that may not read screenings (front desk)"
+    )
     payer: str
     authorization_ref: str
     authorized_units: int | None
@@ -120,7 +123,7 @@ def _session_out(session: Session) -> dict:
     }
 
 
-def _course_out(course: Course) -> dict:
+def _course_out(course: Course, actor) -> dict:
     sessions = list(Session.objects.filter(course=course).order_by("number"))
     return {
         "id": course.id,
@@ -131,7 +134,8 @@ def _course_out(course: Course) -> dict:
         "status": course.status,
         "start_date": course.start_date,
         "screening": course.screening_id,
-        "override_reason": course.override_reason,
+        # Why a contraindication was overridden is screening content (docs/permissions.md).
+        "override_reason": course.override_reason if actor.can(Perm.SCREENING_READ) else None,
         "payer": course.payer,
         "authorization_ref": course.authorization_ref,
         "authorized_units": course.authorized_units,
@@ -158,7 +162,7 @@ def start_course(request, patient_id: str, payload: CourseIn):
         authorization_ref=payload.authorization_ref.strip(),
         authorized_units=payload.authorized_units,
     )
-    return Status(201, _course_out(course))
+    return Status(201, _course_out(course, request.auth))
 
 
 def _load_course(request, course_id: str, perm: Perm) -> Course:
@@ -172,7 +176,7 @@ def _load_course(request, course_id: str, perm: Perm) -> Course:
 
 @router.get("/courses/{course_id}", response=CourseOut, summary="A course with its sessions")
 def get_course(request, course_id: str):
-    return _course_out(_load_course(request, course_id, Perm.COURSE_READ))
+    return _course_out(_load_course(request, course_id, Perm.COURSE_READ), request.auth)
 
 
 class ReplanIn(Schema):
@@ -187,7 +191,7 @@ class ReplanIn(Schema):
 def replan_course(request, course_id: str, payload: ReplanIn):
     course = _load_course(request, course_id, Perm.COURSE_CHANGE)
     services.replan_course(request.auth, course, _date("from_date", payload.from_date))
-    return _course_out(course)
+    return _course_out(course, request.auth)
 
 
 class StopIn(Schema):
@@ -202,7 +206,7 @@ class StopIn(Schema):
 def stop_course(request, course_id: str, payload: StopIn):
     course = _load_course(request, course_id, Perm.COURSE_CHANGE)
     services.stop_course(request.auth, course, payload.reason)
-    return _course_out(course)
+    return _course_out(course, request.auth)
 
 
 # --- Calculators -------------------------------------------------------------------------------
