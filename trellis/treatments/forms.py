@@ -322,7 +322,7 @@ class TherapyNoteForm(forms.Form):
     """The therapist's note, saved on its own so it never touches the treatment note."""
 
     therapy_note = forms.CharField(
-        label="Therapist's note",
+        label="Note",
         required=False,
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 4}),

@@ -610,8 +610,6 @@ def submit_rems_form(
     """Record that the signed form was submitted to the REMS, online or by fax, with the proof
     of it: the portal's confirmation id or the fax confirmation."""
     require(actor, Perm.SESSION_CHANGE)
-    if method not in RemsSubmissionMethod.values:
-        raise InputError("method", "is required: online (REMS portal) or fax")
     reference = (reference or "").strip()
     if not reference:
         raise InputError(
@@ -621,6 +619,8 @@ def submit_rems_form(
     limit = RemsForm._meta.get_field("submission_reference").max_length
     if len(reference) > limit:
         raise InputError("reference", f"must be at most {limit} characters")
+    if method not in RemsSubmissionMethod.values:
+        raise InputError("method", "is required: online (REMS portal) or fax")
     with transaction.atomic():
         locked = RemsForm.objects.select_for_update().get(pk=form.pk)
         if locked.status != RemsStatus.SIGNED:

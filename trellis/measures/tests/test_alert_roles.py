@@ -98,6 +98,6 @@ class EscalatedAlertForTheAdministratorTests(AlertTestCase):
         self.assertContains(self.client.get(path), alert.summary)
 
     def test_another_clinics_staff_still_get_404(self):
-        alert, path = self.escalated()
+        _, path = self.escalated()
         self.sign_in(self.prescriber_b)
         self.assertEqual(self.client.get(path).status_code, 404)

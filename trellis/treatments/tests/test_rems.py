@@ -67,12 +67,21 @@ class RemsListTests(RemsPagesTestCase):
         yesterday = self.form_due(date(2026, 3, 8), 1)
         today = self.form_due(date(2026, 3, 9), 2)
         tomorrow = self.form_due(date(2026, 3, 10), 3)
+        self.form_due(
+            date(2026, 3, 5),
+            4,
+            status=RemsStatus.SUBMITTED,
+            submitted_at=datetime(2026, 3, 4, 15, tzinfo=ZoneInfo("UTC")),
+            submission_method="online",
+            submission_reference="PMF-0001",
+        )
         self.sign_in(self.nurse)
         noon = datetime(2026, 3, 9, 12, tzinfo=ZoneInfo("America/New_York"))
         with self.at(noon):
             page = self.client.get("/rems/")
         self.assertEqual([f.id for f in page.context["overdue"]], [yesterday.id])
         self.assertEqual([f.id for f in page.context["due"]], [today.id, tomorrow.id])
+        self.assertEqual([f.submission_reference for f in page.context["submitted"]], ["PMF-0001"])
         self.assertContains(page, "Due today", count=1)
         self.assertContains(page, "Overdue</span>", count=1)
         self.assertNotContains(page, "Overdue since")

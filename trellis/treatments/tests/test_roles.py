@@ -119,7 +119,7 @@ class TherapistOnTmsTests(SessionTestCase):
         self.assertEqual(Session.objects.get(pk=self.session.pk).tms.intensity_pct_mt, 120)
         page = self.client.get(f"/sessions/{self.session.id}/")
         self.assertNotContains(page, "Record a motor threshold")
-        self.assertContains(page, "Therapist&#x27;s note")
+        self.assertContains(page, "Therapist's note")
 
 
 class TherapistApiTests(ApiTestCase):
