@@ -34,6 +34,15 @@ class SessionForm(forms.Form):
     time_fields: tuple[str, ...] = ()
     yes_no_fields: tuple[str, ...] = ()
 
+    # Filled in the page's banner when a safety stop refuses the note; only a prescriber's
+    # reason lets the note through (sessions.SafetyStop).
+    override_reason = forms.CharField(
+        label="Prescriber's reason to override",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "form": "session-note"}),
+    )
+
     def __init__(self, *args, session: Session, record=None, **kwargs) -> None:
         self.session = session
         if record is not None and "data" not in kwargs and not args:
@@ -61,10 +70,13 @@ class SessionForm(forms.Form):
         return initial
 
     def values(self) -> dict:
-        """Cleaned values ready for the service: times as aware datetimes."""
+        """Cleaned values ready for the service: times as aware datetimes. On a form that did
+        not validate, the values of the fields that did."""
         tz = self.session.clinic.tzinfo
         values = {}
         for name, value in self.cleaned_data.items():
+            if name == "override_reason":
+                continue
             if name in self.time_fields:
                 value = datetime.combine(self.day(), value, tz) if isinstance(value, time) else None
             values[name] = value
@@ -101,11 +113,6 @@ class InfusionForm(SessionForm):
         decimal_places=1,
         required=False,
         widget=forms.NumberInput(attrs=NUMBER),
-    )
-    override_reason = forms.CharField(
-        label="Prescriber's reason to exceed the clinic dose limit",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
     )
     infusion_started_at = _time_field("Infusion started")
     infusion_ended_at = _time_field("Infusion ended")
@@ -144,7 +151,7 @@ class InfusionForm(SessionForm):
         super().__init__(*args, **kwargs)
         for index, item in enumerate(doc.CADSS6_ITEMS):
             self.fields[f"cadss_{index}"] = forms.TypedChoiceField(
-                label=f"CADSS item {item}",
+                label=f"{item}. {doc.CADSS6_SUBJECTS[item]}",
                 required=False,
                 coerce=int,
                 empty_value=None,
@@ -160,9 +167,8 @@ class InfusionForm(SessionForm):
 
     def values(self) -> dict:
         values = super().values()
-        cadss = [values.pop(f"cadss_{i}") for i in range(len(doc.CADSS6_ITEMS))]
+        cadss = [values.pop(f"cadss_{i}", None) for i in range(len(doc.CADSS6_ITEMS))]
         values["cadss6"] = cadss if all(v is not None for v in cadss) else []
-        values.pop("override_reason")
         return values
 
 
@@ -243,9 +249,11 @@ class EsketamineForm(SessionForm):
     monitoring_ended_at = _time_field("Monitoring ended")
     vitals_acceptable_end = yes_no("Vital signs acceptable at completion?")
     side_effects = forms.MultipleChoiceField(
+        label="Other side effects",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        choices=[(e, e.capitalize()) for e in doc.KETAMINE_SIDE_EFFECTS],
+        # Sedation, dissociation and respiratory depression are asked above, once.
+        choices=[(e, e.capitalize()) for e in doc.ESKETAMINE_SIDE_EFFECTS],
     )
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
