@@ -34,15 +34,6 @@ class SessionForm(forms.Form):
     time_fields: tuple[str, ...] = ()
     yes_no_fields: tuple[str, ...] = ()
 
-    # Filled in the page's banner when a safety stop refuses the note; only a prescriber's
-    # reason lets the note through (sessions.SafetyStop).
-    override_reason = forms.CharField(
-        label="Prescriber's reason to override",
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2, "form": "session-note"}),
-    )
-
     def __init__(self, *args, session: Session, record=None, **kwargs) -> None:
         self.session = session
         if record is not None and "data" not in kwargs and not args:
@@ -83,7 +74,20 @@ class SessionForm(forms.Form):
         return values
 
 
-class InfusionForm(SessionForm):
+class NoteForm(SessionForm):
+    """A modality's note (infusion, esketamine, TMS)."""
+
+    # Filled in the page's banner when a safety stop refuses the note; only a prescriber's
+    # reason lets the note through (sessions.SafetyStop).
+    override_reason = forms.CharField(
+        label="Prescriber's reason to override",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "form": "session-note"}),
+    )
+
+
+class InfusionForm(NoteForm):
     time_fields = ("infusion_started_at", "infusion_ended_at", "discharged_at")
 
     weight_kg = forms.DecimalField(
@@ -203,7 +207,7 @@ class VitalsForm(SessionForm):
             self.initial["taken_at"] = now.time().replace(second=0, microsecond=0)
 
 
-class EsketamineForm(SessionForm):
+class EsketamineForm(NoteForm):
     time_fields = (
         "first_device_at",
         "sedation_resolved_at",
@@ -258,7 +262,7 @@ class EsketamineForm(SessionForm):
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class TmsForm(SessionForm):
+class TmsForm(NoteForm):
     yes_no_fields = ("seizure",)
 
     device = forms.CharField(required=False, max_length=80)

@@ -295,7 +295,7 @@ def _add_problems(form, problems) -> None:
         if field.startswith("cadss6["):  # cadss6[2] is the form's cadss_2
             field = "cadss_" + field[len("cadss6[") : -1]
         if field in form.fields:
-            form.add_error(field, capfirst(problem.message))
+            form.add_error(field, problem.message)
         else:
             form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {problem.message}")
 
