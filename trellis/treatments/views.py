@@ -57,7 +57,7 @@ def _context(
     vitals = list(session.vitals.select_related("recorded_by"))
     if form is None and record is not None:
         form = FORMS[session.course.modality](session=session, record=record)
-    warnings = _warnings(session, record, vitals)
+    warnings = _warnings(session, record, vitals, shown=stop.problems if stop else [])
     escalation = None
     if session.course.modality == "iv_ketamine":
         escalation = sessions.dose_escalation(session.patient)
@@ -97,9 +97,11 @@ def _context(
 _DOSE_START = {"iv_ketamine": "infusion_started_at", "esketamine": "first_device_at"}
 
 
-def _warnings(session: Session, record, vitals: list) -> list[str]:
+def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
     """What to check before going on: pre-dose readings past the hold, esketamine blood
-    pressure, a motor threshold due for re-measuring."""
+    pressure, a motor threshold due for re-measuring. Not what the refusal banner (``shown``)
+    already says."""
+    shown = {problem.rule for problem in shown}
     warnings = []
     modality = session.course.modality
     start_field = _DOSE_START.get(modality)
@@ -108,6 +110,8 @@ def _warnings(session: Session, record, vitals: list) -> list[str]:
         for problem in doc.predose_problems(
             start_field, reading["bp"], reading["spo2"], sessions.predose_limits(session.clinic)
         ):
+            if problem.rule in shown:
+                continue
             warnings.append(
                 capfirst(problem.message) + ". Re-check after rest, or a prescriber may "
                 "override with a reason."
