@@ -243,6 +243,42 @@ DEFINITIONS: dict[str, SettingDef] = {
             "mmHg",
             "Spravato label general guide, DOMAIN.md §2.2 [R16]",
         ),
+        # --- Stops before dosing: past these, IV ketamine and esketamine dosing is refused
+        # unless a prescriber overrides with a reason (one definition for both, in
+        # treatments/documentation.py ``predose_problems``).
+        SettingDef(
+            "predose_bp_systolic_hold",
+            "IV ketamine and esketamine: do not start dosing at a pre-dose systolic BP at or above",
+            160,
+            140,
+            200,
+            "mmHg",
+            "Clinic setting (default 160/100, clinic policy): the Spravato label's general "
+            "guide is to weigh delaying above 140/90, DOMAIN.md §2.2 [R16]; no published stop "
+            "level for IV ketamine, §8.1 [R8]",
+        ),
+        SettingDef(
+            "predose_bp_diastolic_hold",
+            "IV ketamine and esketamine: do not start dosing at a pre-dose diastolic BP at or "
+            "above",
+            100,
+            90,
+            130,
+            "mmHg",
+            "Clinic setting (default 160/100, clinic policy): the Spravato label's general "
+            "guide is to weigh delaying above 140/90, DOMAIN.md §2.2 [R16]; no published stop "
+            "level for IV ketamine, §8.1 [R8]",
+        ),
+        SettingDef(
+            "predose_spo2_floor",
+            "IV ketamine and esketamine: do not start dosing at a pre-dose SpO₂ below",
+            94,
+            85,
+            98,
+            "%",
+            "Clinic setting (default 94 %, the flag level; conservative, no published floor): "
+            "respiratory depression risk, monitor pulse oximetry, DOMAIN.md §1.2, §2.2 [R10, R16]",
+        ),
         SettingDef(
             "esketamine_monitoring_minutes",
             "Esketamine: minimum monitoring",
@@ -254,12 +290,21 @@ DEFINITIONS: dict[str, SettingDef] = {
         ),
         SettingDef(
             "tms_mt_remeasure_days",
-            "TMS: remind to re-measure motor threshold after",
+            "TMS: warn when the motor threshold used is this old",
             7,
             1,
             30,
             "days",
             "Weekly re-measurement beats a single baseline, DOMAIN.md §3.2 [R40]",
+        ),
+        SettingDef(
+            "tms_max_pct_mt",
+            "TMS: refuse an intensity above",
+            120,
+            80,
+            140,
+            "% of motor threshold",
+            "10 Hz and iTBS protocols treat at 120 % MT, DOMAIN.md §3.1 [R31, R35]",
         ),
         # --- Treatment courses.
         SettingDef(

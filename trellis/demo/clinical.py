@@ -163,7 +163,7 @@ def _esketamine(session, actor, start, rng):
             "ready_to_leave_at": start + timedelta(minutes=rng.randint(90, 115)),
             "monitoring_ended_at": start + timedelta(minutes=125),
             "vitals_acceptable_end": True,
-            "side_effects": ["dissociation"],
+            "side_effects": ["dizziness"],  # dissociation is asked on its own (REMS)
         },
     )
     _vitals(session, actor, start - timedelta(minutes=5), rng, "pre-dose")

@@ -107,6 +107,7 @@ class CourseOut(Schema):
     authorized_units: int | None
     delivered: int
     sessions: list[SessionOut]
+    warnings: list[str] = []
 
 
 def _session_out(session: Session) -> dict:
@@ -141,6 +142,8 @@ def _course_out(course: Course, actor) -> dict:
         "authorized_units": course.authorized_units,
         "delivered": sum(1 for s in sessions if services.is_delivered(s)),
         "sessions": [_session_out(s) for s in sessions],
+        # Set when the course was just started (services.active_course_warnings).
+        "warnings": getattr(course, "warnings", []),
     }
 
 

@@ -82,6 +82,8 @@ def course_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 request,
                 f"{course.protocol.name} started: {course.sessions.count()} sessions planned.",
             )
+            for warning in course.warnings:
+                messages.warning(request, warning)
             return redirect("course_detail", course.id)
     can_override = actor.can(Perm.COURSE_OVERRIDE)
     groups = _protocol_groups(protocols, screening, can_override)
@@ -98,6 +100,7 @@ def course_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
             "can_override": can_override,
             "any_contraindicated": any(g["contraindicated"] for g in groups),
             "can_screen": actor.can(Perm.SCREENING_CHANGE),
+            "active_courses": services.active_courses(patient),
         },
         status=status,
     )

@@ -132,6 +132,21 @@ def flag_reading(reading: dict, limits: VitalLimits) -> list[Flag]:
 CADSS6_ITEMS = (1, 2, 6, 7, 15, 22)
 CADSS_MAX_ITEM = 4
 
+# What each CADSS-6 item is about, in our own words. The CADSS's wording is J. D. Bremner's
+# (Bremner et al., J Trauma Stress 1998;11:125; Emory University) and no free licence for it
+# was found, so the page shows the item's subject, never its question; the rater asks from the
+# licensed scale. Subjects follow the item table of Bremner 1998 (items 1–19 asked of the
+# patient, 20–23 rated by the observer); item 22's subject is from that table's observer items
+# and should be checked against the clinic's licensed copy.
+CADSS6_SUBJECTS = {
+    1: "Time seemed to slow down",
+    2: "Things seemed unreal or dreamlike",
+    6: "Felt cut off from own body",
+    7: "Body felt changed in size or shape",
+    15: "Spaced out or lost track of events",
+    22: "Seemed detached from what was going on (observer-rated)",
+}
+
 # MOAA/S, 5 = alert … 0 = no response to a trapezius squeeze [R15].
 MOAAS = {
     5: "Responds readily to name spoken in a normal tone",
@@ -195,6 +210,13 @@ TMS_SIDE_EFFECTS = (
     "mania or hypomania",
     "syncope",
 )
+# Esketamine's note asks sedation, dissociation and respiratory depression once each, as the
+# REMS form's yes/no questions with the time each resolved [R30]; its side-effect list leaves
+# them out so they are not asked twice.
+ASKED_ON_THE_REMS_FORM = ("sedation", "dissociation", "respiratory depression")
+ESKETAMINE_SIDE_EFFECTS = tuple(
+    effect for effect in KETAMINE_SIDE_EFFECTS if effect not in ASKED_ON_THE_REMS_FORM
+)
 CO_MEDICATIONS = (
     # Sedating or BP-raising co-medications asked on the REMS form [R30].
     "benzodiazepines",
@@ -242,6 +264,117 @@ def esketamine_bp_warnings(
 
 
 DOSES_MG = (56, 84)
+
+
+# --- Safety stops ------------------------------------------------------------------------------
+#
+# A stop refuses an action. ``overridable`` stops give way to a prescriber's written reason;
+# the others (an input that cannot be right, a device past 100 % output) never do.
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str  # the form field the problem is about
+    rule: str  # a stable name for the rule, kept with an override
+    message: str  # what is wrong and which rule says so
+    overridable: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "field": self.field,
+            "rule": self.rule,
+            "message": self.message,
+            "overridable": self.overridable,
+        }
+
+
+@dataclass(frozen=True)
+class PredoseLimits:
+    """Clinic settings ``predose_bp_*_hold`` and ``predose_spo2_floor``."""
+
+    systolic_hold: int = 160  # clinic policy; label guide 140/90 [R16], no IV stop level [R8]
+    diastolic_hold: int = 100
+    spo2_floor: int = 94  # the flag level, conservative [R10, R16]
+
+
+def predose_problems(
+    field: str,
+    bp: tuple[int, int] | None,
+    spo2: int | None,
+    limits: PredoseLimits,
+) -> list[Problem]:
+    """Why dosing (IV ketamine or esketamine) may not start on these pre-dose readings.
+
+    One definition for both modalities; ``field`` is the start time being recorded.
+    """
+    problems = []
+    if bp is not None and (bp[0] >= limits.systolic_hold or bp[1] >= limits.diastolic_hold):
+        problems.append(
+            Problem(
+                field,
+                "predose_bp_hold",
+                f"dosing cannot start at a pre-dose blood pressure of {bp[0]}/{bp[1]}: at or "
+                f"above the clinic's hold level of {limits.systolic_hold}/"
+                f"{limits.diastolic_hold} (clinic setting; label guide 140/90 [R16])",
+                overridable=True,
+            )
+        )
+    if spo2 is not None and spo2 < limits.spo2_floor:
+        problems.append(
+            Problem(
+                field,
+                "predose_spo2_floor",
+                f"dosing cannot start at a pre-dose SpO₂ of {spo2} %: below the clinic's floor "
+                f"of {limits.spo2_floor} % (clinic setting [R10, R16])",
+                overridable=True,
+            )
+        )
+    return problems
+
+
+def same_day_dose_problem(field: str, earlier: list[str]) -> list[Problem]:
+    """A second ketamine-family dose (IV, esketamine, oral) on one clinic day is refused:
+    nothing published sets a gap; studied schedules give at most one a day (DOMAIN.md §10,
+    §8.14)."""
+    if not earlier:
+        return []
+    return [
+        Problem(
+            field,
+            "same_day_ketamine_dose",
+            "a ketamine-family dose was already given to this patient today ("
+            + "; ".join(earlier)
+            + "): one a day is the clinic's rule (DOMAIN.md §10)",
+            overridable=True,
+        )
+    ]
+
+
+def tms_intensity_problems(
+    pct_mt: int | None, pct_output: int | None, max_pct_mt: int
+) -> list[Problem]:
+    """Intensity above the clinic's maximum % MT (overridable) or above the device's 100 %
+    output (never)."""
+    problems = []
+    if pct_mt is not None and pct_mt > max_pct_mt:
+        problems.append(
+            Problem(
+                "intensity_pct_mt",
+                "tms_max_pct_mt",
+                f"{pct_mt} % of MT is above the clinic's maximum of {max_pct_mt} % MT "
+                "(120 % MT per the 10 Hz and iTBS protocols [R31, R35])",
+                overridable=True,
+            )
+        )
+    if pct_output is not None and pct_output > 100:
+        problems.append(
+            Problem(
+                "intensity_pct_mt",
+                "tms_device_output",
+                f"gives {pct_output} % of the device's output; no device goes above 100 %",
+            )
+        )
+    return problems
 
 
 # --- Motor threshold and intensity (TMS) -------------------------------------------------------

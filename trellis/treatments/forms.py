@@ -61,17 +61,33 @@ class SessionForm(forms.Form):
         return initial
 
     def values(self) -> dict:
-        """Cleaned values ready for the service: times as aware datetimes."""
+        """Cleaned values ready for the service: times as aware datetimes. On a form that did
+        not validate, the values of the fields that did."""
         tz = self.session.clinic.tzinfo
         values = {}
         for name, value in self.cleaned_data.items():
+            if name == "override_reason":
+                continue
             if name in self.time_fields:
                 value = datetime.combine(self.day(), value, tz) if isinstance(value, time) else None
             values[name] = value
         return values
 
 
-class InfusionForm(SessionForm):
+class NoteForm(SessionForm):
+    """A modality's note (infusion, esketamine, TMS)."""
+
+    # Filled in the page's banner when a safety stop refuses the note; only a prescriber's
+    # reason lets the note through (sessions.SafetyStop).
+    override_reason = forms.CharField(
+        label="Prescriber's reason to override",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "form": "session-note"}),
+    )
+
+
+class InfusionForm(NoteForm):
     time_fields = ("infusion_started_at", "infusion_ended_at", "discharged_at")
 
     weight_kg = forms.DecimalField(
@@ -101,11 +117,6 @@ class InfusionForm(SessionForm):
         decimal_places=1,
         required=False,
         widget=forms.NumberInput(attrs=NUMBER),
-    )
-    override_reason = forms.CharField(
-        label="Prescriber's reason to exceed the clinic dose limit",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
     )
     infusion_started_at = _time_field("Infusion started")
     infusion_ended_at = _time_field("Infusion ended")
@@ -139,7 +150,7 @@ class InfusionForm(SessionForm):
         super().__init__(*args, **kwargs)
         for index, item in enumerate(doc.CADSS6_ITEMS):
             self.fields[f"cadss_{index}"] = forms.TypedChoiceField(
-                label=f"CADSS item {item}",
+                label=f"{item}. {doc.CADSS6_SUBJECTS[item]}",
                 required=False,
                 coerce=int,
                 empty_value=None,
@@ -155,9 +166,8 @@ class InfusionForm(SessionForm):
 
     def values(self) -> dict:
         values = super().values()
-        cadss = [values.pop(f"cadss_{i}") for i in range(len(doc.CADSS6_ITEMS))]
+        cadss = [values.pop(f"cadss_{i}", None) for i in range(len(doc.CADSS6_ITEMS))]
         values["cadss6"] = cadss if all(v is not None for v in cadss) else []
-        values.pop("override_reason")
         return values
 
 
@@ -192,7 +202,7 @@ class VitalsForm(SessionForm):
             self.initial["taken_at"] = now.time().replace(second=0, microsecond=0)
 
 
-class EsketamineForm(SessionForm):
+class EsketamineForm(NoteForm):
     time_fields = (
         "first_device_at",
         "sedation_resolved_at",
@@ -238,14 +248,16 @@ class EsketamineForm(SessionForm):
     monitoring_ended_at = _time_field("Monitoring ended")
     vitals_acceptable_end = yes_no("Vital signs acceptable at completion?")
     side_effects = forms.MultipleChoiceField(
+        label="Other side effects",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        choices=[(e, e.capitalize()) for e in doc.KETAMINE_SIDE_EFFECTS],
+        # Sedation, dissociation and respiratory depression are asked above, once.
+        choices=[(e, e.capitalize()) for e in doc.ESKETAMINE_SIDE_EFFECTS],
     )
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class TmsForm(SessionForm):
+class TmsForm(NoteForm):
     yes_no_fields = ("seizure",)
 
     device = forms.CharField(required=False, max_length=80)

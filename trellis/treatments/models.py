@@ -489,3 +489,29 @@ class Addendum(models.Model):
 
     def __str__(self) -> str:
         return f"Addendum to {self.session} by {self.author}"
+
+
+class SafetyOverride(models.Model):
+    """A prescriber let a session go past a safety stop (pre-dose BP hold, a second
+    ketamine-family dose in a day, the clinic's dose or TMS intensity limit) and said why.
+    Never changed: each override is its own row, written with its audit event."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="overrides")
+    rule = models.CharField(max_length=40)
+    problem = models.TextField(help_text="What the stop said, as the prescriber saw it")
+    reason = models.TextField()
+    prescriber = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Override of {self.rule} on {self.session}"

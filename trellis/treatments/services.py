@@ -136,11 +136,37 @@ def start_course(
             for p in planned
         )
         schedule_course(course)
+        course.warnings = active_course_warnings(patient, protocol.modality, exclude=course)
         detail = {"protocol": protocol.code, "sessions": len(planned)}
+        if course.warnings:
+            detail["warnings"] = course.warnings
         if contraindicated:
             detail["override_reason"] = override_reason
         record_for(actor, Action.CREATE, patient=patient, obj=course, detail=detail)
     return course
+
+
+def active_courses(patient: Patient, *, exclude: Course | None = None) -> list[Course]:
+    courses = Course.objects.filter(patient=patient, status=CourseStatus.ACTIVE)
+    if exclude is not None:
+        courses = courses.exclude(pk=exclude.pk)
+    return list(courses.select_related("protocol").order_by("start_date"))
+
+
+def active_course_warnings(
+    patient: Patient, modality: str, *, exclude: Course | None = None
+) -> list[str]:
+    """A course of ``modality`` would run alongside an active course of another modality:
+    say what is already active. Not refused — combined plans exist — but their order and
+    spacing are practice, not evidence (DOMAIN.md §10 [R94])."""
+    return [
+        f"{patient.full_name} already has an active {course.get_modality_display()} course "
+        f"({course.protocol.name}, from {course.start_date:%b %-d, %Y}). Check that the two "
+        "are meant to run together: combining them is practice, not evidence (DOMAIN.md §10 "
+        "[R94])."
+        for course in active_courses(patient, exclude=exclude)
+        if course.modality != modality
+    ]
 
 
 # --- Progress, re-planning and stopping a course -------------------------------------------------

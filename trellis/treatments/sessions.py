@@ -3,11 +3,10 @@ it, and correcting it afterwards by addendum. Each runs in one transaction and i
 vital sign past the alert level or a seizure raises a safety alert in the same transaction.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,6 +28,7 @@ from trellis.treatments.models import (
     RemsForm,
     RemsStatus,
     RemsSubmissionMethod,
+    SafetyOverride,
     Session,
     SessionStatus,
     TmsRecord,
@@ -198,40 +198,221 @@ def record_vitals(
     return vital
 
 
+# --- Safety stops ------------------------------------------------------------------------------
+#
+# Saving a note runs every check first and collects what fails, so the page can list every
+# problem at once. A stop a prescriber may override needs a written reason from a prescriber;
+# the override is kept (SafetyOverride) and audited, and the same problem on the same session
+# is not asked again. Others are refused with a message that a prescriber may override.
+
+# Ketamine-family doses documented in Trellis: IV infusions and esketamine. (Oral ketamine is
+# not documented as a session yet; its doses join ``_doses_on_day`` when it is.)
+KETAMINE_FAMILY = ("iv_ketamine", "esketamine")
+
+
+class SafetyStop(Conflict):
+    """The note was not saved: ``problems`` lists every reason, each naming its field and rule.
+    ``prescriber_may_override`` says a prescriber's written reason would let it through."""
+
+    def __init__(self, problems: list[doc.Problem], *, override_refused: bool = False) -> None:
+        self.problems = problems
+        self.prescriber_may_override = all(p.overridable for p in problems)
+        self.override_refused = override_refused
+        message = "Not saved: " + "; ".join(f"{p.field}: {p.message}" for p in problems) + "."
+        if override_refused:
+            message += " Only a prescriber may override a safety stop."
+        elif self.prescriber_may_override:
+            message += " A prescriber may override with a written reason."
+        super().__init__(message, code="safety_stop")
+
+
+def _gather(problems: list[doc.Problem], check, *args) -> None:
+    """Run a check that raises InputError; keep its complaint as a problem."""
+    try:
+        check(*args)
+    except InputError as error:
+        problems.append(doc.Problem(error.field, "input", error.message))
+
+
+def _overrides_needed(
+    actor, session: Session, problems: list[doc.Problem], override_reason: str
+) -> list[doc.Problem]:
+    """The stops this save overrides; SafetyStop when anything stands in the way."""
+    if not problems:
+        return []
+    done = set(session.overrides.values_list("rule", "problem"))
+    problems = [p for p in problems if not (p.overridable and (p.rule, p.message) in done)]
+    if not problems:
+        return []
+    if any(not p.overridable for p in problems) or not override_reason.strip():
+        raise SafetyStop(problems)
+    if not actor.can(Perm.COURSE_OVERRIDE):
+        raise SafetyStop(problems, override_refused=True)
+    return problems
+
+
+def _record_overrides(
+    actor, session: Session, problems: list[doc.Problem], reason: str
+) -> list[SafetyOverride]:
+    overrides = []
+    for problem in problems:
+        override = SafetyOverride.objects.create(
+            clinic=session.clinic,
+            patient=session.patient,
+            session=session,
+            rule=problem.rule,
+            problem=problem.message,
+            reason=reason.strip(),
+            prescriber=actor.user,
+        )
+        record_for(
+            actor,
+            Action.CREATE,
+            patient=session.patient,
+            obj=override,
+            detail={"rule": problem.rule, "problem": problem.message, "reason": override.reason},
+        )
+        overrides.append(override)
+    return overrides
+
+
+def predose_limits(clinic) -> doc.PredoseLimits:
+    return doc.PredoseLimits(
+        systolic_hold=clinic.setting("predose_bp_systolic_hold"),
+        diastolic_hold=clinic.setting("predose_bp_diastolic_hold"),
+        spo2_floor=clinic.setting("predose_spo2_floor"),
+    )
+
+
+def predose_reading(session: Session, start: datetime | None) -> dict:
+    """The latest blood pressure and SpO₂ before dosing: readings labelled pre-dose or taken
+    at or before ``start`` (every reading, while dosing has not started)."""
+    reading = {"bp": None, "spo2": None}
+    for vital in session.vitals.order_by("taken_at"):
+        if start is not None and vital.taken_at > start and vital.label != "pre-dose":
+            continue
+        if vital.bp_systolic is not None:
+            reading["bp"] = (vital.bp_systolic, vital.bp_diastolic)
+        if vital.spo2 is not None:
+            reading["spo2"] = vital.spo2
+    return reading
+
+
+def _dosing_problems(session: Session, field: str, start: datetime | None) -> list[doc.Problem]:
+    """Stops for starting a ketamine-family dose at ``start``: the pre-dose hold and a second
+    dose the same clinic day."""
+    if start is None:
+        return []
+    reading = predose_reading(session, start)
+    problems = doc.predose_problems(
+        field, reading["bp"], reading["spo2"], predose_limits(session.clinic)
+    )
+    problems += doc.same_day_dose_problem(field, _doses_on_day(session, start))
+    return problems
+
+
+def _doses_on_day(session: Session, start: datetime) -> list[str]:
+    """Other ketamine-family doses the patient was given on ``start``'s clinic-local day."""
+    tz = session.clinic.tzinfo
+    day = timezone.localtime(start, tz).date()
+    since = datetime.combine(day, time.min, tz)
+    until = datetime.combine(day + timedelta(days=1), time.min, tz)
+    found = []
+    for model, field, label in (
+        (InfusionRecord, "infusion_started_at", "IV ketamine"),
+        (EsketamineRecord, "first_device_at", "esketamine"),
+    ):
+        records = (
+            model.objects.filter(
+                session__patient=session.patient,
+                **{f"{field}__gte": since, f"{field}__lt": until},
+            )
+            .exclude(session=session)
+            .exclude(session__status=SessionStatus.CANCELLED)
+            .select_related("session")
+        )
+        for record in records:
+            at = timezone.localtime(getattr(record, field), tz)
+            found.append(f"{label} at {at:%H:%M}, session {record.session.number}")
+    return found
+
+
+def note_problems(session: Session, data: dict) -> list[doc.Problem]:
+    """Every problem with these note values, without saving: for a page that could not read
+    all of them, so the rest are still checked."""
+    modality = session.course.modality
+    if modality == "iv_ketamine":
+        return _infusion_checks(session, data)[0]
+    if modality == "esketamine":
+        return _esketamine_checks(session, data)
+    return _tms_checks(session, data)[0]
+
+
 # --- IV ketamine -------------------------------------------------------------------------------
 
-_INFUSION_INPUTS = ("weight_kg", "dose_mg_per_kg", "minutes", "vial_mg_per_ml", "diluent_ml")
+INFUSION_INPUTS = ("weight_kg", "dose_mg_per_kg", "minutes", "vial_mg_per_ml", "diluent_ml")
+
+
+def _infusion_checks(
+    session: Session, data: dict
+) -> tuple[list[doc.Problem], dosing.Infusion | None]:
+    clinic = session.clinic
+    problems: list[doc.Problem] = []
+    infusion = None
+    if all(data.get(name) is not None for name in INFUSION_INPUTS):
+        try:
+            infusion = dosing.calculate_infusion(*(data[name] for name in INFUSION_INPUTS))
+        except InputError as error:
+            problems.append(doc.Problem(error.field, "input", error.message))
+        else:
+            for violation in dosing.check_dose_limits(
+                data["dose_mg_per_kg"],
+                infusion.dose_mg,
+                Decimal(str(clinic.setting("ketamine_max_mg_per_kg"))),
+                Decimal(str(clinic.setting("ketamine_max_mg"))),
+            ):
+                # The clinic's dose limit (DOMAIN.md §8.2).
+                problems.append(
+                    doc.Problem(
+                        "dose_mg_per_kg",
+                        f"ketamine_{violation.field}_limit",
+                        violation.message,
+                        overridable=True,
+                    )
+                )
+    if data.get("cadss6"):
+        _gather(problems, doc.cadss6_total, data["cadss6"])
+    _gather(problems, _check_choice, "moaas_lowest", data.get("moaas_lowest"), doc.MOAAS)
+    _gather(
+        problems,
+        _check_subset,
+        "side_effects",
+        data.get("side_effects", []),
+        doc.KETAMINE_SIDE_EFFECTS,
+    )
+    _gather(
+        problems, _check_order, data, "infusion_started_at", "infusion_ended_at", "discharged_at"
+    )
+    start = _effective(session.infusion, data, "infusion_started_at")
+    problems += _dosing_problems(session, "infusion_started_at", start)
+    return problems, infusion
+
+
+def _effective(record, data: dict, field: str):
+    """The value a field will have after saving ``data``."""
+    return data[field] if field in data else getattr(record, field)
 
 
 def save_infusion(
     actor, session: Session, data: dict, *, override_reason: str = ""
 ) -> dosing.Infusion | None:
-    """Save the infusion note. The pump arithmetic is recomputed from its five inputs; a dose
-    past the clinic's limits is refused unless a prescriber overrides it with a reason."""
+    """Save the infusion note. The pump arithmetic is recomputed from its five inputs. A dose
+    past the clinic's limits, dosing started at a pre-dose reading past the hold level, or a
+    second ketamine-family dose the same day is refused unless a prescriber overrides it with a
+    reason."""
     require(actor, Perm.SESSION_CHANGE)
-    clinic = session.clinic
-    infusion, violations = None, []
-    if all(data.get(name) is not None for name in _INFUSION_INPUTS):
-        infusion = dosing.calculate_infusion(*(data[name] for name in _INFUSION_INPUTS))
-        violations = dosing.check_dose_limits(
-            data["dose_mg_per_kg"],
-            infusion.dose_mg,
-            Decimal(str(clinic.setting("ketamine_max_mg_per_kg"))),
-            Decimal(str(clinic.setting("ketamine_max_mg"))),
-        )
-        if violations and not override_reason.strip():
-            raise Conflict(
-                " ".join(v.message for v in violations).capitalize()
-                + ". A prescriber may override the clinic limit with a reason.",
-                code="dose_limit",
-            )
-        if violations and not actor.can(Perm.COURSE_OVERRIDE):
-            raise PermissionDenied("Only a prescriber may override the clinic's dose limit.")
-    if data.get("cadss6"):
-        doc.cadss6_total(data["cadss6"])
-    _check_choice("moaas_lowest", data.get("moaas_lowest"), doc.MOAAS)
-    _check_subset("side_effects", data.get("side_effects", []), doc.KETAMINE_SIDE_EFFECTS)
-    _check_order(data, "infusion_started_at", "infusion_ended_at", "discharged_at")
+    problems, infusion = _infusion_checks(session, data)
+    overriding = _overrides_needed(actor, session, problems, override_reason)
     with transaction.atomic():
         _editable(session)
         record = session.infusion
@@ -243,14 +424,16 @@ def save_infusion(
             record.total_ml = infusion.total_ml
             record.bag_mg_per_ml = infusion.bag_mg_per_ml
             record.rate_ml_per_h = infusion.rate_ml_per_h
-            if override_reason.strip() and violations:
-                record.dose_override_reason = override_reason.strip()
-                record.dose_override_by = actor.user
+        dose_overridden = [p for p in overriding if p.field == "dose_mg_per_kg"]
+        if dose_overridden:
+            record.dose_override_reason = override_reason.strip()
+            record.dose_override_by = actor.user
         record.save()
         detail = {"changed": sorted(data)}
-        if record.dose_override_reason and override_reason.strip():
+        if dose_overridden:
             detail["dose_override_reason"] = record.dose_override_reason
         record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
+        _record_overrides(actor, session, overriding, override_reason)
     return infusion
 
 
@@ -276,20 +459,51 @@ def _check_order(data: dict, *fields: str) -> None:
 # --- Esketamine --------------------------------------------------------------------------------
 
 
-def save_esketamine(actor, session: Session, data: dict) -> EsketamineRecord:
-    require(actor, Perm.SESSION_CHANGE)
+def _esketamine_checks(session: Session, data: dict) -> list[doc.Problem]:
+    problems: list[doc.Problem] = []
     dose = data.get("dose_mg")
     if dose is not None:
-        _check_choice("dose_mg", dose, (28, *doc.DOSES_MG))
+        _gather(problems, _check_choice, "dose_mg", dose, (28, *doc.DOSES_MG))
         if dose == 84 and not _had_56mg(session):
             # 84 mg only after a 56 mg start [R22].
-            raise InputError("dose_mg", "84 mg only after a first session at 56 mg (label)")
-    _check_subset("co_medications", data.get("co_medications", []), doc.CO_MEDICATIONS)
-    _check_subset("side_effects", data.get("side_effects", []), doc.KETAMINE_SIDE_EFFECTS)
+            problems.append(
+                doc.Problem(
+                    "dose_mg",
+                    "esketamine_84_after_56",
+                    "84 mg only after a first session at 56 mg (label [R22])",
+                )
+            )
+    _gather(
+        problems,
+        _check_subset,
+        "co_medications",
+        data.get("co_medications", []),
+        doc.CO_MEDICATIONS,
+    )
+    _gather(
+        problems,
+        _check_subset,
+        "side_effects",
+        data.get("side_effects", []),
+        doc.ESKETAMINE_SIDE_EFFECTS,
+    )
     for effect in ("sedation", "dissociation", "respiratory_depression"):
-        _check_order(data, "first_device_at", f"{effect}_resolved_at")
-    _check_order(data, "first_device_at", "ready_to_leave_at")
-    _check_order(data, "first_device_at", "monitoring_ended_at")
+        _gather(problems, _check_order, data, "first_device_at", f"{effect}_resolved_at")
+    _gather(problems, _check_order, data, "first_device_at", "ready_to_leave_at")
+    _gather(problems, _check_order, data, "first_device_at", "monitoring_ended_at")
+    start = _effective(session.esketamine, data, "first_device_at")
+    problems += _dosing_problems(session, "first_device_at", start)
+    return problems
+
+
+def save_esketamine(
+    actor, session: Session, data: dict, *, override_reason: str = ""
+) -> EsketamineRecord:
+    """Save the esketamine note. Dosing started at a pre-dose reading past the hold level, or a
+    second ketamine-family dose the same day, is refused unless a prescriber overrides it."""
+    require(actor, Perm.SESSION_CHANGE)
+    problems = _esketamine_checks(session, data)
+    overriding = _overrides_needed(actor, session, problems, override_reason)
     with transaction.atomic():
         _editable(session)
         record = session.esketamine
@@ -303,6 +517,7 @@ def save_esketamine(actor, session: Session, data: dict) -> EsketamineRecord:
             obj=session,
             detail={"changed": sorted(data)},
         )
+        _record_overrides(actor, session, overriding, override_reason)
     return record
 
 
@@ -347,36 +562,63 @@ def record_motor_threshold(
     return threshold
 
 
-def save_tms(actor, session: Session, data: dict) -> TmsRecord:
-    """Save the TMS note: output intensity follows the motor threshold, Beam F3 the head
-    measurements; a seizure raises a safety alert."""
-    require(actor, Perm.SESSION_CHANGE)
+def tms_output(threshold: MotorThreshold | None, pct_mt: int | None) -> int | None:
+    """Stimulator output (% of the device) for an intensity in % MT, or None."""
+    if threshold is None or not pct_mt:
+        return None
+    return doc.intensity_pct_output(threshold.percent_output, pct_mt)
+
+
+def _tms_checks(session: Session, data: dict) -> tuple[list[doc.Problem], dict]:
+    """Problems with a TMS note, and the values to save (Beam F3 computed)."""
     data = dict(data)
+    problems: list[doc.Problem] = []
+    record = session.tms
     threshold = data.get("motor_threshold")
     if threshold is not None and threshold.patient_id != session.patient_id:
-        raise InputError("motor_threshold", "belongs to another patient")
+        problems.append(doc.Problem("motor_threshold", "input", "belongs to another patient"))
+        threshold = None
     if data.get("discomfort") is not None and not 0 <= data["discomfort"] <= 10:
-        raise InputError("discomfort", "must be from 0 to 10")
-    _check_subset("side_effects", data.get("side_effects", []), doc.TMS_SIDE_EFFECTS)
+        problems.append(doc.Problem("discomfort", "input", "must be from 0 to 10"))
+    _gather(
+        problems, _check_subset, "side_effects", data.get("side_effects", []), doc.TMS_SIDE_EFFECTS
+    )
     planned, delivered = data.get("pulses_planned"), data.get("pulses_delivered")
     if planned is not None and delivered is not None and delivered > planned:
-        raise InputError("pulses_delivered", "cannot exceed the pulses planned")
+        problems.append(
+            doc.Problem("pulses_delivered", "input", "cannot exceed the pulses planned")
+        )
     head = [data.get(n) for n in ("tragus_tragus_cm", "nasion_inion_cm", "circumference_cm")]
     if data.get("target_method") == "beam_f3" and all(v is not None for v in head):
-        beam = targeting.beam_f3(*head)
-        data["beam_x_cm"], data["beam_y_cm"] = beam.x_cm, beam.y_cm
+        try:
+            beam = targeting.beam_f3(*head)
+        except InputError as error:
+            problems.append(doc.Problem(error.field, "input", error.message))
+        else:
+            data["beam_x_cm"], data["beam_y_cm"] = beam.x_cm, beam.y_cm
+    if "motor_threshold" not in data:
+        threshold = record.motor_threshold
+    pct_mt = _effective(record, data, "intensity_pct_mt")
+    problems += doc.tms_intensity_problems(
+        pct_mt, tms_output(threshold, pct_mt), session.clinic.setting("tms_max_pct_mt")
+    )
+    return problems, data
+
+
+def save_tms(actor, session: Session, data: dict, *, override_reason: str = "") -> TmsRecord:
+    """Save the TMS note: output intensity follows the motor threshold, Beam F3 the head
+    measurements. An intensity above the clinic's maximum % MT is refused unless a prescriber
+    overrides it; above 100 % of the device's output, always. A seizure raises a safety alert."""
+    require(actor, Perm.SESSION_CHANGE)
+    problems, data = _tms_checks(session, data)
+    overriding = _overrides_needed(actor, session, problems, override_reason)
     with transaction.atomic():
         _editable(session)
         record = session.tms
         was_seizure = record.seizure is True
         for name, value in data.items():
             setattr(record, name, value)
-        if record.motor_threshold and record.intensity_pct_mt:
-            record.intensity_pct_output = doc.intensity_pct_output(
-                record.motor_threshold.percent_output, record.intensity_pct_mt
-            )
-        if record.intensity_pct_output is not None and record.intensity_pct_output > 100:
-            raise InputError("intensity_pct_mt", "gives more than 100 % of the device's output")
+        record.intensity_pct_output = tms_output(record.motor_threshold, record.intensity_pct_mt)
         record.save()
         record_for(
             actor,
@@ -385,6 +627,7 @@ def save_tms(actor, session: Session, data: dict) -> TmsRecord:
             obj=session,
             detail={"changed": sorted(data)},
         )
+        _record_overrides(actor, session, overriding, override_reason)
         if record.seizure is True and not was_seizure:
             raise_alert(
                 actor,

@@ -4,9 +4,12 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import CheckboxSelectMultiple, RadioSelect
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from trellis.accounts import access
@@ -16,7 +19,7 @@ from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
 from trellis.treatments import documentation as doc
-from trellis.treatments import sessions
+from trellis.treatments import dosing, sessions, targeting
 from trellis.treatments.forms import (
     FORMS,
     AddendumForm,
@@ -48,40 +51,23 @@ def _record(session: Session):
 
 
 def _context(
-    request, session: Session, form=None, vitals_form=None, therapy_form=None, **extra
+    request,
+    session: Session,
+    form=None,
+    vitals_form=None,
+    therapy_form=None,
+    values=None,
+    stop=None,
+    **extra,
 ) -> dict:
+    """The session page. ``values`` are the note's values as submitted (a refused save): the
+    computed boxes follow them, never the note saved before."""
     actor = request.actor
     record = _record(session)
     vitals = list(session.vitals.select_related("recorded_by"))
     if form is None and record is not None:
         form = FORMS[session.course.modality](session=session, record=record)
-    warnings = []
-    if session.course.modality == "esketamine":
-        pre = next((v for v in vitals if v.label == "pre-dose" and v.bp_systolic), None)
-        later = [
-            (v.bp_systolic, v.bp_diastolic)
-            for v in vitals
-            if v.bp_systolic and v.label != "pre-dose"
-        ]
-        warnings += doc.esketamine_bp_warnings(
-            (pre.bp_systolic, pre.bp_diastolic) if pre else None,
-            later,
-            sessions.esketamine_limits(session.clinic),
-        )
-    if session.course.modality == "tms":
-        last = session.patient.motor_thresholds.first()
-        days = session.clinic.setting("tms_mt_remeasure_days")
-        if doc.mt_remeasure_due(
-            last.measured_on if last else None,
-            timezone.localdate(timezone=session.clinic.tzinfo),
-            days,
-        ):
-            warnings.append(
-                f"Motor threshold not measured in the last {days} days: re-measure it "
-                "(billable as 90869) [R40]."
-                if last
-                else "No motor threshold recorded for this patient: measure it first [R39]."
-            )
+    warnings = _warnings(session, record, vitals, shown=stop.problems if stop else [])
     escalation = None
     if session.course.modality == "iv_ketamine":
         escalation = sessions.dose_escalation(session.patient)
@@ -93,6 +79,11 @@ def _context(
         "total": total,
         "record": record,
         "form": form,
+        "calc": _computed(session, record, values) if record is not None else {},
+        "problems": _problems(form, vitals_form),
+        "stop": stop,
+        "can_override": actor.can(Perm.COURSE_OVERRIDE),
+        "overrides": list(session.overrides.select_related("prescriber")),
         "vitals": vitals,
         "vitals_form": vitals_form or VitalsForm(session=session),
         "vitals_interval": session.clinic.setting("vitals_interval_minutes"),
@@ -116,6 +107,142 @@ def _context(
     }
 
 
+_DOSE_START = {"iv_ketamine": "infusion_started_at", "esketamine": "first_device_at"}
+
+
+def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
+    """What to check before going on: pre-dose readings past the hold, esketamine blood
+    pressure, a motor threshold due for re-measuring. Not what the refusal banner (``shown``)
+    already says."""
+    shown = {problem.rule for problem in shown}
+    warnings = []
+    modality = session.course.modality
+    start_field = _DOSE_START.get(modality)
+    if record is not None and start_field and getattr(record, start_field) is None:
+        reading = sessions.predose_reading(session, None)
+        for problem in doc.predose_problems(
+            start_field, reading["bp"], reading["spo2"], sessions.predose_limits(session.clinic)
+        ):
+            if problem.rule in shown:
+                continue
+            warnings.append(
+                capfirst(problem.message) + ". Re-check after rest, or a prescriber may "
+                "override with a reason."
+            )
+    if modality == "esketamine":
+        pre = next((v for v in vitals if v.label == "pre-dose" and v.bp_systolic), None)
+        later = [
+            (v.bp_systolic, v.bp_diastolic)
+            for v in vitals
+            if v.bp_systolic and v.label != "pre-dose"
+        ]
+        warnings += doc.esketamine_bp_warnings(
+            (pre.bp_systolic, pre.bp_diastolic) if pre else None,
+            later,
+            sessions.esketamine_limits(session.clinic),
+        )
+    if modality == "tms":
+        # The threshold the note uses, else the patient's latest.
+        used = record.motor_threshold if record is not None else None
+        last = used or session.patient.motor_thresholds.first()
+        days = session.clinic.setting("tms_mt_remeasure_days")
+        if doc.mt_remeasure_due(
+            last.measured_on if last else None,
+            timezone.localdate(timezone=session.clinic.tzinfo),
+            days,
+        ):
+            warnings.append(
+                f"The motor threshold used ({last.percent_output} % on "
+                f"{last.measured_on:%b %-d}) is more than {days} days old: re-measure it "
+                "(billable as 90869) [R40]."
+                if last
+                else "No motor threshold recorded for this patient: measure it first [R39]."
+            )
+    return warnings
+
+
+def _computed(session: Session, record, values: dict | None) -> dict:
+    """The read-only computed boxes: from the saved note, or (after a refused save) from the
+    values submitted, blank where those cannot be computed. Never the note's old values."""
+    modality = session.course.modality
+    if values is None:
+        if modality == "iv_ketamine":
+            if record.rate_ml_per_h is None:
+                return {}
+            return {
+                name: getattr(record, name)
+                for name in (*sessions.INFUSION_INPUTS, *_INFUSION_OUTPUTS)
+            }
+        if modality == "esketamine":
+            return {"monitoring_minutes": record.monitoring_minutes}
+        return {
+            "motor_threshold": record.motor_threshold,
+            "intensity_pct_mt": record.intensity_pct_mt,
+            "intensity_pct_output": record.intensity_pct_output,
+            "beam_x_cm": record.beam_x_cm if record.target_method == "beam_f3" else None,
+            "beam_y_cm": record.beam_y_cm,
+        }
+    if modality == "iv_ketamine":
+        inputs = [values.get(name) for name in sessions.INFUSION_INPUTS]
+        if any(value is None for value in inputs):
+            return {}
+        try:
+            infusion = dosing.calculate_infusion(*inputs)
+        except InputError:
+            return {}
+        return {
+            **dict(zip(sessions.INFUSION_INPUTS, inputs, strict=True)),
+            **{name: getattr(infusion, name) for name in _INFUSION_OUTPUTS},
+        }
+    if modality == "esketamine":
+        return {"monitoring_minutes": doc.monitoring_minutes(values)}
+    threshold, pct_mt = values.get("motor_threshold"), values.get("intensity_pct_mt")
+    calc = {
+        "motor_threshold": threshold,
+        "intensity_pct_mt": pct_mt,
+        "intensity_pct_output": sessions.tms_output(threshold, pct_mt),
+        "beam_x_cm": None,
+    }
+    head = [values.get(n) for n in ("tragus_tragus_cm", "nasion_inion_cm", "circumference_cm")]
+    if values.get("target_method") == "beam_f3" and all(v is not None for v in head):
+        try:
+            beam = targeting.beam_f3(*head)
+        except InputError:
+            pass
+        else:
+            calc["beam_x_cm"], calc["beam_y_cm"] = beam.x_cm, beam.y_cm
+    return calc
+
+
+_INFUSION_OUTPUTS = ("dose_mg", "drug_ml", "total_ml", "bag_mg_per_ml", "rate_ml_per_h")
+
+
+def _problems(*forms) -> list[dict]:
+    """Every error on the page's forms, for the one banner at the top: the field's label, the
+    rule, and a link to the field."""
+    problems = []
+    for form in forms:
+        if form is None or not form.is_bound:
+            continue
+        for name, errors in form.errors.items():
+            field = form.fields.get(name)
+            anchor = ""
+            if field is not None:
+                anchor = form[name].auto_id
+                if isinstance(field.widget, RadioSelect | CheckboxSelectMultiple):
+                    anchor += "_0"
+            label = field.label if field is not None and field.label else name.replace("_", " ")
+            for message in errors:
+                problems.append(
+                    {
+                        "label": capfirst(label) if field is not None else "",
+                        "message": message,
+                        "anchor": anchor,
+                    }
+                )
+    return problems
+
+
 @login_required
 def session_detail(request: HttpRequest, session_id: UUID) -> HttpResponse:
     session = _load(request, session_id)
@@ -134,13 +261,9 @@ def session_begin(request: HttpRequest, session_id: UUID) -> HttpResponse:
 
 
 _SAVE = {
-    "iv_ketamine": lambda actor, session, values, form: sessions.save_infusion(
-        actor, session, values, override_reason=form.cleaned_data.get("override_reason", "")
-    ),
-    "esketamine": lambda actor, session, values, form: sessions.save_esketamine(
-        actor, session, values
-    ),
-    "tms": lambda actor, session, values, form: sessions.save_tms(actor, session, values),
+    "iv_ketamine": sessions.save_infusion,
+    "esketamine": sessions.save_esketamine,
+    "tms": sessions.save_tms,
 }
 
 
@@ -154,9 +277,19 @@ def session_save(request: HttpRequest, session_id: UUID) -> HttpResponse:
         return redirect("session_detail", session.id)
     modality = session.course.modality
     form = FORMS[modality](request.POST, session=session)
+    stop = None
     if form.is_valid():
+        values = form.values()
         try:
-            _SAVE[modality](request.actor, session, form.values(), form)
+            _SAVE[modality](
+                request.actor,
+                session,
+                values,
+                override_reason=form.cleaned_data.get("override_reason", ""),
+            )
+        except sessions.SafetyStop as error:
+            stop = error
+            _add_problems(form, error.problems)
         except InputError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         except Conflict as error:
@@ -164,10 +297,24 @@ def session_save(request: HttpRequest, session_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Saved.")
             return redirect("session_detail", session.id)
-    session.refresh_from_db()
-    return render(
-        request, "treatments/session_detail.html", _context(request, session, form=form), status=422
-    )
+    else:
+        # Check what could be read too, so the banner lists every problem at once.
+        values = form.values()
+        _add_problems(form, sessions.note_problems(session, values))
+    session = _SESSIONS.get(pk=session.pk)  # as saved: nothing of the refused note
+    context = _context(request, session, form=form, values=values, stop=stop)
+    return render(request, "treatments/session_detail.html", context, status=422)
+
+
+def _add_problems(form, problems) -> None:
+    for problem in problems:
+        field = problem.field
+        if field.startswith("cadss6["):  # cadss6[2] is the form's cadss_2
+            field = "cadss_" + field[len("cadss6[") : -1]
+        if field in form.fields:
+            form.add_error(field, problem.message)
+        else:
+            form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {problem.message}")
 
 
 @require_POST
@@ -195,8 +342,15 @@ def session_vitals(request: HttpRequest, session_id: UUID) -> HttpResponse:
                 )
             form = None
     if is_htmx(request):
+        # The vitals panel, and out of band what the new reading changes: the list of what
+        # signing still needs, and the warnings at the top.
         context = _context(request, session, vitals_form=form)
-        return render(request, "treatments/session_detail.html#vitals", context)
+        page = "treatments/session_detail.html"
+        return HttpResponse(
+            render_to_string(f"{page}#vitals", context, request)
+            + render_to_string(f"{page}#checklist", {**context, "oob": True}, request)
+            + render_to_string(f"{page}#warnings", {**context, "oob": True}, request)
+        )
     if form is not None and form.errors:
         return render(
             request,

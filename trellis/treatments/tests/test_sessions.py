@@ -226,7 +226,7 @@ class InfusionSessionTests(SessionTestCase):
             f"/sessions/{self.session.id}/save/",
             {**INFUSION, "dose_mg_per_kg": "1.0", "override_reason": "nurse tries"},
         )
-        self.assertEqual(response.status_code, 403)
+        self.assertContains(response, "Only a prescriber may override", status_code=422)
         self.assertIsNone(Session.objects.get(pk=self.session.pk).infusion.dose_mg)
 
     def test_a_prescriber_overrides_the_dose_limit_with_a_reason(self):
@@ -403,8 +403,10 @@ class CourseCompletionTests(SessionTestCase):
     def test_signing_the_last_session_completes_the_course(self):
         prescriber = actor_for(self.prescriber, self.clinic_a)
         for session in self.course.sessions.order_by("number"):
+            # One infusion a week: a second ketamine dose on one day would be refused.
+            day = self.day - timedelta(days=7 * (4 - session.number))
             sessions.begin_session(
-                self.nurse_actor, session, now=datetime.combine(self.day, time(9), self.tz)
+                self.nurse_actor, session, now=datetime.combine(day, time(9), self.tz)
             )
             session = Session.objects.get(pk=session.pk)
             sessions.save_infusion(
@@ -416,21 +418,21 @@ class CourseCompletionTests(SessionTestCase):
                     "minutes": 40,
                     "vial_mg_per_ml": Decimal("50"),
                     "diluent_ml": Decimal("100"),
-                    "infusion_started_at": datetime.combine(self.day, time(9, 5), self.tz),
-                    "infusion_ended_at": datetime.combine(self.day, time(9, 45), self.tz),
+                    "infusion_started_at": datetime.combine(day, time(9, 5), self.tz),
+                    "infusion_ended_at": datetime.combine(day, time(9, 45), self.tz),
                     "cadss6": [0] * 6,
                     "moaas_lowest": 5,
                     "discharge_vitals_in_range": True,
                     "discharge_moaas_5": True,
                     "escort_present": True,
-                    "discharged_at": datetime.combine(self.day, time(10, 30), self.tz),
+                    "discharged_at": datetime.combine(day, time(10, 30), self.tz),
                 },
             )
             sessions.record_vitals(
                 self.nurse_actor,
                 session,
                 {"bp_systolic": 120, "bp_diastolic": 80},
-                taken_at=datetime.combine(self.day, time(9, 10), self.tz),
+                taken_at=datetime.combine(day, time(9, 10), self.tz),
             )
             self.course.refresh_from_db()
             self.assertEqual(self.course.status, "active")
