@@ -64,8 +64,14 @@
   function noteDrafts() {
     document.querySelectorAll("[data-draft]").forEach(function (field) {
       var dirty = false;
+      var saving = false;
       field.addEventListener("input", function () { dirty = true; });
-      field.addEventListener("htmx:beforeRequest", function () { dirty = false; });
+      field.addEventListener("htmx:beforeRequest", function (event) {
+        // Once "Save note" is pressed the note itself is being saved: no draft after it.
+        if (saving) event.preventDefault();
+        dirty = false;
+      });
+      if (field.form) field.form.addEventListener("submit", function () { saving = true; });
       field.addEventListener("htmx:sendError", function () {
         dirty = true;
         var status = document.getElementById(field.getAttribute("aria-describedby"));

@@ -69,11 +69,15 @@ def save_note_draft(
     return draft
 
 
-def note_draft_for(actor, session: Session) -> NoteDraft | None:
-    """``actor``'s own draft of the note, while the session can still be documented."""
+def unsaved_note_draft(actor, session: Session, saved_note: str) -> NoteDraft | None:
+    """``actor``'s own draft of the note while the session can still be documented, when it
+    says something the saved note does not (a draft kept just as the note was saved does not)."""
     if session.is_signed or session.status != SessionStatus.IN_PROGRESS:
         return None
-    return NoteDraft.objects.filter(session=session, author=actor.user).first()
+    draft = NoteDraft.objects.filter(session=session, author=actor.user).first()
+    if draft is None or draft.text == saved_note:
+        return None
+    return draft
 
 
 def discard_note_draft(actor, session: Session) -> None:

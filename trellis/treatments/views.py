@@ -79,8 +79,8 @@ def _context(request, session: Session, form=None, vitals_form=None, **extra) ->
                 if last
                 else "No motor threshold recorded for this patient: measure it first [R39]."
             )
-    if form is not None and not form.is_bound and actor.can(Perm.SESSION_CHANGE):
-        _keep_note_as_draft(actor, session, form)
+    if form is not None and actor.can(Perm.SESSION_CHANGE):
+        _keep_note_as_draft(actor, session, form, record)
     escalation = None
     if session.course.modality == "iv_ketamine":
         escalation = sessions.dose_escalation(session.patient)
@@ -120,13 +120,13 @@ def _draft_status(draft) -> str:
     return f"Draft saved {saved}. Save note to put it in the record."
 
 
-def _keep_note_as_draft(actor, session: Session, form) -> None:
+def _keep_note_as_draft(actor, session: Session, form, record) -> None:
     """The note field saves itself as a draft while it is typed; the page shows the draft."""
     if session.is_signed or session.status != SessionStatus.IN_PROGRESS:
         return
     field = form.fields["note"]
-    draft = drafts.note_draft_for(actor, session)
-    if draft is not None:
+    draft = drafts.unsaved_note_draft(actor, session, record.note)
+    if draft is not None and not form.is_bound:
         form.initial["note"] = draft.text
     field.help_text = _draft_status(draft) if draft else "Kept as a draft while you type."
     url = reverse("session_note_draft", args=[session.id])

@@ -12,7 +12,8 @@ from trellis.measures.tests.test_browser import chromium, signed_in_cookie  # no
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import TRD_TRIALS
 from trellis.treatments import services, sessions
-from trellis.treatments.models import NoteDraft
+from trellis.treatments.models import NoteDraft, Protocol
+from trellis.treatments.protocols import BUILTIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,6 +23,9 @@ NOTE = "Calm and talkative; mild dissociation at 40 min, easing by 60."
 def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, chromium):  # noqa: F811
     from playwright.sync_api import expect
 
+    # A browser test empties the database after it; the built-in protocols come back here.
+    for spec in BUILTIN:
+        Protocol.objects.update_or_create(clinic=None, code=spec["code"], defaults=spec)
     clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
     prescriber = make_staff("prescriber", clinic, Role.PRESCRIBER)
     nurse = make_staff("nurse", clinic, Role.NURSE)

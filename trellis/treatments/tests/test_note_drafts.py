@@ -101,6 +101,25 @@ class NoteDraftTests(DraftTestCase):
         self.assertEqual(self.session.esketamine.note, "Tolerated well")
         self.assertContains(self.client.get(self.url), "Kept as a draft while you type.")
 
+    def test_a_draft_that_arrives_just_after_the_save_is_not_offered_as_unsaved(self):
+        self.begin()
+        self.sign_in(self.nurse)
+        self.client.post(f"{self.url}save/", {**ESKETAMINE_NOTE, "note": "Tolerated well"})
+        self.draft("Tolerated well")  # leaving the field as "Save note" was pressed
+        page = self.client.get(self.url)
+        self.assertContains(page, "Kept as a draft while you type.")
+        self.assertNotContains(page, "Draft saved")
+
+    def test_a_note_refused_on_save_still_saves_itself_as_a_draft(self):
+        self.begin()
+        self.sign_in(self.nurse)
+        page = self.client.post(
+            f"{self.url}save/", {**ESKETAMINE_NOTE, "dose_mg": "85", "note": "Kept"}
+        )
+        self.assertEqual(page.status_code, 422)
+        self.assertContains(page, f'hx-post="{self.url}note-draft/"', status_code=422)
+        self.assertContains(page, "Kept</textarea>", status_code=422)
+
     def test_a_signed_session_takes_no_draft(self):
         self.begin()
         self.sign()
