@@ -1,6 +1,11 @@
-// Trellis page behaviour: idle sign-out with a warning, and auto-submitting selects.
+// Trellis page behaviour: idle sign-out with a warning (kept off while a treatment session is
+// in progress on the page), the note saved as a draft while it is typed, auto-submitting selects.
 (function () {
   "use strict";
+
+  function csrfToken() {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+  }
 
   function idleLogoff() {
     var body = document.body;
@@ -8,9 +13,28 @@
     var keepaliveUrl = body.dataset.keepaliveUrl;
     if (!seconds || !keepaliveUrl) return;
     var warning = document.getElementById("idle-warning");
-    var csrf = JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+    var csrf = csrfToken();
     var lastActivity = Date.now();
     var lastPing = Date.now();
+
+    // A session in progress (esketamine's two hours of monitoring) keeps the sign-in alive while
+    // its page is open. The server decides: once it refuses, idle sign-out works as anywhere.
+    var open = document.querySelector("[data-session-keepalive]");
+    if (open) {
+      var every = Math.min(60, Math.floor(seconds / 3)) * 1000;
+      var timer = window.setInterval(function () {
+        fetch(open.dataset.sessionKeepalive, {
+          method: "POST", headers: { "X-CSRFToken": csrf }, credentials: "same-origin", redirect: "manual"
+        }).then(function (response) {
+          if (response.status === 204) {
+            lastActivity = Date.now();
+            if (warning) warning.hidden = true;
+          } else {
+            window.clearInterval(timer);
+          }
+        }, function () { /* offline for a moment: the next ping tries again */ });
+      }, every);
+    }
 
     function activity() {
       lastActivity = Date.now();
@@ -35,6 +59,37 @@
     }, 5000);
   }
 
+  // The note saves itself as a draft (htmx, see the session page): 2 seconds after typing pauses,
+  // on leaving the field, and every 10 seconds while typing goes on without a pause.
+  function noteDrafts() {
+    document.querySelectorAll("[data-draft]").forEach(function (field) {
+      var dirty = false;
+      var saving = false;
+      field.addEventListener("input", function () { dirty = true; });
+      field.addEventListener("htmx:beforeRequest", function (event) {
+        // Once "Save note" is pressed the note itself is being saved: no draft after it.
+        if (saving) event.preventDefault();
+        dirty = false;
+      });
+      if (field.form) field.form.addEventListener("submit", function () { saving = true; });
+      field.addEventListener("htmx:sendError", function () {
+        dirty = true;
+        var status = document.getElementById(field.getAttribute("aria-describedby"));
+        if (status) status.textContent = "Draft not saved: no connection. Trying again…";
+      });
+      // A refusal (signed meanwhile, too long) is shown in words in place of the status.
+      field.addEventListener("htmx:beforeSwap", function (event) {
+        if (event.detail.xhr.status === 409 || event.detail.xhr.status === 422) {
+          event.detail.shouldSwap = true;
+          event.detail.isError = false;
+        }
+      });
+      window.setInterval(function () {
+        if (dirty && window.htmx) window.htmx.trigger(field, "draft-due");
+      }, 10000);
+    });
+  }
+
   function autosubmit() {
     document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
       select.addEventListener("change", function () { select.form.submit(); });
@@ -43,6 +98,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     idleLogoff();
+    noteDrafts();
     autosubmit();
   });
 })();

@@ -4,7 +4,7 @@ from django.urls import path
 from trellis.accounts import views
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("mfa/", views.mfa, name="mfa"),
     path("clinic/", views.switch_clinic, name="switch_clinic"),

@@ -2,10 +2,10 @@ import base64
 
 import segno
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -14,15 +14,23 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trellis.accounts import services
 from trellis.accounts.access import require
 from trellis.accounts.forms import ClinicForm, OtpForm
-from trellis.accounts.middleware import SESSION_CLINIC
+from trellis.accounts.middleware import SESSION_CLINIC, local_url
 from trellis.accounts.permissions import Perm
 
 
 def _safe_next(request: HttpRequest, fallback: str = "home") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
+    """Where to go after signing in: the ``next`` page when it is a path on this site."""
+    return local_url(request.POST.get("next") or request.GET.get("next") or "") or fallback
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in that returns to the page the user was on (kept through an idle sign-out), and
+    only ever to a path on this site."""
+
+    redirect_authenticated_user = True
+
+    def get_redirect_url(self) -> str:
+        return _safe_next(self.request, "")
 
 
 @login_required

@@ -515,3 +515,34 @@ class SafetyOverride(models.Model):
 
     def __str__(self) -> str:
         return f"Override of {self.rule} on {self.session}"
+
+
+class NoteDraft(models.Model):
+    """The chair-side note as it is being typed, kept for its author until the note is saved.
+
+    A draft is not part of the record: it becomes the note only when its author saves the note,
+    and a signed session takes no drafts. One draft per session and author, so two people
+    documenting the same session never overwrite each other's unsaved words.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (session, author) unique constraint
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="note_drafts", db_index=False
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    text = models.TextField(blank=True)
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "author"], name="one_note_draft_per_author")
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft note for {self.session} by {self.author}"

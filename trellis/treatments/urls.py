@@ -7,6 +7,14 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/begin/", views.session_begin, name="session_begin"),
     path("sessions/<uuid:session_id>/save/", views.session_save, name="session_save"),
     path("sessions/<uuid:session_id>/vitals/", views.session_vitals, name="session_vitals"),
+    path(
+        "sessions/<uuid:session_id>/note-draft/",
+        views.session_note_draft,
+        name="session_note_draft",
+    ),
+    path(
+        "sessions/<uuid:session_id>/keepalive/", views.session_keepalive, name="session_keepalive"
+    ),
     path("sessions/<uuid:session_id>/sign/", views.session_sign, name="session_sign"),
     path(
         "sessions/<uuid:session_id>/therapy-note/",

@@ -8,18 +8,20 @@ from django.forms import CheckboxSelectMultiple, RadioSelect
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from trellis.accounts import access
+from trellis.accounts.middleware import idle_neutral, touch_idle_clock
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
 from trellis.treatments import documentation as doc
-from trellis.treatments import dosing, sessions, targeting
+from trellis.treatments import dosing, drafts, sessions, targeting
 from trellis.treatments.forms import (
     FORMS,
     AddendumForm,
@@ -68,6 +70,8 @@ def _context(
     if form is None and record is not None:
         form = FORMS[session.course.modality](session=session, record=record)
     warnings = _warnings(session, record, vitals, shown=stop.problems if stop else [])
+    if form is not None and actor.can(Perm.SESSION_CHANGE):
+        _keep_note_as_draft(actor, session, form, record)
     escalation = None
     if session.course.modality == "iv_ketamine":
         escalation = sessions.dose_escalation(session.patient)
@@ -103,8 +107,41 @@ def _context(
         "rems_form": getattr(session, "rems_form", None)
         if session.course.modality == "esketamine"
         else None,
+        "keepalive_url": reverse("session_keepalive", args=[session.id])
+        if drafts.keeps_sign_in(actor, session)
+        else None,
         **extra,
     }
+
+
+def _draft_status(draft) -> str:
+    saved = timezone.localtime(draft.saved_at).strftime("%H:%M")
+    return f"Draft saved {saved}. Save note to put it in the record."
+
+
+def _keep_note_as_draft(actor, session: Session, form, record) -> None:
+    """The note field saves itself as a draft while it is typed; the page shows the draft."""
+    if session.is_signed or session.status != SessionStatus.IN_PROGRESS:
+        return
+    field = form.fields["note"]
+    draft = drafts.unsaved_note_draft(actor, session, record.note)
+    if draft is not None and not form.is_bound:
+        form.initial["note"] = draft.text
+    field.help_text = _draft_status(draft) if draft else "Kept as a draft while you type."
+    url = reverse("session_note_draft", args=[session.id])
+    field.widget.attrs.update(
+        {
+            "hx-post": url,
+            # Every few seconds while it changes (trellis.js sends draft-due) and on leaving it.
+            "hx-trigger": "input changed delay:2s, blur changed, draft-due",
+            "hx-params": "note",
+            "hx-target": "#id_note_help",
+            "hx-swap": "innerHTML",
+            "hx-sync": "this:queue last",
+            "aria-describedby": "id_note_help",
+            "data-draft": "note",
+        }
+    )
 
 
 _DOSE_START = {"iv_ketamine": "infusion_started_at", "esketamine": "first_device_at"}
@@ -295,6 +332,7 @@ def session_save(request: HttpRequest, session_id: UUID) -> HttpResponse:
         except Conflict as error:
             form.add_error(None, error.message)
         else:
+            drafts.discard_note_draft(request.actor, session)
             messages.success(request, "Saved.")
             return redirect("session_detail", session.id)
     else:
@@ -315,6 +353,34 @@ def _add_problems(form, problems) -> None:
             form.add_error(field, problem.message)
         else:
             form.add_error(None, f"{field.replace('_', ' ').capitalize()}: {problem.message}")
+
+
+@require_POST
+@login_required
+def session_note_draft(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """Keep the note as typed so far; answers the status line ("Draft saved 14:02")."""
+    session = _load(request, session_id, Perm.SESSION_CHANGE)
+    try:
+        draft = drafts.save_note_draft(request.actor, session, request.POST.get("note", ""))
+    except InputError as error:
+        return HttpResponse(f"Draft not saved: {error.message}.", status=422)
+    except Conflict as error:
+        return HttpResponse(f"Draft not saved: {error.message}", status=409)
+    return HttpResponse(_draft_status(draft))
+
+
+@idle_neutral
+@require_POST
+@login_required
+def session_keepalive(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """An open page of a session in progress keeps its user signed in (esketamine's two hours of
+    monitoring must not be cut short by idle logoff); any other session is refused (409) and
+    leaves the idle clock running."""
+    session = _load(request, session_id, Perm.SESSION_CHANGE)
+    if not drafts.keeps_sign_in(request.actor, session):
+        return HttpResponse("This session is not in progress.", status=409)
+    touch_idle_clock(request)
+    return HttpResponse(status=204)
 
 
 @require_POST

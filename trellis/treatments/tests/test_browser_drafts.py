@@ -1,0 +1,61 @@
+"""The nurse's note survives a reload, end to end in the system's Chromium (Playwright): typed
+into an esketamine session in progress, kept as a draft ("Draft saved 14:02"), back in the
+textarea when the page loads again, with no Content Security Policy error on the way. Run alone
+with ``pytest -m browser``."""
+
+import pytest
+from django.utils import timezone
+
+from trellis.accounts.permissions import Role
+from trellis.lib.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
+from trellis.measures.tests.test_browser import chromium, signed_in_cookie  # noqa: F401
+from trellis.patients import services as patient_services
+from trellis.patients.tests.test_api import TRD_TRIALS
+from trellis.treatments import services, sessions
+from trellis.treatments.models import NoteDraft, Protocol
+from trellis.treatments.protocols import BUILTIN
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+NOTE = "Calm and talkative; mild dissociation at 40 min, easing by 60."
+
+
+def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, chromium):  # noqa: F811
+    from playwright.sync_api import expect
+
+    # A browser test empties the database after it; the built-in protocols come back here.
+    for spec in BUILTIN:
+        Protocol.objects.update_or_create(clinic=None, code=spec["code"], defaults=spec)
+    clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
+    prescriber = make_staff("prescriber", clinic, Role.PRESCRIBER)
+    nurse = make_staff("nurse", clinic, Role.NURSE)
+    prescribing = actor_for(prescriber, clinic)
+    patient = make_patient(prescribing, "Tara", "Castillo")
+    screening = patient_services.create_screening(prescribing, patient, SAFE_ANSWERS, TRD_TRIALS)
+    patient_services.sign_screening(prescribing, screening)
+    today = timezone.localdate(timezone=clinic.tzinfo)
+    course = services.start_course(prescribing, patient, "esketamine-trd", today)
+    session = course.sessions.order_by("number").first()
+    sessions.begin_session(actor_for(nurse, clinic), session)
+
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": signed_in_cookie(nurse), "url": live_server.url}]
+    )
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{live_server.url}/sessions/{session.id}/")
+
+    expect(page.get_by_text("this page keeps you signed in")).to_be_visible()
+    note = page.get_by_label("Note", exact=True)
+    note.click()
+    note.press_sequentially(NOTE, delay=10)
+    expect(page.locator("#id_note_help")).to_contain_text("Draft saved", timeout=10_000)
+    assert NoteDraft.objects.get(session=session, author=nurse).text == NOTE
+
+    page.reload()
+    expect(page.get_by_label("Note", exact=True)).to_have_value(NOTE)
+    expect(page.locator("#id_note_help")).to_contain_text("Draft saved")
+    assert problems == []
