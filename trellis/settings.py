@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "trellis.accounts.middleware.StaffMiddleware",
+    # Under DEBUG, someone not signed in sees the product's 404 page, not Django's URL list.
+    "trellis.lib.errorpages.ProductNotFoundMiddleware",
     # django-axes wants to be last: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

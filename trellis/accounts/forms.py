@@ -31,8 +31,20 @@ class ClinicForm(forms.ModelForm):
 
     class Meta:
         model = Clinic
-        fields = ["name", "timezone", "address", "phone"]
+        fields = ["name", "timezone", "address", "phone", "country", "subdivision"]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
+        labels = {"country": "Country", "subdivision": "State or province"}
+        help_texts = {
+            "country": "Two-letter code (ISO 3166-1), e.g. US. Its public holidays are "
+            "proposed as closure days.",
+            "subdivision": "Two-letter code, e.g. NY; leave empty for national holidays only.",
+        }
+
+    def clean_country(self) -> str:
+        return (self.cleaned_data.get("country") or "").strip().upper()
+
+    def clean_subdivision(self) -> str:
+        return (self.cleaned_data.get("subdivision") or "").strip().upper()
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ import uuid
 import zoneinfo
 from datetime import date
 
+import holidays
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -17,6 +18,14 @@ from trellis.lib.errors import InputError
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA timezone such as America/New_York")
+
+
+def validate_country(value: str) -> None:
+    if value not in holidays.list_supported_countries():
+        raise ValidationError(
+            f"{value!r} is not a country code with a public-holiday calendar; use ISO 3166-1 "
+            "alpha-2 in capitals, such as US or CA"
+        )
 
 
 def validate_settings(value: dict) -> None:
@@ -42,6 +51,19 @@ class Clinic(models.Model):
     )
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    # Where the clinic is, for the public holidays proposed as closure days.
+    country = models.CharField(
+        max_length=2,
+        default="US",
+        validators=[validate_country],
+        help_text="ISO 3166-1 alpha-2 code, e.g. US",
+    )
+    subdivision = models.CharField(
+        "state or province",
+        max_length=10,
+        blank=True,
+        help_text="Code of the state or province, e.g. NY; empty for national holidays only",
+    )
     mrn_prefix = models.CharField(
         max_length=6, help_text="Letters that start every MRN of this clinic, e.g. RIV"
     )
@@ -58,6 +80,19 @@ class Clinic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.country = (self.country or "").strip().upper()
+        self.subdivision = (self.subdivision or "").strip().upper()
+        known = holidays.list_supported_countries().get(self.country)
+        if known is not None and self.subdivision and self.subdivision not in known:
+            shown = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+            raise ValidationError(
+                {
+                    "subdivision": f"{self.subdivision!r} is not a state or province of "
+                    f"{self.country} with a holiday calendar; use one of {shown}"
+                }
+            )
 
     def setting(self, key: str) -> int | float:
         return clinic_settings.value(self.settings, key)

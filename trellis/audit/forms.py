@@ -2,6 +2,7 @@ from django import forms
 
 from trellis.accounts.models import Clinic, User
 from trellis.audit.models import Action
+from trellis.lib.forms import FilterDateField
 from trellis.patients.models import Patient
 
 
@@ -17,12 +18,8 @@ class AuditFilterForm(forms.Form):
         queryset=User.objects.none(), required=False, label="Staff member", empty_label="Anyone"
     )
     action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
-    date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = FilterDateField(required=False, label="From")
+    date_to = FilterDateField(required=False, label="To")
 
     def __init__(self, clinic: Clinic, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -1,22 +1,29 @@
 import csv
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
+from trellis.audit import naming
 from trellis.audit.forms import AuditFilterForm
 from trellis.audit.models import Action, AuditEvent
 from trellis.audit.services import record_for
 
 
 def _filtered(actor: Actor, form: AuditFilterForm) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.filter(clinic=actor.clinic).select_related("patient")
+    events = AuditEvent.objects.filter(clinic=actor.clinic).select_related("patient", "user")
     if not form.is_valid():
         return events.none()
     data = form.cleaned_data
@@ -41,15 +48,40 @@ def report(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(actor.clinic, request.GET)
     events = _filtered(actor, form)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    # Records and staff in words: one query per record type on the page, never one per row.
+    names = naming.record_names(page.object_list, actor.clinic.tzinfo)
+    rows = [
+        AuditRow(event, names.get((event.object_type, event.object_id), ""), staff_name(event))
+        for event in page.object_list
+    ]
     record_for(
         actor,
         Action.QUERY,
         object_type="audit.auditevent",
         detail={"filters": _filters_for_detail(form)},
     )
+    # Filters that cannot be read are a bad request: the page says which field and why.
+    status = 400 if form.is_bound and not form.is_valid() else 200
     return render(
-        request, "audit/report.html", {"form": form, "page": page, "query": request.GET.urlencode()}
+        request,
+        "audit/report.html",
+        {"form": form, "page": page, "rows": rows, "query": request.GET.urlencode()},
+        status=status,
     )
+
+
+@dataclass
+class AuditRow:
+    event: AuditEvent
+    record: str  # the record in words, "" when the event names none
+    staff: str
+
+
+def staff_name(event: AuditEvent) -> str:
+    """The member of staff by name ("Priya Raman"); the username the event kept otherwise."""
+    if event.user is not None and event.user.get_full_name():
+        return event.user.get_full_name()
+    return event.username
 
 
 class _Echo:
@@ -58,9 +90,15 @@ class _Echo:
 
 
 @login_required
-def export(request: HttpRequest) -> StreamingHttpResponse:
+def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     actor = require(request.actor, Perm.AUDIT_READ)
     form = AuditFilterForm(actor.clinic, request.GET)
+    if not form.is_valid():
+        problems = "; ".join(
+            f"{form.fields[name].label if name in form.fields else 'Filters'}: {' '.join(errors)}"
+            for name, errors in form.errors.items()
+        )
+        return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
     events = _filtered(actor, form)
     record_for(
         actor,

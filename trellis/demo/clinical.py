@@ -12,17 +12,27 @@ from trellis.patients.models import Patient
 from trellis.treatments import services, sessions
 from trellis.treatments.models import Course, Session
 
-# (protocol, weeks ago the course started)
-PLAN = [
-    ("ketamine-iv-induction", 1),
-    ("ketamine-iv-induction", 3),
-    ("ketamine-iv-maintenance", 2),
-    ("esketamine-trd", 2),
-    ("esketamine-trd", 5),
-    ("tms-10hz", 2),
-    ("tms-10hz", 4),
-    ("tms-itbs", 3),
-]
+# Per clinic: (protocol, weeks ago the course started, PHQ-9 trajectory or None for any).
+# At Riverside one patient answered PHQ-9 item 9 above 0 on their phone: an open safety alert.
+PLANS = {
+    "riverside": [
+        ("ketamine-iv-induction", 1, None),
+        ("ketamine-iv-induction", 3, None),
+        ("ketamine-iv-maintenance", 2, None),
+        ("esketamine-trd", 2, ITEM9_ALERT),
+        ("esketamine-trd", 5, None),
+        ("tms-10hz", 2, None),
+        ("tms-10hz", 4, None),
+        ("tms-itbs", 3, None),
+    ],
+    # A smaller centre: a finished IV series, esketamine, and TMS (iTBS and 10 Hz).
+    "lakeshore": [
+        ("ketamine-iv-induction", 4, "remitting"),
+        ("esketamine-trd", 3, "responding"),
+        ("tms-itbs", 2, None),
+        ("tms-10hz", 5, "non_responding"),
+    ],
+}
 
 
 def add_courses(
@@ -33,10 +43,12 @@ def add_courses(
     rng: random.Random,
     today: date,
 ) -> list[Course]:
-    """Start a course for each eligible patient in ``PLAN`` and document its past sessions."""
+    """Start a course for each eligible patient in the clinic's plan and document its past
+    sessions: ``nurse`` documents ketamine and esketamine, ``tms`` TMS, ``prescriber`` signs
+    infusions. A clinic with no plan gets none."""
     courses = []
     candidates = iter(patients)
-    for index, (protocol, weeks_ago) in enumerate(PLAN):
+    for protocol, weeks_ago, pattern in PLANS.get(prescriber.clinic.slug, []):
         modality = services.find_protocol(prescriber.clinic, protocol).modality
         patient = _eligible(candidates, modality)
         if patient is None:
@@ -54,10 +66,7 @@ def add_courses(
         documenter = tms if modality == "tms" else nurse
         for session in course.sessions.filter(planned_date__lt=today).order_by("number"):
             _document(session, documenter, prescriber, rng)
-        # One patient answered PHQ-9 item 9 above 0 on their phone: an open safety alert.
-        add_demo_measures(
-            prescriber, course, rng, pattern=ITEM9_ALERT if index == 3 else None, today=today
-        )
+        add_demo_measures(prescriber, course, rng, pattern=pattern, today=today)
         courses.append(course)
     return courses
 

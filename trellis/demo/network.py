@@ -13,6 +13,7 @@ from trellis.accounts.permissions import Role
 from trellis.demo import clinical
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
+from trellis.treatments.models import Course
 
 DEMO_PASSWORD = "trellis-demo-2026"  # noqa: S105 (published in README for the demo only)
 PATIENTS_PER_CLINIC = 30
@@ -23,6 +24,8 @@ CLINICS = [
         "name": "Riverside Interventional Psychiatry",
         "mrn_prefix": "RIV",
         "timezone": "America/New_York",
+        "country": "US",
+        "subdivision": "CT",
         "address": "120 River Street, Hartford, CT 06103",
         "phone": "+1 860 555 0100",
     },
@@ -31,6 +34,8 @@ CLINICS = [
         "name": "Lakeshore Ketamine & TMS Center",
         "mrn_prefix": "LAK",
         "timezone": "America/Chicago",
+        "country": "US",
+        "subdivision": "IL",
         "address": "44 Shoreline Drive, Chicago, IL 60601",
         "phone": "+1 312 555 0199",
     },
@@ -48,6 +53,13 @@ STAFF = [
     # The administrator runs both clinics, which shows the clinic switcher.
     ("admin", "Alex", "Morgan", Role.CLINIC_ADMIN, "lakeshore"),
 ]
+
+# Who treats at each clinic (prescriber, nurse, TMS technician): Lakeshore's prescriber
+# documents every session herself.
+DOCUMENTERS = {
+    "riverside": ("prescriber", "nurse", "tms"),
+    "lakeshore": ("lakeshore", "lakeshore", "lakeshore"),
+}
 
 GIVEN = {
     Sex.FEMALE: "Amelia Grace Hannah Isabel Julia Maya Nora Olivia Rosa Sofia Tara Vera Wendy "
@@ -147,17 +159,27 @@ def build(today: date | None = None) -> Summary:
                 for row in REQUESTS:
                     _request(clinic, actor, row)
                     summary.requests += 1
-                nurse, tms = members["nurse", slug], members["tms", slug]
-                courses = clinical.add_courses(
-                    registered,
-                    signer,
-                    Actor(nurse.user, nurse, "demo-loader"),
-                    Actor(tms.user, tms, "demo-loader"),
-                    rng,
-                    today,
-                )
-                summary.courses += len(courses)
+        for clinic in clinics.values():
+            summary.courses += _courses(clinic, members, today)
     return summary
+
+
+def _courses(clinic: Clinic, members: dict, today: date) -> int:
+    """Treatment courses with documented sessions and questionnaires, once per clinic: a
+    clinic that has any course already is left alone (so a demo loaded before Lakeshore had
+    courses gets them on the next run, and nothing changes after that)."""
+    if Course.objects.filter(clinic=clinic).exists():
+        return 0
+    patients = list(Patient.objects.filter(clinic=clinic).order_by("mrn"))
+    if not patients:
+        return 0
+    prescriber, nurse, tms = (
+        Actor(members[username, clinic.slug].user, members[username, clinic.slug], "demo-loader")
+        for username in DOCUMENTERS[clinic.slug]
+    )
+    rng = random.Random(f"{clinic.slug}-courses")
+    courses = clinical.add_courses(patients, prescriber, nurse, tms, rng, today)
+    return len(courses)
 
 
 def _clinic(spec: dict, summary: Summary) -> Clinic:

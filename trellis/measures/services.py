@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -744,11 +744,19 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
     courses = list(
         Course.objects.filter(patient=patient).select_related("protocol").order_by("start_date")
     )
+    # The chart marks treatment the patient was given: sessions started (documentation begun),
+    # completed or signed, on the day they were given. A planned session that has not been
+    # started is not a treatment yet, whatever its date, and one given ahead of its planned
+    # day is marked on the day it was given.
     sessions = list(
-        Session.objects.filter(patient=patient, planned_date__lte=today)
+        Session.objects.filter(patient=patient)
+        .filter(
+            Q(started_at__isnull=False)
+            | Q(status=SessionStatus.COMPLETED)
+            | Q(signed_at__isnull=False)
+        )
         .exclude(status=SessionStatus.CANCELLED)
-        .order_by("planned_date", "number")
-        .values("planned_date", "number", "course_id")
+        .values("planned_date", "started_at", "number", "course_id")
     )
     due = list(
         ScheduledMeasure.objects.filter(
@@ -800,18 +808,21 @@ def trajectory_chart(clinic: Clinic, measures, sessions, courses) -> dict:
                 if m.instrument == code
             ],
         }
-    return {
-        "series": series,
-        "sessions": [
+    marks = []
+    for s in sessions:
+        if s["started_at"] is not None:
+            moment = s["started_at"]
+            day = timezone.localtime(moment, tz).date()
+        else:  # completed without documentation times: its planned day, at midday
+            day = s["planned_date"]
+            moment = datetime.combine(day, time(12), tzinfo=tz)
+        marks.append(
             {
-                "t": millis(
-                    datetime.combine(s["planned_date"], datetime.min.time(), tzinfo=tz)
-                    + timedelta(hours=12)
-                ),
+                "t": millis(moment),
                 "number": s["number"],
-                "date": f"{s['planned_date']:%b %-d, %Y}",
+                "date": f"{day:%b %-d, %Y}",
                 "course": protocol_names.get(s["course_id"], ""),
             }
-            for s in sessions
-        ],
-    }
+        )
+    marks.sort(key=lambda m: (m["t"], m["number"]))
+    return {"series": series, "sessions": marks}

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
@@ -114,7 +115,7 @@ DEFAULT_THRESHOLDS = Thresholds()
 
 # --- Input vocabulary (DESIGN.md §6) -----------------------------------------------------------
 
-_BOOLEAN_ANSWERS = (
+BOOLEAN_ANSWERS = (
     "pregnant",
     "breastfeeding",
     "mania_current",
@@ -139,11 +140,72 @@ _CHOICE_ANSWERS = {
 _BP_RANGES = {"bp_systolic": (50, 300), "bp_diastolic": (20, 200)}
 _BENZODIAZEPINE_MAX_MG = 100
 ANSWER_KEYS = (
-    *_BOOLEAN_ANSWERS,
+    *BOOLEAN_ANSWERS,
     *_CHOICE_ANSWERS,
     *_BP_RANGES,
     "benzodiazepine_mg_lorazepam_eq",
 )
+
+# The screening answers in plain words: the one place they are worded, for the intake form's
+# questions, the screening page's answers and the eligibility reasons.
+ANSWER_LABELS: dict[str, str] = {
+    "pregnant": "Pregnant",
+    "breastfeeding": "Breastfeeding",
+    "psychosis": "Psychotic disorder or schizophrenia",
+    "mania_current": "Current mania or hypomania",
+    "substance_use_disorder": "Substance use disorder",
+    "ketamine_misuse": "History of ketamine or PCP misuse",
+    "bp_systolic": "Screening blood pressure, systolic (mmHg)",
+    "bp_diastolic": "Screening blood pressure, diastolic (mmHg)",
+    "hypertension_uncontrolled": "Uncontrolled hypertension",
+    "aneurysmal_vascular_disease": "Aneurysmal vascular disease (aortic, intracranial, peripheral)",
+    "arteriovenous_malformation": "Arteriovenous malformation",
+    "intracerebral_hemorrhage": "History of intracerebral haemorrhage",
+    "ketamine_hypersensitivity": "Hypersensitivity to ketamine or esketamine",
+    "benzodiazepine_mg_lorazepam_eq": "Benzodiazepines, mg/day lorazepam equivalent",
+    "maoi_or_psychostimulant": "Taking an MAOI or a psychostimulant",
+    "head_metal_implant": "Metal implant in or near the head (within 30 cm of the coil)",
+    "cochlear_implant": "Cochlear implant",
+    "implanted_neurostimulator": "Implanted neurostimulator (DBS, VNS)",
+    "cardiac_device": "Pacemaker or implanted defibrillator",
+    "seizure_history": "History of seizures",
+}
+# What the rules read besides the answers.
+_FACT_LABELS = {
+    "age": "Age",
+    "trd": "Treatment resistance (antidepressant trials)",
+}
+_BP_LABEL = "Screening blood pressure"
+
+
+def answer_label(key: str) -> str:
+    """The plain-language name of an answer key or fact, e.g. "History of seizures"."""
+    return ANSWER_LABELS.get(key) or _FACT_LABELS.get(key) or key.replace("_", " ").capitalize()
+
+
+def rule_label(rule_id: str) -> str:
+    """What a rule looks at, in plain words: the names of the answers it reads ("Metal implant
+    in or near the head …"; the two blood-pressure readings as one). Unknown ids as given."""
+    rule = _RULES_BY_ID.get(rule_id)
+    if rule is None:
+        return rule_id
+    keys = list(dict.fromkeys(rule.when.keys))
+    if {"bp_systolic", "bp_diastolic"} <= set(keys):
+        keys = [k for k in keys if k not in ("bp_systolic", "bp_diastolic")]
+        return "; ".join([_BP_LABEL, *(answer_label(k) for k in keys)])
+    return "; ".join(answer_label(k) for k in keys)
+
+
+_NOT_ANSWERED = re.compile(r"\b([a-z_]+) \(not answered\)")
+
+
+def plain_message(message: str) -> str:
+    """A stored reason's sentence with any raw answer key named in words: screenings evaluated
+    before the labels existed said "seizure_history (not answered)"."""
+    return _NOT_ANSWERED.sub(
+        lambda m: f"{ANSWER_LABELS.get(m.group(1), m.group(1))} (not answered)", message
+    )
+
 
 TRIAL_FIELDS = ("drug", "weeks", "adequate_dose", "outcome")
 TRIAL_OUTCOMES = ("inadequate_response", "intolerance", "response")
@@ -184,7 +246,7 @@ def _validate_answer(key: str, value: object) -> None:
     field = f"answers.{key}"
     if value is None:
         raise InputError(field, "must not be null; leave the question out when it is unknown")
-    if key in _BOOLEAN_ANSWERS:
+    if key in BOOLEAN_ANSWERS:
         if type(value) is not bool:
             raise InputError(field, f"must be true or false (got {_shown(value)})")
     elif key in _CHOICE_ANSWERS:
@@ -798,6 +860,7 @@ RULES: tuple[Rule, ...] = (
         source="DOMAIN.md §4, §6 [R37, R38, R61]",
     ),
 )
+_RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
 # --- Results -----------------------------------------------------------------------------------
@@ -893,7 +956,7 @@ def _check(
 
 def _needs_info_message(rule: Rule, facts: Facts, context: Mapping[str, Any]) -> str:
     missing = [
-        "age (no birth date recorded)" if key == "age" else f"{key} (not answered)"
+        "age (no birth date recorded)" if key == "age" else f"{answer_label(key)} (not answered)"
         for key in rule.when.keys
         if key not in facts
     ]

@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from trellis.lib.errors import InputError
 from trellis.patients import eligibility
+from trellis.patients.eligibility import ANSWER_LABELS, BOOLEAN_ANSWERS
 from trellis.patients.models import AssessmentRequest, BodyMeasurement, Patient, Sex
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
@@ -56,58 +57,49 @@ class MeasurementForm(forms.ModelForm):
 
 YES_NO_UNKNOWN = [("", "Unknown"), ("yes", "Yes"), ("no", "No")]
 
+
 # The intake form's questions, grouped as a clinician asks them (keys from DESIGN.md §6).
+def _questions(*keys: str) -> list[tuple[str, str]]:
+    """Intake questions worded from the one label table (``eligibility.ANSWER_LABELS``): a
+    yes/no answer is asked as a question ("Pregnant?")."""
+    return [
+        (key, f"{ANSWER_LABELS[key]}?" if key in BOOLEAN_ANSWERS else ANSWER_LABELS[key])
+        for key in keys
+    ]
+
+
 QUESTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
-    (
-        "Pregnancy",
-        [
-            ("pregnant", "Pregnant?"),
-            ("breastfeeding", "Breastfeeding?"),
-        ],
-    ),
+    ("Pregnancy", _questions("pregnant", "breastfeeding")),
     (
         "Psychiatric history",
-        [
-            ("psychosis", "Psychotic disorder or schizophrenia"),
-            ("mania_current", "Current mania or hypomania?"),
-            ("substance_use_disorder", "Substance use disorder"),
-            ("ketamine_misuse", "History of ketamine or PCP misuse?"),
-        ],
+        _questions("psychosis", "mania_current", "substance_use_disorder", "ketamine_misuse"),
     ),
     (
         "Blood pressure and vessels",
-        [
-            ("bp_systolic", "Screening BP systolic (mmHg)"),
-            ("bp_diastolic", "Screening BP diastolic (mmHg)"),
-            ("hypertension_uncontrolled", "Uncontrolled hypertension?"),
-            (
-                "aneurysmal_vascular_disease",
-                "Aneurysmal vascular disease (aortic, intracranial, peripheral)?",
-            ),
-            ("arteriovenous_malformation", "Arteriovenous malformation?"),
-            ("intracerebral_hemorrhage", "History of intracerebral haemorrhage?"),
-        ],
+        _questions(
+            "bp_systolic",
+            "bp_diastolic",
+            "hypertension_uncontrolled",
+            "aneurysmal_vascular_disease",
+            "arteriovenous_malformation",
+            "intracerebral_hemorrhage",
+        ),
     ),
     (
         "Allergies and medicines",
-        [
-            ("ketamine_hypersensitivity", "Hypersensitivity to ketamine or esketamine?"),
-            ("benzodiazepine_mg_lorazepam_eq", "Benzodiazepines, mg/day lorazepam equivalent"),
-            ("maoi_or_psychostimulant", "Taking an MAOI or a psychostimulant?"),
-        ],
+        _questions(
+            "ketamine_hypersensitivity", "benzodiazepine_mg_lorazepam_eq", "maoi_or_psychostimulant"
+        ),
     ),
     (
         "Implants and seizures (for TMS)",
-        [
-            (
-                "head_metal_implant",
-                "Metal in the head within 30 cm of the coil (clips, coils, stents, fragments)?",
-            ),
-            ("cochlear_implant", "Cochlear implant?"),
-            ("implanted_neurostimulator", "Implanted neurostimulator (DBS, VNS)?"),
-            ("cardiac_device", "Pacemaker or implanted defibrillator?"),
-            ("seizure_history", "History of seizures?"),
-        ],
+        _questions(
+            "head_metal_implant",
+            "cochlear_implant",
+            "implanted_neurostimulator",
+            "cardiac_device",
+            "seizure_history",
+        ),
     ),
 ]
 HISTORY_CHOICES = [("", "Unknown"), ("none", "None"), ("past", "Past"), ("current", "Current")]

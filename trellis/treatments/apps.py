@@ -5,3 +5,39 @@ class TreatmentsConfig(AppConfig):
     name = "trellis.treatments"
     label = "treatments"
     verbose_name = "Treatment courses and sessions"
+
+    def ready(self) -> None:
+        from datetime import date
+
+        from trellis.audit import naming
+
+        # How the audit report names these records (the audit app imports none of them).
+        naming.register(
+            "treatments.course", lambda c, tz: f"Course from {naming.day(c.start_date, tz)}"
+        )
+        naming.register(
+            "treatments.session",
+            lambda s, tz: f"Session {s.number} of {naming.day(s.planned_date, tz)}",
+        )
+        naming.register(
+            "treatments.vitalsign",
+            lambda v, tz: (
+                f"Vital signs of session {v.session.number}, {naming.day(v.taken_at, tz)}"
+            ),
+            related=["session"],
+        )
+        naming.register(
+            "treatments.remsform",
+            lambda f, tz: (
+                f"REMS form of session {f.session.number}, {naming.day(f.session.planned_date, tz)}"
+            ),
+            related=["session"],
+        )
+        naming.register(
+            "treatments.motorthreshold",
+            lambda t, tz: f"Motor threshold of {naming.day(t.measured_on, tz)}",
+        )
+        naming.register(
+            "treatments.closureday",
+            from_id=lambda value: f"Closure day {naming.day(date.fromisoformat(value), None)}",
+        )

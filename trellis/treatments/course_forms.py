@@ -87,3 +87,9 @@ class ClosureForm(forms.Form):
 
 class RemoveClosureForm(forms.Form):
     date = forms.DateField()
+
+
+class HolidayClosureForm(forms.Form):
+    """Accept one proposed public holiday as a closure day."""
+
+    date = forms.DateField()

@@ -28,6 +28,7 @@ from trellis.patients.services import current_screening
 from trellis.treatments import services
 from trellis.treatments.course_forms import (
     ClosureForm,
+    HolidayClosureForm,
     RemoveClosureForm,
     ReplanForm,
     StartCourseForm,
@@ -387,15 +388,7 @@ def closures(request: HttpRequest) -> HttpResponse:
                 error.field if error.field in form.fields else None, capfirst(error.message)
             )
         else:
-            messages.success(request, f"The clinic is closed on {closure.date:%A, %B %-d, %Y}.")
-            booked = _planned_on([closure.date], actor.clinic).get(closure.date, 0)
-            if booked:
-                messages.warning(
-                    request,
-                    f"{booked} planned session{'s' if booked != 1 else ''} already fall on that "
-                    "day. They stay until a clinician re-plans their courses; the course pages "
-                    "mark them.",
-                )
+            _closed(request, closure)
             return redirect("closures")
     today = services.clinic_today(actor.clinic)
     upcoming = list(ClosureDay.objects.filter(clinic=actor.clinic, date__gte=today))
@@ -405,7 +398,12 @@ def closures(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "treatments/closures.html",
-        {"form": form, "closures": upcoming, "today": today},
+        {
+            "form": form,
+            "closures": upcoming,
+            "today": today,
+            "holidays": services.holiday_proposals(actor),
+        },
     )
 
 
@@ -419,6 +417,37 @@ def _planned_on(days: list[date], clinic) -> dict[date, int]:
         .annotate(n=Count("pk"))
     )
     return {row["planned_date"]: row["n"] for row in rows}
+
+
+@require_POST
+@login_required
+def closure_holiday(request: HttpRequest) -> HttpResponse:
+    """One click on a proposed public holiday makes it a closure day."""
+    actor = access.require(request.actor, Perm.CLINIC_CHANGE)
+    form = HolidayClosureForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Date: enter a date.")
+        return redirect("closures")
+    try:
+        closure = services.add_holiday_closure(actor, form.cleaned_data["date"])
+    except InputError as error:
+        messages.error(request, f"{error.field.capitalize()}: {error.message}.")
+        return redirect("closures")
+    _closed(request, closure)
+    return redirect("closures")
+
+
+def _closed(request: HttpRequest, closure: ClosureDay) -> None:
+    """Say the clinic is now closed that day, and warn of sessions already planned on it."""
+    reason = f" ({closure.reason})" if closure.reason else ""
+    messages.success(request, f"The clinic is closed on {closure.date:%A, %B %-d, %Y}{reason}.")
+    booked = _planned_on([closure.date], closure.clinic).get(closure.date, 0)
+    if booked:
+        messages.warning(
+            request,
+            f"{booked} planned session{'s fall' if booked != 1 else ' falls'} on that day already. "
+            "They stay until a clinician re-plans their courses; the course pages mark them.",
+        )
 
 
 @require_POST

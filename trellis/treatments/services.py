@@ -16,7 +16,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.measures.services import schedule_course
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
-from trellis.treatments import schedule
+from trellis.treatments import public_holidays, schedule
 from trellis.treatments.models import (
     MODALITY_CHOICES,
     ClosureDay,
@@ -475,6 +475,29 @@ def add_closure(actor, day: date, reason: str = "") -> ClosureDay:
             detail={"date": day.isoformat(), "reason": reason},
         )
     return closure
+
+
+def holiday_proposals(actor) -> list[public_holidays.Holiday]:
+    """The coming year's public holidays where the clinic is, on weekdays, that are not
+    closure days yet: proposed on the closures page, never added without an administrator."""
+    if actor is None or not actor.can(Perm.CLINIC_CHANGE):
+        raise PermissionDenied("Only a clinic administrator may change closure days.")
+    clinic = actor.clinic
+    today = clinic_today(clinic)
+    closed = set(
+        ClosureDay.objects.filter(clinic=clinic, date__gte=today).values_list("date", flat=True)
+    )
+    return public_holidays.proposals(clinic.country, clinic.subdivision, today, closed)
+
+
+def add_holiday_closure(actor, day: date) -> ClosureDay:
+    """Accept the proposed public holiday on ``day``: ``add_closure`` with the holiday's name
+    as the reason. A day that is not among the proposals is refused by name."""
+    holiday = next((h for h in holiday_proposals(actor) if h.date == day), None)
+    if holiday is None:
+        raise InputError("date", "is not a proposed public holiday of the coming year")
+    limit = ClosureDay._meta.get_field("reason").max_length
+    return add_closure(actor, day, holiday.name[:limit])
 
 
 def remove_closure(actor, day: date) -> None:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("sessions/today/", course_views.sessions_today, name="sessions_today"),
     path("clinic/closures/", course_views.closures, name="closures"),
     path("clinic/closures/remove/", course_views.closure_remove, name="closure_remove"),
+    path("clinic/closures/holiday/", course_views.closure_holiday, name="closure_holiday"),
 ]

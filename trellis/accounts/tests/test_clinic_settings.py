@@ -6,6 +6,8 @@ VALID = {
     "timezone": "America/Denver",
     "address": "1 Main St",
     "phone": "",
+    "country": "US",
+    "subdivision": "",
     "setting_idle_logoff_minutes": "10",
 }
 
@@ -20,6 +22,16 @@ class ClinicSettingsTests(TrellisTestCase):
         self.assertEqual(self.clinic_a.timezone, "America/Denver")
         event = AuditEvent.objects.order_by("-seq").first()
         self.assertEqual((event.action, event.object_type), (Action.UPDATE, "accounts.clinic"))
+
+    def test_the_administrator_sets_where_the_clinic_is_for_its_public_holidays(self):
+        self.sign_in(self.admin)
+        response = self.client.post(
+            "/accounts/clinic/settings/", {**VALID, "country": "us", "subdivision": "ny "}
+        )
+        self.assertRedirects(response, "/accounts/clinic/settings/")
+        self.clinic_a.refresh_from_db()
+        self.assertEqual((self.clinic_a.country, self.clinic_a.subdivision), ("US", "NY"))
+        self.assertContains(self.client.get("/accounts/clinic/settings/"), "State or province")
 
     def test_a_value_back_at_its_default_is_not_stored_as_an_override(self):
         self.sign_in(self.admin)
@@ -36,6 +48,8 @@ class ClinicSettingsTests(TrellisTestCase):
             ("setting_idle_logoff_minutes", "500", "less than or equal to 120"),
             ("timezone", "Mars/Olympus", "is not an IANA timezone"),
             ("name", "", "This field is required"),
+            ("country", "XX", "is not a country code with a public-holiday calendar"),
+            ("subdivision", "ZZ", "is not a state or province of US"),
         ]:
             with self.subTest(field=field, value=value):
                 response = self.client.post("/accounts/clinic/settings/", {**VALID, field: value})

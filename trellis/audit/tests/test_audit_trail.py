@@ -173,12 +173,12 @@ class ReportTests(TrellisTestCase):
 
     def test_an_unknown_mrn_says_so(self):
         response = self.client.get("/audit/", {"patient": "NOPE-1"})
-        self.assertContains(response, "No patient with that MRN here.")
+        self.assertContains(response, "No patient with that MRN here.", status_code=400)
         self.assertEqual(list(response.context["page"]), [])
 
     def test_an_end_before_the_start_says_so(self):
         response = self.client.get("/audit/", {"date_from": "2026-05-02", "date_to": "2026-05-01"})
-        self.assertContains(response, "The end date is before the start date.")
+        self.assertContains(response, "The end date is before the start date.", status_code=400)
 
     def test_it_exports_csv_and_audits_the_export(self):
         response = self.client.get("/audit/export.csv", {"patient": self.patient.mrn})

@@ -1,18 +1,23 @@
 import io
+from unittest import mock
 
 from django.core.management import call_command
+from django.db import transaction
 from django.test import TestCase
 
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
 from trellis.audit.models import AuditEvent
+from trellis.demo import clinical, network
+from trellis.measures.models import Measure
 from trellis.patients.models import AssessmentRequest, Patient, Screening
+from trellis.treatments.models import Course, Session
 
 
 def counts() -> dict:
     return {
         model.__name__: model.objects.count()
-        for model in (Clinic, User, Membership, Patient, AuditEvent)
+        for model in (Clinic, User, Membership, Patient, AuditEvent, Course, Session, Measure)
     }
 
 
@@ -39,3 +44,59 @@ class LoadDemoTests(TestCase):
         self.assertEqual(
             list(Patient.objects.order_by("mrn").values_list("mrn", "family_name")), names
         )
+
+    def test_both_clinics_have_courses_with_signed_sessions_and_questionnaires(self):
+        call_command("load_demo", stdout=io.StringIO())
+        for slug in ("riverside", "lakeshore"):
+            courses = Course.objects.filter(clinic__slug=slug)
+            self.assertGreaterEqual(courses.count(), 4, slug)
+            self.assertEqual(
+                {c.modality for c in courses}, {"iv_ketamine", "esketamine", "tms"}, slug
+            )
+            signed = Session.objects.filter(clinic__slug=slug, signed_at__isnull=False)
+            self.assertTrue(signed.exists(), slug)
+            self.assertTrue(Measure.objects.filter(course__clinic__slug=slug).exists(), slug)
+        # Each clinic's courses are its own patients' and documented by its own staff.
+        lakeshore = Course.objects.filter(clinic__slug="lakeshore")
+        self.assertEqual(
+            set(lakeshore.values_list("patient__clinic__slug", flat=True)), {"lakeshore"}
+        )
+        self.assertEqual(
+            set(
+                Session.objects.filter(course__in=lakeshore, signed_at__isnull=False).values_list(
+                    "signed_by__username", flat=True
+                )
+            ),
+            {"lakeshore"},
+        )
+
+    def test_the_courses_are_the_same_every_time(self):
+        def plan():
+            return list(
+                Course.objects.order_by("clinic__slug", "patient__mrn").values_list(
+                    "clinic__slug", "patient__mrn", "protocol__code", "start_date", "payer"
+                )
+            )
+
+        class Discard(Exception):
+            pass
+
+        with self.assertRaises(Discard), transaction.atomic():
+            call_command("load_demo", stdout=io.StringIO())
+            first = plan()
+            raise Discard
+        self.assertFalse(Course.objects.exists())
+        call_command("load_demo", stdout=io.StringIO())
+        self.assertEqual(plan(), first)
+
+    def test_a_demo_loaded_before_lakeshore_had_courses_gets_them_once(self):
+        with mock.patch.dict(clinical.PLANS, {"lakeshore": []}):
+            network.build()
+        self.assertFalse(Course.objects.filter(clinic__slug="lakeshore").exists())
+        riverside = Course.objects.filter(clinic__slug="riverside").count()
+        added = network.build()
+        self.assertEqual(added.courses, len(clinical.PLANS["lakeshore"]))
+        self.assertEqual(Course.objects.filter(clinic__slug="riverside").count(), riverside)
+        before = counts()
+        self.assertEqual(network.build().courses, 0)
+        self.assertEqual(counts(), before)

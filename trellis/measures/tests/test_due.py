@@ -424,6 +424,71 @@ class ReminderTests(MeasuresTestCase):
         self.assertEqual(str(counts), "queued 1 questionnaire reminder")
 
 
+class TrajectorySessionMarkTests(MeasuresTestCase):
+    """The chart marks the sessions the patient was given, on the day given, and its note
+    promises dashed lines only when there are some."""
+
+    def setUp(self):
+        self.course = self.start_course()
+        self.today = self.clinic_a.today()
+        services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "phq9",
+            PHQ9_CLEAN,
+            observed_at=local(self.clinic_a, self.today - timedelta(days=10), 9),
+            now=local(self.clinic_a, self.today - timedelta(days=10), 9),
+        )
+
+    def marks(self):
+        chart = services.patient_measures(self.nurse_actor, self.patient).chart
+        return [(m["number"], m["date"]) for m in chart["sessions"]]
+
+    def test_a_session_given_ahead_of_its_planned_day_is_marked_on_the_day_given(self):
+        # Planned for next week, started this morning (documentation begun).
+        Session.objects.filter(course=self.course, number=1).update(
+            status=SessionStatus.IN_PROGRESS, started_at=local(self.clinic_a, self.today, 9)
+        )
+        self.assertEqual(self.marks(), [(1, f"{self.today:%b %-d, %Y}")])
+
+    def test_sessions_given_are_marked_and_planned_ones_in_the_past_are_not(self):
+        given = self.today - timedelta(days=6)
+        Session.objects.filter(course=self.course, number=1).update(
+            planned_date=given,
+            status=SessionStatus.COMPLETED,
+            started_at=local(self.clinic_a, given, 10),
+            signed_at=local(self.clinic_a, given, 12),
+        )
+        Session.objects.filter(course=self.course, number=2).update(
+            planned_date=self.today - timedelta(days=4), status=SessionStatus.COMPLETED
+        )
+        Session.objects.filter(course=self.course, number=3).update(
+            planned_date=self.today - timedelta(days=2)  # planned, never started: not given
+        )
+        Session.objects.filter(course=self.course, number=4).update(
+            planned_date=self.today - timedelta(days=1), status=SessionStatus.CANCELLED
+        )
+        self.assertEqual(
+            self.marks(),
+            [
+                (1, f"{given:%b %-d, %Y}"),
+                (2, f"{self.today - timedelta(days=4):%b %-d, %Y}"),
+            ],
+        )
+
+    def test_the_page_promises_dashed_lines_only_when_sessions_are_marked(self):
+        self.sign_in(self.nurse)
+        response = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(response, "No treatment session has been given yet")
+        self.assertNotContains(response, "Dashed lines mark")
+        Session.objects.filter(course=self.course, number=1).update(
+            status=SessionStatus.IN_PROGRESS, started_at=local(self.clinic_a, self.today, 9)
+        )
+        response = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(response, "Dashed lines mark the treatment sessions given")
+        self.assertEqual(len(response.context["summary"].chart["sessions"]), 1)
+
+
 class PatientPanelTests(MeasuresTestCase):
     def test_the_panel_shows_outcomes_the_chart_data_and_every_questionnaire(self):
         course = self.start_course()
@@ -469,7 +534,7 @@ class PatientPanelTests(MeasuresTestCase):
     def test_chart_data_carries_bands_in_words_points_and_session_days(self):
         course = self.start_course()
         Session.objects.filter(course=course, number__lte=2).update(
-            planned_date=timezone.localdate() - timedelta(days=3)
+            planned_date=timezone.localdate() - timedelta(days=3), status=SessionStatus.COMPLETED
         )
         services.record_measure(self.nurse_actor, self.patient, "phq9", [*PHQ9_CLEAN[:8], 2])
         summary = services.patient_measures(self.nurse_actor, self.patient)

@@ -7,13 +7,17 @@ import pytest
 from trellis.lib.errors import InputError
 from trellis.patients.eligibility import (
     ANSWER_KEYS,
+    ANSWER_LABELS,
     DEFAULT_THRESHOLDS,
     MODALITIES,
     RULES,
     Status,
     Thresholds,
+    answer_label,
     evaluate,
     is_treatment_resistant,
+    plain_message,
+    rule_label,
     validate_answers,
     validate_trials,
 )
@@ -330,7 +334,12 @@ def test_it_asks_for_a_missing_answer_instead_of_passing_the_rule(
     reason = reasons_of(result, modality)[rule]
     assert reason.status == NEEDS_INFO
     for key in unknown:
-        assert key in reason.message
+        # Named in words ("History of seizures (not answered)"), never as the raw key.
+        if key == "age":
+            assert "age (no birth date recorded)" in reason.message
+        else:
+            assert f"{answer_label(key)} (not answered)" in reason.message
+            assert f"{key} (not answered)" not in reason.message
     assert result.findings[modality].status == NEEDS_INFO
 
 
@@ -859,3 +868,41 @@ def test_it_converts_the_result_to_the_api_shape():
     ]
     assert shape["findings"][TMS] == {"status": "eligible", "reasons": []}
     assert type(esketamine["status"]) is str
+
+
+# --- Plain-language labels ---------------------------------------------------------------------
+
+
+def test_every_answer_has_one_plain_label_and_no_label_is_a_raw_key():
+    assert set(ANSWER_LABELS) == set(ANSWER_KEYS)
+    for key, label in ANSWER_LABELS.items():
+        assert "_" not in label, key
+        assert label[0].isupper(), key
+
+
+@pytest.mark.parametrize(
+    ("rule", "label"),
+    [
+        ("tms.head_metal_implant", "Metal implant in or near the head (within 30 cm of the coil)"),
+        ("tms.seizure_history", "History of seizures"),
+        ("esk.blood_pressure_above_guide", "Screening blood pressure"),
+        ("esk.age_under_minimum", "Age"),
+        ("tms.not_treatment_resistant", "Treatment resistance (antidepressant trials)"),
+        ("no.such_rule", "no.such_rule"),
+    ],
+)
+def test_a_rule_is_named_by_what_it_looks_at(rule, label):
+    assert rule_label(rule) == label
+
+
+def test_every_rule_has_a_label_in_words():
+    for rule in RULES:
+        assert "_" not in rule_label(rule.id), rule.id
+
+
+def test_a_reason_stored_with_a_raw_key_reads_in_words():
+    stored = "Unknown: seizure_history (not answered). A history of seizures calls for caution."
+    assert plain_message(stored) == (
+        "Unknown: History of seizures (not answered). A history of seizures calls for caution."
+    )
+    assert plain_message("Nothing to rewrite.") == "Nothing to rewrite."

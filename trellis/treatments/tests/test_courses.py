@@ -602,7 +602,7 @@ class ClosureTests(CourseTestCase):
         response = self.client.post(
             "/clinic/closures/", {"date": first.isoformat(), "reason": "Flood"}, follow=True
         )
-        self.assertContains(response, "1 planned session already fall")
+        self.assertContains(response, "1 planned session falls on that day already")
         self.assertContains(response, "1 planned session on this day")
         self.assertNotContains(response, self.patient.family_name)
         self.sign_in(self.nurse)
