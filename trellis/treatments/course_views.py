@@ -341,6 +341,7 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         .select_related("patient", "course__protocol")
         .annotate(
             course_total=Subquery(total),
+            waiting_id=Subquery(earlier_open.values("id")[:1]),
             waiting_number=Subquery(earlier_open.values("number")[:1]),
             waiting_status=Subquery(earlier_open.values("status")[:1]),
             waiting_date=Subquery(earlier_open.values("planned_date")[:1]),
@@ -363,6 +364,7 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         waiting_for = None
         if session.waiting_number is not None:
             waiting_for = Session(
+                id=session.waiting_id,
                 number=session.waiting_number,
                 status=session.waiting_status,
                 planned_date=session.waiting_date,

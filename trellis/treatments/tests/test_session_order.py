@@ -189,6 +189,7 @@ class TodayPageTests(SessionOrderTestCase):
         self.assertNotContains(page, f'action="/sessions/{second.id}/begin/"')
         self.assertContains(page, "Session 1 (")
         self.assertContains(page, "has not been given")
+        self.assertContains(page, f'href="/sessions/{self.session(1).id}/">Open session 1</a>')
 
         self.sign_in(self.prescriber)
         page = self.client.get("/sessions/today/")
