@@ -349,7 +349,7 @@ def rems_list(request: HttpRequest) -> HttpResponse:
         .select_related("patient", "session")
         .order_by("due_date")
     )
-    today = timezone.localdate(timezone=actor.clinic.tzinfo)
+    today = actor.clinic.today()
     open_forms = [f for f in forms if f.status != RemsStatus.SUBMITTED]
     record_for(
         actor, Action.QUERY, object_type="treatments.remsform", detail={"results": len(forms)}
@@ -380,7 +380,7 @@ def rems_detail(request: HttpRequest, form_id: UUID) -> HttpResponse:
         {
             "form": form,
             "f": form.fields,
-            "today": timezone.localdate(),
+            "today": request.actor.clinic.today(),
             "can_sign": request.actor.can(Perm.SESSION_SIGN) and form.status == RemsStatus.DRAFT,
             "can_submit": request.actor.can(Perm.SESSION_CHANGE)
             and form.status == RemsStatus.SIGNED,

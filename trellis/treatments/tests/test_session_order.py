@@ -2,9 +2,11 @@
 of it is over takes a prescriber's reason; sessions can be cancelled, marked no-show or not
 given, and the course counts them; a weight measured at an infusion joins the weight history."""
 
+import importlib
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
@@ -313,6 +315,9 @@ class CourseCountsTests(SessionOrderTestCase):
             self.assertContains(page, words, count=1)
         self.assertContains(page, "<dt>No-show</dt>")
         self.assertContains(page, "<dt>Not given</dt>")
+        # The patient page's course panel counts the same way.
+        panel = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(panel, "1 of 6 delivered")
 
         _, token = issue_token(self.nurse, self.clinic_a, name="test")
         body = self.client.get(
@@ -414,3 +419,13 @@ class WeightHistoryTests(SessionOrderTestCase):
             sessions.save_infusion(self.nurse_actor, first, {"weight_kg": Decimal("4")})
         self.assertEqual(caught.exception.field, "weight_kg")
         self.assertFalse(self.patient.measurements.exists())
+
+
+class StatusMigrationTests(SessionOrderTestCase):
+    def test_sessions_stored_as_completed_become_signed(self):
+        migration = importlib.import_module(
+            "trellis.treatments.migrations.0006_session_statuses_and_reasons"
+        )
+        Session.objects.filter(course=self.course, number=1).update(status="completed")
+        migration.completed_is_signed(apps, None)
+        self.assertEqual(self.session(1).status, SessionStatus.SIGNED)
