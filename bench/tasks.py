@@ -103,7 +103,9 @@ def _open_sessions(actor, count: int) -> list:
         patients.sign_screening(actor, screening, acknowledge_cautions=True)
         course = services.start_course(actor, patient, "ketamine-iv-induction", today)
         first = course.sessions.order_by("number").first()
-        opened.append(sessions.begin_session(actor, first))
+        # A weekend start plans session 1 for Monday: the bench prescriber begins it today.
+        reason = "" if first.planned_date == today else "Benchmark: an open note today"
+        opened.append(sessions.begin_session(actor, first, reason=reason))
     return opened
 
 

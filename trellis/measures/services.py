@@ -744,18 +744,20 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
     courses = list(
         Course.objects.filter(patient=patient).select_related("protocol").order_by("start_date")
     )
-    # The chart marks treatment the patient was given: sessions started (documentation begun),
-    # completed or signed, on the day they were given. A planned session that has not been
-    # started is not a treatment yet, whatever its date, and one given ahead of its planned
-    # day is marked on the day it was given.
+    # The chart marks treatment the patient was given: sessions started (documentation begun)
+    # or signed, on the day given, never one closed without treatment. A planned session not
+    # started is not a treatment yet, whatever its date, and one given ahead of its planned day
+    # is marked on the day it was given.
     sessions = list(
         Session.objects.filter(patient=patient)
         .filter(
             Q(started_at__isnull=False)
-            | Q(status=SessionStatus.COMPLETED)
+            | Q(status=SessionStatus.SIGNED)
             | Q(signed_at__isnull=False)
         )
-        .exclude(status=SessionStatus.CANCELLED)
+        .exclude(
+            status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW, SessionStatus.NOT_GIVEN]
+        )
         .values("planned_date", "started_at", "number", "course_id")
     )
     due = list(

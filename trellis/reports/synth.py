@@ -610,7 +610,7 @@ class _Network:
             signed = ended + 300 + int(r.random() * 900)
             t["session"].rows.append(
                 (sid, ctx.id, patient.id, course.id, number, clock.day(day), _hhmmss(local),
-                 phase, "completed", clock.ts(started), clock.ts(ended), course.documenter[0],
+                 phase, "signed", clock.ts(started), clock.ts(ended), course.documenter[0],
                  course.signer[0], clock.ts(signed))
             )  # fmt: skip
             sessions.append((sid, number, day, started, ended, signed))

@@ -6,6 +6,7 @@ Thin: parse, call one service or pure calculator, shape the answer. Bad input is
 
 import re
 from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
@@ -15,7 +16,7 @@ from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.errors import InputError
 from trellis.treatments import dosing, services, targeting
-from trellis.treatments.models import Course, Session
+from trellis.treatments.models import Course, Session, SessionStatus
 
 router = Router(tags=["treatments"])
 
@@ -82,11 +83,18 @@ class CourseIn(Schema):
 class SessionOut(Schema):
     id: UUID
     number: int
-    planned_date: date
+    planned_date: date = Field(..., description="Clinic-local day; once begun, the day it began")
     planned_time: str | None
     phase: str
-    status: str
+    status: Literal[tuple(SessionStatus.values)] = Field(
+        ...,
+        description="signed is the only delivered status; cancelled, no_show and not_given "
+        "are over without treatment and use no authorised session",
+    )
     signed: bool
+    reason: str = Field(
+        "", description="Why it was cancelled, a no-show or not given, or begun off its day"
+    )
 
 
 class CourseOut(Schema):
@@ -106,6 +114,9 @@ class CourseOut(Schema):
     authorization_ref: str
     authorized_units: int | None
     delivered: int
+    cancelled: int
+    no_show: int
+    not_given: int
     sessions: list[SessionOut]
     warnings: list[str] = []
 
@@ -121,11 +132,13 @@ def _session_out(session: Session) -> dict:
         "phase": session.phase,
         "status": session.status,
         "signed": session.is_signed,
+        "reason": session.closed_reason or session.begin_override_reason,
     }
 
 
 def _course_out(course: Course, actor) -> dict:
     sessions = list(Session.objects.filter(course=course).order_by("number"))
+    progress = services.progress(sessions)
     return {
         "id": course.id,
         "patient": course.patient_id,
@@ -140,7 +153,10 @@ def _course_out(course: Course, actor) -> dict:
         "payer": course.payer,
         "authorization_ref": course.authorization_ref,
         "authorized_units": course.authorized_units,
-        "delivered": sum(1 for s in sessions if services.is_delivered(s)),
+        "delivered": progress.delivered,
+        "cancelled": progress.cancelled,
+        "no_show": progress.no_show,
+        "not_given": progress.not_given,
         "sessions": [_session_out(s) for s in sessions],
         # Set when the course was just started (services.active_course_warnings).
         "warnings": getattr(course, "warnings", []),

@@ -36,12 +36,14 @@ from trellis.treatments.course_forms import (
 )
 from trellis.treatments.models import (
     MODALITY_CHOICES,
+    OPEN_STATUSES,
     ClosureDay,
     Course,
     CourseStatus,
     Session,
     SessionStatus,
 )
+from trellis.treatments.views import begin_panel
 
 # --- Starting a course -------------------------------------------------------------------------
 
@@ -176,10 +178,10 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
     sessions = list(Session.objects.filter(course=course).order_by("number"))
     today = services.clinic_today(course.clinic)
     closures = _closures_during(course, sessions)
-    delivered = sum(1 for s in sessions if services.is_delivered(s))
-    planned = [s for s in sessions if s.status != SessionStatus.CANCELLED]
+    progress = services.progress(sessions)
     remaining = [s for s in sessions if services.is_replannable(s)]
     can_change = actor.can(Perm.COURSE_CHANGE) and course.status == CourseStatus.ACTIVE
+    next_session = next((s for s in sessions if s.is_open), None)
     context = {
         "course": course,
         "patient": course.patient,
@@ -188,16 +190,21 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
         "has_times": any(s.planned_time for s in sessions),
         "closed_dates": set(closures),
         "today": today,
-        "delivered": delivered,
-        "total": len(sessions),
-        "cancelled": len(sessions) - len(planned),
-        "next_session": next((s for s in remaining if s.planned_date >= today), None),
-        "authorisation": services.authorisation(course, used=delivered, planned=len(planned)),
+        "progress": progress,
+        "delivered": progress.delivered,
+        "total": progress.total,
+        "next_session": next_session,
+        "authorisation": services.authorisation(
+            course, used=progress.delivered, planned=progress.going_ahead
+        ),
         "remaining": remaining,
         "can_change": can_change,
         "can_open_sessions": actor.can(Perm.SESSION_READ),
         "can_read_screening": actor.can(Perm.SCREENING_READ),
     }
+    if next_session is not None and course.status == CourseStatus.ACTIVE:
+        # The first open session: none before it is open, so only its day can hold it back.
+        context["begin"] = begin_panel(actor, next_session, today, waiting_for=None)
     if can_change and remaining:
         earliest, why = services.earliest_replan_date(course, sessions)
         context.update(
@@ -230,7 +237,7 @@ def _calendar(
     counted = 0
     for session in sessions:
         beyond = False
-        if session.status != SessionStatus.CANCELLED:
+        if not session.is_undelivered:  # uses (or will use) an authorised session
             counted += 1
             beyond = authorised is not None and counted > authorised
         rows.append(CalendarRow(session.planned_date, session, beyond_authorisation=beyond))
@@ -329,11 +336,20 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("pk"))
         .values("n")
     )
+    earlier_open = Session.objects.filter(
+        course=OuterRef("course"), number__lt=OuterRef("number"), status__in=OPEN_STATUSES
+    ).order_by("-number")
     rows = list(
         Session.objects.filter(clinic=actor.clinic, planned_date=day)
         .exclude(status=SessionStatus.CANCELLED)
         .select_related("patient", "course__protocol")
-        .annotate(course_total=Subquery(total))
+        .annotate(
+            course_total=Subquery(total),
+            waiting_id=Subquery(earlier_open.values("id")[:1]),
+            waiting_number=Subquery(earlier_open.values("number")[:1]),
+            waiting_status=Subquery(earlier_open.values("status")[:1]),
+            waiting_date=Subquery(earlier_open.values("planned_date")[:1]),
+        )
         .order_by(
             F("planned_time").asc(nulls_last=True),  # timed sessions first, on every database
             "patient__family_name",
@@ -349,6 +365,15 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
     )
     by_modality = defaultdict(list)
     for session in rows:
+        waiting_for = None
+        if session.waiting_number is not None:
+            waiting_for = Session(
+                id=session.waiting_id,
+                number=session.waiting_number,
+                status=session.waiting_status,
+                planned_date=session.waiting_date,
+            )
+        session.begin = begin_panel(actor, session, today, waiting_for)
         by_modality[session.course.modality].append(session)
     groups = [
         {"modality": modality, "label": label, "sessions": by_modality[modality]}

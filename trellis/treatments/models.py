@@ -144,10 +144,28 @@ class Course(models.Model):
 
 
 class SessionStatus(models.TextChoices):
+    """Where a session stands (the API's values, DESIGN.md §5.1).
+
+    ``booked`` is for the appointment book; nothing sets it yet. A session ends in one of four
+    ways: ``signed`` (given and documented: the only delivered one), ``cancelled`` (called off
+    beforehand), ``no_show`` (the patient did not come) or ``not_given`` (the patient came, the
+    session may have begun, but the treatment was not given, e.g. blood pressure too high before
+    the dose). None of the last three is delivered or uses a payer's authorised session.
+    """
+
     PLANNED = "planned", "Planned"
+    BOOKED = "booked", "Booked"
     IN_PROGRESS = "in_progress", "In progress"
-    COMPLETED = "completed", "Completed"
+    SIGNED = "signed", "Signed"
     CANCELLED = "cancelled", "Cancelled"
+    NO_SHOW = "no_show", "No-show"
+    NOT_GIVEN = "not_given", "Not given"
+
+
+# Not yet over: a later session waits for these (see ``sessions.begin_session``).
+OPEN_STATUSES = (SessionStatus.PLANNED, SessionStatus.BOOKED, SessionStatus.IN_PROGRESS)
+# Over without treatment given: not delivered, no authorised session used, nothing left to do.
+UNDELIVERED_STATUSES = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW, SessionStatus.NOT_GIVEN)
 
 
 class Session(models.Model):
@@ -191,6 +209,30 @@ class Session(models.Model):
         db_index=False,
     )
     signed_at = models.DateTimeField(null=True, blank=True)
+    # Begun on another day than planned, or before the session ahead of it was over: the
+    # prescriber who allowed it, why, and the day it had been planned for (``planned_date`` is
+    # then the day it was given).
+    begin_override_reason = models.TextField(blank=True)
+    begin_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    planned_date_before_begin = models.DateField(null=True, blank=True)
+    # Cancelled, no-show or not given: who said so, when and why.
+    closed_reason = models.TextField(blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["course", "number"]
@@ -205,6 +247,16 @@ class Session(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def is_open(self) -> bool:
+        """Not over yet: planned, booked or in progress."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_undelivered(self) -> bool:
+        """Over without treatment: cancelled, no-show or not given."""
+        return self.status in UNDELIVERED_STATUSES
 
 
 class VitalSign(models.Model):

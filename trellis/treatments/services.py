@@ -19,6 +19,7 @@ from trellis.patients.services import current_screening
 from trellis.treatments import public_holidays, schedule
 from trellis.treatments.models import (
     MODALITY_CHOICES,
+    UNDELIVERED_STATUSES,
     ClosureDay,
     Course,
     CourseStatus,
@@ -171,9 +172,24 @@ def active_course_warnings(
 
 # --- Progress, re-planning and stopping a course -------------------------------------------------
 
-# A session counts as delivered once it is completed or signed (signing completes it); the
-# payer's authorised sessions are used up by delivered sessions.
-DELIVERED = Q(status=SessionStatus.COMPLETED) | Q(signed_at__isnull=False)
+
+# A session is delivered once it is signed: given and documented. Cancelled, no-show and
+# not-given sessions are not delivered and use none of the payer's authorised sessions; sessions
+# still open (planned, booked, in progress) are what is left of the plan.
+def delivered_q(prefix: str = "") -> Q:
+    """Delivered sessions as a filter: on sessions, or through a relation (``"sessions__"``)."""
+    return Q(**{f"{prefix}status": SessionStatus.SIGNED}) | Q(
+        **{f"{prefix}signed_at__isnull": False}
+    )
+
+
+def undelivered_q(prefix: str = "") -> Q:
+    """Sessions over without treatment (cancelled, no-show, not given) as a filter."""
+    return Q(**{f"{prefix}status__in": UNDELIVERED_STATUSES})
+
+
+DELIVERED = delivered_q()
+UNDELIVERED = undelivered_q()
 
 # Ketamine and esketamine are never planned on consecutive days (schedule.py's spacing rule);
 # TMS at most once a day, so a re-plan starts at least this many days after the last session kept.
@@ -191,7 +207,48 @@ def is_replannable(session: Session) -> bool:
 
 def is_delivered(session: Session) -> bool:
     """``DELIVERED`` for a session already in memory."""
-    return session.status == SessionStatus.COMPLETED or session.signed_at is not None
+    return session.status == SessionStatus.SIGNED or session.signed_at is not None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A course's sessions counted once, for the course page, the patient page and the API.
+
+    ``delivered``: signed. ``cancelled``, ``no_show``, ``not_given``: over without treatment.
+    ``going_ahead``: delivered or still open, the sessions the payer's authorisation is
+    measured against (``authorisation(planned=...)``).
+    """
+
+    total: int
+    delivered: int
+    cancelled: int
+    no_show: int
+    not_given: int
+
+    @property
+    def undelivered(self) -> int:
+        return self.cancelled + self.no_show + self.not_given
+
+    @property
+    def going_ahead(self) -> int:
+        return self.total - self.undelivered
+
+    @property
+    def open(self) -> int:
+        return self.going_ahead - self.delivered
+
+
+def progress(sessions) -> Progress:
+    """``Progress`` of a course's sessions already in memory."""
+    sessions = list(sessions)
+    statuses = [s.status for s in sessions]
+    return Progress(
+        total=len(sessions),
+        delivered=sum(1 for s in sessions if is_delivered(s)),
+        cancelled=statuses.count(SessionStatus.CANCELLED),
+        no_show=statuses.count(SessionStatus.NO_SHOW),
+        not_given=statuses.count(SessionStatus.NOT_GIVEN),
+    )
 
 
 def clinic_today(clinic) -> date:
@@ -222,7 +279,7 @@ def earliest_replan_date(course: Course, sessions: list[Session]) -> tuple[date,
     never on consecutive days, 1 day for TMS.
     """
     today = clinic_today(course.clinic)
-    kept = [s for s in sessions if not is_replannable(s) and s.status != SessionStatus.CANCELLED]
+    kept = [s for s in sessions if not is_replannable(s) and not s.is_undelivered]
     if kept:
         last = max(kept, key=lambda s: (s.planned_date, s.number))
         after = last.planned_date + timedelta(days=_MIN_GAP_DAYS.get(course.modality, 1))
@@ -237,8 +294,8 @@ class Authorisation:
 
     ``level`` is ``none`` (nothing authorised to track), ``ok``, ``low`` (the clinic's warning
     threshold or fewer remain), ``used_up`` (none remain) or ``exceeded`` (more delivered than
-    authorised). ``low`` and ``used_up`` need sessions still to come: a course whose planned
-    sessions are all delivered (or cancelled) has nothing left to authorise.
+    authorised). ``low`` and ``used_up`` need sessions still to come: a course whose sessions
+    are all delivered or over without treatment has nothing left to authorise.
     """
 
     authorised: int | None
@@ -271,7 +328,8 @@ class Authorisation:
 
 
 def authorisation(course: Course, *, used: int, planned: int) -> Authorisation:
-    """``used``: sessions delivered; ``planned``: sessions in the calendar, cancelled ones aside."""
+    """``used``: sessions delivered; ``planned``: sessions going ahead (``Progress.going_ahead``:
+    the calendar without its cancelled, no-show and not-given sessions)."""
     return Authorisation(
         authorised=course.authorized_units,
         used=used,
@@ -417,7 +475,12 @@ def stop_course(actor, course: Course, reason: str) -> Course:
         cancelled = [s for s in Session.objects.filter(course=course) if is_replannable(s)]
         for session in cancelled:
             session.status = SessionStatus.CANCELLED
-        Session.objects.bulk_update(cancelled, ["status"])
+            session.closed_reason = f"Course stopped: {reason}"
+            session.closed_by = actor.user
+            session.closed_at = course.ended_at
+        Session.objects.bulk_update(
+            cancelled, ["status", "closed_reason", "closed_by", "closed_at"]
+        )
         schedule_course(course)
         record_for(
             actor,

@@ -1,12 +1,18 @@
 """Named operations on treatment sessions: beginning one, documenting it as it happens, signing
-it, and correcting it afterwards by addendum. Each runs in one transaction and is audited; a
-vital sign past the alert level or a seizure raises a safety alert in the same transaction.
+it, and correcting it afterwards by addendum; or closing it without treatment (cancelled,
+no-show, not given). Each runs in one transaction and is audited; a vital sign past the alert
+level or a seizure raises a safety alert in the same transaction.
+
+Dates are the clinic's: a session's day is its clinic-local date (``session_day``), and
+"today" is ``Clinic.today()``.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,10 +21,13 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
-from trellis.measures.services import raise_alert
+from trellis.measures.services import raise_alert, schedule_course
+from trellis.patients.models import BodyMeasurement
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing, rems, targeting
 from trellis.treatments.models import (
+    OPEN_STATUSES,
+    UNDELIVERED_STATUSES,
     Addendum,
     Course,
     CourseStatus,
@@ -44,14 +53,40 @@ class IncompleteRecord(Conflict):
         self.missing = missing
 
 
+_CLOSED_MESSAGES = {
+    SessionStatus.CANCELLED: "This session was cancelled",
+    SessionStatus.NO_SHOW: "This session was marked as a no-show",
+    SessionStatus.NOT_GIVEN: "This session was marked not given",
+}
+
+
 def _editable(session: Session) -> Session:
-    """Lock the session row; a signed session is never changed again."""
+    """Lock the session row; a signed session is never changed again, nor is one closed without
+    treatment (cancelled, no-show, not given)."""
     locked = Session.objects.select_for_update().get(pk=session.pk)
     if locked.is_signed:
         raise Conflict(
             "This session is signed and cannot change; add an addendum instead.", code="signed"
         )
+    if locked.is_undelivered:
+        raise Conflict(f"{_CLOSED_MESSAGES[locked.status]}; it cannot change.", code=locked.status)
     return locked
+
+
+def session_day(session: Session) -> date:
+    """The session's date at the clinic: the day it began, else the day it is planned for."""
+    if session.started_at is not None:
+        return timezone.localtime(session.started_at, session.clinic.tzinfo).date()
+    return session.planned_date
+
+
+def _today(clinic, now: datetime | None) -> date:
+    """The clinic's today, or the clinic-local date of ``now`` when one is given."""
+    return clinic.today() if now is None else timezone.localtime(now, clinic.tzinfo).date()
+
+
+def _day(value: date) -> str:
+    return f"{value:%a %b %-d}"
 
 
 # --- Clinic limits -----------------------------------------------------------------------------
@@ -83,27 +118,203 @@ def esketamine_limits(clinic) -> doc.EsketamineLimits:
 # --- Beginning a session -----------------------------------------------------------------------
 
 
-def begin_session(actor, session: Session, *, now: datetime | None = None) -> Session:
-    """Open the session's note, pre-filled from the protocol and the patient's last session."""
+@dataclass(frozen=True)
+class BeginCheck:
+    """Whether a session may begin today without a prescriber's reason, and if not, why.
+
+    A session begins on its planned day (the clinic's date) and after every earlier session of
+    its course is over: signed, cancelled, no-show or not given. ``planned_date`` is set when
+    today is another day; ``waiting_for`` is the latest earlier session still open.
+    """
+
+    number: int
+    today: date
+    planned_date: date | None = None
+    waiting_for: Session | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.planned_date is None and self.waiting_for is None
+
+    @property
+    def reasons(self) -> list[str]:
+        reasons = []
+        if self.planned_date is not None:
+            tense = "is planned" if self.planned_date > self.today else "was planned"
+            reasons.append(f"Session {self.number} {tense} for {_day(self.planned_date)}.")
+        if self.waiting_for is not None:
+            earlier = self.waiting_for
+            if earlier.status == SessionStatus.IN_PROGRESS:
+                reasons.append(
+                    f"Session {earlier.number} is still in progress: sign it or mark it not "
+                    "given first."
+                )
+            else:
+                reasons.append(
+                    f"Session {earlier.number} ({_day(earlier.planned_date)}) has not been "
+                    "given: begin and sign it, or mark it cancelled, no-show or not given first."
+                )
+        return reasons
+
+    @property
+    def message(self) -> str:
+        return " ".join(self.reasons)
+
+
+def earlier_open_session(session: Session) -> Session | None:
+    """The latest session of the course before this one that is not over yet."""
+    return (
+        Session.objects.filter(
+            course_id=session.course_id, number__lt=session.number, status__in=OPEN_STATUSES
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def check_begin(session: Session, today: date, waiting_for: Session | None) -> BeginCheck:
+    """``BeginCheck`` for ``session`` on ``today``; ``waiting_for`` is its
+    ``earlier_open_session`` (looked up by the caller, so a list page can look up all at once)."""
+    return BeginCheck(
+        number=session.number,
+        today=today,
+        planned_date=session.planned_date if session.planned_date != today else None,
+        waiting_for=waiting_for,
+    )
+
+
+def begin_session(
+    actor, session: Session, *, reason: str = "", now: datetime | None = None
+) -> Session:
+    """Open the session's note, pre-filled from the protocol and the patient's last session.
+
+    Only on the session's planned day and once every earlier session of the course is over
+    (``BeginCheck``). Otherwise a prescriber may begin it with a reason, kept on the session and
+    in the audit trail; a session begun on another day moves to that day, so its date, its
+    times and its forms agree. Beginning a session already begun changes nothing.
+    """
     require(actor, Perm.SESSION_CHANGE)
     now = now or timezone.now()
+    today = _today(session.clinic, now)
+    reason = (reason or "").strip()
     with transaction.atomic():
         locked = _editable(session)
-        if locked.status == SessionStatus.CANCELLED:
-            raise Conflict("This session was cancelled.", code="cancelled")
-        if locked.status == SessionStatus.PLANNED:
-            session.status = SessionStatus.IN_PROGRESS
-            session.started_at = now
-            session.documented_by = actor.user
-            session.save(update_fields=["status", "started_at", "documented_by"])
-            _create_record(session)
-            record_for(
-                actor,
-                Action.UPDATE,
-                patient=session.patient,
-                obj=session,
-                detail={"status": SessionStatus.IN_PROGRESS},
+        if locked.status not in _NOT_BEGUN:
+            return session
+        check = check_begin(locked, today, earlier_open_session(locked))
+        detail = {"status": SessionStatus.IN_PROGRESS}
+        fields = ["status", "started_at", "documented_by"]
+        if not check.allowed:
+            if not reason:
+                raise Conflict(
+                    check.message + " A prescriber may begin it anyway, with a reason.",
+                    code="not_due",
+                )
+            if not actor.can(Perm.COURSE_OVERRIDE):
+                raise PermissionDenied(
+                    "Only a prescriber may begin a session on another day than planned or "
+                    "before the sessions ahead of it are over."
+                )
+            session.begin_override_reason = reason
+            session.begin_override_by = actor.user
+            fields += ["begin_override_reason", "begin_override_by"]
+            detail["begin_override_reason"] = reason
+            if check.waiting_for is not None:
+                detail["earlier_session_open"] = check.waiting_for.number
+            if check.planned_date is not None:
+                session.planned_date_before_begin = check.planned_date
+                session.planned_date = today
+                fields += ["planned_date_before_begin", "planned_date"]
+                detail["planned_date"] = {
+                    "from": check.planned_date.isoformat(),
+                    "to": today.isoformat(),
+                }
+        session.status = SessionStatus.IN_PROGRESS
+        session.started_at = now
+        session.documented_by = actor.user
+        session.save(update_fields=fields)
+        _create_record(session)
+        record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
+    return session
+
+
+# --- Closing a session without treatment --------------------------------------------------------
+
+_NOT_BEGUN = (SessionStatus.PLANNED, SessionStatus.BOOKED)
+# What each closing needs: the permission, the statuses it may follow, its words.
+_CLOSINGS = {
+    SessionStatus.CANCELLED: (Perm.COURSE_CHANGE, _NOT_BEGUN, "cancelled"),
+    SessionStatus.NO_SHOW: (Perm.COURSE_CHANGE, _NOT_BEGUN, "marked a no-show"),
+    SessionStatus.NOT_GIVEN: (Perm.SESSION_SIGN, OPEN_STATUSES, "marked not given"),
+}
+CLOSED_REASON_MAX = 500
+
+
+def cancel_session(actor, session: Session, reason: str, *, now: datetime | None = None):
+    """Call off a session that has not begun, with the reason."""
+    return _close(actor, session, SessionStatus.CANCELLED, reason, now)
+
+
+def mark_no_show(actor, session: Session, reason: str, *, now: datetime | None = None):
+    """The patient did not come to a session due today or earlier."""
+    return _close(actor, session, SessionStatus.NO_SHOW, reason, now)
+
+
+def mark_not_given(actor, session: Session, reason: str, *, now: datetime | None = None):
+    """The patient came (the session may have begun) but the treatment was not given, e.g. a
+    blood pressure too high to dose. What was documented stays; the note then no longer
+    changes."""
+    return _close(actor, session, SessionStatus.NOT_GIVEN, reason, now)
+
+
+def _close(actor, session: Session, status: str, reason: str, now: datetime | None) -> Session:
+    """Close a session without treatment. It is not delivered and uses no authorised session;
+    the course's questionnaires follow, and a course with nothing left open is completed."""
+    perm, after, words = _CLOSINGS[status]
+    require(actor, perm)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("reason", f"say why the session is {words}")
+    if len(reason) > CLOSED_REASON_MAX:
+        raise InputError("reason", f"must be at most {CLOSED_REASON_MAX} characters")
+    now = now or timezone.now()
+    today = _today(session.clinic, now)
+    with transaction.atomic():
+        locked = _editable(session)
+        if locked.status not in after:
+            raise Conflict(
+                f"Session {locked.number} has begun: it can be signed or marked not given, "
+                f"not {words}.",
+                code="begun",
             )
+        if (
+            status != SessionStatus.CANCELLED
+            and locked.status != SessionStatus.IN_PROGRESS
+            and locked.planned_date > today
+        ):
+            raise Conflict(
+                f"Session {locked.number} is planned for {_day(locked.planned_date)}: a session "
+                f"still to come can be cancelled, not {words}.",
+                code="not_yet",
+            )
+        session.status = status
+        session.closed_reason = reason
+        session.closed_by = actor.user
+        session.closed_at = now
+        fields = ["status", "closed_reason", "closed_by", "closed_at"]
+        if locked.started_at is not None:
+            session.ended_at = locked.ended_at or now
+            fields.append("ended_at")
+        session.save(update_fields=fields)
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=session.patient,
+            obj=session,
+            detail={"status": status, "reason": reason},
+        )
+        schedule_course(session.course)
+        _complete_course_if_done(actor, session.course, now)
     return session
 
 
@@ -416,8 +627,10 @@ def save_infusion(
     with transaction.atomic():
         _editable(session)
         record = session.infusion
+        weight_before = record.weight_kg
         for name, value in data.items():
             setattr(record, name, value)
+        _weight_to_history(actor, session, record, data, weight_before)
         if infusion is not None:
             record.dose_mg = infusion.dose_mg
             record.drug_ml = infusion.drug_ml
@@ -435,6 +648,44 @@ def save_infusion(
         record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
         _record_overrides(actor, session, overriding, override_reason)
     return infusion
+
+
+def _weight_to_history(actor, session: Session, record, data: dict, weight_before) -> None:
+    """A weight measured at the session joins the patient's weight history, dated on the
+    session's day. Measured here: it differs from the weight the note held, or the note says it
+    was weighed on the session's day. The history only grows: the same weight on the same day
+    is not written twice."""
+    weight = data.get("weight_kg")
+    day = session_day(session)
+    if weight is None or (weight == weight_before and data.get("weight_measured_on") != day):
+        return
+    record.weight_measured_on = day
+    patient = session.patient
+    if patient.measurements.filter(measured_on=day, weight_kg=weight).exists():
+        return
+    measurement = BodyMeasurement(
+        clinic=session.clinic,
+        patient=patient,
+        measured_on=day,
+        weight_kg=weight,
+        recorded_by=actor.user,
+    )
+    try:
+        measurement.clean_fields(exclude=["clinic", "patient", "recorded_by"])
+    except ValidationError as error:
+        raise InputError("weight_kg", " ".join(error.message_dict["weight_kg"])) from None
+    measurement.save(force_insert=True)
+    record_for(
+        actor,
+        Action.CREATE,
+        patient=patient,
+        obj=measurement,
+        detail={
+            "weight_kg": str(weight),
+            "measured_on": day.isoformat(),
+            "session": session.number,
+        },
+    )
 
 
 def _check_choice(field: str, value, allowed) -> None:
@@ -645,7 +896,7 @@ def save_tms(actor, session: Session, data: dict, *, override_reason: str = "") 
 
 def missing_for_signing(session: Session) -> list[str]:
     modality = session.course.modality
-    if session.status == SessionStatus.PLANNED:
+    if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
         return ["the session has not begun"]
     if modality == "iv_ketamine":
         return doc.infusion_missing(_values(session.infusion), session.vitals.count())
@@ -675,7 +926,7 @@ def sign_session(actor, session: Session, *, now: datetime | None = None) -> Ses
             raise IncompleteRecord(missing)
         session.signed_by = actor.user
         session.signed_at = now
-        session.status = SessionStatus.COMPLETED
+        session.status = SessionStatus.SIGNED
         session.ended_at = session.ended_at or now
         session.save(update_fields=["signed_by", "signed_at", "status", "ended_at"])
         record_for(
@@ -688,9 +939,10 @@ def sign_session(actor, session: Session, *, now: datetime | None = None) -> Ses
 
 
 def _complete_course_if_done(actor, course: Course, now: datetime) -> None:
-    """The last session signed: the course is completed (cancelled sessions do not count)."""
+    """Nothing left open (every session signed, cancelled, no-show or not given): the course
+    is completed."""
     open_sessions = course.sessions.exclude(
-        status__in=[SessionStatus.COMPLETED, SessionStatus.CANCELLED]
+        status__in=[SessionStatus.SIGNED, *UNDELIVERED_STATUSES]
     )
     if course.status == CourseStatus.ACTIVE and not open_sessions.exists():
         course.status = CourseStatus.COMPLETED

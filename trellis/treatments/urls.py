@@ -5,6 +5,7 @@ from trellis.treatments import views
 urlpatterns = [
     path("sessions/<uuid:session_id>/", views.session_detail, name="session_detail"),
     path("sessions/<uuid:session_id>/begin/", views.session_begin, name="session_begin"),
+    path("sessions/<uuid:session_id>/close/", views.session_close, name="session_close"),
     path("sessions/<uuid:session_id>/save/", views.session_save, name="session_save"),
     path("sessions/<uuid:session_id>/vitals/", views.session_vitals, name="session_vitals"),
     path(

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.forms import CheckboxSelectMultiple, RadioSelect
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,7 +31,13 @@ from trellis.treatments.forms import (
     TherapyNoteForm,
     VitalsForm,
 )
-from trellis.treatments.models import RemsForm, RemsStatus, Session, SessionStatus
+from trellis.treatments.models import (
+    OPEN_STATUSES,
+    RemsForm,
+    RemsStatus,
+    Session,
+    SessionStatus,
+)
 from trellis.treatments.rems import Deadline
 
 _SESSIONS = Session.objects.select_related(
@@ -47,9 +54,55 @@ _RECORD = {"iv_ketamine": "infusion", "esketamine": "esketamine", "tms": "tms"}
 
 def _record(session: Session):
     """The session's modality record, once the session has begun."""
-    if session.status == SessionStatus.PLANNED:
+    if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
         return None
     return getattr(session, _RECORD[session.course.modality], None)
+
+
+def begin_panel(actor, session: Session, today, waiting_for: Session | None) -> dict | None:
+    """What a page offers to begin ``session``: the button, or why it cannot begin yet and, for
+    a prescriber, a reason field to begin it anyway. None when it has begun or is over, or the
+    actor does not document sessions."""
+    if session.status not in (SessionStatus.PLANNED, SessionStatus.BOOKED):
+        return None
+    if not actor.can(Perm.SESSION_CHANGE):
+        return None
+    return {
+        "session": session,
+        "check": sessions.check_begin(session, today, waiting_for),
+        "can_override": actor.can(Perm.COURSE_OVERRIDE),
+    }
+
+
+# The ways to close a session without treatment, as the page offers them.
+CLOSINGS = {
+    SessionStatus.CANCELLED: ("Cancelled", "called off beforehand", sessions.cancel_session),
+    SessionStatus.NO_SHOW: ("No-show", "the patient did not come", sessions.mark_no_show),
+    SessionStatus.NOT_GIVEN: (
+        "Not given",
+        "the patient came but the treatment was not given",
+        sessions.mark_not_given,
+    ),
+}
+
+
+def closing_choices(actor, session: Session, today) -> list[tuple[str, str, str]]:
+    """(status, label, meaning) of each closing the actor may record for the session now, by
+    the rules of ``sessions.cancel_session``, ``mark_no_show`` and ``mark_not_given``."""
+    if session.status not in OPEN_STATUSES:
+        return []
+    begun = session.status == SessionStatus.IN_PROGRESS
+    due = begun or session.planned_date <= today
+    allowed = {
+        SessionStatus.CANCELLED: not begun and actor.can(Perm.COURSE_CHANGE),
+        SessionStatus.NO_SHOW: not begun and due and actor.can(Perm.COURSE_CHANGE),
+        SessionStatus.NOT_GIVEN: due and actor.can(Perm.SESSION_SIGN),
+    }
+    return [
+        (status, label, meaning)
+        for status, (label, meaning, _close) in CLOSINGS.items()
+        if allowed[status]
+    ]
 
 
 def _context(
@@ -76,6 +129,10 @@ def _context(
     if session.course.modality == "iv_ketamine":
         escalation = sessions.dose_escalation(session.patient)
     total = session.course.sessions.count()
+    today = session.clinic.today()
+    begin = None
+    if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
+        begin = begin_panel(actor, session, today, sessions.earlier_open_session(session))
     return {
         "session": session,
         "course": session.course,
@@ -92,17 +149,17 @@ def _context(
         "vitals_form": vitals_form or VitalsForm(session=session),
         "vitals_interval": session.clinic.setting("vitals_interval_minutes"),
         "monitoring_required": session.clinic.setting("esketamine_monitoring_minutes"),
-        "missing": sessions.missing_for_signing(session) if not session.is_signed else [],
+        "missing": sessions.missing_for_signing(session) if session.is_open else [],
         "warnings": warnings,
         "escalation": escalation,
         "addenda": session.addenda.select_related("author"),
         "addendum_form": AddendumForm(),
-        "mt_form": MotorThresholdForm(initial={"measured_on": timezone.localdate()}),
+        "mt_form": MotorThresholdForm(initial={"measured_on": today}),
         "therapy_form": therapy_form
         or (TherapyNoteForm(initial={"therapy_note": record.therapy_note}) if record else None),
-        "can_change": actor.can(Perm.SESSION_CHANGE) and not session.is_signed,
-        "can_note": actor.can(Perm.SESSION_NOTE) and not session.is_signed,
-        "can_sign": actor.can(Perm.SESSION_SIGN) and not session.is_signed,
+        "can_change": actor.can(Perm.SESSION_CHANGE) and session.is_open,
+        "can_note": actor.can(Perm.SESSION_NOTE) and session.is_open,
+        "can_sign": actor.can(Perm.SESSION_SIGN) and session.is_open,
         "can_annotate": actor.can(Perm.SESSION_NOTE) and session.is_signed,
         "rems_form": getattr(session, "rems_form", None)
         if session.course.modality == "esketamine"
@@ -110,6 +167,10 @@ def _context(
         "keepalive_url": reverse("session_keepalive", args=[session.id])
         if drafts.keeps_sign_in(actor, session)
         else None,
+        "begin": begin,
+        "closings": closing_choices(actor, session, today),
+        "session_day": sessions.session_day(session),
+        "today": today,
         **extra,
     }
 
@@ -290,10 +351,35 @@ def session_detail(request: HttpRequest, session_id: UUID) -> HttpResponse:
 @login_required
 def session_begin(request: HttpRequest, session_id: UUID) -> HttpResponse:
     session = _load(request, session_id, Perm.SESSION_CHANGE)
+    reason = request.POST.get("reason", "")
     try:
-        sessions.begin_session(request.actor, session)
-    except Conflict as error:
-        messages.error(request, error.message)
+        sessions.begin_session(request.actor, session, reason=reason)
+    except (Conflict, PermissionDenied) as error:
+        messages.error(request, getattr(error, "message", None) or str(error))
+    else:
+        if session.begin_override_reason:
+            messages.success(request, f"Session {session.number} begun; your reason is recorded.")
+    return redirect("session_detail", session.id)
+
+
+@require_POST
+@login_required
+def session_close(request: HttpRequest, session_id: UUID) -> HttpResponse:
+    """Record a session as cancelled, a no-show or not given, with the reason."""
+    session = _load(request, session_id, Perm.SESSION_READ)
+    closing = CLOSINGS.get(request.POST.get("status", ""))
+    if closing is None:
+        messages.error(request, "Choose cancelled, no-show or not given.")
+        return redirect("session_detail", session.id)
+    label, _meaning, close = closing
+    try:
+        close(request.actor, session, request.POST.get("reason", ""))
+    except InputError as error:
+        messages.error(request, f"Reason: {error.message}.")
+    except (Conflict, PermissionDenied) as error:
+        messages.error(request, getattr(error, "message", None) or str(error))
+    else:
+        messages.success(request, f"Session {session.number} recorded as {label.lower()}.")
     return redirect("session_detail", session.id)
 
 

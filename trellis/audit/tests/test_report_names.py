@@ -106,7 +106,7 @@ class ReportNamesTests(TrellisTestCase):
         self.client.get("/audit/")
         # As without names (test_audit_trail), plus one query per record type named from its
         # row: screening and measure (patients and closure days are named without one).
-        with self.assertNumQueries(11 + 2 + AUDIT_LOCK_QUERIES):
+        with self.assertNumQueries(12 + 2 + AUDIT_LOCK_QUERIES):
             self.client.get("/audit/")
 
 

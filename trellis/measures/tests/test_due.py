@@ -455,12 +455,12 @@ class TrajectorySessionMarkTests(MeasuresTestCase):
         given = self.today - timedelta(days=6)
         Session.objects.filter(course=self.course, number=1).update(
             planned_date=given,
-            status=SessionStatus.COMPLETED,
+            status=SessionStatus.SIGNED,
             started_at=local(self.clinic_a, given, 10),
             signed_at=local(self.clinic_a, given, 12),
         )
         Session.objects.filter(course=self.course, number=2).update(
-            planned_date=self.today - timedelta(days=4), status=SessionStatus.COMPLETED
+            planned_date=self.today - timedelta(days=4), status=SessionStatus.SIGNED
         )
         Session.objects.filter(course=self.course, number=3).update(
             planned_date=self.today - timedelta(days=2)  # planned, never started: not given
@@ -534,7 +534,7 @@ class PatientPanelTests(MeasuresTestCase):
     def test_chart_data_carries_bands_in_words_points_and_session_days(self):
         course = self.start_course()
         Session.objects.filter(course=course, number__lte=2).update(
-            planned_date=timezone.localdate() - timedelta(days=3), status=SessionStatus.COMPLETED
+            planned_date=timezone.localdate() - timedelta(days=3), status=SessionStatus.SIGNED
         )
         services.record_measure(self.nurse_actor, self.patient, "phq9", [*PHQ9_CLEAN[:8], 2])
         summary = services.patient_measures(self.nurse_actor, self.patient)

@@ -320,13 +320,13 @@ class SynthDataTest(TrellisTestCase):
     def test_courses_and_sessions_agree(self):
         completed = Course.objects.filter(status="completed")
         self.assertTrue(completed.exists())
-        open_sessions = Session.objects.filter(course__in=completed).exclude(status="completed")
+        open_sessions = Session.objects.filter(course__in=completed).exclude(status="signed")
         self.assertFalse(open_sessions.exists())
         self.assertFalse(Course.objects.filter(status="active", ended_at__isnull=False).exists())
         self.assertFalse(
             Course.objects.exclude(status="active").filter(ended_at__isnull=True).exists()
         )
-        held = Session.objects.filter(status="completed")
+        held = Session.objects.filter(status="signed")
         self.assertFalse(
             held.filter(Q(signed_at__isnull=True) | Q(started_at__isnull=True)).exists()
         )

@@ -25,12 +25,8 @@ def patient_courses_panel(context, patient) -> dict:
         .select_related("clinic", "protocol")
         .annotate(
             total=Count("sessions"),
-            delivered=Count(
-                "sessions",
-                filter=Q(sessions__status=SessionStatus.COMPLETED)
-                | Q(sessions__signed_at__isnull=False),
-            ),
-            cancelled=Count("sessions", filter=Q(sessions__status=SessionStatus.CANCELLED)),
+            delivered=Count("sessions", filter=services.delivered_q("sessions__")),
+            undelivered=Count("sessions", filter=services.undelivered_q("sessions__")),
             next_date=Min(
                 "sessions__planned_date",
                 filter=Q(sessions__status=SessionStatus.PLANNED, sessions__planned_date__gte=today),
@@ -39,7 +35,7 @@ def patient_courses_panel(context, patient) -> dict:
     )
     for course in courses:
         course.auth = services.authorisation(
-            course, used=course.delivered, planned=course.total - course.cancelled
+            course, used=course.delivered, planned=course.total - course.undelivered
         )
     return {
         "visible": True,
@@ -49,16 +45,24 @@ def patient_courses_panel(context, patient) -> dict:
     }
 
 
+# Words for a session over without treatment; the colour repeats them, never replaces them.
+_UNDELIVERED_WORDS = {
+    SessionStatus.CANCELLED: "✕ Cancelled",
+    SessionStatus.NO_SHOW: "✕ No-show",
+    SessionStatus.NOT_GIVEN: "✕ Not given",
+}
+
+
 def session_state(session: Session, today: date, closed_dates=frozenset()) -> tuple[str, str]:
     """A session's state for people: a key for the colour and words that carry the meaning."""
     if session.signed_at is not None:
         return "signed", "✓ Signed"
-    if session.status == SessionStatus.COMPLETED:
-        return "completed", "Awaiting signature"
     if session.status == SessionStatus.IN_PROGRESS:
         return "in_progress", "● In progress"
-    if session.status == SessionStatus.CANCELLED:
-        return "cancelled", "Cancelled"
+    if session.status in _UNDELIVERED_WORDS:
+        return session.status, _UNDELIVERED_WORDS[session.status]
+    if session.status == SessionStatus.BOOKED and session.planned_date >= today:
+        return "booked", "Booked"
     if session.planned_date in closed_dates:
         return "closed", "! On a closure day"
     if session.planned_date < today:

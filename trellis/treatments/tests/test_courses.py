@@ -50,13 +50,14 @@ class CourseTestCase(TrellisTestCase):
             **extra,
         )
 
-    def deliver(self, course, *numbers, signed=False):
-        """Mark sessions as documented, as the session pages would."""
+    def deliver(self, course, *numbers, signed=True):
+        """Mark sessions as given and signed (delivered), as the session pages would; with
+        ``signed=False``, begun and documented but not signed yet."""
         rows = Session.objects.filter(course=course, number__in=numbers)
         if signed:
-            rows.update(status=SessionStatus.COMPLETED, signed_at="2026-01-01T12:00Z")
+            rows.update(status=SessionStatus.SIGNED, signed_at="2026-01-01T12:00Z")
         else:
-            rows.update(status=SessionStatus.COMPLETED)
+            rows.update(status=SessionStatus.IN_PROGRESS, started_at="2026-01-01T11:00Z")
 
     def close(self, *days, reason="Closed"):
         for day in days:
@@ -268,16 +269,16 @@ class CoursePageTests(CourseTestCase):
     def test_it_shows_the_course_progress_and_calendar_by_treatment_week(self):
         course = self.start(payer="Acme Health", authorized_units=36)
         self.deliver(course, 1, 2, signed=True)
-        self.deliver(course, 3)
+        self.deliver(course, 3, signed=False)
         self.sign_in(self.tms)
         page = self.client.get(f"/courses/{course.id}/")
         self.assertEqual(page.status_code, 200)
-        self.assertContains(page, "3 of 36 delivered")
+        self.assertContains(page, "2 of 36 delivered")
         for week in range(1, 10):
             self.assertContains(page, f"Week {week} ")
         self.assertNotContains(page, "Week 10 ")
         self.assertContains(page, "✓ Signed", count=2)
-        self.assertContains(page, "Awaiting signature", count=1)
+        self.assertContains(page, "● In progress", count=1)
         self.assertContains(page, "Planned", count=33)
         first = course.sessions.get(number=1)
         self.assertContains(page, f'href="/sessions/{first.id}/"')
@@ -511,7 +512,7 @@ class StopCourseTests(CourseTestCase):
         self.assertIsNotNone(course.ended_at)
         statuses = dict(course.sessions.values_list("number", "status"))
         self.assertEqual(
-            statuses, {1: "completed", 2: "completed", **dict.fromkeys(range(3, 7), "cancelled")}
+            statuses, {1: "signed", 2: "signed", **dict.fromkeys(range(3, 7), "cancelled")}
         )
         event = AuditEvent.objects.get(action=Action.UPDATE, object_id=str(course.id))
         self.assertEqual(event.detail["cancelled_sessions"], [3, 4, 5, 6])

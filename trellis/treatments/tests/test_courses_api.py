@@ -176,7 +176,7 @@ class CourseApiTests(CourseApiTestCase):
 
     def test_it_reads_a_course_with_its_sessions_audited(self):
         course_id = self.start(protocol="esketamine-trd").json()["id"]
-        Session.objects.filter(course_id=course_id, number=1).update(status=SessionStatus.COMPLETED)
+        Session.objects.filter(course_id=course_id, number=1).update(status=SessionStatus.SIGNED)
         response = self.call("get", f"/api/v1/courses/{course_id}", "frontdesk")
         self.assertEqual(response.status_code, 200)
         body = response.json()
@@ -186,7 +186,7 @@ class CourseApiTests(CourseApiTestCase):
         )
         self.assertEqual(len(body["sessions"]), 12)
         self.assertEqual(body["delivered"], 1)
-        self.assertEqual(body["sessions"][0]["status"], "completed")
+        self.assertEqual(body["sessions"][0]["status"], "signed")
         event = AuditEvent.objects.order_by("-seq").first()
         self.assertEqual(
             (event.action, event.object_id, event.patient), (Action.READ, course_id, self.patient)
@@ -204,7 +204,7 @@ class CourseApiTests(CourseApiTestCase):
         body = self.start(protocol="ketamine-iv-induction").json()
         course_id = body["id"]
         Session.objects.filter(course_id=course_id, number__in=[1, 2]).update(
-            status=SessionStatus.COMPLETED
+            status=SessionStatus.SIGNED
         )
         new_start = next_monday(self.clinic_a, 3)
         response = self.call(
@@ -233,7 +233,7 @@ class CourseApiTests(CourseApiTestCase):
         self.assertEqual(response.json()["status"], "stopped")
         self.assertEqual(
             [s["status"] for s in response.json()["sessions"]],
-            ["completed"] * 2 + ["cancelled"] * 4,
+            ["signed"] * 2 + ["cancelled"] * 4,
         )
         response = self.call(
             "post", f"/api/v1/courses/{course_id}/stop", "nurse", {"reason": "Again"}

@@ -26,6 +26,9 @@ class DraftTestCase(TrellisTestCase):
         today = timezone.localdate(timezone=self.clinic_a.tzinfo)
         course = services.start_course(prescriber, self.patient, "esketamine-trd", today)
         self.session = course.sessions.order_by("number").first()
+        # A session begins on its planned day: put the first on today whatever weekday it is.
+        Session.objects.filter(pk=self.session.pk).update(planned_date=today)
+        self.session.planned_date = today
         self.url = f"/sessions/{self.session.id}/"
 
     def begin(self, ago: timedelta = timedelta(minutes=30)) -> None:
@@ -39,7 +42,7 @@ class DraftTestCase(TrellisTestCase):
 
     def sign(self) -> None:
         Session.objects.filter(pk=self.session.pk).update(
-            signed_at=timezone.now(), signed_by=self.prescriber, status="completed"
+            signed_at=timezone.now(), signed_by=self.prescriber, status="signed"
         )
 
 

@@ -84,7 +84,7 @@ class TherapistOnIvKetamineTests(SessionTestCase):
         Session.objects.filter(pk=self.session.pk).update(
             signed_at=self.session.started_at + timedelta(hours=2),
             signed_by=self.nurse,
-            status=SessionStatus.COMPLETED,
+            status=SessionStatus.SIGNED,
         )
         self.sign_in(self.therapist)
         self.assertContains(self.client.get(f"/sessions/{self.session.id}/"), "Add addendum")

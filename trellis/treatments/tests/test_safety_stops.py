@@ -219,8 +219,11 @@ class InfusionStopTests(SessionTestCase):
         self.assertRedirects(self.save(), f"/sessions/{self.session.id}/")
 
         second = self.course.sessions.get(number=2)
-        sessions.begin_session(
-            self.nurse_actor, second, now=datetime.combine(self.day, time(15), self.tz)
+        sessions.begin_session(  # ahead of its day, so a prescriber begins it with a reason
+            actor_for(self.prescriber, self.clinic_a),
+            second,
+            reason="Second dose the same day, to test the stop",
+            now=datetime.combine(self.day, time(15), self.tz),
         )
         url = f"/sessions/{second.id}/save/"
         response = self.client.post(url, {**INFUSION, "infusion_started_at": "15:10"})
@@ -242,6 +245,8 @@ class InfusionStopTests(SessionTestCase):
         prescriber = actor_for(self.prescriber, self.clinic_a)
         course = services.start_course(prescriber, self.patient, "esketamine-trd", self.day)
         session = course.sessions.get(number=1)
+        Session.objects.filter(pk=session.pk).update(planned_date=self.day)
+        session.planned_date = self.day
         sessions.begin_session(
             self.nurse_actor, session, now=datetime.combine(self.day, time(14), self.tz)
         )

@@ -30,6 +30,9 @@ class SessionTestCase(TrellisTestCase):
         self.day = timezone.localdate(timezone=self.tz) - timedelta(days=1)
         self.course = services.start_course(prescriber, self.patient, self.protocol, self.day)
         self.session = self.course.sessions.order_by("number").first()
+        # Yesterday may be a weekend, which the calendar skips: the session was yesterday.
+        Session.objects.filter(pk=self.session.pk).update(planned_date=self.day)
+        self.session.planned_date = self.day
         self.nurse_actor = actor_for(self.nurse, self.clinic_a)
 
     def begin(self, hour=8, minute=55):
@@ -66,11 +69,16 @@ ESKETAMINE_NOTE = {
 class EsketamineSessionTests(SessionTestCase):
     def test_a_full_esketamine_session_needs_120_minutes_and_files_the_rems_form(self):
         self.sign_in(self.nurse)
+        self.session.planned_date = timezone.localdate(timezone=self.tz)  # begun today
+        self.session.save(update_fields=["planned_date"])
         self.assertRedirects(
             self.client.post(f"/sessions/{self.session.id}/begin/"), f"/sessions/{self.session.id}/"
         )
+        self.session.refresh_from_db()
+        self.assertEqual(self.session.status, SessionStatus.IN_PROGRESS)
         self.session.started_at = datetime.combine(self.day, time(8, 55), self.tz)
-        self.session.save(update_fields=["started_at"])
+        self.session.planned_date = self.day
+        self.session.save(update_fields=["started_at", "planned_date"])
 
         response = self.client.post(f"/sessions/{self.session.id}/save/", ESKETAMINE_NOTE)
         self.assertRedirects(response, f"/sessions/{self.session.id}/")
@@ -95,7 +103,7 @@ class EsketamineSessionTests(SessionTestCase):
         self.assertRedirects(response, f"/sessions/{self.session.id}/")
         self.session.refresh_from_db()
         self.assertTrue(self.session.is_signed)
-        self.assertEqual(self.session.status, SessionStatus.COMPLETED)
+        self.assertEqual(self.session.status, SessionStatus.SIGNED)
         form = RemsForm.objects.get(session=self.session)
         self.assertEqual(form.due_date, self.day + timedelta(days=7))
         self.assertEqual(form.status, RemsStatus.DRAFT)
@@ -333,6 +341,7 @@ class InfusionSessionTests(SessionTestCase):
         self.assertEqual(self.client.post(f"/sessions/{self.session.id}/sign/").status_code, 403)
 
     def test_a_rising_dose_is_flagged_for_the_prescriber(self):
+        self.course.sessions.update(planned_date=self.day)  # four sessions in one day's test
         for number, dose in enumerate(("0.5", "0.6", "0.7", "0.8"), start=1):
             session = self.course.sessions.get(number=number)
             sessions.begin_session(
@@ -341,6 +350,10 @@ class InfusionSessionTests(SessionTestCase):
             record = Session.objects.get(pk=session.pk).infusion
             record.dose_mg_per_kg = Decimal(dose)
             record.save()
+            # Signed, as the next session waits for it.
+            Session.objects.filter(pk=session.pk).update(
+                status=SessionStatus.SIGNED, signed_at=timezone.now(), signed_by=self.prescriber
+            )
         self.sign_in(self.prescriber)
         page = self.client.get(f"/sessions/{session.id}/")
         self.assertContains(page, "Rising ketamine dose")
@@ -402,9 +415,12 @@ class CourseCompletionTests(SessionTestCase):
 
     def test_signing_the_last_session_completes_the_course(self):
         prescriber = actor_for(self.prescriber, self.clinic_a)
+        self.course.sessions.update(planned_date=self.day)  # the whole course in one day's test
         for session in self.course.sessions.order_by("number"):
             # One infusion a week: a second ketamine dose on one day would be refused.
             day = self.day - timedelta(days=7 * (4 - session.number))
+            Session.objects.filter(pk=session.pk).update(planned_date=day)
+            session.planned_date = day
             sessions.begin_session(
                 self.nurse_actor, session, now=datetime.combine(day, time(9), self.tz)
             )
