@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from trellis.measures import instruments
+from trellis.measures.contact import link_until
 from trellis.measures.schedule import DueStatus, Occasion, due_status
 
 
@@ -202,6 +203,10 @@ class QuestionnaireLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_instrument_display()} link ({self.state()})"
+
+    def until(self) -> str:
+        """When it stops working, in the clinic's timezone (``contact.link_until``)."""
+        return link_until(self.expires_at, self.clinic)
 
     def state(self, now=None) -> str:
         if self.used_at is not None:

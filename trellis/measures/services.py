@@ -32,7 +32,13 @@ from trellis.lib.errors import InputError
 from trellis.measures import instruments, outcomes, schedule
 from trellis.measures.alerts import SYSTEM_USERNAME, _raise_alert
 from trellis.measures.alerts import raise_alert as raise_alert  # the entry point, re-exported
-from trellis.measures.contact import CRISIS_LINE, EMERGENCY_NUMBER, PATIENT_WORDS, site_url
+from trellis.measures.contact import (
+    CRISIS_LINE,
+    EMERGENCY_NUMBER,
+    PATIENT_WORDS,
+    link_until,
+    site_url,
+)
 from trellis.measures.models import (
     AlertKind,
     EnteredVia,
@@ -374,7 +380,6 @@ def send_questionnaire_links(
     *,
     course: Course | None = None,
     scheduled: Sequence[ScheduledMeasure] = (),
-    request=None,
     now: datetime | None = None,
 ) -> list[SentLink]:
     """Send the patient one single-use link per questionnaire, in one message per channel.
@@ -410,7 +415,6 @@ def send_questionnaire_links(
             channel,
             course=course,
             created_by=actor.user,
-            request=request,
             now=now,
         )
         for item in sent:
@@ -451,7 +455,6 @@ def _issue_links(
     *,
     course: Course | None,
     created_by,
-    request,
     now: datetime,
 ) -> list[SentLink]:
     """Make the links and queue the message(s) carrying them (inside a transaction).
@@ -477,11 +480,9 @@ def _issue_links(
             created_by=created_by,
             created_at=now,
         )
-        sent.append(SentLink(link, site_url(reverse("questionnaire", args=[token]), request)))
+        sent.append(SentLink(link, site_url(reverse("questionnaire", args=[token]))))
         if items:
-            ScheduledMeasure.objects.filter(pk__in=[i.pk for i in items]).update(
-                link_sent_at=now
-            )
+            ScheduledMeasure.objects.filter(pk__in=[i.pk for i in items]).update(link_sent_at=now)
     body = _link_message(clinic, sent, expires_at)
     if channel in (LinkChannel.SMS, LinkChannel.BOTH):
         enqueue_sms(
@@ -500,11 +501,10 @@ def _issue_links(
 
 def _link_message(clinic: Clinic, sent: list[SentLink], expires_at: datetime) -> str:
     """The words a patient reads. No name, no diagnosis: others may see a phone's screen."""
-    until = timezone.localtime(expires_at, clinic.tzinfo)
     lines = [f"{clinic.name}: please answer before your next visit."]
     lines += [f"{PATIENT_WORDS[s.link.instrument]}: {s.url}" for s in sent]
     each = "Each link works" if len(sent) > 1 else "The link works"
-    lines.append(f"{each} once, until {until:%b %-d, %-I:%M %p}.")
+    lines.append(f"{each} once, until {link_until(expires_at, clinic)}.")
     lines.append(
         f"In crisis? Call or text {CRISIS_LINE}, or call {EMERGENCY_NUMBER} in an emergency."
     )
@@ -774,7 +774,6 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
                 channel,
                 course=items[0].course,
                 created_by=None,
-                request=None,
                 now=now,
             )
     except InputError as error:  # a phone number the outbox cannot use
@@ -790,7 +789,6 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
                     channel,
                     course=items[0].course,
                     created_by=None,
-                    request=None,
                     now=now,
                 )
         except InputError as error:  # an e-mail address the outbox cannot use either
@@ -864,7 +862,11 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
             patient=patient, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
         ).select_related("course__protocol")
     )
-    links = list(QuestionnaireLink.objects.filter(patient=patient).order_by("-created_at")[:5])
+    links = list(
+        QuestionnaireLink.objects.filter(patient=patient)
+        .select_related("clinic")
+        .order_by("-created_at")[:5]
+    )
     # No audit event of its own: the card is part of the patient's page, whose READ of the
     # patient (access.patient) is the page view's one event.
     return PatientMeasures(

@@ -135,18 +135,17 @@ def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 form.cleaned_data["instruments"],
                 form.cleaned_data["channel"],
                 course=form.chosen_course(),
-                request=request,
             )
         except InputError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            expires = timezone.localtime(sent[0].link.expires_at)
+            expires = contact.link_until(sent[0].link.expires_at, patient.clinic)
             names = " and ".join(s.link.get_instrument_display() for s in sent)
             messages.success(
                 request,
                 f"{names} link{'s' if len(sent) > 1 else ''} queued by "
                 f"{LinkChannel(form.cleaned_data['channel']).label.lower()}; "
-                f"usable once until {expires:%b %-d, %-I:%M %p}.",
+                f"usable once until {expires}.",
             )
             return redirect("patient_detail", patient.id)
     return render(request, "measures/link_form.html", {"patient": patient, "form": form})
@@ -198,9 +197,7 @@ def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
         LinkChannel.SMS if patient.phone else LinkChannel.EMAIL
     )
     try:
-        services.send_questionnaire_links(
-            request.actor, patient, codes, channel, scheduled=items, request=request
-        )
+        services.send_questionnaire_links(request.actor, patient, codes, channel, scheduled=items)
     except InputError as error:
         messages.error(request, f"{patient.full_name}: {error.message}.")
     else:
@@ -364,7 +361,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 "instrument": definition,
                 "title": contact.PATIENT_WORDS[definition.code],
                 "form": form,
-                "expires_at": timezone.localtime(link.expires_at, link.clinic.tzinfo),
+                "until": contact.link_until(link.expires_at, link.clinic),
                 "crisis_line": contact.CRISIS_LINE,
                 "emergency_number": contact.EMERGENCY_NUMBER,
             },
