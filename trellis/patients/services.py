@@ -95,7 +95,7 @@ class PossibleDuplicate:
             "phone": "the same phone number",
             "email": "the same e-mail address",
         }
-        return ", ".join(words[m] for m in self.matched_on)
+        return " and ".join(words[m] for m in self.matched_on)
 
 
 class DuplicatePatient(Conflict):

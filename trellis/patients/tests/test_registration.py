@@ -45,7 +45,7 @@ class DuplicateWarningTests(TrellisTestCase):
         self.assertContains(response, self.patient.mrn)
         self.assertContains(response, "the same name and date of birth")
         self.assertContains(response, f'href="/patients/{self.patient.id}/"')
-        self.assertContains(response, "Open chart")
+        self.assertContains(response, "Open Ada's chart")
         self.assertContains(response, 'name="confirm_duplicate" value="yes"')
         self.assertEqual(Patient.objects.count(), before)
         # The warning showed who Ada is: a query of her record, in the audit trail.
