@@ -4,21 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_fk_indexes_covered_by_composites'),
-        ('measures', '0004_answer_unique_where_set'),
-        ('patients', '0004_staff_references_unindexed'),
-        ('treatments', '0005_staff_references_unindexed'),
+        ("accounts", "0002_fk_indexes_covered_by_composites"),
+        ("measures", "0004_answer_unique_where_set"),
+        ("patients", "0004_staff_references_unindexed"),
+        ("treatments", "0005_staff_references_unindexed"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='scheduledmeasure',
-            name='one_slot_per_measure',
+            model_name="scheduledmeasure",
+            name="one_slot_per_measure",
         ),
         migrations.AddConstraint(
-            model_name='scheduledmeasure',
-            constraint=models.UniqueConstraint(condition=models.Q(('measure__isnull', False)), fields=('course', 'measure'), name='one_slot_per_measure_and_course'),
+            model_name="scheduledmeasure",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("measure__isnull", False)),
+                fields=("course", "measure"),
+                name="one_slot_per_measure_and_course",
+            ),
         ),
     ]

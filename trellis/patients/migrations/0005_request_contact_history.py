@@ -35,33 +35,88 @@ def keep_notes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_fk_indexes_covered_by_composites'),
-        ('patients', '0004_staff_references_unindexed'),
+        ("accounts", "0002_fk_indexes_covered_by_composites"),
+        ("patients", "0004_staff_references_unindexed"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RequestContact',
+            name="RequestContact",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('method', models.CharField(choices=[('call', 'Phone call'), ('text', 'Text message'), ('email', 'E-mail'), ('note', 'Note')], max_length=8)),
-                ('outcome', models.CharField(blank=True, choices=[('reached', 'Reached'), ('voicemail', 'Left a voicemail'), ('no_answer', 'No answer'), ('wrong_number', 'Wrong number or address'), ('sent', 'Sent'), ('status', 'Status changed')], max_length=16)),
-                ('note', models.TextField(blank=True, max_length=2000)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('by', models.ForeignKey(blank=True, db_index=False, help_text='Empty for an entry moved over from the old single note', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('clinic', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.clinic')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contacts', to='patients.assessmentrequest')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("call", "Phone call"),
+                            ("text", "Text message"),
+                            ("email", "E-mail"),
+                            ("note", "Note"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("reached", "Reached"),
+                            ("voicemail", "Left a voicemail"),
+                            ("no_answer", "No answer"),
+                            ("wrong_number", "Wrong number or address"),
+                            ("sent", "Sent"),
+                            ("status", "Status changed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, max_length=2000)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        help_text="Empty for an entry moved over from the old single note",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "clinic",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.clinic",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="contacts",
+                        to="patients.assessmentrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at'],
+                "ordering": ["at"],
             },
         ),
-            migrations.RunPython(move_notes, keep_notes),
+        migrations.RunPython(move_notes, keep_notes),
         migrations.RemoveField(
-            model_name='assessmentrequest',
-            name='note',
+            model_name="assessmentrequest",
+            name="note",
         ),
     ]
