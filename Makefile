@@ -15,11 +15,17 @@ $(VENV)/.installed: requirements.lock
 	touch $@
 
 # The demo: development settings, SQLite under var/, multi-factor sign-in waived (and shown so).
+# Links in messages point at this server (HOST:PORT) unless TRELLIS_BASE_URL says otherwise, and
+# the outbox worker runs beside it, so a questionnaire link really arrives (text messages in
+# var/sms/, e-mail on this console); it stops when the server stops.
 run: export DEBUG ?= true
 run: export TRELLIS_MFA_REQUIRED ?= false
+run: export TRELLIS_BASE_URL ?= http://$(HOST):$(PORT)
 run: venv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_demo
+	@$(PY) manage.py run_outbox & outbox=$$!; \
+	trap 'kill $$outbox 2>/dev/null; wait $$outbox' EXIT; trap 'exit 130' INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # SQLite unless DATABASE_URL is set. Extra pytest arguments: make test ARGS="-k audit".

@@ -148,8 +148,8 @@ def build(today: date | None = None) -> Summary:
             actor = Actor(registrar.user, registrar, "demo-loader")
             signer = Actor(prescriber.user, prescriber, "demo-loader")
             registered = []
-            for _ in range(PATIENTS_PER_CLINIC):
-                patient = _patient(actor, rng, today)
+            for number in range(PATIENTS_PER_CLINIC):
+                patient = _patient(actor, rng, today, number)
                 registered.append(patient)
                 summary.patients += 1
                 if rng.random() < 0.75:
@@ -205,17 +205,20 @@ def _staff(username, first, last, role, clinic, summary: Summary) -> Membership:
     return membership
 
 
-def _patient(actor: Actor, rng: random.Random, today: date) -> Patient:
+def _patient(actor: Actor, rng: random.Random, today: date, number: int) -> Patient:
     sex = rng.choice([Sex.FEMALE, Sex.MALE])
     given, family = rng.choice(GIVEN[sex]), rng.choice(FAMILY)
+    birth_date = today - timedelta(days=rng.randint(20 * 365, 72 * 365))
+    rng.randint(0, 99), rng.randint(1000, 9999)  # the old phone numbers' draws: the same demo
     patient = patients.register_patient(
         actor,
         given_name=given,
         family_name=family,
-        birth_date=today - timedelta(days=rng.randint(20 * 365, 72 * 365)),
+        birth_date=birth_date,
         sex=sex,
-        phone=f"+1 555 01{rng.randint(0, 99):02d} {rng.randint(1000, 9999)}",
-        email=f"{given.lower()}.{family.lower()}@example.com",
+        # 555-0100 to 555-0199 are the numbers set aside for fiction, in the clinic's area code.
+        phone=f"+1 {actor.clinic.phone.split()[1]} 555 01{number:02d}",
+        email=f"{given.lower()}.{family.lower()}{number}@example.com",  # two may share a name
     )
     # Weighed at the intake visit, before any course started.
     patients.record_measurement(

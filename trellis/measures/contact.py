@@ -1,12 +1,11 @@
 """How Trellis reaches people: absolute links for messages, crisis lines, words for patients."""
 
-import logging
+from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 
 from trellis.measures import instruments
-
-logger = logging.getLogger(__name__)
 
 # Crisis resources shown to a patient and printed in every message to one (US): the 988
 # Suicide & Crisis Lifeline, by call or text, and 911. Any PHQ-9 item 9 above 0 needs
@@ -20,16 +19,18 @@ PATIENT_WORDS = {
 }
 
 
-def site_url(path: str, request=None) -> str:
-    """An absolute URL for a message: ``TRELLIS_BASE_URL``, else the request's own host.
+def site_url(path: str) -> str:
+    """An absolute URL for a message, on ``TRELLIS_BASE_URL``: the address patients reach
+    Trellis at, whichever host the member of staff who sent it was using (production requires
+    it; development defaults it to the development server, ``make run`` to its own port)."""
+    return settings.TRELLIS_BASE_URL.rstrip("/") + path
 
-    Messages written by the worker have no request; without ``TRELLIS_BASE_URL`` they point at
-    the development server, and say so in the log.
+
+def link_until(expires_at: datetime, clinic) -> str:
+    """When a link stops working, in the clinic's timezone and named so: "Mar 3, 5:00 PM EST".
+
+    The one wording of a link's expiry on every page and in every message, whoever reads it
+    and wherever the server's clock is.
     """
-    base = (getattr(settings, "TRELLIS_BASE_URL", "") or "").rstrip("/")
-    if base:
-        return base + path
-    if request is not None:
-        return request.build_absolute_uri(path)
-    logger.warning("TRELLIS_BASE_URL is not set: links in messages point at 127.0.0.1:8000")
-    return "http://127.0.0.1:8000" + path
+    local = timezone.localtime(expires_at, clinic.tzinfo)
+    return f"{local:%b %-d, %-I:%M %p} {local.tzname()}"

@@ -113,7 +113,7 @@ class SendLinkForm(forms.Form):
     def __init__(self, *args, patient, courses=(), **kwargs):
         super().__init__(*args, **kwargs)
         labels = {
-            LinkChannel.SMS: f"Text message to {patient.phone}" if patient.phone else None,
+            LinkChannel.SMS: f"Text message to {patient.phone_display}" if patient.phone else None,
             LinkChannel.EMAIL: f"E-mail to {patient.email}" if patient.email else None,
             LinkChannel.BOTH: "Both" if patient.phone and patient.email else None,
         }

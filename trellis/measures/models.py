@@ -18,6 +18,7 @@ from django.db import models
 from django.utils import timezone
 
 from trellis.measures import instruments
+from trellis.measures.contact import link_until
 from trellis.measures.schedule import DueStatus, Occasion, due_status
 
 
@@ -203,6 +204,10 @@ class QuestionnaireLink(models.Model):
     def __str__(self) -> str:
         return f"{self.get_instrument_display()} link ({self.state()})"
 
+    def until(self) -> str:
+        """When it stops working, in the clinic's timezone (``contact.link_until``)."""
+        return link_until(self.expires_at, self.clinic)
+
     def state(self, now=None) -> str:
         if self.used_at is not None:
             return "answered"
@@ -240,7 +245,9 @@ class ScheduledMeasure(models.Model):
     opens_on = models.DateField()
     due_on = models.DateField()
     closes_on = models.DateField()
-    # The answer, once there is one. Unique only where set (a partial index): "measure IS NULL",
+    # The answer, once there is one. One answer may fill one questionnaire of each of the
+    # patient's courses (a baseline shared by courses that start together), never two of one
+    # course. Unique only where set (a partial index) and led by the course: "measure IS NULL",
     # the question every open-slot query asks, must not find a unique index on measure, or
     # SQLite's planner takes it (assuming an equality on a unique index matches one row) and
     # walks every open slot of the network instead of the patient's few.
@@ -266,9 +273,9 @@ class ScheduledMeasure(models.Model):
                 fields=["course", "key", "instrument"], name="scheduled_measure_once_per_course"
             ),
             models.UniqueConstraint(
-                fields=["measure"],
+                fields=["course", "measure"],
                 condition=models.Q(measure__isnull=False),
-                name="one_slot_per_measure",
+                name="one_slot_per_measure_and_course",
             ),
         ]
         indexes = [

@@ -32,7 +32,13 @@ from trellis.lib.errors import InputError
 from trellis.measures import instruments, outcomes, schedule
 from trellis.measures.alerts import SYSTEM_USERNAME, _raise_alert
 from trellis.measures.alerts import raise_alert as raise_alert  # the entry point, re-exported
-from trellis.measures.contact import CRISIS_LINE, EMERGENCY_NUMBER, PATIENT_WORDS, site_url
+from trellis.measures.contact import (
+    CRISIS_LINE,
+    EMERGENCY_NUMBER,
+    PATIENT_WORDS,
+    link_until,
+    site_url,
+)
 from trellis.measures.models import (
     AlertKind,
     EnteredVia,
@@ -304,9 +310,25 @@ def _suicide_item_summary(measure: Measure) -> str:
     )
 
 
-def _fulfil_schedule(measure: Measure, hint: ScheduledMeasure | None) -> ScheduledMeasure | None:
-    """Mark the scheduled questionnaire this one answers: the one its link asked for, else the
-    earliest-due open one of the same instrument whose window holds the day it was answered."""
+def _fulfil_schedule(measure: Measure, hint: ScheduledMeasure | None) -> list[ScheduledMeasure]:
+    """Mark the scheduled questionnaires this one answers.
+
+    First the one its link asked for, else the earliest-due open one of the same instrument
+    whose window holds the day it was answered (of its course, if it has one). Then, in each of
+    the patient's other courses, the earliest-due open one of the same instrument whose window
+    holds that day: one questionnaire moment is one answer, however many courses ask for it (a
+    baseline shared by three courses starting together is answered once).
+    """
+    day = timezone.localtime(measure.observed_at, measure.patient.clinic.tzinfo).date()
+    open_items = list(
+        ScheduledMeasure.objects.filter(
+            patient=measure.patient,
+            instrument=measure.instrument,
+            measure__isnull=True,
+            opens_on__lte=day,
+            closes_on__gte=day,
+        )
+    )
     chosen = None
     if (
         hint is not None
@@ -317,29 +339,26 @@ def _fulfil_schedule(measure: Measure, hint: ScheduledMeasure | None) -> Schedul
     ):
         chosen = hint
     else:
-        day = timezone.localtime(measure.observed_at, measure.patient.clinic.tzinfo).date()
-        open_items = ScheduledMeasure.objects.filter(
-            patient=measure.patient,
-            instrument=measure.instrument,
-            measure__isnull=True,
-            opens_on__lte=day,
-            closes_on__gte=day,
-        )
-        if measure.course_id:
-            open_items = open_items.filter(course_id=measure.course_id)
-        candidates = [(item, item.opens_on, item.due_on, item.closes_on) for item in open_items]
-        chosen = schedule.match(candidates, day)
+        own = [i for i in open_items if measure.course_id in (None, i.course_id)]
+        chosen = schedule.match([(i, i.opens_on, i.due_on, i.closes_on) for i in own], day)
     if chosen is None:
-        return None
-    if not ScheduledMeasure.objects.filter(pk=chosen.pk, measure__isnull=True).update(
-        measure=measure
-    ):
-        return None
-    chosen.measure = measure
-    if measure.course_id is None:
-        measure.course_id = chosen.course_id
+        return []
+    by_course: dict = defaultdict(list)
+    for item in open_items:
+        if item.course_id != chosen.course_id:
+            by_course[item.course_id].append((item, item.opens_on, item.due_on, item.closes_on))
+    others = [schedule.match(candidates, day) for candidates in by_course.values()]
+    filled = []
+    for item in [chosen, *others]:
+        if item is not None and ScheduledMeasure.objects.filter(
+            pk=item.pk, measure__isnull=True
+        ).update(measure=measure):
+            item.measure = measure
+            filled.append(item)
+    if filled and measure.course_id is None:
+        measure.course_id = filled[0].course_id
         measure.save(update_fields=["course"])
-    return chosen
+    return filled
 
 
 # --- Patient links -------------------------------------------------------------------------
@@ -361,15 +380,15 @@ def send_questionnaire_links(
     *,
     course: Course | None = None,
     scheduled: Sequence[ScheduledMeasure] = (),
-    request=None,
     now: datetime | None = None,
 ) -> list[SentLink]:
     """Send the patient one single-use link per questionnaire, in one message per channel.
 
     ``channel`` is ``sms``, ``email`` or ``both``, to the patient's phone and e-mail on file.
-    ``scheduled`` are the scheduled questionnaires the links answer (from the due list); their
-    course is the links' course. Raises InputError naming ``instruments``, ``channel``,
-    ``course`` or ``scheduled``.
+    ``scheduled`` are the scheduled questionnaires the links answer (a moment from the due list,
+    perhaps of several courses): one link per instrument however many courses ask for it, for
+    the earliest-due of them, whose course is the links' course. Raises InputError naming
+    ``instruments``, ``channel``, ``course`` or ``scheduled``.
     """
     require(actor, Perm.MEASURE_CHANGE)
     if patient.clinic_id != actor.clinic.pk:
@@ -380,23 +399,22 @@ def send_questionnaire_links(
     for code in codes:
         instruments.get_instrument(code)
     _check_channel(patient, channel)
-    by_instrument = {item.instrument: item for item in scheduled}
+    by_instrument = _by_instrument(scheduled)
     if any(item.patient_id != patient.pk for item in scheduled):
         raise InputError("scheduled", "is not a questionnaire of this patient")
     if any(item.measure_id is not None for item in scheduled):
         raise InputError("scheduled", "is already answered; no link is needed")
     if scheduled:
-        course = course or scheduled[0].course
+        course = course or next(iter(by_instrument.values()))[0].course
     _check_course(patient, course)
     now = now or timezone.now()
     with transaction.atomic():
         sent = _issue_links(
             patient,
-            [(code, by_instrument.get(code)) for code in codes],
+            [(code, by_instrument.get(code, [])) for code in codes],
             channel,
             course=course,
             created_by=actor.user,
-            request=request,
             now=now,
         )
         for item in sent:
@@ -419,26 +437,41 @@ def _check_channel(patient: Patient, channel: str) -> None:
         raise InputError("channel", "the patient has no e-mail address on file")
 
 
+def _by_instrument(items: Iterable[ScheduledMeasure]) -> dict[str, list[ScheduledMeasure]]:
+    """The scheduled questionnaires per instrument (PHQ-9 first), earliest-due first."""
+    order = list(instruments.INSTRUMENTS)
+    grouped: dict[str, list[ScheduledMeasure]] = defaultdict(list)
+    for item in sorted(
+        items, key=lambda i: (order.index(i.instrument), i.due_on, i.opens_on, str(i.course_id))
+    ):
+        grouped[item.instrument].append(item)
+    return dict(grouped)
+
+
 def _issue_links(
     patient: Patient,
-    wanted: list[tuple[str, ScheduledMeasure | None]],
+    wanted: list[tuple[str, list[ScheduledMeasure]]],
     channel: str,
     *,
     course: Course | None,
     created_by,
-    request,
     now: datetime,
 ) -> list[SentLink]:
-    """Make the links and queue the message(s) carrying them (inside a transaction)."""
+    """Make the links and queue the message(s) carrying them (inside a transaction).
+
+    ``wanted`` is each instrument with the scheduled questionnaires its one link answers: the
+    link names the first; all of them are marked as having had a link.
+    """
     clinic = patient.clinic
     expires_at = now + timedelta(hours=clinic.setting("questionnaire_link_hours"))
     sent = []
-    for code, scheduled in wanted:
+    for code, items in wanted:
+        scheduled = items[0] if items else None
         token = new_link_token()
         link = QuestionnaireLink.objects.create(
             clinic=clinic,
             patient=patient,
-            course=course,
+            course_id=scheduled.course_id if scheduled is not None else getattr(course, "pk", None),
             scheduled=scheduled,
             instrument=code,
             token_hash=hash_token(token),
@@ -447,9 +480,9 @@ def _issue_links(
             created_by=created_by,
             created_at=now,
         )
-        sent.append(SentLink(link, site_url(reverse("questionnaire", args=[token]), request)))
-        if scheduled is not None:
-            ScheduledMeasure.objects.filter(pk=scheduled.pk).update(link_sent_at=now)
+        sent.append(SentLink(link, site_url(reverse("questionnaire", args=[token]))))
+        if items:
+            ScheduledMeasure.objects.filter(pk__in=[i.pk for i in items]).update(link_sent_at=now)
     body = _link_message(clinic, sent, expires_at)
     if channel in (LinkChannel.SMS, LinkChannel.BOTH):
         enqueue_sms(
@@ -468,11 +501,10 @@ def _issue_links(
 
 def _link_message(clinic: Clinic, sent: list[SentLink], expires_at: datetime) -> str:
     """The words a patient reads. No name, no diagnosis: others may see a phone's screen."""
-    until = timezone.localtime(expires_at, clinic.tzinfo)
     lines = [f"{clinic.name}: please answer before your next visit."]
     lines += [f"{PATIENT_WORDS[s.link.instrument]}: {s.url}" for s in sent]
     each = "Each link works" if len(sent) > 1 else "The link works"
-    lines.append(f"{each} once, until {until:%b %-d, %-I:%M %p}.")
+    lines.append(f"{each} once, until {link_until(expires_at, clinic)}.")
     lines.append(
         f"In crisis? Call or text {CRISIS_LINE}, or call {EMERGENCY_NUMBER} in an emergency."
     )
@@ -591,6 +623,83 @@ def due_and_overdue(
     return rows
 
 
+def moment_key(item: ScheduledMeasure) -> tuple:
+    """A questionnaire moment: what one patient's courses ask for on one day.
+
+    A baseline's PHQ-9 and GAD-7 are one moment; so are the baselines of three courses that
+    start together, or a ketamine pre-session PHQ-9 and a TMS weekly one due the same day. A
+    moment is one line on the due list, one message and one link per questionnaire; one answer
+    fills it for every course (``_fulfil_schedule``).
+    """
+    return (item.patient_id, item.due_on)
+
+
+@dataclass
+class Moment:
+    """The open scheduled questionnaires of one moment, as the due list shows them."""
+
+    items: list[ScheduledMeasure]
+    today: date
+
+    @property
+    def first(self) -> ScheduledMeasure:
+        return self.items[0]
+
+    @property
+    def patient(self) -> Patient:
+        return self.first.patient
+
+    @property
+    def instruments(self) -> list[ScheduledMeasure]:
+        """One scheduled questionnaire per instrument, PHQ-9 before GAD-7."""
+        return [items[0] for items in _by_instrument(self.items).values()]
+
+    @property
+    def labels(self) -> list[str]:
+        return list(dict.fromkeys(item.label for item in self.items))
+
+    @property
+    def courses(self) -> list[Course]:
+        return list({item.course_id: item.course for item in self.items}.values())
+
+    @property
+    def status(self) -> schedule.DueStatus:
+        return self.first.status(self.today)
+
+    @property
+    def closes_on(self) -> date:
+        return max(item.closes_on for item in self.items)
+
+    @property
+    def link_sent_at(self) -> datetime | None:
+        return max((i.link_sent_at for i in self.items if i.link_sent_at), default=None)
+
+    @property
+    def reminded_at(self) -> datetime | None:
+        return max((i.reminded_at for i in self.items if i.reminded_at), default=None)
+
+
+def due_moments(actor, *, today: date | None = None) -> list[Moment]:
+    """The clinic's due and overdue questionnaires, one ``Moment`` each (audited)."""
+    today = today or actor.clinic.today()
+    groups: dict[tuple, list[ScheduledMeasure]] = {}
+    for row in due_and_overdue(actor, today=today):
+        groups.setdefault(moment_key(row), []).append(row)
+    order = list(instruments.INSTRUMENTS)
+    for items in groups.values():
+        items.sort(key=lambda i: (order.index(i.instrument), str(i.course_id)))
+    return [Moment(items, today) for items in groups.values()]
+
+
+def open_moment(item: ScheduledMeasure) -> list[ScheduledMeasure]:
+    """The unanswered scheduled questionnaires of ``item``'s moment, ``item``'s first."""
+    patient_id, due_on = moment_key(item)
+    rows = ScheduledMeasure.objects.filter(
+        patient_id=patient_id, due_on=due_on, measure__isnull=True
+    ).select_related("course")
+    return sorted(rows, key=lambda row: (row.pk != item.pk, row.instrument, str(row.course_id)))
+
+
 def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> int:
     """Queue one reminder, with fresh links, for questionnaires that are due tomorrow, today or
     overdue and have had no link yet. Sent in the clinic's daytime; returns how many messages.
@@ -624,7 +733,7 @@ def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> 
             break
     groups: dict[tuple, list[ScheduledMeasure]] = defaultdict(list)
     for item in candidates:
-        groups[(item.patient_id, item.course_id, item.key)].append(item)
+        groups[moment_key(item)].append(item)
     messages = 0
     for items in groups.values():
         try:
@@ -661,11 +770,10 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
         with transaction.atomic():
             sent = _issue_links(
                 patient,
-                [(item.instrument, item) for item in items],
+                list(_by_instrument(items).items()),
                 channel,
                 course=items[0].course,
                 created_by=None,
-                request=None,
                 now=now,
             )
     except InputError as error:  # a phone number the outbox cannot use
@@ -677,11 +785,10 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
             with transaction.atomic():
                 sent = _issue_links(
                     patient,
-                    [(item.instrument, item) for item in items],
+                    list(_by_instrument(items).items()),
                     channel,
                     course=items[0].course,
                     created_by=None,
-                    request=None,
                     now=now,
                 )
         except InputError as error:  # an e-mail address the outbox cannot use either
@@ -765,7 +872,11 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
             patient=patient, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
         ).select_related("course__protocol")
     )
-    links = list(QuestionnaireLink.objects.filter(patient=patient).order_by("-created_at")[:5])
+    links = list(
+        QuestionnaireLink.objects.filter(patient=patient)
+        .select_related("clinic")
+        .order_by("-created_at")[:5]
+    )
     # No audit event of its own: the card is part of the patient's page, whose READ of the
     # patient (access.patient) is the page view's one event.
     return PatientMeasures(

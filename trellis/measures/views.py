@@ -135,18 +135,17 @@ def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 form.cleaned_data["instruments"],
                 form.cleaned_data["channel"],
                 course=form.chosen_course(),
-                request=request,
             )
         except InputError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            expires = timezone.localtime(sent[0].link.expires_at)
+            expires = contact.link_until(sent[0].link.expires_at, patient.clinic)
             names = " and ".join(s.link.get_instrument_display() for s in sent)
             messages.success(
                 request,
                 f"{names} link{'s' if len(sent) > 1 else ''} queued by "
                 f"{LinkChannel(form.cleaned_data['channel']).label.lower()}; "
-                f"usable once until {expires:%b %-d, %-I:%M %p}.",
+                f"usable once until {expires}.",
             )
             return redirect("patient_detail", patient.id)
     return render(request, "measures/link_form.html", {"patient": patient, "form": form})
@@ -155,38 +154,20 @@ def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 # --- Staff: the due list -------------------------------------------------------------------
 
 
-def _instrument_order(item) -> int:
-    """PHQ-9 before GAD-7, as the forms are printed and asked."""
-    return list(instruments.INSTRUMENTS).index(item.instrument)
-
-
 @login_required
 def measures_due(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.MEASURE_READ)
     today = timezone.localdate(timezone=actor.clinic.tzinfo)
-    rows = services.due_and_overdue(actor, today=today)
-    # One line per occasion: a baseline's PHQ-9 and GAD-7 are asked for together.
-    groups: dict[tuple, dict] = {}
-    for row in rows:
-        group = groups.setdefault(
-            (row.patient_id, row.course_id, row.key),
-            {"first": row, "items": [], "status": row.status(today)},
-        )
-        group["items"].append(row)
-        if row.link_sent_at and (
-            group.get("link_sent_at") is None or row.link_sent_at > group["link_sent_at"]
-        ):
-            group["link_sent_at"] = row.link_sent_at
-    items = list(groups.values())
-    for group in items:
-        group["items"].sort(key=_instrument_order)
+    # One line per moment: a baseline's PHQ-9 and GAD-7 together, and once however many of the
+    # patient's courses ask for it.
+    moments = services.due_moments(actor, today=today)
     return render(
         request,
         "measures/due.html",
         {
-            "items": items,
+            "items": moments,
             "today": today,
-            "overdue": sum(1 for i in items if i["status"] == "overdue"),
+            "overdue": sum(1 for m in moments if m.status == "overdue"),
             "can_send": actor.can(Perm.MEASURE_CHANGE),
         },
     )
@@ -195,7 +176,7 @@ def measures_due(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
-    """Send links for an occasion's questionnaires still unanswered (e.g. PHQ-9 and GAD-7)."""
+    """Send one link per questionnaire of a moment still unanswered (e.g. PHQ-9 and GAD-7)."""
     scheduled = access.load(
         request.actor,
         ScheduledMeasure.objects.select_related("patient__clinic", "course"),
@@ -210,34 +191,28 @@ def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
             f"({scheduled.label}); no link was sent.",
         )
         return redirect("measures_due")
-    items = list(
-        ScheduledMeasure.objects.filter(
-            course_id=scheduled.course_id, key=scheduled.key, measure__isnull=True
-        ).select_related("course")
-    ) or [scheduled]
-    items.sort(key=_instrument_order)
+    items = services.open_moment(scheduled)
+    codes = list(dict.fromkeys(i.instrument for i in sorted(items, key=_instrument_order)))
     channel = request.POST.get("channel") or (
         LinkChannel.SMS if patient.phone else LinkChannel.EMAIL
     )
     try:
-        services.send_questionnaire_links(
-            request.actor,
-            patient,
-            [item.instrument for item in items],
-            channel,
-            scheduled=items,
-            request=request,
-        )
+        services.send_questionnaire_links(request.actor, patient, codes, channel, scheduled=items)
     except InputError as error:
         messages.error(request, f"{patient.full_name}: {error.message}.")
     else:
-        names = " and ".join(item.get_instrument_display() for item in items)
+        names = " and ".join(instruments.get_instrument(c).abbreviation for c in codes)
         messages.success(
             request,
-            f"{names} link{'s' * (len(items) > 1)} queued for {patient.full_name} by "
+            f"{names} link{'s' * (len(codes) > 1)} queued for {patient.full_name} by "
             f"{LinkChannel(channel).label.lower()}.",
         )
     return redirect("measures_due")
+
+
+def _instrument_order(item) -> int:
+    """PHQ-9 before GAD-7, as the forms are printed and asked."""
+    return list(instruments.INSTRUMENTS).index(item.instrument)
 
 
 # --- Staff: safety alerts ------------------------------------------------------------------
@@ -413,7 +388,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 "instrument": definition,
                 "title": contact.PATIENT_WORDS[definition.code],
                 "form": form,
-                "expires_at": timezone.localtime(link.expires_at, link.clinic.tzinfo),
+                "until": contact.link_until(link.expires_at, link.clinic),
                 "crisis_line": contact.CRISIS_LINE,
                 "emergency_number": contact.EMERGENCY_NUMBER,
             },

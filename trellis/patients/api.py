@@ -30,6 +30,29 @@ class PatientIn(Schema):
     emergency_contact_relation: str = Field("", max_length=60)
     weight_kg: float | None = Field(None, ge=20, le=400)
     height_cm: float | None = Field(None, ge=100, le=250)
+    confirm_duplicate: bool = Field(
+        False,
+        description="Register even though the clinic has a patient with the same name and date "
+        "of birth, phone or e-mail (the 409 names them): this is someone else.",
+    )
+
+
+class DuplicateOut(Schema):
+    id: UUID
+    mrn: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    matched_on: list[str] = Field(
+        description="Why: name_and_birth_date, phone and/or email",
+    )
+
+
+class PossibleDuplicateOut(Schema):
+    detail: str
+    code: str = Field(description="possible_duplicate")
+    existing_id: UUID = Field(description="The first possible duplicate's id")
+    existing: list[DuplicateOut]
 
 
 class MeasurementOut(Schema):
@@ -70,9 +93,39 @@ def _patient_out(patient: Patient) -> dict:
     return data
 
 
-@router.post("/patients", response={201: PatientOut}, summary="Register a patient")
+@router.post(
+    "/patients",
+    response={201: PatientOut, 409: PossibleDuplicateOut},
+    summary="Register a patient",
+    description="Phone numbers are read in the clinic's country unless they start with + and "
+    "a country code, and stored in E.164 (+16175550134); an invalid one is a 422 naming the "
+    "field. A patient with the same name and date of birth, phone or e-mail already in the "
+    "clinic is a 409 naming them (existing_id); send confirm_duplicate: true to register "
+    "someone else all the same.",
+)
 def create_patient(request, payload: PatientIn):
-    patient = services.register_patient(request.auth, **payload.model_dump())
+    try:
+        patient = services.register_patient(request.auth, **payload.model_dump())
+    except services.DuplicatePatient as found:
+        return Status(
+            409,
+            {
+                "detail": found.message,
+                "code": found.code,
+                "existing_id": found.matches[0].patient.pk,
+                "existing": [
+                    {
+                        "id": m.patient.pk,
+                        "mrn": m.patient.mrn,
+                        "given_name": m.patient.given_name,
+                        "family_name": m.patient.family_name,
+                        "birth_date": m.patient.birth_date,
+                        "matched_on": list(m.matched_on),
+                    }
+                    for m in found.matches
+                ],
+            },
+        )
     return Status(201, _patient_out(patient))
 
 

@@ -4,9 +4,18 @@ from django.utils import timezone
 from trellis.lib.errors import InputError
 from trellis.patients import eligibility
 from trellis.patients.eligibility import ANSWER_LABELS, BOOLEAN_ANSWERS
-from trellis.patients.models import AssessmentRequest, BodyMeasurement, Patient, Sex
+from trellis.patients.models import (
+    AssessmentRequest,
+    BodyMeasurement,
+    ContactMethod,
+    ContactOutcome,
+    Patient,
+    Sex,
+)
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+# Sex is asked, never assumed: no answer is chosen until someone chooses one.
+SEX_CHOICES = [("", "Choose…"), *Sex.choices]
 
 
 class PatientForm(forms.ModelForm):
@@ -31,6 +40,11 @@ class PatientForm(forms.ModelForm):
             "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
         }
         labels = {"emergency_contact_name": "Emergency contact"}
+        help_texts = {"phone": "With the country code if it is not a US number."}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sex"].choices = SEX_CHOICES
 
 
 class NewPatientForm(PatientForm):
@@ -283,4 +297,23 @@ class PublicRequestForm(forms.ModelForm):
 
 class RegisterFromRequestForm(forms.Form):
     birth_date = forms.DateField(label="Date of birth", widget=DATE_INPUT)
-    sex = forms.ChoiceField(choices=Sex.choices)
+    sex = forms.ChoiceField(choices=SEX_CHOICES)
+
+
+class RequestContactForm(forms.Form):
+    """One call, text or e-mail to the person behind a request, and how it went."""
+
+    method = forms.ChoiceField(
+        label="How", choices=[(m.value, m.label) for m in ContactMethod if m != ContactMethod.NOTE]
+    )
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=[("", "Choose…")]
+        + [(o.value, o.label) for o in ContactOutcome if o != ContactOutcome.STATUS],
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

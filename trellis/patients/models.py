@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from trellis.lib import phones
 from trellis.patients import eligibility
 
 
@@ -77,6 +78,15 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def phone_display(self) -> str:
+        """The phone number as the clinic writes it: "(617) 555-0134"."""
+        return phones.display(self.phone, phones.region_of(self.clinic))
+
+    @property
+    def emergency_contact_phone_display(self) -> str:
+        return phones.display(self.emergency_contact_phone, phones.region_of(self.clinic))
 
     def age_on(self, day: date) -> int:
         before_birthday = (day.month, day.day) < (self.birth_date.month, self.birth_date.day)
@@ -187,7 +197,6 @@ class AssessmentRequest(models.Model):
     source = models.CharField(
         max_length=12, choices=RequestSource.choices, default=RequestSource.WEB
     )
-    note = models.TextField("front-desk note", blank=True)
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
     )
@@ -223,6 +232,63 @@ class AssessmentRequest(models.Model):
     def clean(self) -> None:
         if not self.phone.strip() and not self.email.strip():
             raise ValidationError({"phone": "Give a phone number or an e-mail address."})
+
+    @property
+    def phone_display(self) -> str:
+        return phones.display(self.phone, phones.region_of(self.clinic))
+
+    @property
+    def can_be_declined(self) -> bool:
+        """A request whose patient is registered is someone the clinic has taken on."""
+        return self.patient_id is None and self.status != RequestStatus.DECLINED
+
+
+class ContactMethod(models.TextChoices):
+    CALL = "call", "Phone call"
+    TEXT = "text", "Text message"
+    EMAIL = "email", "E-mail"
+    NOTE = "note", "Note"
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    VOICEMAIL = "voicemail", "Left a voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    WRONG_NUMBER = "wrong_number", "Wrong number or address"
+    SENT = "sent", "Sent"
+    STATUS = "status", "Status changed"
+
+
+class RequestContact(models.Model):
+    """One attempt to reach the person behind an assessment request, or a note about it: the
+    request's contact history, appended to and never overwritten."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    request = models.ForeignKey(
+        AssessmentRequest, on_delete=models.PROTECT, related_name="contacts"
+    )
+    method = models.CharField(max_length=8, choices=ContactMethod.choices)
+    outcome = models.CharField(max_length=16, choices=ContactOutcome.choices, blank=True)
+    note = models.TextField(max_length=2000, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="Empty for an entry moved over from the old single note",
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.get_outcome_display()} ({self.at:%Y-%m-%d})"
 
 
 class Screening(models.Model):

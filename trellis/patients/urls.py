@@ -19,6 +19,7 @@ urlpatterns = [
     path("requests/", views.request_queue, name="request_queue"),
     path("requests/<uuid:request_id>/", views.request_detail, name="request_detail"),
     path("requests/<uuid:request_id>/status/", views.request_status, name="request_status"),
+    path("requests/<uuid:request_id>/contacts/", views.request_contact, name="request_contact"),
     path("request/<slug:clinic_slug>/", views.public_request, name="public_request"),
     path(
         "request/<slug:clinic_slug>/thanks/",

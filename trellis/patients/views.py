@@ -1,9 +1,9 @@
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -24,6 +24,7 @@ from trellis.patients.forms import (
     PatientForm,
     PublicRequestForm,
     RegisterFromRequestForm,
+    RequestContactForm,
     ScreeningForm,
     attach_input_error,
     trial_formset,
@@ -38,23 +39,41 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     patients = access.search_patients(request.actor, query)
     template = "patients/list.html#results" if is_htmx(request) else "patients/list.html"
-    return render(request, template, {"patients": patients, "q": query})
+    return render(
+        request,
+        template,
+        {"patients": patients, "q": query, "can_register": request.actor.can(Perm.PATIENT_CHANGE)},
+    )
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    """The member of staff saw the possible duplicates and chose "Register anyway"."""
+    return request.POST.get("confirm_duplicate") == "yes"
 
 
 @login_required
 def patient_new(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.PATIENT_CHANGE)
     form = NewPatientForm(request.POST or None)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
-            patient = services.register_patient(actor, **data)
+            patient = services.register_patient(
+                actor, confirm_duplicate=_confirmed(request), **data
+            )
+        except services.DuplicatePatient as found:
+            duplicates = found.matches
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
             messages.success(request, f"{patient.full_name} registered as {patient.mrn}.")
             return redirect("patient_detail", patient.id)
-    return render(request, "patients/form.html", {"form": form, "title": "Register a patient"})
+    return render(
+        request,
+        "patients/form.html",
+        {"form": form, "title": "Register a patient", "duplicates": duplicates},
+    )
 
 
 @login_required
@@ -282,7 +301,7 @@ def public_request_thanks(request: HttpRequest, clinic_slug: str) -> HttpRespons
 def request_queue(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.REQUEST_READ)
     status = request.GET.get("status", RequestStatus.NEW)
-    rows = AssessmentRequest.objects.filter(clinic=actor.clinic).select_related("patient")
+    rows = AssessmentRequest.objects.filter(clinic=actor.clinic).select_related("patient", "clinic")
     if status in RequestStatus.values:
         rows = rows.filter(status=status)
     rows = list(rows.order_by("submitted_at")[:200])
@@ -305,7 +324,8 @@ def request_queue(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": RequestStatus.choices,
             "counts": counts,
-            "public_url": request.build_absolute_uri(f"/request/{actor.clinic.slug}/"),
+            # The address the clinic's website links to: the configured one, as in messages.
+            "public_url": f"{settings.TRELLIS_BASE_URL}/request/{actor.clinic.slug}/",
         },
     )
 
@@ -314,19 +334,24 @@ def request_queue(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
     row = access.load(
         request.actor,
-        AssessmentRequest.objects.select_related("patient"),
+        AssessmentRequest.objects.select_related("patient", "clinic"),
         request_id,
         Perm.REQUEST_READ,
     )
     register_form = RegisterFromRequestForm(request.POST or None)
+    duplicates = []
     if request.method == "POST":
         access.require(request.actor, Perm.REQUEST_CHANGE)
         if register_form.is_valid():
             try:
-                with transaction.atomic():
-                    patient = services.register_from_request(
-                        request.actor, row, **register_form.cleaned_data
-                    )
+                patient = services.register_from_request(
+                    request.actor,
+                    row,
+                    confirm_duplicate=_confirmed(request),
+                    **register_form.cleaned_data,
+                )
+            except services.DuplicatePatient as found:
+                duplicates = found.matches
             except ValidationError as error:
                 apply_validation_error(register_form, error)
             except Conflict as error:
@@ -334,16 +359,50 @@ def request_detail(request: HttpRequest, request_id: UUID) -> HttpResponse:
             else:
                 messages.success(request, f"{patient.full_name} registered as {patient.mrn}.")
                 return redirect("patient_detail", patient.id)
+    return _request_page(request, row, register_form=register_form, duplicates=duplicates)
+
+
+def _request_page(request: HttpRequest, row: AssessmentRequest, **forms) -> HttpResponse:
+    can_change = request.actor.can(Perm.REQUEST_CHANGE)
+    statuses = [
+        (value, label)
+        for value, label in RequestStatus.choices
+        if value != row.status and (value != RequestStatus.DECLINED or row.can_be_declined)
+    ]
     return render(
         request,
         "patients/request_detail.html",
         {
             "req": row,
-            "register_form": register_form,
-            "statuses": RequestStatus.choices,
-            "can_change": request.actor.can(Perm.REQUEST_CHANGE),
+            "register_form": forms.get("register_form") or RegisterFromRequestForm(),
+            "contact_form": forms.get("contact_form") or RequestContactForm(),
+            "duplicates": forms.get("duplicates", []),
+            "contacts": list(row.contacts.select_related("by")),
+            "statuses": statuses,
+            "can_change": can_change,
         },
     )
+
+
+@require_POST
+@login_required
+def request_contact(request: HttpRequest, request_id: UUID) -> HttpResponse:
+    row = access.load(
+        request.actor,
+        AssessmentRequest.objects.select_related("patient", "clinic"),
+        request_id,
+        Perm.REQUEST_CHANGE,
+    )
+    form = RequestContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.log_request_contact(request.actor, row, **form.cleaned_data)
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, "Contact recorded.")
+            return redirect("request_detail", row.id)
+    return _request_page(request, row, contact_form=form)
 
 
 @require_POST
@@ -358,6 +417,8 @@ def request_status(request: HttpRequest, request_id: UUID) -> HttpResponse:
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    except Conflict as error:
+        messages.error(request, error.message)
     else:
         messages.success(request, f"Request marked {row.get_status_display().lower()}.")
     return redirect("request_detail", row.id)

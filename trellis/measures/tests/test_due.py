@@ -168,8 +168,8 @@ class DueListTests(MeasuresTestCase):
         response = self.client.get("/measures/due/")
         self.assertEqual(response.status_code, 200)
         items = response.context["items"]  # one line per occasion: PHQ-9 and GAD-7 together
-        self.assertEqual([i["status"] for i in items], ["overdue", "due"])
-        self.assertEqual([len(i["items"]) for i in items], [2, 2])
+        self.assertEqual([i.status for i in items], ["overdue", "due"])
+        self.assertEqual([len(i.items) for i in items], [2, 2])
         self.assertEqual(response.context["overdue"], 1)
         self.assertContains(response, "PHQ-9 and GAD-7")
         self.assertContains(response, "Hopper")
@@ -551,3 +551,72 @@ class PatientPanelTests(MeasuresTestCase):
             (phq["points"][0]["y"], phq["points"][0]["item9"], phq["max"]), (13, 2, 27)
         )
         self.assertEqual([s["number"] for s in summary.chart["sessions"]], [1, 2])
+
+
+class SharedMomentTests(MeasuresTestCase):
+    """Three courses starting together share one baseline: one line, one message, one answer."""
+
+    def setUp(self):
+        self.courses = [
+            self.start_course(protocol=code)
+            for code in ("ketamine-iv-induction", "tms-10hz", "esketamine-trd")
+        ]
+        self.first = Session.objects.get(course=self.courses[0], number=1).planned_date
+        self.eve = self.first - timedelta(days=1)
+
+    def baselines(self, instrument: str):
+        return ScheduledMeasure.objects.filter(key="baseline", instrument=instrument)
+
+    def test_the_shared_baseline_is_one_line_on_the_due_list(self):
+        self.assertEqual(self.baselines("phq9").count(), 3)
+        self.assertEqual(self.baselines("phq9").values("due_on").distinct().count(), 1)
+        moments = services.due_moments(self.nurse_actor, today=self.eve)
+        self.assertEqual(len(moments), 1)
+        moment = moments[0]
+        self.assertEqual([i.instrument for i in moment.instruments], ["phq9", "gad7"])
+        self.assertEqual(len(moment.courses), 3)
+        self.assertEqual(moment.labels, ["Baseline, before the first session"])
+
+    def test_sending_from_the_list_sends_one_message_with_one_link_per_questionnaire(self):
+        self.sign_in(self.nurse)
+        response = self.client.get("/measures/due/")  # the baseline is open from 14 days before
+        self.assertEqual(len(response.context["items"]), 1)
+        self.assertContains(response, "PHQ-9 and GAD-7", count=1)
+        phq = self.baselines("phq9").first()
+        self.client.post(f"/measures/due/{phq.id}/send/", {"channel": "sms"})
+        message = OutboxMessage.objects.get()
+        self.assertEqual(message.body.count("/q/"), 2)
+        self.assertEqual(QuestionnaireLink.objects.count(), 2)
+        self.assertFalse(ScheduledMeasure.objects.filter(key="baseline", link_sent_at=None))
+        # Answering the PHQ-9 link once fills the baseline PHQ-9 of all three courses.
+        token = message.body.splitlines()[1].split("/q/")[1].split("/")[0]
+        self.client.logout()
+        self.client.post(f"/q/{token}/", form_data(PHQ9_CLEAN))
+        measure = Measure.objects.get()
+        self.assertEqual(
+            sorted(self.baselines("phq9").values_list("measure", flat=True)), [measure.pk] * 3
+        )
+        self.assertEqual(self.baselines("gad7").filter(measure__isnull=False).count(), 0)
+
+    def test_the_reminder_is_one_message_for_the_three_courses(self):
+        self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10)), 1)
+        message = OutboxMessage.objects.get()
+        self.assertEqual(message.body.count("/q/"), 2)
+        self.assertFalse(ScheduledMeasure.objects.filter(key="baseline", reminded_at=None))
+        self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 12)), 0)
+
+    def test_a_questionnaire_staff_enter_for_one_course_fills_the_moment_of_every_course(self):
+        services.record_measure(
+            self.nurse_actor,
+            self.patient,
+            "gad7",
+            GAD7_MILD,
+            course=self.courses[1],
+            observed_at=local(self.clinic_a, self.eve, 10),
+            now=local(self.clinic_a, self.eve, 10),
+        )
+        measure = Measure.objects.get()
+        self.assertEqual(measure.course, self.courses[1])
+        self.assertEqual(self.baselines("gad7").filter(measure=measure).count(), 3)
+        (moment,) = services.due_moments(self.nurse_actor, today=self.eve)
+        self.assertEqual([i.instrument for i in moment.instruments], ["phq9"])

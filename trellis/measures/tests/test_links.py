@@ -3,10 +3,11 @@ outbox, answering it on a phone, and every way it must refuse (reuse, expiry, ta
 guessing, another patient)."""
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 from django.core import mail
+from django.test import override_settings
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
@@ -295,3 +296,44 @@ class ItemNineThroughTheLinkTests(LinkTestCase):
             services.submit_link(self.path(sent[0]).split("/")[2], PHQ9_ITEM9)
         self.assertFalse(Measure.objects.exists())
         self.assertIsNone(QuestionnaireLink.objects.get().used_at)
+
+
+class ExpiryAndAddressTests(LinkTestCase):
+    """Links point at the configured address; their expiry reads in the clinic's own time."""
+
+    # Sent at 02:30 UTC on Jan 13; 72 hours later is 02:30 UTC on Jan 16, which is 9:30 PM on
+    # Jan 15 in New York, the clinic's timezone. (A January to come: the link is still open.)
+    SENT_AT = datetime(2030, 1, 13, 2, 30, tzinfo=UTC)
+
+    def send_at_fixed_time(self, **extra):
+        return self.send(now=self.SENT_AT, **extra)  # expires 72 hours later
+
+    def test_the_message_gives_the_expiry_in_the_clinics_time_and_names_the_zone(self):
+        self.send_at_fixed_time()
+        self.assertIn("until Jan 15, 9:30 PM EST.", OutboxMessage.objects.get().body)
+
+    def test_the_patients_page_gives_the_expiry_in_the_clinics_time_whatever_the_server_zone(self):
+        sent = self.send_at_fixed_time()
+        response = self.client.get(self.path(sent[0]))
+        self.assertContains(response, "until Jan 15, 9:30 PM EST.")
+
+    def test_staff_see_the_expiry_in_the_clinics_time(self):
+        self.clinic_a.timezone = "America/Los_Angeles"
+        self.clinic_a.save(update_fields=["timezone"])
+        link = self.send()[0].link
+        local = timezone.localtime(link.expires_at, self.clinic_a.tzinfo)
+        self.sign_in(self.nurse)
+        page = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(page, f"until {local:%b %-d, %-I:%M %p} P")
+
+    @override_settings(TRELLIS_BASE_URL="https://trellis.example.org")
+    def test_links_use_the_configured_address_not_the_host_staff_are_on(self):
+        self.sign_in(self.nurse)
+        self.client.post(
+            f"/patients/{self.patient.id}/questionnaire-links/new/",
+            {"instruments": ["phq9"], "channel": "sms"},
+            HTTP_HOST="127.0.0.1",
+        )
+        body = OutboxMessage.objects.get().body
+        self.assertIn("https://trellis.example.org/q/", body)
+        self.assertNotIn("127.0.0.1", body)

@@ -12,7 +12,7 @@ NEW_PATIENT = {
     "family_name": "Shelley",
     "birth_date": "1990-08-30",
     "sex": "female",
-    "phone": "+1 555 0100",
+    "phone": "+1 860 555 0100",
     "weight_kg": 61.5,
     "height_cm": 165,
 }

@@ -10,7 +10,7 @@ from trellis.patients.tests.test_api import SAFE_ANSWERS
 REQUEST = {
     "given_name": "Virginia",
     "family_name": "Woolf",
-    "phone": "+1 555 0199",
+    "phone": "+1 860 555 0199",
     "email": "vw@example.com",
     "preferred_times": "mornings",
     "reason": "Depression that has not lifted",
@@ -64,7 +64,7 @@ class PathwayTests(TrellisTestCase):
         self.assertRedirects(response, f"/patients/{patient.id}/")
         request.refresh_from_db()
         self.assertEqual((request.status, request.patient), (RequestStatus.BOOKED, patient))
-        self.assertEqual(patient.phone, "+1 555 0199")
+        self.assertEqual(patient.phone, "+18605550199")  # E.164
 
         # 3. A nurse records the intake.
         self.sign_in(self.nurse)
@@ -304,8 +304,10 @@ class PublicRequestTests(TrellisTestCase):
         )
         request.refresh_from_db()
         self.assertEqual(
-            (request.status, request.note, request.handled_by),
-            (RequestStatus.CONTACTED, "Left a voicemail", self.front_desk),
+            (request.status, request.handled_by), (RequestStatus.CONTACTED, self.front_desk)
+        )
+        self.assertEqual(
+            [c.note for c in request.contacts.all()], ["Marked contacted: Left a voicemail"]
         )
         self.client.post(f"/requests/{request.id}/status/", {"status": "declined"})
         request.refresh_from_db()
