@@ -2,9 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from trellis.accounts import views
+from trellis.accounts.forms import LoginForm
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("mfa/", views.mfa, name="mfa"),
     path("clinic/", views.switch_clinic, name="switch_clinic"),

@@ -21,6 +21,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib.errors import Conflict
+from trellis.lib.text import text_problem
 from trellis.patients import eligibility
 from trellis.patients.models import (
     AssessmentRequest,
@@ -156,6 +157,8 @@ def set_request_status(actor, request: AssessmentRequest, status: str, note: str
     require(actor, Perm.REQUEST_CHANGE)
     if status not in RequestStatus.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
+    if problem := text_problem(note, multiline=True, name=False):
+        raise ValidationError({"note": f"The front-desk note {problem}."})
     with transaction.atomic():
         request.status = status
         request.handled_by = actor.user

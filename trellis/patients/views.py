@@ -16,6 +16,7 @@ from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
+from trellis.lib.text import text_problem
 from trellis.patients import services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
@@ -36,9 +37,15 @@ from trellis.patients.models import AssessmentRequest, RequestStatus, Screening,
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    patients = access.search_patients(request.actor, query)
+    problem = text_problem(query, multiline=False, name=False)
+    if problem:
+        access.require(request.actor, Perm.PATIENT_READ)
+        patients, search_error = [], f"The search {problem}."
+    else:
+        patients, search_error = access.search_patients(request.actor, query), ""
     template = "patients/list.html#results" if is_htmx(request) else "patients/list.html"
-    return render(request, template, {"patients": patients, "q": query})
+    context = {"patients": patients, "q": query, "search_error": search_error}
+    return render(request, template, context)
 
 
 @login_required

@@ -6,6 +6,7 @@ from datetime import datetime, time
 from django import forms
 from django.utils import timezone
 
+from trellis.lib.forms import Form
 from trellis.treatments import documentation as doc
 from trellis.treatments.models import MotorThreshold, Session, TmsRecord
 
@@ -28,7 +29,7 @@ def _time_field(label: str) -> forms.TimeField:
     return forms.TimeField(label=label, required=False, widget=TIME)
 
 
-class SessionForm(forms.Form):
+class SessionForm(Form):
     """Base: clock-time fields become aware datetimes on the session's day."""
 
     time_fields: tuple[str, ...] = ()
@@ -309,7 +310,7 @@ class TmsForm(SessionForm):
         return values
 
 
-class MotorThresholdForm(forms.Form):
+class MotorThresholdForm(Form):
     measured_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     percent_output = forms.IntegerField(
         label="Motor threshold (% output)", min_value=10, max_value=100
@@ -318,7 +319,7 @@ class MotorThresholdForm(forms.Form):
     device = forms.CharField(required=False, max_length=80)
 
 
-class AddendumForm(forms.Form):
+class AddendumForm(Form):
     reason = forms.CharField(max_length=200, label="Why the signed note needs correcting")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Correction")
 

@@ -15,6 +15,7 @@ from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
+from trellis.lib.text import text_problem
 from trellis.treatments import documentation as doc
 from trellis.treatments import sessions
 from trellis.treatments.forms import (
@@ -331,8 +332,12 @@ def rems_sign(request: HttpRequest, form_id: UUID) -> HttpResponse:
 @login_required
 def rems_submit(request: HttpRequest, form_id: UUID) -> HttpResponse:
     form = access.load(request.actor, RemsForm.objects.all(), form_id, Perm.SESSION_CHANGE)
+    reference = request.POST.get("reference", "")
+    if problem := text_problem(reference, multiline=False, name=False):
+        messages.error(request, f"The submission reference {problem}.")
+        return redirect("rems_detail", form.id)
     try:
-        sessions.submit_rems_form(request.actor, form, reference=request.POST.get("reference", ""))
+        sessions.submit_rems_form(request.actor, form, reference=reference)
     except Conflict as error:
         messages.error(request, error.message)
     else:
