@@ -55,6 +55,38 @@ class LockoutTests(TrellisTestCase):
         for _ in range(4):
             self.assertEqual(self.attempt("wrong password!").status_code, 200)
 
+    def test_someone_elses_sign_in_from_the_same_address_does_not_unlock_an_account(self):
+        for _ in range(5):
+            self.attempt("wrong password!", username="nurse")
+        self.assertRedirects(
+            self.attempt(PASSWORD, username="therapist"), "/", fetch_redirect_response=False
+        )
+        self.client.logout()
+        self.assertEqual(self.attempt(PASSWORD, username="nurse").status_code, 429)
+        self.assertEqual(self.attempt("wrong password!", username="nurse").status_code, 429)
+
+    def test_a_locked_account_stays_locked_from_another_address(self):
+        for _ in range(5):
+            self.attempt("wrong password!", username="nurse")
+        response = self.client.post(
+            "/accounts/login/", {"username": "nurse", "password": PASSWORD}, REMOTE_ADDR="10.0.0.77"
+        )
+        self.assertEqual(response.status_code, 429)
+
+    def test_one_persons_failures_do_not_lock_out_colleagues_behind_the_same_address(self):
+        for _ in range(5):
+            self.attempt("wrong password!", username="nurse")
+        self.assertRedirects(
+            self.attempt(PASSWORD, username="therapist"), "/", fetch_redirect_response=False
+        )
+
+    def test_a_success_clears_only_its_own_username(self):
+        for _ in range(4):
+            self.attempt("wrong password!", username="nurse")
+        self.attempt(PASSWORD, username="therapist")
+        self.client.logout()
+        self.assertEqual(self.attempt("wrong password!", username="nurse").status_code, 429)
+
     def test_failed_and_successful_sign_ins_are_audited(self):
         self.attempt("wrong password!")
         self.attempt(PASSWORD)
