@@ -262,19 +262,19 @@ def public_request(request: HttpRequest, clinic_slug: str) -> HttpResponse:
         address = client_address(request)
         if form.is_bot():
             return redirect("public_request_thanks", clinic.slug)
-        if services.too_many_requests(clinic, address):
-            return render(
-                request,
-                "public/request.html",
-                {"clinic": clinic, "form": form, "rate_limited": True},
-                status=429,
-            )
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
             try:
-                services.submit_request(clinic, data, address=address)
+                services.submit_public_request(clinic, data, address=address)
             except ValidationError as error:
                 apply_validation_error(form, error)
+            except services.TooManyRequests:
+                return render(
+                    request,
+                    "public/request.html",
+                    {"clinic": clinic, "form": form, "rate_limited": True},
+                    status=429,
+                )
             else:
                 return redirect("public_request_thanks", clinic.slug)
     return render(request, "public/request.html", {"clinic": clinic, "form": form})
