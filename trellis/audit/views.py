@@ -1,4 +1,3 @@
-import csv
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -13,6 +12,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.forms import AuditFilterForm
 from trellis.audit.models import Action, AuditEvent
 from trellis.audit.services import record_for
+from trellis.lib import csvfile
 
 
 def _filtered(actor: Actor, form: AuditFilterForm) -> QuerySet[AuditEvent]:
@@ -69,7 +69,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
         detail={"filters": _filters_for_detail(form), "format": "csv"},
     )
     tz = actor.clinic.tzinfo
-    writer = csv.writer(_Echo())
+    writer = csvfile.writer(_Echo())
 
     def rows():
         yield writer.writerow(
