@@ -39,6 +39,7 @@ class LockoutTests(TrellisTestCase):
         locked = self.attempt("wrong password!")
         self.assertEqual(locked.status_code, 429)
         self.assertContains(locked, "Sign-in locked", status_code=429)
+        self.assertContains(locked, "Try again in 15 minutes", status_code=429)
 
     def test_a_locked_account_refuses_even_the_right_password(self):
         for _ in range(5):
