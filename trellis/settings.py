@@ -175,6 +175,12 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("TRELLIS_LOCKOUT_MINUTES", 15, min
 # guessed (axes resets every parameter the success matches). A success clears only its username.
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# An address failing for many usernames (one password tried on each) is locked as well, at a
+# higher count, and no one's success clears it (trellis/accounts/lockout.py).
+AXES_HANDLER = "trellis.accounts.lockout.LockoutHandler"
+TRELLIS_LOCKOUT_ADDRESS_FAILURES = env_int(
+    "TRELLIS_LOCKOUT_ADDRESS_FAILURES", 4 * AXES_FAILURE_LIMIT, minimum=1
+)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False

@@ -88,6 +88,23 @@ class LockoutTests(TrellisTestCase):
         self.client.logout()
         self.assertEqual(self.attempt("wrong password!", username="nurse").status_code, 429)
 
+    @override_settings(TRELLIS_LOCKOUT_ADDRESS_FAILURES=8)
+    def test_an_address_guessing_many_usernames_is_locked_and_a_success_does_not_free_it(self):
+        for i in range(4):
+            self.attempt("wrong password!", username=f"guess{i}")
+        self.assertRedirects(
+            self.attempt(PASSWORD, username="therapist"), "/", fetch_redirect_response=False
+        )
+        self.client.logout()
+        for i in range(4, 7):
+            self.assertEqual(self.attempt("wrong password!", username=f"guess{i}").status_code, 200)
+        self.assertEqual(self.attempt("wrong password!", username="guess7").status_code, 429)
+        self.assertEqual(self.attempt(PASSWORD, username="therapist").status_code, 429)
+        other_address = self.client.post(
+            "/accounts/login/", {"username": "nurse", "password": PASSWORD}, REMOTE_ADDR="10.0.0.77"
+        )
+        self.assertRedirects(other_address, "/", fetch_redirect_response=False)
+
     def test_failed_and_successful_sign_ins_are_audited(self):
         self.attempt("wrong password!")
         self.attempt(PASSWORD)
