@@ -171,9 +171,18 @@ LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = env_int("TRELLIS_LOCKOUT_FAILURES", 5, minimum=1, maximum=50)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("TRELLIS_LOCKOUT_MINUTES", 15, minimum=1))
-# Lock a username after repeated failures, and an address that sprays many usernames.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Lock a username after repeated failures, from any address (and the username at that address).
+# Not the address alone: a clinic signs in from one address, so one person's typos would lock
+# everyone out, and a colleague's successful sign-in would clear the failures of a username being
+# guessed (axes resets every parameter the success matches). A success clears only its username.
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# An address failing for many usernames (one password tried on each) is locked as well, at a
+# higher count, and no one's success clears it (trellis/accounts/lockout.py).
+AXES_HANDLER = "trellis.accounts.lockout.LockoutHandler"
+TRELLIS_LOCKOUT_ADDRESS_FAILURES = env_int(
+    "TRELLIS_LOCKOUT_ADDRESS_FAILURES", 4 * AXES_FAILURE_LIMIT, minimum=1
+)
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False

@@ -1,10 +1,16 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
 from trellis.accounts import clinic_settings
 from trellis.accounts.models import Clinic
+from trellis.lib.forms import Form, ModelForm, TextRulesMixin
 
 
-class OtpForm(forms.Form):
+class LoginForm(TextRulesMixin, AuthenticationForm):
+    """Django's sign-in form, with the character rules every form keeps."""
+
+
+class OtpForm(Form):
     code = forms.CharField(
         label="Six-digit code from your authenticator app",
         min_length=6,
@@ -26,7 +32,7 @@ class OtpForm(forms.Form):
         return code
 
 
-class ClinicForm(forms.ModelForm):
+class ClinicForm(ModelForm):
     """The clinic's details and every clinic setting, each with its default and source."""
 
     class Meta:

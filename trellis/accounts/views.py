@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts import services
 from trellis.accounts.access import require
-from trellis.accounts.forms import ClinicForm, OtpForm
+from trellis.accounts.forms import ClinicForm, LoginForm, OtpForm
 from trellis.accounts.middleware import SESSION_CLINIC, local_url
 from trellis.accounts.permissions import Perm
 
@@ -27,6 +27,7 @@ class LoginView(auth_views.LoginView):
     """Sign-in that returns to the page the user was on (kept through an idle sign-out), and
     only ever to a path on this site."""
 
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def get_redirect_url(self) -> str:

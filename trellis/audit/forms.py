@@ -2,11 +2,11 @@ from django import forms
 
 from trellis.accounts.models import Clinic, User
 from trellis.audit.models import Action
-from trellis.lib.forms import FilterDateField
+from trellis.lib.forms import FilterDateField, Form
 from trellis.patients.models import Patient
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(Form):
     patient = forms.ModelChoiceField(
         queryset=Patient.objects.none(),
         required=False,

@@ -1,4 +1,3 @@
-import csv
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -20,6 +19,7 @@ from trellis.audit import naming
 from trellis.audit.forms import AuditFilterForm
 from trellis.audit.models import Action, AuditEvent
 from trellis.audit.services import record_for
+from trellis.lib import csvfile
 
 
 def _filtered(actor: Actor, form: AuditFilterForm) -> QuerySet[AuditEvent]:
@@ -107,7 +107,7 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         detail={"filters": _filters_for_detail(form), "format": "csv"},
     )
     tz = actor.clinic.tzinfo
-    writer = csv.writer(_Echo())
+    writer = csvfile.writer(_Echo())
 
     def rows():
         yield writer.writerow(

@@ -2,11 +2,12 @@ from django import forms
 from django.utils import timezone
 
 from trellis.lib.errors import InputError
+from trellis.lib.forms import Form
 from trellis.measures import instruments
 from trellis.measures.models import AlertAction, Instrument, LinkChannel
 
 
-class QuestionnaireForm(forms.Form):
+class QuestionnaireForm(Form):
     """One questionnaire as printed: a radio group per item (arrow keys move within a group,
     Tab moves between them), then PHQ-9's difficulty question, which is optional.
 
@@ -94,7 +95,7 @@ class StaffQuestionnaireForm(QuestionnaireForm):
         return self.courses.get(self.cleaned_data.get("course") or "")
 
 
-class SendLinkForm(forms.Form):
+class SendLinkForm(Form):
     instruments = forms.MultipleChoiceField(
         label="Questionnaires",
         choices=[
@@ -131,7 +132,7 @@ class SendLinkForm(forms.Form):
         return self.courses.get(self.cleaned_data.get("course") or "")
 
 
-class AcknowledgeForm(forms.Form):
+class AcknowledgeForm(Form):
     actions = forms.MultipleChoiceField(
         label="What was done",
         choices=AlertAction.choices,

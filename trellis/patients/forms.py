@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 
 from trellis.lib.errors import InputError
+from trellis.lib.forms import Form, ModelForm
 from trellis.patients import eligibility
 from trellis.patients.eligibility import ANSWER_LABELS, BOOLEAN_ANSWERS
 from trellis.patients.models import (
@@ -18,7 +19,7 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 SEX_CHOICES = [("", "Choose…"), *Sex.choices]
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(ModelForm):
     class Meta:
         model = Patient
         fields = [
@@ -56,7 +57,7 @@ class NewPatientForm(PatientForm):
     )
 
 
-class MeasurementForm(forms.ModelForm):
+class MeasurementForm(ModelForm):
     class Meta:
         model = BodyMeasurement
         fields = ["measured_on", "weight_kg", "height_cm"]
@@ -119,7 +120,7 @@ QUESTION_GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
 HISTORY_CHOICES = [("", "Unknown"), ("none", "None"), ("past", "Past"), ("current", "Current")]
 
 
-class ScreeningForm(forms.Form):
+class ScreeningForm(Form):
     """The DESIGN.md §6 answers; "Unknown" leaves the question out (never read as "no")."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -175,7 +176,7 @@ class ScreeningForm(forms.Form):
         return answers
 
 
-class TrialForm(forms.Form):
+class TrialForm(Form):
     drug = forms.CharField(
         max_length=100,
         required=False,
@@ -251,7 +252,7 @@ def attach_input_error(error: InputError, form: ScreeningForm, formset) -> None:
 # --- Assessment requests -----------------------------------------------------------------------
 
 
-class PublicRequestForm(forms.ModelForm):
+class PublicRequestForm(ModelForm):
     # Bots fill every field; people never see this one.
     website = forms.CharField(
         required=False,
@@ -295,12 +296,12 @@ class PublicRequestForm(forms.ModelForm):
         return bool(self.data.get("website"))
 
 
-class RegisterFromRequestForm(forms.Form):
+class RegisterFromRequestForm(Form):
     birth_date = forms.DateField(label="Date of birth", widget=DATE_INPUT)
     sex = forms.ChoiceField(choices=SEX_CHOICES)
 
 
-class RequestContactForm(forms.Form):
+class RequestContactForm(Form):
     """One call, text or e-mail to the person behind a request, and how it went."""
 
     method = forms.ChoiceField(

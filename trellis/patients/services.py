@@ -22,6 +22,7 @@ from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib import phones
 from trellis.lib.errors import Conflict
+from trellis.lib.text import text_problem
 from trellis.patients import eligibility
 from trellis.patients.models import (
     AssessmentRequest,
@@ -269,12 +270,36 @@ def sender_key(address: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
 
 
-def too_many_requests(clinic: Clinic, address: str) -> bool:
-    since = timezone.now() - timedelta(hours=1)
-    recent = AssessmentRequest.objects.filter(
-        clinic=clinic, sender_key=sender_key(address), submitted_at__gte=since
-    )
-    return recent.count() >= REQUESTS_PER_HOUR
+class TooManyRequests(Exception):
+    """More requests from one address than the public form takes in an hour."""
+
+
+def submit_public_request(clinic: Clinic, fields: dict, *, address: str) -> AssessmentRequest:
+    """File a request from the public page, at most ``REQUESTS_PER_HOUR`` an hour per address.
+
+    The count and the insert share one transaction that holds the clinic's public-request lock,
+    so simultaneous posts are counted one after another and cannot all slip under the limit.
+    """
+    with transaction.atomic():
+        _hold_public_request_lock(clinic)
+        since = timezone.now() - timedelta(hours=1)
+        recent = AssessmentRequest.objects.filter(
+            clinic=clinic, sender_key=sender_key(address), submitted_at__gte=since
+        )
+        if recent.count() >= REQUESTS_PER_HOUR:
+            raise TooManyRequests(address)
+        return submit_request(clinic, fields, address=address)
+
+
+def _hold_public_request_lock(clinic: Clinic) -> None:
+    """Serialise public requests per clinic until the transaction ends.
+
+    PostgreSQL: the clinic's row, FOR NO KEY UPDATE, which does not block rows that merely refer
+    to the clinic. SQLite: every transaction begins IMMEDIATE and so already holds the write lock.
+    """
+    Clinic.objects.select_for_update(no_key=True).filter(pk=clinic.pk).values_list(
+        "pk", flat=True
+    ).get()
 
 
 def submit_request(
@@ -318,6 +343,8 @@ def set_request_status(actor, request: AssessmentRequest, status: str, note: str
     require(actor, Perm.REQUEST_CHANGE)
     if status not in RequestStatus.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
+    if problem := text_problem(note, multiline=True, name=False):
+        raise ValidationError({"note": f"The front-desk note {problem}."})
     with transaction.atomic():
         locked = (
             AssessmentRequest.objects.select_for_update()

@@ -16,6 +16,7 @@ from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
+from trellis.lib.text import text_problem
 from trellis.patients import services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
@@ -37,13 +38,20 @@ from trellis.patients.models import AssessmentRequest, RequestStatus, Screening,
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    patients = access.search_patients(request.actor, query)
+    problem = text_problem(query, multiline=False, name=False)
+    if problem:
+        access.require(request.actor, Perm.PATIENT_READ)
+        patients, search_error = [], f"The search {problem}."
+    else:
+        patients, search_error = access.search_patients(request.actor, query), ""
     template = "patients/list.html#results" if is_htmx(request) else "patients/list.html"
-    return render(
-        request,
-        template,
-        {"patients": patients, "q": query, "can_register": request.actor.can(Perm.PATIENT_CHANGE)},
-    )
+    context = {
+        "patients": patients,
+        "q": query,
+        "search_error": search_error,
+        "can_register": request.actor.can(Perm.PATIENT_CHANGE),
+    }
+    return render(request, template, context)
 
 
 def _confirmed(request: HttpRequest) -> bool:
@@ -274,19 +282,19 @@ def public_request(request: HttpRequest, clinic_slug: str) -> HttpResponse:
         address = client_address(request)
         if form.is_bot():
             return redirect("public_request_thanks", clinic.slug)
-        if services.too_many_requests(clinic, address):
-            return render(
-                request,
-                "public/request.html",
-                {"clinic": clinic, "form": form, "rate_limited": True},
-                status=429,
-            )
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
             try:
-                services.submit_request(clinic, data, address=address)
+                services.submit_public_request(clinic, data, address=address)
             except ValidationError as error:
                 apply_validation_error(form, error)
+            except services.TooManyRequests:
+                return render(
+                    request,
+                    "public/request.html",
+                    {"clinic": clinic, "form": form, "rate_limited": True},
+                    status=429,
+                )
             else:
                 return redirect("public_request_thanks", clinic.slug)
     return render(request, "public/request.html", {"clinic": clinic, "form": form})

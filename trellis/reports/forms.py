@@ -1,10 +1,11 @@
 from django import forms
 
 from trellis.accounts.models import Membership
+from trellis.lib.forms import Form
 from trellis.treatments.models import MODALITY_CHOICES
 
 
-class OutcomeFilterForm(forms.Form):
+class OutcomeFilterForm(Form):
     """Which courses the outcomes page counts: the clinics offered are those where the user
     may read reports; none chosen means all of them (the network view)."""
 

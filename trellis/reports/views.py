@@ -1,4 +1,3 @@
-import csv
 from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
@@ -12,6 +11,7 @@ from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
+from trellis.lib import csvfile
 from trellis.reports import outcomes
 from trellis.reports.forms import OutcomeFilterForm
 from trellis.reports.outcomes import BY_CLINIC, BY_QUARTER, OVERALL, OutcomeRow
@@ -153,7 +153,7 @@ def outcomes_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime(timezone.now(), request.actor.clinic.tzinfo).strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="outcomes-{stamp}.csv"'
-    writer = csv.writer(response)
+    writer = csvfile.writer(response)
     writer.writerow(CSV_COLUMNS)
     for row in [*report[BY_CLINIC], *report.get(BY_QUARTER, [])]:
         writer.writerow(_csv_row(row))

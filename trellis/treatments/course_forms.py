@@ -8,13 +8,14 @@ from datetime import date, timedelta
 
 from django import forms
 
+from trellis.lib.forms import Form
 from trellis.treatments.models import ClosureDay, Course, Protocol
 from trellis.treatments.services import START_HORIZON_DAYS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
-class StartCourseForm(forms.Form):
+class StartCourseForm(Form):
     protocol = forms.ChoiceField(label="Protocol")
     start_date = forms.DateField(
         label="Start date",
@@ -63,11 +64,11 @@ class StartCourseForm(forms.Form):
         return day
 
 
-class ReplanForm(forms.Form):
+class ReplanForm(Form):
     from_date = forms.DateField(label="Re-plan from", widget=DATE_INPUT)
 
 
-class StopCourseForm(forms.Form):
+class StopCourseForm(Form):
     reason = forms.CharField(
         label="Why is the course stopping?",
         max_length=Course._meta.get_field("end_reason").max_length,
@@ -75,7 +76,7 @@ class StopCourseForm(forms.Form):
     )
 
 
-class ClosureForm(forms.Form):
+class ClosureForm(Form):
     date = forms.DateField(label="Date", widget=DATE_INPUT)
     reason = forms.CharField(
         label="Reason",
@@ -85,11 +86,11 @@ class ClosureForm(forms.Form):
     )
 
 
-class RemoveClosureForm(forms.Form):
+class RemoveClosureForm(Form):
     date = forms.DateField()
 
 
-class HolidayClosureForm(forms.Form):
+class HolidayClosureForm(Form):
     """Accept one proposed public holiday as a closure day."""
 
     date = forms.DateField()

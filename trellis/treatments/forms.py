@@ -6,6 +6,7 @@ from datetime import datetime, time
 from django import forms
 from django.utils import timezone
 
+from trellis.lib.forms import Form
 from trellis.treatments import documentation as doc
 from trellis.treatments.models import MotorThreshold, RemsSubmissionMethod, Session, TmsRecord
 
@@ -28,7 +29,7 @@ def _time_field(label: str) -> forms.TimeField:
     return forms.TimeField(label=label, required=False, widget=TIME)
 
 
-class SessionForm(forms.Form):
+class SessionForm(Form):
     """Base: clock-time fields become aware datetimes on the session's day."""
 
     time_fields: tuple[str, ...] = ()
@@ -316,7 +317,7 @@ class TmsForm(NoteForm):
         return values
 
 
-class MotorThresholdForm(forms.Form):
+class MotorThresholdForm(Form):
     measured_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     percent_output = forms.IntegerField(
         label="Motor threshold (% output)", min_value=10, max_value=100
@@ -325,12 +326,12 @@ class MotorThresholdForm(forms.Form):
     device = forms.CharField(required=False, max_length=80)
 
 
-class AddendumForm(forms.Form):
+class AddendumForm(Form):
     reason = forms.CharField(max_length=200, label="Why the signed note needs correcting")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Correction")
 
 
-class TherapyNoteForm(forms.Form):
+class TherapyNoteForm(Form):
     """The therapist's note, saved on its own so it never touches the treatment note."""
 
     therapy_note = forms.CharField(
@@ -343,7 +344,7 @@ class TherapyNoteForm(forms.Form):
     )
 
 
-class RemsSubmitForm(forms.Form):
+class RemsSubmitForm(Form):
     """How the signed form went to the REMS and the proof of it (the rules are the service's)."""
 
     method = forms.ChoiceField(

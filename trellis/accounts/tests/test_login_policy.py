@@ -39,6 +39,7 @@ class LockoutTests(TrellisTestCase):
         locked = self.attempt("wrong password!")
         self.assertEqual(locked.status_code, 429)
         self.assertContains(locked, "Sign-in locked", status_code=429)
+        self.assertContains(locked, "Try again in 15 minutes", status_code=429)
 
     def test_a_locked_account_refuses_even_the_right_password(self):
         for _ in range(5):
@@ -54,6 +55,55 @@ class LockoutTests(TrellisTestCase):
         self.client.logout()
         for _ in range(4):
             self.assertEqual(self.attempt("wrong password!").status_code, 200)
+
+    def test_someone_elses_sign_in_from_the_same_address_does_not_unlock_an_account(self):
+        for _ in range(5):
+            self.attempt("wrong password!", username="nurse")
+        self.assertRedirects(
+            self.attempt(PASSWORD, username="therapist"), "/", fetch_redirect_response=False
+        )
+        self.client.logout()
+        self.assertEqual(self.attempt(PASSWORD, username="nurse").status_code, 429)
+        self.assertEqual(self.attempt("wrong password!", username="nurse").status_code, 429)
+
+    def test_a_locked_account_stays_locked_from_another_address(self):
+        for _ in range(5):
+            self.attempt("wrong password!", username="nurse")
+        response = self.client.post(
+            "/accounts/login/", {"username": "nurse", "password": PASSWORD}, REMOTE_ADDR="10.0.0.77"
+        )
+        self.assertEqual(response.status_code, 429)
+
+    def test_one_persons_failures_do_not_lock_out_colleagues_behind_the_same_address(self):
+        for _ in range(5):
+            self.attempt("wrong password!", username="nurse")
+        self.assertRedirects(
+            self.attempt(PASSWORD, username="therapist"), "/", fetch_redirect_response=False
+        )
+
+    def test_a_success_clears_only_its_own_username(self):
+        for _ in range(4):
+            self.attempt("wrong password!", username="nurse")
+        self.attempt(PASSWORD, username="therapist")
+        self.client.logout()
+        self.assertEqual(self.attempt("wrong password!", username="nurse").status_code, 429)
+
+    @override_settings(TRELLIS_LOCKOUT_ADDRESS_FAILURES=8)
+    def test_an_address_guessing_many_usernames_is_locked_and_a_success_does_not_free_it(self):
+        for i in range(4):
+            self.attempt("wrong password!", username=f"guess{i}")
+        self.assertRedirects(
+            self.attempt(PASSWORD, username="therapist"), "/", fetch_redirect_response=False
+        )
+        self.client.logout()
+        for i in range(4, 7):
+            self.assertEqual(self.attempt("wrong password!", username=f"guess{i}").status_code, 200)
+        self.assertEqual(self.attempt("wrong password!", username="guess7").status_code, 429)
+        self.assertEqual(self.attempt(PASSWORD, username="therapist").status_code, 429)
+        other_address = self.client.post(
+            "/accounts/login/", {"username": "nurse", "password": PASSWORD}, REMOTE_ADDR="10.0.0.77"
+        )
+        self.assertRedirects(other_address, "/", fetch_redirect_response=False)
 
     def test_failed_and_successful_sign_ins_are_audited(self):
         self.attempt("wrong password!")
