@@ -335,7 +335,7 @@ class TherapyNoteForm(Form):
     """The therapist's note, saved on its own so it never touches the treatment note."""
 
     therapy_note = forms.CharField(
-        label="Note",
+        label="Therapist's note",
         required=False,
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 4}),
