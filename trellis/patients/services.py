@@ -347,7 +347,7 @@ def set_request_status(actor, request: AssessmentRequest, status: str, note: str
         raise ValidationError({"note": f"The front-desk note {problem}."})
     with transaction.atomic():
         locked = (
-            AssessmentRequest.objects.select_for_update()
+            AssessmentRequest.objects.select_for_update(of=("self",))
             .select_related("patient")
             .get(pk=request.pk)
         )
