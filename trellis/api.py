@@ -1,15 +1,25 @@
-"""The JSON API, version 1 (DESIGN.md §5), served under /api/v1/ with its OpenAPI."""
+"""The JSON API, version 1 (DESIGN.md §5), served under /api/v1/ with its OpenAPI.
 
-from django.core.exceptions import PermissionDenied, ValidationError
+Every error is JSON ``{"detail": …}``: bad input 422 naming the field, malformed JSON 400, an
+oversized body 413, and an unexpected failure 500 (logged with its traceback). The OpenAPI
+document lists each operation's error responses (``trellis.lib.apidoc``).
+"""
+
+import json
+import logging
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from trellis.accounts.access import Actor
 from trellis.accounts.models import ApiToken
+from trellis.lib import apidoc
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
 from trellis.measures.api import router as measures_router
@@ -38,14 +48,37 @@ class BearerToken(HttpBearer):
         return request.actor
 
 
-api = NinjaAPI(
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class JsonParser(Parser):
+    """Strict JSON (RFC 8259): NaN and Infinity are refused, as is anything but an object at the
+    top (a list or a bare value is a 422 naming the body, not an empty object)."""
+
+    def parse_body(self, request: HttpRequest):
+        data = json.loads(request.body, parse_constant=_refuse_constant)
+        if not isinstance(data, dict):
+            raise apidoc.BodyNotAnObject(type(data).__name__)
+        return data
+
+
+class TrellisApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return apidoc.document_errors(super().get_openapi_schema(*args, **kwargs))
+
+
+api = TrellisApi(
     title="Trellis API",
     version="1",
     description="Programs' access to a Trellis clinic. Authenticate with a Bearer token "
     '(python manage.py issue_token USERNAME). Errors are JSON {"detail": …} with a 4xx status.',
     auth=BearerToken(),
     urls_namespace="api",
+    parser=JsonParser(),
 )
+
+log = logging.getLogger("django.request")
 
 
 @api.exception_handler(InputError)
@@ -60,17 +93,58 @@ def _conflict(request, exc: Conflict):
 
 @api.exception_handler(ValidationError)
 def _django_validation_error(request, exc: ValidationError):
-    detail = (
-        "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
-        if hasattr(exc, "error_dict")
-        else " ".join(exc.messages)
-    )
-    return api.create_response(request, {"detail": detail}, status=422)
+    if hasattr(exc, "error_dict"):
+        problems = exc.message_dict
+        detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in problems.items())
+        field = next(iter(problems))
+    else:
+        detail, field = " ".join(exc.messages), None
+    return api.create_response(request, {"detail": detail, "field": field}, status=422)
 
 
 @api.exception_handler(NinjaValidationError)
 def _schema_error(request, exc: NinjaValidationError):
-    return api.create_response(request, {"detail": exc.errors}, status=422)
+    errors = [apidoc.field_error(error) for error in exc.errors]
+    first = errors[0]
+    return api.create_response(
+        request,
+        {
+            "detail": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+        },
+        status=422,
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    cause = exc.__cause__
+    if isinstance(cause, apidoc.BodyNotAnObject):
+        return api.create_response(
+            request,
+            {"detail": f"body: must be a JSON object, not {cause.kind}", "field": "body"},
+            status=422,
+        )
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return api.create_response(request, {"detail": "The request body is too large."}, status=413)
+
+
+@api.exception_handler(Exception)
+def _server_error(request, exc):
+    log.error(
+        "Internal Server Error: %s",
+        request.path,
+        exc_info=exc,
+        extra={"status_code": 500, "request": request},
+    )
+    return api.create_response(
+        request, {"detail": "Something went wrong on our side; it has been logged."}, status=500
+    )
 
 
 @api.exception_handler(Http404)
