@@ -54,7 +54,8 @@ def _refuse_constant(name: str) -> float:
 
 class JsonParser(Parser):
     """Strict JSON (RFC 8259): NaN and Infinity are refused, as is anything but an object at the
-    top (a list or a bare value is a 422 naming the body, not an empty object)."""
+    top: a list, a bare value or null is a 422 naming the body (an optional body is left out,
+    not sent as null)."""
 
     def parse_body(self, request: HttpRequest):
         data = json.loads(request.body, parse_constant=_refuse_constant)

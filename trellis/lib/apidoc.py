@@ -108,6 +108,16 @@ def _response(code: int, schema: type[Schema]) -> dict:
     }
 
 
+def _body_is_an_object(operation: dict) -> None:
+    """An optional body is left out, never sent as null (the parser refuses null): drop the
+    ``null`` that ninja offers for ``payload: X | None = None``."""
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        options = media.get("schema", {}).get("anyOf")
+        if options and {"type": "null"} in options:
+            rest = [option for option in options if option != {"type": "null"}]
+            media["schema"] = rest[0] if len(rest) == 1 else {"anyOf": rest}
+
+
 def document_errors(openapi: dict) -> dict:
     """Add the error responses every operation of its kind can give (see the module)."""
     schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
@@ -120,6 +130,7 @@ def document_errors(openapi: dict) -> dict:
             # ninja keys responses by int; JSON by string: one kind, so no code appears twice.
             responses = {str(code): r for code, r in operation.get("responses", {}).items()}
             operation["responses"] = responses
+            _body_is_an_object(operation)
             parameters = operation.get("parameters", [])
             has_body = "requestBody" in operation
             wanted = {500: ErrorOut}

@@ -21,8 +21,6 @@ from pydantic import (
     GetJsonSchemaHandler,
     Strict,
     StrictBool,
-    StrictFloat,
-    StrictInt,
 )
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -111,25 +109,40 @@ def walk_text(value: Any, path: str = "") -> Any:
     return value
 
 
-def number(low: float | None = None, high: float | None = None, *, above: bool = False) -> Any:
+def whole_numbers(value: Any) -> Any:
+    """Integral floats in parsed JSON as ints, keys and nesting kept: JSON (and JSON Schema's
+    ``integer``) does not tell 3.0 from 3, so neither does the API; 3.5 stays 3.5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(item) for item in value]
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    """Refuse what JSON would not call a number before pydantic reads it leniently."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("number", "must be a number")
+    return value
+
+
+def number(low: float, high: float) -> Any:
     """A JSON number (never true/false or a string), documented with its range.
 
     The range is documented, not enforced here: the pure calculators check it and name the
-    field and unit in their message. ``above`` makes ``low`` exclusive.
+    field and unit in their message. Infinity (1e400 in JSON) reaches them too, and they refuse
+    it by name.
     """
-    extra: dict[str, float] = {}
-    if low is not None:
-        extra["exclusiveMinimum" if above else "minimum"] = low
-    if high is not None:
-        extra["maximum"] = high
-    return Annotated[StrictInt | StrictFloat, Field(json_schema_extra=extra)]
+    return Annotated[float, Strict(), Field(json_schema_extra={"minimum": low, "maximum": high})]
 
 
 def bounded(low: float, high: float, *, whole: bool = False) -> Any:
     """A JSON number from ``low`` to ``high`` inclusive, checked here (422 naming the field);
     ``whole`` for integers. Never true/false or a string; never NaN or infinity."""
-    if whole:
-        return Annotated[int, Strict(), Field(ge=low, le=high)]
+    if whole:  # 3.0 is 3 (as in JSON Schema); 3.5, "3" and true are refused
+        return Annotated[int, BeforeValidator(_json_number), Field(ge=low, le=high)]
     return Annotated[float, Strict(), Field(ge=low, le=high, allow_inf_nan=False)]
 
 

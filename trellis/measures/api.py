@@ -5,13 +5,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
-from pydantic import WithJsonSchema
+from pydantic import AfterValidator, WithJsonSchema
 
 from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
-from trellis.lib.schema import DateTime, RequiredNote
+from trellis.lib.schema import DateTime, RequiredNote, whole_numbers
 from trellis.measures import alerts, instruments, services
 from trellis.measures.models import AlertAction, EnteredVia, Measure, SafetyAlert
 from trellis.treatments.models import Course
@@ -27,9 +27,12 @@ class MeasureIn(Schema):
     # Any JSON values: the scoring names the item that is missing or out of range (422).
     answers: Annotated[
         list[Any],
+        AfterValidator(whole_numbers),
         WithJsonSchema({"type": "array", "items": ANSWER, "minItems": 7, "maxItems": 9}),
     ] = Field(..., description="9 (PHQ-9) or 7 (GAD-7) answers of 0-3, in order")
-    difficulty: Annotated[Any, WithJsonSchema({"anyOf": [ANSWER, {"type": "null"}]})] = Field(
+    difficulty: Annotated[
+        Any, AfterValidator(whole_numbers), WithJsonSchema({"anyOf": [ANSWER, {"type": "null"}]})
+    ] = Field(
         None, description="The difficulty question, 0-3; not scored"
     )
     observed_at: DateTime | None = Field(

@@ -10,7 +10,17 @@ from pydantic import AfterValidator, WithJsonSchema
 from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
-from trellis.lib.schema import Boolean, Date, Name, PlainText, TextRule, bounded, text, walk_text
+from trellis.lib.schema import (
+    Boolean,
+    Date,
+    Name,
+    PlainText,
+    TextRule,
+    bounded,
+    text,
+    walk_text,
+    whole_numbers,
+)
 from trellis.patients import eligibility, services
 from trellis.patients.models import Patient, Screening, Sex
 
@@ -144,12 +154,16 @@ TRIALS_SCHEMA = {
 
 class ScreeningIn(Schema):
     answers: Annotated[
-        dict[str, Any], AfterValidator(walk_text), WithJsonSchema(ANSWERS_SCHEMA)
+        dict[str, Any],
+        AfterValidator(walk_text),
+        AfterValidator(whole_numbers),
+        WithJsonSchema(ANSWERS_SCHEMA),
     ] = Field(default_factory=dict)
     trials: Annotated[
         list[Any],
         Field(max_length=MAX_TRIALS),
         AfterValidator(walk_text),
+        AfterValidator(whole_numbers),
         WithJsonSchema(TRIALS_SCHEMA),
     ] = Field(default_factory=list)
 
