@@ -5,12 +5,15 @@ oversized body 413, and an unexpected failure 500 (logged with its traceback). T
 document lists each operation's error responses (``trellis.lib.apidoc``).
 """
 
+import functools
 import json
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, re_path
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -67,6 +70,45 @@ class JsonParser(Parser):
 class TrellisApi(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         return apidoc.document_errors(super().get_openapi_schema(*args, **kwargs))
+
+    @property
+    def urls(self):
+        """ninja's URLs, with the two errors it answers outside its handlers made JSON too:
+        405 for a method a path does not take, and 404 for a path under /api/v1/ that is none
+        of the API's."""
+        patterns, app_name, namespace = super().urls
+        patterns = [
+            URLPattern(p.pattern, self._json_405(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern)
+            else p
+            for p in patterns
+        ]
+        return [*patterns, re_path(r"", self._json_404)], app_name, namespace
+
+    def _json_405(self, view):
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if response.status_code != 405 or "json" in response.get("Content-Type", ""):
+                return response
+            allowed = response["Allow"]
+            response = self.create_response(
+                request,
+                {"detail": f"{request.method} is not allowed here; use {allowed}."},
+                status=405,
+            )
+            response["Allow"] = allowed
+            return response
+
+        return wrapped
+
+    @property
+    def _json_404(self):
+        @csrf_exempt
+        def not_found(request: HttpRequest) -> HttpResponse:
+            return self.create_response(request, {"detail": "Not found."}, status=404)
+
+        return not_found
 
 
 api = TrellisApi(

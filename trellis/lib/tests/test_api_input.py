@@ -342,3 +342,18 @@ class OpenApiTests(ApiInputTestCase):
     def test_an_unknown_id_is_still_a_404_in_json(self):
         response = self.client.get(f"/api/v1/patients/{uuid.uuid4()}", **self.auth)
         self.assertEqual((response.status_code, response.json()), (404, {"detail": "Not found."}))
+
+
+class OutsideTheOperationsTests(ApiInputTestCase):
+    def test_a_method_a_path_does_not_take_is_a_405_in_json(self):
+        response = self.client.delete(f"/api/v1/patients/{SOME_ID}", **self.auth)
+        self.assertEqual(response.status_code, 405)
+        self.assertEqual(response["Allow"], "GET")
+        self.assertEqual(response.json(), {"detail": "DELETE is not allowed here; use GET."})
+
+    def test_a_path_that_is_not_the_apis_is_a_404_in_json(self):
+        for method in ("get", "post"):
+            with self.subTest(method):
+                response = getattr(self.client, method)("/api/v1/no/such/thing", **self.auth)
+                self.assertEqual(response.status_code, 404)
+                self.assertEqual(response.json(), {"detail": "Not found."})
