@@ -27,6 +27,7 @@ class MeasureIn(Schema):
     # Any JSON values: the scoring names the item that is missing or out of range (422).
     answers: Annotated[
         list[Any],
+        Field(max_length=9),
         AfterValidator(whole_numbers),
         WithJsonSchema({"type": "array", "items": ANSWER, "minItems": 7, "maxItems": 9}),
     ] = Field(..., description="9 (PHQ-9) or 7 (GAD-7) answers of 0-3, in order")

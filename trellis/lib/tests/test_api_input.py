@@ -139,6 +139,11 @@ class ControlCharacterTests(ApiInputTestCase):
             ),
             (f"/api/v1/alerts/{SOME_ID}/acknowledge", {"note": "x" * 5001}, "note"),
             (
+                f"/api/v1/patients/{self.patient.id}/measures",
+                {"instrument": "phq9", "answers": [0] * 10000},
+                "answers",
+            ),
+            (
                 f"/api/v1/alerts/{SOME_ID}/acknowledge",
                 {"note": "called", "actions": ["safety_plan"] * 21},
                 "actions",
