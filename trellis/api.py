@@ -9,7 +9,12 @@ import functools
 import json
 import logging
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, re_path
 from django.utils import timezone
@@ -83,7 +88,7 @@ class TrellisApi(NinjaAPI):
             else p
             for p in patterns
         ]
-        return [*patterns, re_path(r"", self._json_404)], app_name, namespace
+        return [*patterns, re_path(r"", csrf_exempt(self._not_found))], app_name, namespace
 
     def _json_405(self, view):
         @functools.wraps(view)
@@ -102,20 +107,16 @@ class TrellisApi(NinjaAPI):
 
         return wrapped
 
-    @property
-    def _json_404(self):
-        @csrf_exempt
-        def not_found(request: HttpRequest) -> HttpResponse:
-            return self.create_response(request, {"detail": "Not found."}, status=404)
-
-        return not_found
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        return self.create_response(request, {"detail": "Not found."}, status=404)
 
 
 api = TrellisApi(
     title="Trellis API",
     version="1",
     description="Programs' access to a Trellis clinic. Authenticate with a Bearer token "
-    '(python manage.py issue_token USERNAME). Errors are JSON {"detail": …} with a 4xx status.',
+    '(python manage.py issue_token USERNAME). Errors are JSON {"detail": …} with a 4xx status '
+    "(each operation lists its own), or 500 for a failure on the server's side.",
     auth=BearerToken(),
     urls_namespace="api",
     parser=JsonParser(),
@@ -175,6 +176,12 @@ def _http_error(request, exc: HttpError):
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request, exc):
     return api.create_response(request, {"detail": "The request body is too large."}, status=413)
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    # What Django itself answers with 400 (a malformed request it will not read).
+    return api.create_response(request, {"detail": "The request was refused."}, status=400)
 
 
 @api.exception_handler(Exception)
