@@ -90,7 +90,7 @@ def field_error(error: dict[str, Any]) -> dict[str, str]:
 
 _REF = "#/components/schemas/{}"
 _DESCRIPTIONS = {
-    400: "The body is not valid JSON",
+    400: "The body is not valid JSON (or the request is malformed)",
     401: "No valid Bearer token",
     403: "Your role may not do this",
     404: "No such record in your clinic",
