@@ -1,15 +1,33 @@
-"""The JSON API, version 1 (DESIGN.md §5), served under /api/v1/ with its OpenAPI."""
+"""The JSON API, version 1 (DESIGN.md §5), served under /api/v1/ with its OpenAPI.
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest
+Every error is JSON ``{"detail": …}``: bad input 422 naming the field, malformed JSON 400, an
+oversized body 413, and an unexpected failure 500 (logged with its traceback). The OpenAPI
+document lists each operation's error responses (``trellis.lib.apidoc``).
+"""
+
+import functools
+import json
+import logging
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, re_path
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from trellis.accounts.access import Actor
 from trellis.accounts.models import ApiToken
+from trellis.lib import apidoc
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
 from trellis.measures.api import router as measures_router
@@ -38,14 +56,73 @@ class BearerToken(HttpBearer):
         return request.actor
 
 
-api = NinjaAPI(
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class JsonParser(Parser):
+    """Strict JSON (RFC 8259): NaN and Infinity are refused, as is anything but an object at the
+    top: a list, a bare value or null is a 422 naming the body (an optional body is left out,
+    not sent as null)."""
+
+    def parse_body(self, request: HttpRequest):
+        data = json.loads(request.body, parse_constant=_refuse_constant)
+        if not isinstance(data, dict):
+            raise apidoc.BodyNotAnObject(type(data).__name__)
+        return data
+
+
+class TrellisApi(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return apidoc.document_errors(super().get_openapi_schema(*args, **kwargs))
+
+    @property
+    def urls(self):
+        """ninja's URLs, with the two errors it answers outside its handlers made JSON too:
+        405 for a method a path does not take, and 404 for a path under /api/v1/ that is none
+        of the API's."""
+        patterns, app_name, namespace = super().urls
+        patterns = [
+            URLPattern(p.pattern, self._json_405(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern)
+            else p
+            for p in patterns
+        ]
+        return [*patterns, re_path(r"", csrf_exempt(self._not_found))], app_name, namespace
+
+    def _json_405(self, view):
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            if response.status_code != 405 or "json" in response.get("Content-Type", ""):
+                return response
+            allowed = response["Allow"]
+            response = self.create_response(
+                request,
+                {"detail": f"{request.method} is not allowed here; use {allowed}."},
+                status=405,
+            )
+            response["Allow"] = allowed
+            return response
+
+        return wrapped
+
+    def _not_found(self, request: HttpRequest) -> HttpResponse:
+        return self.create_response(request, {"detail": "Not found."}, status=404)
+
+
+api = TrellisApi(
     title="Trellis API",
     version="1",
     description="Programs' access to a Trellis clinic. Authenticate with a Bearer token "
-    '(python manage.py issue_token USERNAME). Errors are JSON {"detail": …} with a 4xx status.',
+    '(python manage.py issue_token USERNAME). Errors are JSON {"detail": …} with a 4xx status '
+    "(each operation lists its own), or 500 for a failure on the server's side.",
     auth=BearerToken(),
     urls_namespace="api",
+    parser=JsonParser(),
 )
+
+log = logging.getLogger("django.request")
 
 
 @api.exception_handler(InputError)
@@ -60,17 +137,64 @@ def _conflict(request, exc: Conflict):
 
 @api.exception_handler(ValidationError)
 def _django_validation_error(request, exc: ValidationError):
-    detail = (
-        "; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items())
-        if hasattr(exc, "error_dict")
-        else " ".join(exc.messages)
-    )
-    return api.create_response(request, {"detail": detail}, status=422)
+    if hasattr(exc, "error_dict"):
+        problems = exc.message_dict
+        detail = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in problems.items())
+        field = next(iter(problems))
+    else:
+        detail, field = " ".join(exc.messages), None
+    return api.create_response(request, {"detail": detail, "field": field}, status=422)
 
 
 @api.exception_handler(NinjaValidationError)
 def _schema_error(request, exc: NinjaValidationError):
-    return api.create_response(request, {"detail": exc.errors}, status=422)
+    errors = [apidoc.field_error(error) for error in exc.errors]
+    first = errors[0]
+    return api.create_response(
+        request,
+        {
+            "detail": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+        },
+        status=422,
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    cause = exc.__cause__
+    if isinstance(cause, apidoc.BodyNotAnObject):
+        return api.create_response(
+            request,
+            {"detail": f"body: must be a JSON object, not {cause.kind}", "field": "body"},
+            status=422,
+        )
+    return api.create_response(request, {"detail": exc.message}, status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    return api.create_response(request, {"detail": "The request body is too large."}, status=413)
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    # What Django itself answers with 400 (a malformed request it will not read).
+    return api.create_response(request, {"detail": "The request was refused."}, status=400)
+
+
+@api.exception_handler(Exception)
+def _server_error(request, exc):
+    log.error(
+        "Internal Server Error: %s",
+        request.path,
+        exc_info=exc,
+        extra={"status_code": 500, "request": request},
+    )
+    return api.create_response(
+        request, {"detail": "Something went wrong on our side; it has been logged."}, status=500
+    )
 
 
 @api.exception_handler(Http404)

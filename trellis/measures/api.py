@@ -1,30 +1,49 @@
 """JSON API for questionnaires, safety alerts and course outcomes (DESIGN.md §5)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
+from pydantic import AfterValidator, WithJsonSchema
 
 from trellis.accounts import access
 from trellis.accounts.permissions import Perm
+from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
+from trellis.lib.schema import DateTime, RequiredNote, whole_numbers
 from trellis.measures import alerts, instruments, services
-from trellis.measures.models import EnteredVia, Measure, SafetyAlert
+from trellis.measures.models import AlertAction, EnteredVia, Measure, SafetyAlert
 from trellis.treatments.models import Course
 
 router = Router(tags=["measures"])
 
+InstrumentCode = Literal["phq9", "gad7"]
+ANSWER = {"type": "integer", "minimum": 0, "maximum": 3}
+
 
 class MeasureIn(Schema):
-    instrument: str = Field(..., description="phq9 or gad7")
+    instrument: InstrumentCode
     # Any JSON values: the scoring names the item that is missing or out of range (422).
-    answers: list[Any] = Field(..., description="9 (PHQ-9) or 7 (GAD-7) answers of 0-3, in order")
-    difficulty: Any = Field(None, description="PHQ-9's difficulty question, 0-3; not scored")
-    observed_at: datetime | None = Field(
-        None, description="When the patient answered; default now; no zone = clinic time"
+    answers: Annotated[
+        list[Any],
+        Field(max_length=9),
+        AfterValidator(whole_numbers),
+        WithJsonSchema({"type": "array", "items": ANSWER, "minItems": 7, "maxItems": 9}),
+    ] = Field(..., description="9 (PHQ-9) or 7 (GAD-7) answers of 0-3, in order")
+    difficulty: Annotated[
+        Any, AfterValidator(whole_numbers), WithJsonSchema({"anyOf": [ANSWER, {"type": "null"}]})
+    ] = Field(
+        None, description="The difficulty question, 0-3; not scored"
     )
-    course: UUID | None = Field(None, description="The course the score belongs to")
+    observed_at: DateTime | None = Field(
+        None,
+        description="When the patient answered; default now; not in the future nor before the "
+        "patient was born; no zone = clinic time",
+    )
+    course: UUID | None = Field(
+        None, description="A course of this patient that the score belongs to"
+    )
 
 
 class AlertBrief(Schema):
@@ -86,7 +105,7 @@ def _alerts_by_measure(measures: list[Measure]) -> dict[str, list[SafetyAlert]]:
 
 @router.post(
     "/patients/{patient_id}/measures",
-    response={201: MeasureOut},
+    response={201: MeasureOut, **errors(403)},
     summary="Record a PHQ-9 or GAD-7; a non-zero PHQ-9 item 9 raises a safety alert",
 )
 def create_measure(request, patient_id: str, payload: MeasureIn):
@@ -113,10 +132,10 @@ def create_measure(request, patient_id: str, payload: MeasureIn):
 
 @router.get(
     "/patients/{patient_id}/measures",
-    response=list[MeasureOut],
+    response={200: list[MeasureOut], **errors(403)},
     summary="A patient's questionnaires, oldest first",
 )
-def list_measures(request, patient_id: str, instrument: str | None = None):
+def list_measures(request, patient_id: str, instrument: InstrumentCode | None = None):
     patient = access.patient(request.auth, patient_id, Perm.MEASURE_READ)
     rows = Measure.objects.filter(patient=patient).order_by("observed_at", "created_at")
     if instrument:
@@ -170,15 +189,15 @@ def _alert_out(alert: SafetyAlert) -> dict:
 
 @router.get(
     "/alerts",
-    response=list[AlertOut],
+    response={200: list[AlertOut], **errors(403)},
     summary="Your clinic's safety alerts: open (most severe, then oldest, first), "
     "acknowledged, or all",
 )
-def list_alerts(request, status: str = "open"):
+def list_alerts(request, status: Literal["open", "acknowledged", "all"] = "open"):
     return [_alert_out(a) for a in alerts.alert_queue(request.auth, status)]
 
 
-@router.get("/alerts/{alert_id}", response=AlertOut, summary="A safety alert")
+@router.get("/alerts/{alert_id}", response={200: AlertOut, **errors(403)}, summary="A safety alert")
 def get_alert(request, alert_id: str):
     alert = access.load(
         request.auth,
@@ -190,17 +209,15 @@ def get_alert(request, alert_id: str):
 
 
 class AcknowledgeIn(Schema):
-    note: str = Field(..., description="What was done: risk assessment, safety plan …")
-    actions: list[str] = Field(
-        default_factory=list,
-        description="Any of contacted_patient, risk_assessment, safety_plan, crisis_referral, "
-        "emergency_services, treatment_changed",
+    note: RequiredNote = Field(..., description="What was done: risk assessment, safety plan …")
+    actions: list[AlertAction] = Field(
+        default_factory=list, max_length=20, description="What was done besides the note"
     )
 
 
 @router.post(
     "/alerts/{alert_id}/acknowledge",
-    response=AlertOut,
+    response={200: AlertOut, **errors(403, 409)},
     summary="Acknowledge an alert with an action note; 409 when already acknowledged",
 )
 def acknowledge_alert(request, alert_id: str, payload: AcknowledgeIn):
@@ -210,7 +227,7 @@ def acknowledge_alert(request, alert_id: str, payload: AcknowledgeIn):
         alert_id,
         Perm.ALERT_ACKNOWLEDGE,
     )
-    alerts.acknowledge_alert(request.auth, alert, payload.note, payload.actions)
+    alerts.acknowledge_alert(request.auth, alert, payload.note, [a.value for a in payload.actions])
     return _alert_out(alert)
 
 
@@ -234,7 +251,7 @@ class OutcomeOut(Schema):
 
 @router.get(
     "/courses/{course_id}/outcome",
-    response=OutcomeOut,
+    response={200: OutcomeOut, **errors(403)},
     summary="Baseline, latest, change, response and remission from the course's PHQ-9s",
 )
 def course_outcome(request, course_id: str):

@@ -5,32 +5,44 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
-from pydantic import StringConstraints
+from pydantic import AfterValidator, WithJsonSchema
 
 from trellis.accounts import access
 from trellis.accounts.permissions import Perm
-from trellis.patients import services
+from trellis.lib.apidoc import errors
+from trellis.lib.schema import (
+    Boolean,
+    Date,
+    Name,
+    PlainText,
+    TextRule,
+    bounded,
+    text,
+    walk_text,
+    whole_numbers,
+)
+from trellis.patients import eligibility, services
 from trellis.patients.models import Patient, Screening, Sex
 
 router = Router(tags=["patients"])
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class PatientIn(Schema):
     given_name: Name
     family_name: Name
-    birth_date: date
+    birth_date: Date = Field(
+        ..., description="YYYY-MM-DD; not in the future, at most 125 years ago"
+    )
     sex: Sex
-    phone: str = Field("", max_length=32)
-    email: str = Field("", max_length=254)
-    address: str = Field("", max_length=1000)
-    emergency_contact_name: str = Field("", max_length=200)
-    emergency_contact_phone: str = Field("", max_length=32)
-    emergency_contact_relation: str = Field("", max_length=60)
-    weight_kg: float | None = Field(None, ge=20, le=400)
-    height_cm: float | None = Field(None, ge=100, le=250)
-    confirm_duplicate: bool = Field(
+    phone: text(32) = ""
+    email: text(254) = Field("", description="An e-mail address, or empty")
+    address: text(1000, multiline=True) = ""
+    emergency_contact_name: text(200, name=True) = ""
+    emergency_contact_phone: text(32) = ""
+    emergency_contact_relation: text(60) = ""
+    weight_kg: bounded(20, 400) | None = None
+    height_cm: bounded(100, 250) | None = None
+    confirm_duplicate: Boolean = Field(
         False,
         description="Register even though the clinic has a patient with the same name and date "
         "of birth, phone or e-mail (the 409 names them): this is someone else.",
@@ -95,7 +107,7 @@ def _patient_out(patient: Patient) -> dict:
 
 @router.post(
     "/patients",
-    response={201: PatientOut, 409: PossibleDuplicateOut},
+    response={201: PatientOut, 409: PossibleDuplicateOut, **errors(403)},
     summary="Register a patient",
     description="Phone numbers are read in the clinic's country unless they start with + and "
     "a country code, and stored in E.164 (+16175550134); an invalid one is a 422 naming the "
@@ -129,26 +141,82 @@ def create_patient(request, payload: PatientIn):
     return Status(201, _patient_out(patient))
 
 
-@router.get("/patients/{patient_id}", response=PatientOut, summary="A patient of your clinic")
+@router.get(
+    "/patients/{patient_id}",
+    response={200: PatientOut, **errors(403)},
+    summary="A patient of your clinic",
+)
 def get_patient(request, patient_id: str):
     return _patient_out(access.patient(request.auth, patient_id))
 
 
-@router.get("/patients", response=list[PatientOut], summary="Search by name, MRN or birth date")
-def search_patients(request, q: str = ""):
+@router.get(
+    "/patients",
+    response={200: list[PatientOut], **errors(403)},
+    summary="Search by name, MRN or birth date",
+)
+def search_patients(request, q: PlainText = ""):
     return [_patient_out(p) for p in access.search_patients(request.auth, q)]
 
 
-class Trial(Schema):
-    drug: str
-    weeks: float
-    adequate_dose: bool
-    outcome: str
+# The screening vocabulary (DESIGN.md §6) as JSON Schema. The service checks it and names the
+# field it breaks (answers.bp_systolic, trials[1].weeks); this documents the same rules.
+def _answer_schema(key: str) -> dict:
+    if key in eligibility.CHOICE_ANSWERS:
+        return {"type": "string", "enum": list(eligibility.CHOICE_ANSWERS[key])}
+    if key in eligibility.BP_RANGES:
+        low, high = eligibility.BP_RANGES[key]
+        return {"type": "integer", "minimum": low, "maximum": high, "description": "mmHg"}
+    if key in eligibility.BOOLEAN_ANSWERS:
+        return {"type": "boolean"}
+    return {"type": "number", "minimum": 0, "maximum": eligibility.BENZODIAZEPINE_MAX_MG}
+
+
+ANSWERS_SCHEMA = {
+    "type": "object",
+    "description": "Screening answers (DESIGN.md §6); leave out what is unknown. "
+    "bp_systolic must be greater than bp_diastolic.",
+    "properties": {key: _answer_schema(key) for key in eligibility.ANSWER_KEYS},
+    "additionalProperties": False,
+}
+MAX_TRIALS = 50
+TRIALS_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_TRIALS,
+    "description": "Antidepressant trials in the current episode; may be empty",
+    "items": {
+        "type": "object",
+        "required": list(eligibility.TRIAL_FIELDS),
+        "additionalProperties": False,
+        "properties": {
+            "drug": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": eligibility.MAX_DRUG_NAME,
+                "pattern": TextRule(required=True).pattern,
+            },
+            "weeks": {"type": "number", "minimum": 0, "maximum": eligibility.MAX_TRIAL_WEEKS},
+            "adequate_dose": {"type": "boolean"},
+            "outcome": {"type": "string", "enum": list(eligibility.TRIAL_OUTCOMES)},
+        },
+    },
+}
 
 
 class ScreeningIn(Schema):
-    answers: dict[str, Any] = Field(default_factory=dict)
-    trials: list[dict[str, Any]] = Field(default_factory=list)
+    answers: Annotated[
+        dict[str, Any],
+        AfterValidator(walk_text),
+        AfterValidator(whole_numbers),
+        WithJsonSchema(ANSWERS_SCHEMA),
+    ] = Field(default_factory=dict)
+    trials: Annotated[
+        list[Any],
+        Field(max_length=MAX_TRIALS),
+        AfterValidator(walk_text),
+        AfterValidator(whole_numbers),
+        WithJsonSchema(TRIALS_SCHEMA),
+    ] = Field(default_factory=list)
 
 
 class ReasonOut(Schema):
@@ -203,7 +271,7 @@ def _screening_out(screening: Screening) -> dict:
 
 @router.post(
     "/patients/{patient_id}/screenings",
-    response={201: ScreeningOut},
+    response={201: ScreeningOut, **errors(403)},
     summary="Record a screening and get eligibility per modality",
 )
 def create_screening(request, patient_id: str, payload: ScreeningIn):
@@ -212,7 +280,9 @@ def create_screening(request, patient_id: str, payload: ScreeningIn):
     return Status(201, _screening_out(screening))
 
 
-@router.get("/screenings/{screening_id}", response=ScreeningOut, summary="A screening")
+@router.get(
+    "/screenings/{screening_id}", response={200: ScreeningOut, **errors(403)}, summary="A screening"
+)
 def get_screening(request, screening_id: str):
     screening = access.load(
         request.auth,
@@ -224,12 +294,12 @@ def get_screening(request, screening_id: str):
 
 
 class SignIn(Schema):
-    acknowledge_cautions: bool = False
+    acknowledge_cautions: Boolean = False
 
 
 @router.post(
     "/screenings/{screening_id}/sign",
-    response=ScreeningOut,
+    response={200: ScreeningOut, **errors(403, 409)},
     summary="Sign a screening (prescribers); 409 when cautions are not acknowledged",
 )
 def sign_screening(request, screening_id: str, payload: SignIn | None = None):

@@ -132,17 +132,17 @@ BOOLEAN_ANSWERS = (
     "seizure_history",
     "maoi_or_psychostimulant",
 )
-_CHOICE_ANSWERS = {
+CHOICE_ANSWERS = {
     "psychosis": ("none", "past", "current"),
     "substance_use_disorder": ("none", "past", "current"),
 }
 # Plausible screening readings in mmHg; anything outside is a typing error, not a patient.
-_BP_RANGES = {"bp_systolic": (50, 300), "bp_diastolic": (20, 200)}
-_BENZODIAZEPINE_MAX_MG = 100
+BP_RANGES = {"bp_systolic": (50, 300), "bp_diastolic": (20, 200)}
+BENZODIAZEPINE_MAX_MG = 100
 ANSWER_KEYS = (
     *BOOLEAN_ANSWERS,
-    *_CHOICE_ANSWERS,
-    *_BP_RANGES,
+    *CHOICE_ANSWERS,
+    *BP_RANGES,
     "benzodiazepine_mg_lorazepam_eq",
 )
 
@@ -209,8 +209,8 @@ def plain_message(message: str) -> str:
 
 TRIAL_FIELDS = ("drug", "weeks", "adequate_dose", "outcome")
 TRIAL_OUTCOMES = ("inadequate_response", "intolerance", "response")
-_MAX_TRIAL_WEEKS = 520  # ten years
-_MAX_DRUG_NAME = 100
+MAX_TRIAL_WEEKS = 520  # ten years
+MAX_DRUG_NAME = 100
 
 
 def _shown(value: object) -> str:
@@ -249,20 +249,20 @@ def _validate_answer(key: str, value: object) -> None:
     if key in BOOLEAN_ANSWERS:
         if type(value) is not bool:
             raise InputError(field, f"must be true or false (got {_shown(value)})")
-    elif key in _CHOICE_ANSWERS:
-        allowed = _CHOICE_ANSWERS[key]
+    elif key in CHOICE_ANSWERS:
+        allowed = CHOICE_ANSWERS[key]
         if not isinstance(value, str) or value not in allowed:
             raise InputError(field, f"must be one of {', '.join(allowed)} (got {_shown(value)})")
-    elif key in _BP_RANGES:
-        low, high = _BP_RANGES[key]
+    elif key in BP_RANGES:
+        low, high = BP_RANGES[key]
         if type(value) is not int or not low <= value <= high:
             raise InputError(
                 field, f"must be a whole number of mmHg from {low} to {high} (got {_shown(value)})"
             )
-    elif not _is_number(value) or not 0 <= value <= _BENZODIAZEPINE_MAX_MG:
+    elif not _is_number(value) or not 0 <= value <= BENZODIAZEPINE_MAX_MG:
         raise InputError(
             field,
-            f"must be a number of mg/day from 0 to {_BENZODIAZEPINE_MAX_MG} (got {_shown(value)})",
+            f"must be a number of mg/day from 0 to {BENZODIAZEPINE_MAX_MG} (got {_shown(value)})",
         )
 
 
@@ -286,16 +286,16 @@ def validate_trials(trials: object) -> None:
             if key not in trial:
                 raise InputError(f"{where}.{key}", "is required")
         drug = trial["drug"]
-        if not isinstance(drug, str) or not drug.strip() or len(drug) > _MAX_DRUG_NAME:
+        if not isinstance(drug, str) or not drug.strip() or len(drug) > MAX_DRUG_NAME:
             raise InputError(
                 f"{where}.drug",
-                f"must be the drug's name, 1 to {_MAX_DRUG_NAME} characters (got {_shown(drug)})",
+                f"must be the drug's name, 1 to {MAX_DRUG_NAME} characters (got {_shown(drug)})",
             )
         weeks = trial["weeks"]
-        if not _is_number(weeks) or not 0 <= weeks <= _MAX_TRIAL_WEEKS:
+        if not _is_number(weeks) or not 0 <= weeks <= MAX_TRIAL_WEEKS:
             raise InputError(
                 f"{where}.weeks",
-                f"must be a number of weeks from 0 to {_MAX_TRIAL_WEEKS} (got {_shown(weeks)})",
+                f"must be a number of weeks from 0 to {MAX_TRIAL_WEEKS} (got {_shown(weeks)})",
             )
         if type(trial["adequate_dose"]) is not bool:
             raise InputError(

@@ -6,22 +6,23 @@ Thin: parse, call one service or pure calculator, shape the answer. Bad input is
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
-from pydantic import StrictFloat, StrictInt
 
 from trellis.accounts import access
 from trellis.accounts.permissions import Perm
+from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
+from trellis.lib.schema import bounded, number, text
 from trellis.treatments import dosing, services, targeting
 from trellis.treatments.models import Course, Session, SessionStatus
 
 router = Router(tags=["treatments"])
 
-# JSON numbers only: true/false or "80" are refused rather than read as 1 or 80.
-Number = StrictInt | StrictFloat
+# A date as the API takes it: a string the view reads with _date (422 naming the field).
+DateText = text(10)
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -48,7 +49,11 @@ class ProtocolOut(Schema):
     builtin: bool
 
 
-@router.get("/protocols", response=list[ProtocolOut], summary="Protocols a course can start on")
+@router.get(
+    "/protocols",
+    response=list[ProtocolOut],
+    summary="Protocols a course can start on",
+)
 def list_protocols(request):
     """The built-in library and your clinic's own protocols (one per code: a clinic's own
     protocol replaces a built-in one with the same code)."""
@@ -70,14 +75,23 @@ def list_protocols(request):
 
 
 class CourseIn(Schema):
-    protocol: str = Field(..., description="A protocol code, e.g. tms-10hz")
-    start_date: str = Field(..., description="YYYY-MM-DD", examples=["2026-03-09"])
-    override_reason: str = Field(
-        "", max_length=2000, description="Prescribers only: why a contraindication is overridden"
+    protocol: text(60) = Field(
+        ..., description="A protocol code from GET /protocols, e.g. tms-10hz"
     )
-    payer: str = Field("", max_length=120)
-    authorization_ref: str = Field("", max_length=60)
-    authorized_units: int | None = Field(None, ge=1, le=500)
+    start_date: DateText = Field(
+        ...,
+        description="YYYY-MM-DD, within a year of today",
+        examples=["2026-03-09"],
+        json_schema_extra={"format": "date"},
+    )
+    override_reason: text(2000, multiline=True) = Field(
+        "",
+        description="Prescribers only, and only when the screening contraindicates the "
+        "modality: why it is overridden",
+    )
+    payer: text(120) = ""
+    authorization_ref: text(60) = ""
+    authorized_units: bounded(1, 500, whole=True) | None = None
 
 
 class SessionOut(Schema):
@@ -165,7 +179,7 @@ def _course_out(course: Course, actor) -> dict:
 
 @router.post(
     "/patients/{patient_id}/courses",
-    response={201: CourseOut},
+    response={201: CourseOut, **errors(403, 409)},
     summary="Start a course from the latest signed screening; 409 without one or when it "
     "contraindicates the modality and no prescriber override is given",
 )
@@ -193,18 +207,27 @@ def _load_course(request, course_id: str, perm: Perm) -> Course:
     )
 
 
-@router.get("/courses/{course_id}", response=CourseOut, summary="A course with its sessions")
+@router.get(
+    "/courses/{course_id}",
+    response={200: CourseOut, **errors(403)},
+    summary="A course with its sessions",
+)
 def get_course(request, course_id: str):
     return _course_out(_load_course(request, course_id, Perm.COURSE_READ), request.auth)
 
 
 class ReplanIn(Schema):
-    from_date: str = Field(..., description="YYYY-MM-DD", examples=["2026-03-16"])
+    from_date: DateText = Field(
+        ...,
+        description="YYYY-MM-DD",
+        examples=["2026-03-16"],
+        json_schema_extra={"format": "date"},
+    )
 
 
 @router.post(
     "/courses/{course_id}/replan",
-    response=CourseOut,
+    response={200: CourseOut, **errors(403, 409)},
     summary="Re-plan the remaining planned sessions from a date, keeping their numbers",
 )
 def replan_course(request, course_id: str, payload: ReplanIn):
@@ -214,12 +237,12 @@ def replan_course(request, course_id: str, payload: ReplanIn):
 
 
 class StopIn(Schema):
-    reason: str
+    reason: text(Course._meta.get_field("end_reason").max_length, multiline=True, required=True)
 
 
 @router.post(
     "/courses/{course_id}/stop",
-    response=CourseOut,
+    response={200: CourseOut, **errors(403, 409)},
     summary="Stop a course with a reason; its untouched planned sessions are cancelled",
 )
 def stop_course(request, course_id: str, payload: StopIn):
@@ -231,12 +254,20 @@ def stop_course(request, course_id: str, payload: StopIn):
 # --- Calculators -------------------------------------------------------------------------------
 
 
+def _infusion_input(field: str, description: str):
+    low, high = dosing.INPUT_RANGES[field]
+    return Annotated[number(float(low), float(high)), Field(description=description)]
+
+
 class InfusionIn(Schema):
-    weight_kg: Number
-    dose_mg_per_kg: Number
-    minutes: Number
-    vial_mg_per_ml: Number
-    diluent_ml: Number
+    """The ranges are plausibility limits (outside them the value was mistyped); the rate must
+    also be one a pump can run, at most 999 mL/h (dosing.MAX_PUMP_RATE_ML_PER_H)."""
+
+    weight_kg: _infusion_input("weight_kg", "kg")
+    dose_mg_per_kg: _infusion_input("dose_mg_per_kg", "mg/kg")
+    minutes: _infusion_input("minutes", "min")
+    vial_mg_per_ml: _infusion_input("vial_mg_per_ml", "mg/mL")
+    diluent_ml: _infusion_input("diluent_ml", "mL")
 
 
 class InfusionOut(Schema):
@@ -257,10 +288,15 @@ def ketamine_infusion(request, payload: InfusionIn):
     return dosing.calculate_infusion(**payload.model_dump()).as_dict()
 
 
+def _head_measurement(field: str, description: str):
+    low, high = targeting.HEAD_RANGES_CM[field]
+    return Annotated[number(low, high), Field(description=description)]
+
+
 class BeamF3In(Schema):
-    tragus_tragus_cm: Number
-    nasion_inion_cm: Number
-    circumference_cm: Number
+    tragus_tragus_cm: _head_measurement("tragus_tragus_cm", "cm, ear to ear over the vertex")
+    nasion_inion_cm: _head_measurement("nasion_inion_cm", "cm, nasion to inion over the vertex")
+    circumference_cm: _head_measurement("circumference_cm", "cm, round the head")
 
 
 class BeamF3Out(Schema):

@@ -34,13 +34,33 @@ from typing import NamedTuple
 from trellis.lib.errors import InputError
 
 # Plausibility bounds for input. Values outside are typing errors, not clinical choices, so they
-# are rejected; values inside but off-protocol are accepted with a warning.
+# are rejected; values inside but off-protocol are accepted with a warning. The lower bounds
+# are far below any protocol (a tenth of the lowest studied dose, an infusion of one minute)
+# and stop a mistyped 0.0001 from producing a dose or a rate that means nothing.
+MIN_WEIGHT_KG = Decimal(2)
 MAX_WEIGHT_KG = Decimal(400)
+MIN_DOSE_MG_PER_KG = Decimal("0.01")
 MAX_DOSE_MG_PER_KG = Decimal(5)
+MIN_MINUTES = Decimal(1)
 MAX_MINUTES = Decimal(600)
-# 100 mg/mL is the strongest ketamine vial sold [R10].
+# 100 mg/mL is the strongest ketamine vial sold [R10]; 0.1 mg/mL is ten times weaker than the
+# weakest usual infusion concentration.
+MIN_VIAL_MG_PER_ML = Decimal("0.1")
 MAX_VIAL_MG_PER_ML = Decimal(100)
 MAX_DILUENT_ML = Decimal(1000)
+# The fastest rate a volumetric infusion pump can be programmed to: a device setting, not a
+# clinical value. General-purpose hospital pumps top out at 999 or 1200 mL/h; 999 mL/h, the lower,
+# is the limit every pump in use can run. A faster rate means the minutes or the volume are wrong.
+MAX_PUMP_RATE_ML_PER_H = Decimal(999)
+
+# Each input's range, for the API's schema: (lowest, highest, lowest is exclusive).
+INPUT_RANGES = {
+    "weight_kg": (MIN_WEIGHT_KG, MAX_WEIGHT_KG),
+    "dose_mg_per_kg": (MIN_DOSE_MG_PER_KG, MAX_DOSE_MG_PER_KG),
+    "minutes": (MIN_MINUTES, MAX_MINUTES),
+    "vial_mg_per_ml": (MIN_VIAL_MG_PER_ML, MAX_VIAL_MG_PER_ML),
+    "diluent_ml": (Decimal(0), MAX_DILUENT_ML),
+}
 
 # Range studied for depression [R1, R11].
 STUDIED_DOSE_MG_PER_KG = (Decimal("0.1"), Decimal("0.75"))
@@ -95,25 +115,15 @@ def calculate_infusion(
     """Work out dose, volumes, bag concentration and pump rate for one ketamine infusion.
 
     Raises ``InputError`` naming the field for values that are not numbers or are implausible
-    (0 kg, negative minutes, 5000 mg/mL). Off-protocol but possible values are returned with
-    ``warnings``.
+    (0 kg, negative minutes, 5000 mg/mL, 1e-308 minutes) and naming ``minutes`` when the rate
+    is faster than a pump can run (``MAX_PUMP_RATE_ML_PER_H``). Off-protocol but possible values
+    are returned with ``warnings``.
     """
-    weight = _number("weight_kg", weight_kg)
-    _require_above_zero("weight_kg", weight, "kg")
-    _require_at_most("weight_kg", weight, MAX_WEIGHT_KG, "kg")
-    mg_per_kg = _number("dose_mg_per_kg", dose_mg_per_kg)
-    _require_above_zero("dose_mg_per_kg", mg_per_kg, "mg/kg")
-    _require_at_most("dose_mg_per_kg", mg_per_kg, MAX_DOSE_MG_PER_KG, "mg/kg")
-    duration = _number("minutes", minutes)
-    _require_above_zero("minutes", duration, "min")
-    _require_at_most("minutes", duration, MAX_MINUTES, "min")
-    vial = _number("vial_mg_per_ml", vial_mg_per_ml)
-    _require_above_zero("vial_mg_per_ml", vial, "mg/mL")
-    _require_at_most("vial_mg_per_ml", vial, MAX_VIAL_MG_PER_ML, "mg/mL")
-    diluent = _number("diluent_ml", diluent_ml)
-    if diluent < 0:
-        raise InputError("diluent_ml", "must be 0 mL or more")
-    _require_at_most("diluent_ml", diluent, MAX_DILUENT_ML, "mL")
+    weight = _in_range("weight_kg", weight_kg, "kg")
+    mg_per_kg = _in_range("dose_mg_per_kg", dose_mg_per_kg, "mg/kg")
+    duration = _in_range("minutes", minutes, "min")
+    vial = _in_range("vial_mg_per_ml", vial_mg_per_ml, "mg/mL")
+    diluent = _in_range("diluent_ml", diluent_ml, "mL")
 
     with localcontext(_CONTEXT):
         dose_mg = mg_per_kg * weight
@@ -121,6 +131,14 @@ def calculate_infusion(
         total_ml = diluent + drug_ml
         bag_mg_per_ml = dose_mg / total_ml
         rate_ml_per_h = total_ml / duration * 60
+        if rate_ml_per_h > MAX_PUMP_RATE_ML_PER_H:
+            raise InputError(
+                "minutes",
+                f"give {_plain(total_ml.quantize(Decimal('0.01')))} mL over {_plain(duration)} min "
+                f"at {_plain(_round('rate_ml_per_h', rate_ml_per_h))} mL/h, faster than an "
+                f"infusion pump runs (at most {MAX_PUMP_RATE_ML_PER_H} mL/h); check the minutes "
+                "and the volume",
+            )
         return Infusion(
             dose_mg=_round("dose_mg", dose_mg),
             drug_ml=_round("drug_ml", drug_ml),
@@ -299,6 +317,17 @@ def _number(field: str, value: object) -> Decimal:
             raise InputError(field, "must be a finite number")
         return value
     raise InputError(field, "must be a number")
+
+
+def _in_range(field: str, value: object, unit: str) -> Decimal:
+    """``value`` as a Decimal within ``INPUT_RANGES[field]``, or InputError naming ``field``."""
+    number = _number(field, value)
+    low, high = INPUT_RANGES[field]
+    if number < low:
+        rule = f"must be {low} {unit} or more" if low == 0 else f"must be at least {low} {unit}"
+        raise InputError(field, rule)
+    _require_at_most(field, number, high, unit)
+    return number
 
 
 def _require_above_zero(field: str, value: Decimal, unit: str) -> None:

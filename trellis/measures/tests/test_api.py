@@ -75,7 +75,11 @@ class MeasureApiTests(MeasuresTestCase):
                 "difficulty",
                 "must be one of",
             ),
-            ({"instrument": "madrs", "answers": PHQ9_CLEAN}, "instrument", "unknown instrument"),
+            (
+                {"instrument": "madrs", "answers": PHQ9_CLEAN},
+                "instrument",
+                "must be one of 'phq9' or 'gad7'",
+            ),
             (
                 {
                     "instrument": "phq9",

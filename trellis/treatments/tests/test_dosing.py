@@ -126,7 +126,7 @@ def test_it_cannot_be_changed_after_it_is_computed():
             id="a dose above the studied range",
         ),
         pytest.param(
-            {"minutes": 1},
+            {"minutes": 1, "diluent_ml": 10},
             "1 min is outside the 2 to 100 min infusion times studied for depression [R1, R11]",
             id="an infusion shorter than studied",
         ),
@@ -158,7 +158,7 @@ def test_it_warns_about_off_protocol_values(changes, expected_warning):
         pytest.param({}, id="the standard protocol"),
         pytest.param({"dose_mg_per_kg": 0.1}, id="the lowest studied dose"),
         pytest.param({"dose_mg_per_kg": 0.75}, id="the highest studied dose"),
-        pytest.param({"minutes": 2}, id="the shortest studied infusion"),
+        pytest.param({"minutes": 2, "diluent_ml": 10}, id="the shortest studied infusion"),
         pytest.param({"minutes": 100}, id="the longest studied infusion"),
         pytest.param({"vial_mg_per_ml": 100, "diluent_ml": 100}, id="diluted 100 mg/mL"),
         pytest.param({"vial_mg_per_ml": 10, "diluent_ml": 0}, id="undiluted 10 mg/mL"),
@@ -178,16 +178,19 @@ def test_it_gives_every_warning_that_applies():
 @pytest.mark.parametrize(
     ("field", "value", "rule"),
     [
-        pytest.param("weight_kg", 0, "must be greater than 0 kg", id="0 kg"),
-        pytest.param("weight_kg", -80, "must be greater than 0 kg", id="a negative weight"),
+        pytest.param("weight_kg", 0, "must be at least 2 kg", id="0 kg"),
+        pytest.param("weight_kg", -80, "must be at least 2 kg", id="a negative weight"),
+        pytest.param("weight_kg", 1.99, "must be at least 2 kg", id="under 2 kg"),
         pytest.param("weight_kg", 401, "must be at most 400 kg", id="over 400 kg"),
-        pytest.param("dose_mg_per_kg", 0, "must be greater than 0 mg/kg", id="0 mg/kg"),
-        pytest.param("dose_mg_per_kg", -0.5, "must be greater than 0 mg/kg", id="negative mg/kg"),
+        pytest.param("dose_mg_per_kg", 0, "must be at least 0.01 mg/kg", id="0 mg/kg"),
+        pytest.param("dose_mg_per_kg", -0.5, "must be at least 0.01 mg/kg", id="negative mg/kg"),
         pytest.param("dose_mg_per_kg", 5.01, "must be at most 5 mg/kg", id="over 5 mg/kg"),
-        pytest.param("minutes", 0, "must be greater than 0 min", id="0 minutes"),
-        pytest.param("minutes", -40, "must be greater than 0 min", id="negative minutes"),
+        pytest.param("minutes", 0, "must be at least 1 min", id="0 minutes"),
+        pytest.param("minutes", -40, "must be at least 1 min", id="negative minutes"),
+        pytest.param("minutes", 1e-308, "must be at least 1 min", id="1e-308 minutes"),
+        pytest.param("minutes", 1e400, "must be a finite number", id="1e400 minutes"),
         pytest.param("minutes", 601, "must be at most 600 min", id="over 600 minutes"),
-        pytest.param("vial_mg_per_ml", 0, "must be greater than 0 mg/mL", id="a 0 mg/mL vial"),
+        pytest.param("vial_mg_per_ml", 0, "must be at least 0.1 mg/mL", id="a 0 mg/mL vial"),
         pytest.param("vial_mg_per_ml", 5000, "must be at most 100 mg/mL", id="5000 mg/mL"),
         pytest.param("vial_mg_per_ml", 100.5, "must be at most 100 mg/mL", id="over 100 mg/mL"),
         pytest.param("diluent_ml", -1, "must be 0 mL or more", id="negative diluent"),
@@ -225,7 +228,7 @@ def test_it_rejects_bad_input_by_field_name(field, value, rule):
         pytest.param({"dose_mg_per_kg": 5}, id="5 mg/kg"),
         pytest.param({"minutes": 600}, id="600 minutes"),
         pytest.param({"vial_mg_per_ml": 100}, id="100 mg/mL"),
-        pytest.param({"diluent_ml": 1000}, id="1000 mL diluent"),
+        pytest.param({"diluent_ml": 1000, "minutes": 100}, id="1000 mL diluent"),
         pytest.param({"diluent_ml": 0}, id="no diluent"),
     ],
 )
@@ -357,3 +360,28 @@ def test_it_rejects_bad_escalation_input_by_field_name(doses, options, field):
         check_dose_escalation(doses, **options)
 
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("changes", "rate"),
+    [
+        pytest.param({"minutes": 2}, "3024", id="100.8 mL over 2 min"),
+        pytest.param({"minutes": 1, "diluent_ml": 1000}, "60048", id="1 L over a minute"),
+    ],
+)
+def test_it_refuses_a_rate_no_infusion_pump_can_run(changes, rate):
+    with pytest.raises(InputError) as raised:
+        infusion(**changes)
+
+    assert raised.value.field == "minutes"
+    assert f"at {rate} mL/h, faster than an infusion pump runs (at most 999 mL/h)" in str(
+        raised.value
+    )
+
+
+def test_it_accepts_the_fastest_rate_a_pump_runs():
+    # 16.65 mL over 1 min is 999 mL/h exactly.
+    result = calculate_infusion(
+        weight_kg=80, dose_mg_per_kg=0.5, minutes=1, vial_mg_per_ml=50, diluent_ml=15.85
+    )
+    assert result.rate_ml_per_h == Decimal("999.0")
