@@ -8,6 +8,7 @@ authenticator code). No console or Content Security Policy error on the way. Run
 import os
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
@@ -37,6 +38,7 @@ from trellis.treatments.models import (
     Protocol,
     SafetyOverride,
     SessionStatus,
+    VitalSign,
 )
 from trellis.treatments.protocols import BUILTIN
 
@@ -112,10 +114,13 @@ def test_a_session_day_hold_override_draft_and_idle_sign_out(live_server, chromi
     expect(banner.get_by_role("listitem")).to_contain_text(f"Infusion started: dosing {HOLD}")
     expect(banner).to_contain_text("Only a prescriber may override this stop")
     expect(banner.get_by_role("button", name="Override and save")).to_have_count(0)
+    expect(page.get_by_text("Check before you go on")).to_have_count(0)  # said once, above
     _screenshot(page, "1-refused")
     assert model_to_dict(InfusionRecord.objects.get(session=session)) == record_before
     assert record_before["infusion_started_at"] is None
     assert not SafetyOverride.objects.exists()
+    reading = VitalSign.objects.get(session=session)  # the reading itself is kept
+    assert (reading.label, reading.bp_systolic, reading.bp_diastolic) == ("pre-dose", 170, 105)
 
     # 3. A prescriber at another workstation opens the session, is refused the same way, and
     # overrides the hold with a reason.
@@ -175,7 +180,9 @@ def test_a_session_day_hold_override_draft_and_idle_sign_out(live_server, chromi
     stored.save()
     page.get_by_role("link", name="Open session 1 (in progress)").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    assert page.url.startswith(f"{live_server.url}/accounts/login/")
+    signing_in = urlsplit(page.url)
+    assert signing_in.path == "/accounts/login/"
+    assert parse_qs(signing_in.query)["next"] == [f"/sessions/{session.id}/"]
     expect(
         page.get_by_text("You were signed out after 2 minutes without activity.")
     ).to_be_visible()
@@ -196,4 +203,5 @@ def test_a_session_day_hold_override_draft_and_idle_sign_out(live_server, chromi
     expect(page.locator("#id_note_help")).to_contain_text("Draft saved")
     expect(page.get_by_text("Safety stops overridden on this session")).to_be_visible()
     _screenshot(page, "3-signed-in-again")
+    assert InfusionRecord.objects.get(session=session).note == ""  # a draft until she saves it
     assert problems == []
