@@ -1,5 +1,8 @@
 import os
 
+# The browser tests' fixture (`chromium`) and helpers.
+pytest_plugins = ["trellis.lib.browser_testing"]
+
 
 def pytest_configure(config) -> None:
     if not config.pluginmanager.hasplugin("django"):

@@ -189,6 +189,9 @@ def _keep_note_as_draft(actor, session: Session, form, record) -> None:
     if draft is not None and not form.is_bound:
         form.initial["note"] = draft.text
     field.help_text = _draft_status(draft) if draft else "Kept as a draft while you type."
+    # A form that was validated (a refused save) already holds its bound field, which copied
+    # the help text when made: give it the status line too, which the draft answers into.
+    form["note"].help_text = field.help_text
     url = reverse("session_note_draft", args=[session.id])
     field.widget.attrs.update(
         {

@@ -2,61 +2,17 @@
 opened at 390 × 844, item 9 answered above 0, crisis resources shown at once, and the alert in
 the clinic's queue. Run alone with ``pytest -m browser``."""
 
-from pathlib import Path
-
 import pytest
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts.permissions import Role
+from trellis.lib.browser_testing import page_errors, signed_in_context
 from trellis.lib.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.measures import services
 from trellis.measures.models import Measure, SafetyAlert
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    """The system's Chromium through Playwright.
-
-    Playwright's sync API runs an event loop in this thread, and Django keeps a thread's
-    database connections per context: the ones opened inside Playwright's context are closed
-    inside it, and the ones from before are closed before it starts, so that no session is
-    left open when the test database is dropped.
-    """
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is not at {CHROMIUM}: `make test` installs Debian's chromium")
-    connections.close_all()
-    # Playwright's sync API runs an event loop in this thread; the ORM calls around it are
-    # ordinary synchronous test code. Only for this test: `check --deploy` refuses the flag.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
-
-
-def signed_in_cookie(user) -> str:
-    """A staff session with a verified second factor, as after a real sign-in."""
-    client = Client()
-    client.force_login(user)
-    device = TOTPDevice.objects.create(user=user, name="browser test", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return session.session_key
 
 
 def test_item_nine_on_the_phone_shows_crisis_resources_and_reaches_the_alert_queue(
@@ -75,8 +31,7 @@ def test_item_nine_on_the_phone_shows_crisis_resources_and_reaches_the_alert_que
 
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = page_errors(page)
     page.goto(live_server.url + path)
 
     # One questionnaire, nothing about the patient, and no sideways scrolling on a phone.
@@ -108,11 +63,9 @@ def test_item_nine_on_the_phone_shows_crisis_resources_and_reaches_the_alert_que
     assert (alert.kind, alert.severity, alert.status) == ("suicide_item", "high", "open")
 
     # The clinic's alert queue shows it to a clinician.
-    staff = chromium.new_context(viewport={"width": 1280, "height": 860})
-    staff.add_cookies(
-        [{"name": "sessionid", "value": signed_in_cookie(nurse), "url": live_server.url}]
-    )
+    staff = signed_in_context(chromium, live_server, nurse, viewport={"width": 1280, "height": 860})
     queue = staff.new_page()
+    errors += page_errors(queue)
     queue.goto(live_server.url + "/alerts/")
     row = queue.locator("tbody tr").filter(has_text="Margaret Hamilton")
     expect(row).to_be_visible()

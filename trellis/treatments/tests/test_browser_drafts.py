@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from trellis.accounts.permissions import Role
+from trellis.lib.browser_testing import page_errors, signed_in_context
 from trellis.lib.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
-from trellis.measures.tests.test_browser import chromium, signed_in_cookie  # noqa: F401
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import TRD_TRIALS
 from trellis.treatments import services, sessions
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NOTE = "Calm and talkative; mild dissociation at 40 min, easing by 60."
 
 
-def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, chromium):  # noqa: F811
+def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, chromium):
     from playwright.sync_api import expect
 
     # A browser test empties the database after it; the built-in protocols come back here.
@@ -40,14 +40,11 @@ def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, 
     session.save(update_fields=["planned_date"])
     sessions.begin_session(actor_for(nurse, clinic), session)
 
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": signed_in_cookie(nurse), "url": live_server.url}]
+    context = signed_in_context(
+        chromium, live_server, nurse, viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
-    problems = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = page_errors(page)
     page.goto(f"{live_server.url}/sessions/{session.id}/")
 
     expect(page.get_by_text("this page keeps you signed in")).to_be_visible()

@@ -122,6 +122,12 @@ class NoteDraftTests(DraftTestCase):
         self.assertEqual(page.status_code, 422)
         self.assertContains(page, f'hx-post="{self.url}note-draft/"', status_code=422)
         self.assertContains(page, "Kept</textarea>", status_code=422)
+        # The status line the draft answers into is there, as on the page before the save.
+        self.assertContains(
+            page,
+            '<p class="help" id="id_note_help">Kept as a draft while you type.</p>',
+            status_code=422,
+        )
 
     def test_a_signed_session_takes_no_draft(self):
         self.begin()
