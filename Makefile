@@ -9,9 +9,11 @@ PORT ?= 8000
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock
+# A development machine or CI: the product's dependencies and the dev tools (pytest, ruff,
+# Playwright, schemathesis). Production installs requirements.lock alone (docs/operations.md).
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 # The demo: development settings, SQLite under var/, multi-factor sign-in waived (and shown so).
@@ -38,10 +40,12 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
-# Re-resolve the pinned dependencies after editing pyproject.toml.
+# Re-resolve the pinned dependencies after editing pyproject.toml: requirements-dev.lock with the
+# dev extra, then requirements.lock (production) without it, held to the same versions.
 lock: venv
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --generate-hashes --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -c requirements-dev.lock -o requirements.lock
 
 # The benchmark suite (docs/benchmarks.md): gunicorn on 127.0.0.1, about 8 minutes. SQLite, or
 # PostgreSQL in a database of its own when DATABASE_URL is set. Quick look: make bench ARGS=--quick

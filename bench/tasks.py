@@ -2,7 +2,7 @@
 database (bench/run.py starts them with the bench server's environment) and prints one JSON line.
 
     python -m bench.tasks db-info
-    python -m bench.tasks synth --clinics 4 --patients 10000   # trellis.reports.synth.generate
+    python -m bench.tasks synth --clinics 4 --patients 10000   # bench.synthetic.synth.generate
     python -m bench.tasks prepare-mix --clients 32       # staff sessions and request variants
     python -m bench.tasks outcomes --repeat 5            # dashboard query beside the reference
     python -m bench.tasks raw-insert --rows 500000       # the limit for synth's rows/s
@@ -207,8 +207,8 @@ def prepare_mix(*, clients: int, seed: int = 1, patients: int = 400, open_sessio
 
 
 def synth(clinics: int, patients: int, seed: int) -> dict:
-    """The synthetic network (trellis/reports/synth.py), as ``manage.py synth`` writes it."""
-    from trellis.reports.synth import generate
+    """The synthetic network (bench/synthetic/synth.py), as ``manage.py synth`` writes it."""
+    from bench.synthetic.synth import generate
 
     made = generate(clinics, patients, seed)
     return {
@@ -238,8 +238,8 @@ def outcomes(repeat: int) -> dict:
     from trellis.patients.models import Patient
 
     try:
+        from bench.synthetic import reference
         from trellis.reports import outcomes as dashboard
-        from trellis.reports import reference
     except ImportError as error:  # the dashboard is not there yet: say so, measure the rest
         return {"missing": str(error)}
 
@@ -292,7 +292,7 @@ def raw_insert(rows: int, batch: int = 10_000) -> dict:
     synth's are (``IdRandom``, 20 rows a patient), so that each insert appends."""
     from django.db import connection, transaction
 
-    from trellis.reports.bulk import IdRandom
+    from bench.synthetic.bulk import IdRandom
 
     _setup_scratch(connection)
     base = "2025-01-06 09:30:00+00"

@@ -5,6 +5,7 @@ Every variable is listed with its default and meaning in README.md. A fresh chec
 refuses to start until ``SECRET_KEY`` and ``ALLOWED_HOSTS`` are real.
 """
 
+import importlib.util
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -83,6 +84,20 @@ INSTALLED_APPS = [
     "trellis.reports",
     "trellis.demo",
 ]
+
+# Development tools, never part of a production install: the synthetic network and its
+# `manage.py synth` (bench/synthetic/, docs/reports.md). Installed when TRELLIS_DEV_APPS is true,
+# which it is by default with DEBUG on (and so in the test suite), and only from a checkout that
+# has bench/. With DEBUG off (production) they stay out unless TRELLIS_DEV_APPS=true says so.
+DEV_APPS = env_bool("TRELLIS_DEV_APPS", default=DEBUG)
+if DEV_APPS and importlib.util.find_spec("bench") is None:
+    if env_str("TRELLIS_DEV_APPS"):
+        raise ImproperlyConfigured(
+            "TRELLIS_DEV_APPS=true needs the bench/ directory of a development checkout."
+        )
+    DEV_APPS = False
+if DEV_APPS:
+    INSTALLED_APPS.append("bench.synthetic")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

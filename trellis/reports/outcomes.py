@@ -19,9 +19,9 @@ the clinic's own calendar). For each course, from the PHQ-9s linked to it:
   still 50 % below baseline. Assessed = responders with such a PHQ-9.
 
 ``outcome_table`` builds each course's facts with the ORM (correlated subqueries) and groups
-them in one statement around it; ``trellis.reports.reference`` computes the same figures
-independently, with window functions, as the tests' oracle. Aggregates only: no patient
-identifier leaves this module.
+them in one statement around it; the development tools in ``bench/synthetic/reference.py``
+compute the same figures independently, with window functions, as the oracle of the tests and
+the benchmark. Aggregates only: no patient identifier leaves this module.
 """
 
 from __future__ import annotations

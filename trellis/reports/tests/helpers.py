@@ -1,13 +1,10 @@
 """Hand-built courses and questionnaires with known outcomes, written straight to the tables
-(the services would refuse the back-dating these need), and the oracle comparison."""
+(the services would refuse the back-dating these need)."""
 
-import math
 from datetime import UTC, date, datetime, timedelta
 
 from trellis.measures.models import Measure
 from trellis.patients.models import Patient, Screening
-from trellis.reports.outcomes import FIELDS, OutcomeRow, outcome_table
-from trellis.reports.reference import reference_rows
 from trellis.treatments.models import Course, Protocol
 
 PROTOCOLS = {
@@ -76,28 +73,3 @@ def trajectory(course: Course, totals: list[int], *, start: datetime = T0, every
         phq9(course, total, start + timedelta(days=every_days * i))
         for i, total in enumerate(totals)
     ]
-
-
-def as_tuple(row: OutcomeRow) -> tuple:
-    return tuple(getattr(row, name) for name in FIELDS)
-
-
-class OracleMixin:
-    """Compare ``outcome_table`` with the hand-written SQL, every field of every row."""
-
-    def assert_matches_reference(self, clinic_ids, **filters) -> list[OutcomeRow]:
-        rows = outcome_table(clinic_ids, **filters)
-        mine = sorted((as_tuple(row) for row in rows), key=lambda t: (t[0], str(t[1]), t[3]))
-        theirs = sorted(
-            reference_rows(clinic_ids, **filters), key=lambda t: (t[0], str(t[1]), t[3])
-        )
-        self.assertEqual(len(mine), len(theirs), "different groups")
-        for a, b in zip(mine, theirs, strict=True):
-            for name, x, y in zip(FIELDS, a, b, strict=True):
-                if isinstance(x, float) or isinstance(y, float):
-                    both = x is not None and y is not None
-                    same = (x is None and y is None) or (both and math.isclose(x, y, rel_tol=1e-9))
-                    self.assertTrue(same, f"{name} of {a[:4]}: {x!r} != {y!r}")
-                else:
-                    self.assertEqual(x, y, f"{name} of {a[:4]}")
-        return rows

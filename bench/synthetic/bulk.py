@@ -1,4 +1,4 @@
-"""Writing many rows fast, for the synthetic network (``trellis.reports.synth``).
+"""Writing many rows fast, for the synthetic network (``bench.synthetic.synth``).
 
 ``Table`` inserts tuples into one model's table with ``executemany`` on SQLite and ``COPY`` on
 PostgreSQL: no model instance per row and no 999-parameter statements, which is what makes
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from datetime import time as clock
 
 from django.db import connection, models, transaction
 
-from trellis.reports.models import DeferredSchema
+from bench.synthetic.models import DeferredSchema
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -60,6 +61,17 @@ class IdRandom(random.Random):
             raise OverflowError(f"more than {1 << _ROW_BITS} rows for one synthetic patient")
         self._next = prefix + 1
         return f"{prefix:012x}8{self.getrandbits(12):03x}{self.getrandbits(62) | 1 << 63:016x}"
+
+
+def version_8(bits: int) -> uuid.UUID:
+    """128 random bits as a version 8 UUID, the mark of a synthetic record (a clinic's id)."""
+    bits &= ~(0xF000 << 64) & ~(0xC000 << 48)
+    return uuid.UUID(int=bits | 0x8000 << 64 | 0x8000 << 48)
+
+
+def is_synthetic(value: uuid.UUID | str) -> bool:
+    """Whether an id is synth's: version 8. Trellis itself makes only random version 4 ids."""
+    return uuid.UUID(str(value)).version == 8
 
 
 def hyphenated(hex_id: str) -> str:

@@ -5,7 +5,7 @@ class DeferredSchema(models.Model):
     """An index or foreign key a bulk load (``manage.py synth``) dropped and has not put back.
 
     Written in the transaction that drops it and deleted in the one that puts it back, so a
-    row outlives only a load that was killed in between; ``trellis.reports.bulk`` then puts it
+    row outlives only a load that was killed in between; ``bench.synthetic.bulk`` then puts it
     back with ``sql``, the statement that created it.
     """
 
@@ -22,7 +22,7 @@ class DeferredSchema(models.Model):
     class Meta:
         ordering = ["kind", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["table", "name"], name="deferred_once_per_table")
+            models.UniqueConstraint(fields=["table", "name"], name="synthetic_deferred_once")
         ]
 
     def __str__(self) -> str:

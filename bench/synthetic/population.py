@@ -1,5 +1,5 @@
 """Who is in the synthetic network and how their treatment goes: the clinical shape that
-``trellis.reports.synth`` draws from — outcome and relapse rates from DOMAIN.md §7, answer
+``bench.synthetic.synth`` draws from — outcome and relapse rates from DOMAIN.md §7, answer
 rates, screening profiles evaluated by the eligibility engine, staff, names and places.
 """
 

@@ -1,19 +1,29 @@
-"""On a seeded synthetic network, the dashboard's numbers equal the hand-written SQL, and both
-agree with the pure per-course outcome of ``trellis.measures.outcomes``."""
+"""The dashboard's numbers equal the hand-written SQL: on the product's own hand-built cases
+(``trellis/reports/tests/test_outcomes.py``, run again here with every row compared), and on a
+seeded synthetic network, where both also agree with the pure per-course outcome of
+``trellis.measures.outcomes``."""
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from django.test import TestCase
 
+from bench.synthetic.synth import generate
+from bench.synthetic.tests.oracle import OracleMixin
 from trellis.accounts.models import Clinic
 from trellis.measures.outcomes import course_outcome
 from trellis.reports.outcomes import ACUTE_WINDOW_DAYS, outcome_table
-from trellis.reports.synth import generate
-from trellis.reports.tests.helpers import OracleMixin
+from trellis.reports.tests import test_outcomes
 from trellis.treatments.models import Course
 
 NOW = datetime(2026, 6, 15, 18, 30, tzinfo=UTC)
+
+
+class OutcomeFiguresAgainstTheOracleTest(OracleMixin, test_outcomes.OutcomeFiguresTest):
+    """Each hand-built case of the product's tests, every row also checked against the SQL."""
+
+    def rows(self, clinic_ids, **filters):
+        return self.assert_matches_reference(clinic_ids, **filters)
 
 
 class SeededNetworkTest(OracleMixin, TestCase):

@@ -1,5 +1,5 @@
-"""The synthetic network: deterministic, refuses to run twice, and what it writes is data the
-rest of Trellis accepts."""
+"""The synthetic network: deterministic, refuses a database with real clinics and to run twice,
+and what it writes is data the rest of Trellis accepts."""
 
 import hashlib
 import multiprocessing
@@ -11,20 +11,21 @@ from io import StringIO
 from unittest import mock
 
 from django.core.checks import run_checks
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, load_command_class
+from django.core.management.base import OutputWrapper
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test import TestCase
 
+from bench.synthetic import bulk, synth
+from bench.synthetic.bulk import IdRandom
+from bench.synthetic.models import DeferredSchema
+from bench.synthetic.synth import PATIENTS_PER_CHUNK, SynthError, generate
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.lib.testing import TrellisTestCase
+from trellis.lib.testing import TrellisTestCase, actor_for, make_clinic, make_patient, make_staff
 from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
 from trellis.patients.models import BodyMeasurement, Patient, Screening
-from trellis.reports import bulk, synth
-from trellis.reports.bulk import IdRandom
-from trellis.reports.models import DeferredSchema
-from trellis.reports.synth import PATIENTS_PER_CHUNK, SynthError, generate
 from trellis.treatments.models import (
     Course,
     EsketamineRecord,
@@ -117,6 +118,20 @@ class SynthDeterminismTest(TestCase):
         with self.assertRaisesMessage(SynthError, "clinic synth-001 already exists"):
             generate(1, 3, 2, now=NOW)
         self.assertEqual(Patient.objects.count(), 3)
+
+    def test_clinics_and_patients_carry_the_synthetic_mark(self):
+        generate(2, 4, 1, now=NOW)
+        self.assertEqual({pk.version for pk in Clinic.objects.values_list("pk", flat=True)}, {8})
+        self.assertEqual({pk.version for pk in Patient.objects.values_list("pk", flat=True)}, {8})
+        self.assertTrue(bulk.is_synthetic(Clinic.objects.first().pk))
+        self.assertFalse(bulk.is_synthetic(uuid.uuid4()))
+
+    def test_the_mark_keeps_the_random_bits_and_the_rfc_variant(self):
+        for bits in (0, (1 << 128) - 1, 0x0123456789ABCDEF0123456789ABCDEF):
+            made = bulk.version_8(bits)
+            self.assertEqual((made.version, made.variant), (8, uuid.RFC_4122))
+            kept = ~(0xF000 << 64 | 0xC000 << 48) & ((1 << 128) - 1)
+            self.assertEqual(made.int & kept, bits & kept)
 
     def test_a_failure_while_writing_stops_the_generating_process(self):
         schema = _deferrable()
@@ -225,7 +240,7 @@ class DeferredSchemaRecoveryTest(TestCase):
         _killed_before_putting_back()
         self.assertEqual(_deferrable(), [])
         self.assertEqual(DeferredSchema.objects.count(), len(before))
-        warnings = [m for m in run_checks(databases=["default"]) if m.id == "reports.W001"]
+        warnings = [m for m in run_checks(databases=["default"]) if m.id == "synthetic.W001"]
         self.assertEqual(len(warnings), 1)
         self.assertIn(f"{len(before)} indexes or foreign keys dropped by an", warnings[0].msg)
         self.assertIn("synth --restore", warnings[0].hint)
@@ -236,7 +251,7 @@ class DeferredSchemaRecoveryTest(TestCase):
             out.getvalue().strip(), f"synth: put back {len(before)} indexes and foreign keys"
         )
         self.assertEqual(_deferrable(), before)
-        self.assertFalse([m for m in run_checks(databases=["default"]) if m.id == "reports.W001"])
+        self.assertFalse([m for m in run_checks(databases=["default"]) if m.id == "synthetic.W001"])
         out = StringIO()
         call_command("synth", "--restore", stdout=out)
         self.assertEqual(out.getvalue().strip(), "synth: no index or foreign key missing")
@@ -273,12 +288,63 @@ def _rows_in_database() -> int:
     return sum(model.objects.count() for model in models)
 
 
+class RefusesRealDataTest(TestCase):
+    """synth writes unaudited rows with the indexes dropped: never where a clinic works."""
+
+    def assert_refused_untouched(self, message: str) -> None:
+        schema, clinics, patients = _deferrable(), Clinic.objects.count(), Patient.objects.count()
+        with self.assertRaisesMessage(SynthError, message):
+            generate(1, 3, 1, now=NOW)
+        self.assertEqual((Clinic.objects.count(), Patient.objects.count()), (clinics, patients))
+        self.assertEqual(_deferrable(), schema)
+        self.assertFalse(DeferredSchema.objects.exists())
+
+    def test_a_clinic_trellis_made_is_real(self):
+        clinic = make_clinic("riverside", "Riverside Clinic", "RIV")
+        front = actor_for(make_staff("frontdesk", clinic, Role.FRONT_DESK), clinic)
+        make_patient(front)
+        self.assert_refused_untouched("this database holds 1 real clinic (Riverside Clinic)")
+
+    def test_even_one_named_like_synths_own(self):
+        make_clinic("synth-001", "Not Really Synthetic", "NRS")
+        make_clinic("lakeshore", "Lakeshore", "LAK")
+        self.assert_refused_untouched(
+            "this database holds 2 real clinics (Lakeshore, Not Really Synthetic): synth writes "
+            "unaudited test data"
+        )
+
+    def test_an_audit_trail_means_people_have_used_it(self):
+        admin = User.objects.create_superuser("admin", password="an admin's password")
+        self.client.force_login(admin)  # a sign-in is audited, before any clinic exists
+        self.assert_refused_untouched("this database has an audit trail")
+
+    def test_the_command_fails_with_the_reason_and_exit_code_1(self):
+        make_clinic("riverside", "Riverside Clinic", "RIV")
+        err = StringIO()
+        command = load_command_class("bench.synthetic", "synth")
+        command.stderr = OutputWrapper(err)
+        argv = ["manage.py", "synth", "--clinics", "1", "--patients", "3", "--seed", "1"]
+        with (
+            mock.patch("django.core.management.base.connections"),  # keep the test's own
+            self.assertRaises(SystemExit) as exit_,
+        ):
+            command.run_from_argv(argv)
+        self.assertEqual(exit_.exception.code, 1)
+        self.assertIn("synth: this database holds 1 real clinic (Riverside Clinic)", err.getvalue())
+        self.assertFalse(Patient.objects.exists())
+
+    def test_an_empty_database_with_an_administrator_is_accepted(self):
+        User.objects.create_superuser("admin", password="an admin's password")
+        self.assertEqual(generate(1, 3, 1, now=NOW).clinics, ["synth-001"])
+
+
 class SynthDataTest(TrellisTestCase):
     """A small network checked against the rules the services keep."""
 
     @classmethod
     def setUpTestData(cls) -> None:
-        super().setUpTestData()
+        # Not the personas' clinics: synth refuses a database with real ones. (The class is a
+        # TrellisTestCase for its sign_in.)
         cls.result = generate(2, 80, 3, now=NOW)
         cls.clinics = list(Clinic.objects.filter(slug__startswith="synth-").order_by("slug"))
 

@@ -17,7 +17,7 @@ draws from a generator seeded by the network's, so patient *n* is the same perso
 history the others got.
 
 It is a test-data generator run by an operator: it writes no audit events and does not go
-through the services; it inserts with ``trellis.reports.bulk`` in one transaction per chunk of
+through the services; it inserts with ``bench.synthetic.bulk`` in one transaction per chunk of
 patients, with ordered ids (``bulk.IdRandom``), the rows made in a second process while this one
 writes (``_Producer``), and the tables' secondary indexes (and on PostgreSQL their foreign keys)
 dropped for the load and put back once at the end (``bulk.deferred_schema``).
@@ -35,7 +35,6 @@ import queue
 import random
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -46,16 +45,17 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench.synthetic import bulk
+from bench.synthetic import population as pop
+from bench.synthetic.bulk import Clock, IdRandom, Table, day_number, hyphenated, to_date
 from trellis.accounts.models import Clinic, Membership, User
+from trellis.audit.models import AuditEvent
 from trellis.measures import instruments
 from trellis.measures import schedule as measure_schedule
 from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
 from trellis.measures.services import schedule_policy
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.patients.services import clinic_thresholds
-from trellis.reports import bulk
-from trellis.reports import population as pop
-from trellis.reports.bulk import Clock, IdRandom, Table, day_number, hyphenated, to_date
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing
 from trellis.treatments import schedule as session_schedule
@@ -334,7 +334,7 @@ class _Network:
             city, tz, area = pop.CITIES[(n - 1) % len(pop.CITIES)]
             suffix = "" if n <= len(pop.CITIES) else f" {n}"
             clinic = Clinic(
-                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                id=bulk.version_8(rng.getrandbits(128)),
                 slug=slug,
                 name=f"{city}{suffix} Clinic (synthetic)",
                 timezone=tz,
@@ -1091,6 +1091,34 @@ def _along(start: int, final: int, share: float, speed: float, r: random.Random)
     return min(27, max(0, round(start - (start - final) * eased) + int(r.random() * 3) - 1))
 
 
+def refuse_real_data() -> None:
+    """Raise ``SynthError`` unless every clinic in the database is synth's and nobody has used it.
+
+    Real means made by Trellis itself: a clinic whose id is not a version 8 UUID (synth marks
+    its clinics and patients so; Trellis makes random version 4 ids), or any audit event (synth
+    writes none, and everything people do in Trellis is audited, the demo's loader included).
+    Patients belong to clinics, so a real patient means a real clinic or an audit event. A
+    database with no clinic at all (freshly migrated, perhaps an administrator account) is
+    empty and accepted.
+    """
+    real = [
+        name for pk, name in Clinic.objects.values_list("pk", "name") if not bulk.is_synthetic(pk)
+    ]
+    if real:
+        listed = ", ".join(sorted(real)[:3]) + (" …" if len(real) > 3 else "")
+        raise SynthError(
+            f"this database holds {len(real)} real clinic{'s' if len(real) > 1 else ''} "
+            f"({listed}): synth writes unaudited test data with its indexes dropped, so it "
+            "refuses any database with clinics it did not write. Run it into a fresh database "
+            "after migrate."
+        )
+    if AuditEvent.objects.exists():
+        raise SynthError(
+            "this database has an audit trail, so people have used it: synth writes unaudited "
+            "test data and refuses such a database. Run it into a fresh database after migrate."
+        )
+
+
 def generate(
     clinics: int,
     patients: int,
@@ -1106,7 +1134,8 @@ def generate(
     ``progress(done, total, rows)`` is called after each chunk of patients, ``stage(text)`` when
     the work turns to something else (building the indexes). ``now`` (default:
     the current time) ends the history, which covers ``days`` days. Raises ``SynthError`` when
-    a synth clinic or account already exists or the built-in protocols are missing.
+    the database holds real data (``refuse_real_data``), when a synth clinic or account already
+    exists, or when the built-in protocols are missing.
     """
     if not 1 <= clinics <= 999:
         raise SynthError("--clinics must be from 1 to 999")
@@ -1114,6 +1143,7 @@ def generate(
         raise SynthError("--patients must be 0 or more")
     if days < 60:
         raise SynthError("--days must be at least 60")
+    refuse_real_data()
     began = time.perf_counter()
     bulk.restore_schema()  # a killed run's, before anything else
     network = _Network(seed, (now or timezone.now()).replace(microsecond=0), days)

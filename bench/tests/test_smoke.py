@@ -21,7 +21,7 @@ from trellis.lib.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.treatments.models import Protocol
 from trellis.treatments.protocols import BUILTIN
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = {"requests", "errors", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"}
 MIX = {"patient page", "patient search", "PHQ-9 submission", "session vitals entry"}
 

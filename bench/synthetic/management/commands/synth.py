@@ -2,8 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from trellis.reports.bulk import restore_schema
-from trellis.reports.synth import DEFAULT_DAYS, SynthError, generate
+from bench.synthetic.bulk import restore_schema
+from bench.synthetic.synth import DEFAULT_DAYS, SynthError, generate
 
 
 class Command(BaseCommand):
@@ -13,7 +13,9 @@ class Command(BaseCommand):
         "passwords), PATIENTS patients in all, spread evenly over the clinics, with screenings, "
         "treatment courses, documented sessions, questionnaires and safety alerts over the last "
         "DAYS days. The same seed gives the same data. A test-data generator run by an "
-        "operator: it writes no audit events. Refuses to run when a synth clinic already exists. "
+        "operator: it writes no audit events. Refuses a database that holds real clinics (any "
+        "clinic it did not write) or an audit trail, and one where a synth clinic exists. A "
+        "development tool: installed with DEBUG on or TRELLIS_DEV_APPS=true. "
         "For speed it drops the tables' secondary indexes (and on PostgreSQL their foreign "
         "keys) during the load and puts them back at the end; --restore puts back any that a "
         "killed run left missing."

@@ -7,7 +7,7 @@ def deferred_schema_check(app_configs, databases=None, **kwargs):
     """Warn while indexes or foreign keys dropped by a killed bulk load are missing."""
     if not databases or "default" not in databases:
         return []
-    from trellis.reports.models import DeferredSchema
+    from bench.synthetic.models import DeferredSchema
 
     try:
         names = list(DeferredSchema.objects.values_list("name", flat=True))
@@ -21,6 +21,6 @@ def deferred_schema_check(app_configs, databases=None, **kwargs):
             f"missing ({', '.join(names[:3])}{' …' if len(names) > 3 else ''}); queries on "
             "those tables are slow, and their references unchecked, until they are put back.",
             hint="Run: python manage.py synth --restore",
-            id="reports.W001",
+            id="synthetic.W001",
         )
     ]
