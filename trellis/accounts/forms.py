@@ -1,10 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.utils.html import format_html
 
 from trellis.accounts import clinic_settings
 from trellis.accounts.models import Clinic
-from trellis.lib.citation_tags import citation_html
 from trellis.lib.forms import Form, ModelForm, TextRulesMixin
 
 
@@ -66,11 +64,7 @@ class ClinicForm(ModelForm):
                 max_value=definition.maximum,
                 initial=self.instance.setting(definition.key),
                 required=False,
-                help_text=format_html(
-                    "Default {} (used when empty). {}",
-                    definition.default,
-                    citation_html(definition.source),
-                ),
+                help_text=f"Default {definition.default} (used when empty). {definition.source}",
             )
 
     def setting_fields(self) -> list:

@@ -8,7 +8,7 @@ pointers into the project notes are dropped (``trellis.lib.sources.pieces``).
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeData, SafeString
 
 from trellis.lib import sources
 
@@ -16,12 +16,16 @@ register = template.Library()
 
 
 def citation_html(text) -> SafeString:
-    """``text`` as HTML, each cited reference a link to its entry on the Sources page."""
+    """``text`` as HTML, each cited reference a link to its entry on the Sources page.
+
+    Plain text is escaped; text already marked safe stays as it is around the links.
+    """
     page = reverse("sources")
+    safe = isinstance(text, SafeData)
     html = []
     for piece in sources.pieces(str(text or "")):
         if isinstance(piece, str):
-            html.append(piece)
+            html.append(SafeString(piece) if safe else piece)
         elif piece.source is None:
             html.append(piece.text)
         else:
@@ -42,3 +46,10 @@ def citation_html(text) -> SafeString:
 def citation(text) -> SafeString:
     """A citing text with its references as links to the Sources page."""
     return citation_html(text)
+
+
+@register.filter
+def citation_text(text) -> str:
+    """A citing text with its references as short citations, without links (for text that is
+    itself inside a link)."""
+    return sources.short(str(text or ""))
