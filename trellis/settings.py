@@ -132,7 +132,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "trellis.accounts.context_processors.staff",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "trellis.lib.citation_tags",
+            ],
         },
     },
 ]

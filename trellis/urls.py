@@ -7,6 +7,7 @@ from trellis.api import api
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("sources/", views.sources_page, name="sources"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("trellis.accounts.urls")),
     path("", include("trellis.patients.urls")),

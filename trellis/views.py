@@ -1,4 +1,4 @@
-"""Project-level pages: the home dashboard and the health check."""
+"""Project-level pages: the home dashboard, the Sources page and the health check."""
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -9,6 +9,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
+from trellis.lib import sources
 from trellis.patients.models import Patient
 
 
@@ -17,6 +18,14 @@ def home(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     patient_count = Patient.objects.filter(clinic=actor.clinic).count() if actor else 0
     return render(request, "home.html", {"patient_count": patient_count})
+
+
+@login_required
+@require_safe
+def sources_page(request: HttpRequest) -> HttpResponse:
+    """Every reference the product cites, written out in full (``docs/sources.md``)."""
+    entries = sorted(sources.all_sources().values(), key=lambda source: source.number)
+    return render(request, "sources.html", {"entries": entries})
 
 
 @never_cache

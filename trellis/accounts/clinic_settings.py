@@ -1,7 +1,8 @@
 """Clinic settings: every value a clinic may change, with its default and where it comes from.
 
 A clinic stores only what it overrides (``Clinic.settings``); everything else is the default
-below. Clinical thresholds cite ``DOMAIN.md``; policy values say whose policy they are.
+below. Clinical thresholds cite their references (``[R16]``, written out in ``docs/sources.md``; the
+clinic settings page links each to the Sources page); policy values say whose policy they are.
 """
 
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             100,
             220,
             "mmHg",
-            "Spravato label pre-dose 'general guide' 140/90, DOMAIN.md §2.2 [R16, R22]",
+            "Spravato label pre-dose 'general guide' 140/90 [R16, R22]",
         ),
         SettingDef(
             "screening_bp_diastolic_caution",
@@ -48,7 +49,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             50,
             140,
             "mmHg",
-            "Spravato label pre-dose 'general guide' 140/90, DOMAIN.md §2.2 [R16, R22]",
+            "Spravato label pre-dose 'general guide' 140/90 [R16, R22]",
         ),
         SettingDef(
             "screening_lorazepam_eq_max",
@@ -57,7 +58,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             0.5,
             20.0,
             "mg/day lorazepam equivalent",
-            "Ketamine trial exclusion >3 mg/day, DOMAIN.md §1.5 [R18]",
+            "Ketamine trial exclusion >3 mg/day [R18]",
         ),
         SettingDef(
             "screening_minimum_age",
@@ -66,7 +67,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             16,
             25,
             "years",
-            "Esketamine not approved under 18, DOMAIN.md §1.5 [R16, R19]",
+            "Esketamine not approved under 18 [R16, R19]",
         ),
         SettingDef(
             "trd_adequacy_weeks",
@@ -75,7 +76,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             4,
             12,
             "weeks",
-            "TRD definition, DOMAIN.md §4 [R61]; payer criteria ≥6 weeks, §6 [R37]",
+            "TRD definition [R61]; payer criteria ≥6 weeks [R37]",
         ),
         SettingDef(
             "trd_min_failed_trials",
@@ -84,7 +85,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             2,
             6,
             "trials",
-            "TRD: inadequate response to ≥2 antidepressants, DOMAIN.md §4 [R61]",
+            "TRD: inadequate response to ≥2 antidepressants [R61]",
         ),
         # --- Session documentation (DOMAIN.md §1–3). No consensus numbers exist for pausing
         # or stopping an infusion on blood pressure (§8 item 1 [R8]): these are conservative
@@ -96,7 +97,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             5,
             30,
             "minutes",
-            "BP every 10 min during infusion, DOMAIN.md §1.2 [R5, R6, R7]",
+            "BP every 10 min during infusion [R5, R6, R7]",
         ),
         SettingDef(
             "vitals_bp_systolic_flag",
@@ -105,7 +106,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             120,
             220,
             "mmHg",
-            "Clinic policy; no consensus threshold, DOMAIN.md §8.1 [R6, R7, R8]",
+            "Clinic policy; no consensus threshold [R6, R7, R8]",
         ),
         SettingDef(
             "vitals_bp_systolic_alert",
@@ -114,7 +115,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             140,
             250,
             "mmHg",
-            "Infusion stopped at 180/115 in Murrough 2013, DOMAIN.md §1.2 [R2]",
+            "Infusion stopped at 180/115 in Murrough 2013 [R2]",
         ),
         SettingDef(
             "vitals_bp_diastolic_flag",
@@ -123,7 +124,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             80,
             140,
             "mmHg",
-            "Clinic policy; no consensus threshold, DOMAIN.md §8.1 [R6, R7, R8]",
+            "Clinic policy; no consensus threshold [R6, R7, R8]",
         ),
         SettingDef(
             "vitals_bp_diastolic_alert",
@@ -132,7 +133,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             90,
             160,
             "mmHg",
-            "Infusion stopped at 180/115 in Murrough 2013, DOMAIN.md §1.2 [R2]",
+            "Infusion stopped at 180/115 in Murrough 2013 [R2]",
         ),
         SettingDef(
             "vitals_hr_flag",
@@ -141,7 +142,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             80,
             180,
             "beats/min",
-            "Clinic policy; ketamine raises heart rate, DOMAIN.md §1.4 [R10]",
+            "Clinic policy; ketamine raises heart rate [R10]",
         ),
         SettingDef(
             "vitals_hr_alert",
@@ -150,7 +151,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             90,
             200,
             "beats/min",
-            "Clinic policy; DOMAIN.md §1.4 [R10]",
+            "Clinic policy; ketamine raises heart rate [R10]",
         ),
         SettingDef(
             "vitals_spo2_flag",
@@ -159,7 +160,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             85,
             98,
             "%",
-            "Monitor respiration and oximetry, DOMAIN.md §1.2, §2.2 [R10, R16]",
+            "Monitor respiration and oximetry [R10, R16]",
         ),
         SettingDef(
             "vitals_spo2_alert",
@@ -168,7 +169,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             80,
             95,
             "%",
-            "Respiratory depression risk, DOMAIN.md §1.2 [R10]",
+            "Respiratory depression risk [R10]",
         ),
         SettingDef(
             "vitals_rr_low_flag",
@@ -177,7 +178,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             6,
             14,
             "breaths/min",
-            "Respiratory depression risk, DOMAIN.md §1.2 [R10]",
+            "Respiratory depression risk [R10]",
         ),
         SettingDef(
             "vitals_rr_low_alert",
@@ -186,7 +187,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             4,
             12,
             "breaths/min",
-            "Respiratory depression risk, DOMAIN.md §1.2 [R10]",
+            "Respiratory depression risk [R10]",
         ),
         SettingDef(
             "ketamine_max_mg_per_kg",
@@ -195,8 +196,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             0.1,
             2.0,
             "mg/kg",
-            "Top of the usually studied range 0.1–0.75 mg/kg, DOMAIN.md §1.1 [R1, R11]; "
-            "clinic policy, §8.2",
+            "Top of the usually studied range 0.1–0.75 mg/kg [R1, R11]; clinic policy",
         ),
         SettingDef(
             "ketamine_max_mg",
@@ -205,7 +205,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             10,
             300,
             "mg",
-            "Clinic policy: no published maximum, DOMAIN.md §8.2",
+            "Clinic policy: no published maximum",
         ),
         SettingDef(
             "escalation_consecutive_increases",
@@ -214,7 +214,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             2,
             10,
             "increases",
-            "Clinic policy: no published threshold, DOMAIN.md §8.2",
+            "Clinic policy: no published threshold",
         ),
         SettingDef(
             "escalation_rise_pct",
@@ -223,7 +223,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             10,
             200,
             "%",
-            "Clinic policy: no published threshold, DOMAIN.md §8.2",
+            "Clinic policy: no published threshold",
         ),
         SettingDef(
             "esketamine_predose_bp_systolic",
@@ -232,7 +232,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             120,
             180,
             "mmHg",
-            "Spravato label general guide, DOMAIN.md §2.2 [R16]",
+            "Spravato label general guide [R16]",
         ),
         SettingDef(
             "esketamine_predose_bp_diastolic",
@@ -241,7 +241,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             70,
             120,
             "mmHg",
-            "Spravato label general guide, DOMAIN.md §2.2 [R16]",
+            "Spravato label general guide [R16]",
         ),
         # --- Stops before dosing: past these, IV ketamine and esketamine dosing is refused
         # unless a prescriber overrides with a reason (one definition for both, in
@@ -254,8 +254,8 @@ DEFINITIONS: dict[str, SettingDef] = {
             200,
             "mmHg",
             "Clinic setting (default 160/100, clinic policy): the Spravato label's general "
-            "guide is to weigh delaying above 140/90, DOMAIN.md §2.2 [R16]; no published stop "
-            "level for IV ketamine, §8.1 [R8]",
+            "guide is to weigh delaying above 140/90 [R16]; no published stop level for IV "
+            "ketamine [R8]",
         ),
         SettingDef(
             "predose_bp_diastolic_hold",
@@ -266,8 +266,8 @@ DEFINITIONS: dict[str, SettingDef] = {
             130,
             "mmHg",
             "Clinic setting (default 160/100, clinic policy): the Spravato label's general "
-            "guide is to weigh delaying above 140/90, DOMAIN.md §2.2 [R16]; no published stop "
-            "level for IV ketamine, §8.1 [R8]",
+            "guide is to weigh delaying above 140/90 [R16]; no published stop level for IV "
+            "ketamine [R8]",
         ),
         SettingDef(
             "predose_spo2_floor",
@@ -277,7 +277,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             98,
             "%",
             "Clinic setting (default 94 %, the flag level; conservative, no published floor): "
-            "respiratory depression risk, monitor pulse oximetry, DOMAIN.md §1.2, §2.2 [R10, R16]",
+            "respiratory depression risk, monitor pulse oximetry [R10, R16]",
         ),
         SettingDef(
             "esketamine_monitoring_minutes",
@@ -286,7 +286,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             120,
             240,
             "minutes",
-            "REMS: at least 2 hours, DOMAIN.md §2.2, §2.3 [R22, R28]",
+            "REMS: at least 2 hours [R22, R28]",
         ),
         SettingDef(
             "tms_mt_remeasure_days",
@@ -295,7 +295,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             1,
             30,
             "days",
-            "Weekly re-measurement beats a single baseline, DOMAIN.md §3.2 [R40]",
+            "Weekly re-measurement beats a single baseline [R40]",
         ),
         SettingDef(
             "tms_max_pct_mt",
@@ -304,7 +304,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             80,
             140,
             "% of motor threshold",
-            "10 Hz and iTBS protocols treat at 120 % MT, DOMAIN.md §3.1 [R31, R35]",
+            "10 Hz and iTBS protocols treat at 120 % MT [R31, R35]",
         ),
         # --- Treatment courses.
         SettingDef(
@@ -314,8 +314,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             0,
             20,
             "sessions",
-            "Clinic policy: time to ask the payer for more; payers cap TMS at 36 sessions, "
-            "DOMAIN.md §3.1 [R38]",
+            "Clinic policy: time to ask the payer for more; payers cap TMS at 36 sessions [R38]",
         ),
         # --- Measurement and safety alerts (trellis/measures; docs/measures.md).
         SettingDef(
@@ -326,8 +325,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             5,
             1440,
             "minutes",
-            "Clinic policy (default 60 minutes); any PHQ-9 item 9 above 0 needs follow-up, "
-            "DOMAIN.md §4 [R51]",
+            "Clinic policy (default 60 minutes); any PHQ-9 item 9 above 0 needs follow-up [R51]",
         ),
         SettingDef(
             "questionnaire_link_hours",
@@ -345,7 +343,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             3,
             28,
             "days",
-            "Clinic policy (weekly during TMS); measurement-based care, DOMAIN.md §4",
+            "Clinic policy (weekly during TMS); measurement-based care",
         ),
         SettingDef(
             "measure_follow_up_1_months",
@@ -354,7 +352,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             0,
             24,
             "months after the last session",
-            "Clinic policy (follow-ups at 1, 3 and 6 months); relapse watch, DOMAIN.md §4 [R58]",
+            "Clinic policy (follow-ups at 1, 3 and 6 months); relapse watch [R58]",
         ),
         SettingDef(
             "measure_follow_up_2_months",
@@ -363,7 +361,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             0,
             24,
             "months after the last session",
-            "Clinic policy (follow-ups at 1, 3 and 6 months); relapse watch, DOMAIN.md §4 [R58]",
+            "Clinic policy (follow-ups at 1, 3 and 6 months); relapse watch [R58]",
         ),
         SettingDef(
             "measure_follow_up_3_months",
@@ -373,7 +371,7 @@ DEFINITIONS: dict[str, SettingDef] = {
             24,
             "months after the last session",
             "Clinic policy (follow-ups at 1, 3 and 6 months); recovery is about 6 months in "
-            "remission, DOMAIN.md §4 [R58]",
+            "remission [R58]",
         ),
     )
 }

@@ -17,7 +17,9 @@ How a finding's status is decided -- the worst reason decides:
 4. ``eligible`` -- no rule fired; the reasons list is empty.
 
 Every rule is one row of ``RULES``: an id that never changes once released, the modality, the
-status it gives, the answers it reads, a sentence for the clinician and its DOMAIN.md source.
+status it gives, the answers it reads, a sentence for the clinician and the references it rests
+on (``[R18]``, written out in ``docs/sources.md``). A reason carries them in readable form
+("Ketamine trial criteria [R18]"), the numbers kept so that a machine can still resolve them.
 A reason is reported for every rule that fired, plus a ``needs_info`` reason for every rule whose
 answers are missing (naming the missing keys). Reasons are listed worst first, then in table order.
 
@@ -39,6 +41,7 @@ from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from trellis.lib import sources
 from trellis.lib.errors import InputError
 
 
@@ -429,7 +432,7 @@ class Rule:
     when: Condition
     finding: str
     message: str
-    source: str
+    source: str  # the references, "[R16, R19]"
 
 
 CONTRAINDICATED = Status.CONTRAINDICATED
@@ -445,7 +448,7 @@ RULES: tuple[Rule, ...] = (
         finding="current psychosis",
         message="Current psychosis; ketamine trials exclude patients with current psychosis "
         "or mania.",
-        source="DOMAIN.md §1.5 [R18]",
+        source="[R18]",
     ),
     Rule(
         id="ivk.mania_current",
@@ -454,7 +457,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("mania_current"),
         finding="current mania",
         message="Current mania; ketamine trials exclude patients with current psychosis or mania.",
-        source="DOMAIN.md §1.5 [R18]",
+        source="[R18]",
     ),
     Rule(
         id="ivk.substance_use_current",
@@ -464,7 +467,7 @@ RULES: tuple[Rule, ...] = (
         finding="a current substance use disorder",
         message="Current substance use disorder; ketamine trials exclude patients with more than "
         "rare ketamine, PCP or opioid use.",
-        source="DOMAIN.md §1.5 [R18]",
+        source="[R18]",
     ),
     Rule(
         id="ivk.ketamine_misuse",
@@ -474,7 +477,7 @@ RULES: tuple[Rule, ...] = (
         finding="a history of ketamine or PCP misuse",
         message="History of ketamine or PCP misuse; ketamine trials exclude it, and recurrent "
         "ketamine use can harm the bladder and liver.",
-        source="DOMAIN.md §1.4, §1.5 [R10, R18]",
+        source="[R10, R18]",
     ),
     Rule(
         id="ivk.pregnancy",
@@ -484,7 +487,7 @@ RULES: tuple[Rule, ...] = (
         finding="pregnancy",
         message="The patient is pregnant; ketamine trials exclude pregnancy, and the esketamine "
         "label advises avoiding it in pregnancy.",
-        source="DOMAIN.md §1.5 [R16, R18, R19]",
+        source="[R16, R18, R19]",
     ),
     Rule(
         id="ivk.breastfeeding",
@@ -494,7 +497,7 @@ RULES: tuple[Rule, ...] = (
         finding="breastfeeding",
         message="The patient is breastfeeding; ketamine trials exclude lactation, and the "
         "esketamine label advises against breastfeeding.",
-        source="DOMAIN.md §1.5 [R16, R18, R19]",
+        source="[R16, R18, R19]",
     ),
     Rule(
         id="ivk.hypertension_uncontrolled",
@@ -504,7 +507,7 @@ RULES: tuple[Rule, ...] = (
         finding="uncontrolled hypertension",
         message="Uncontrolled hypertension; the ketamine label contraindicates ketamine where a "
         "significant rise in blood pressure would be a serious hazard.",
-        source="DOMAIN.md §1.5 [R10, R17, R18]",
+        source="[R10, R17, R18]",
     ),
     Rule(
         # The answer covers ketamine and esketamine (DESIGN.md §6); the ketamine label lists
@@ -515,7 +518,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("ketamine_hypersensitivity"),
         finding="hypersensitivity to ketamine or esketamine",
         message="Known hypersensitivity to ketamine or esketamine.",
-        source="DOMAIN.md §1.4, §2.2 [R10, R16, R19]",
+        source="[R10, R16, R19]",
     ),
     Rule(
         # DOMAIN.md gives no age limit for IV ketamine itself; the esketamine label's limit is
@@ -527,7 +530,7 @@ RULES: tuple[Rule, ...] = (
         finding="age under {minimum_age}",
         message="The patient is {age}; IV ketamine protocols are for adults aged {minimum_age} "
         "or over.",
-        source="DOMAIN.md §1.5 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         # Conservative: trials exclude current psychosis; a past episode is not an exclusion
@@ -539,7 +542,7 @@ RULES: tuple[Rule, ...] = (
         finding="past psychosis",
         message="History of psychosis; ketamine trials exclude current psychosis and the "
         "esketamine label asks for careful assessment, so weigh the risk of relapse.",
-        source="DOMAIN.md §1.5 [R16, R18, R19]",
+        source="[R16, R18, R19]",
     ),
     Rule(
         id="ivk.substance_use_past",
@@ -549,7 +552,7 @@ RULES: tuple[Rule, ...] = (
         finding="a past substance use disorder",
         message="Past substance use disorder; ketamine trials exclude more than rare ketamine, "
         "PCP or opioid use, so weigh the risk of relapse and misuse.",
-        source="DOMAIN.md §1.5 [R18]",
+        source="[R18]",
     ),
     Rule(
         # Contraindications on the esketamine label; for IV ketamine DOMAIN.md lists them as
@@ -561,7 +564,7 @@ RULES: tuple[Rule, ...] = (
         finding="aneurysmal vascular disease",
         message="Aneurysmal vascular disease; ketamine raises blood pressure and the esketamine "
         "label contraindicates it, so weigh the risk of a blood-pressure rise.",
-        source="DOMAIN.md §1.5 [R10, R16, R17, R19]",
+        source="[R10, R16, R17, R19]",
     ),
     Rule(
         id="ivk.arteriovenous_malformation",
@@ -571,7 +574,7 @@ RULES: tuple[Rule, ...] = (
         finding="an arteriovenous malformation",
         message="Arteriovenous malformation; ketamine raises blood pressure and the esketamine "
         "label contraindicates it, so weigh the risk of a blood-pressure rise.",
-        source="DOMAIN.md §1.5 [R10, R16, R17, R19]",
+        source="[R10, R16, R17, R19]",
     ),
     Rule(
         id="ivk.intracerebral_hemorrhage",
@@ -581,7 +584,7 @@ RULES: tuple[Rule, ...] = (
         finding="a history of intracerebral hemorrhage",
         message="History of intracerebral hemorrhage; ketamine raises blood pressure and the "
         "esketamine label contraindicates it, so weigh the risk of a blood-pressure rise.",
-        source="DOMAIN.md §1.5 [R10, R16, R17, R19]",
+        source="[R10, R16, R17, R19]",
     ),
     Rule(
         id="ivk.benzodiazepine_above_max",
@@ -593,7 +596,7 @@ RULES: tuple[Rule, ...] = (
         message="Benzodiazepine dose of {benzodiazepine_mg_lorazepam_eq:g} mg/day "
         "lorazepam-equivalent is above {lorazepam_eq_max_mg_per_day:g} mg/day, the limit used "
         "in ketamine trials.",
-        source="DOMAIN.md §1.5 [R18]",
+        source="[R18]",
     ),
     Rule(
         # Not in the brief's list: added as the conservative choice, because DOMAIN.md is silent
@@ -608,7 +611,7 @@ RULES: tuple[Rule, ...] = (
         message="Screening blood pressure {bp} mmHg is above {bp_systolic_caution}/"
         "{bp_diastolic_caution}; ketamine raises blood pressure during the infusion, more so in "
         "hypertension, so recheck it before infusing.",
-        source="DOMAIN.md §1.2, §2.2 [R6, R7, R16, R22]",
+        source="[R6, R7, R16, R22]",
     ),
     Rule(
         id="ivk.not_treatment_resistant",
@@ -620,7 +623,7 @@ RULES: tuple[Rule, ...] = (
         "{min_failed_trials} antidepressants failed at an adequate dose for at least "
         "{adequacy_weeks:g} weeks); the evidence for IV ketamine is in treatment-resistant "
         "depression, and it is off-label and mostly self-pay.",
-        source="DOMAIN.md §1, §4, §6 [R4, R61, R73]",
+        source="[R4, R61, R73]",
     ),
     # --- Esketamine (Spravato): US label and REMS [R16, R19, R22] -----------------------------
     Rule(
@@ -631,7 +634,7 @@ RULES: tuple[Rule, ...] = (
         finding="aneurysmal vascular disease",
         message="Aneurysmal vascular disease (thoracic or abdominal aorta, intracranial or "
         "peripheral arteries) contraindicates esketamine.",
-        source="DOMAIN.md §2.2 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.arteriovenous_malformation",
@@ -640,7 +643,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("arteriovenous_malformation"),
         finding="an arteriovenous malformation",
         message="Arteriovenous malformation contraindicates esketamine.",
-        source="DOMAIN.md §2.2 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.intracerebral_hemorrhage",
@@ -649,7 +652,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("intracerebral_hemorrhage"),
         finding="a history of intracerebral hemorrhage",
         message="A history of intracerebral hemorrhage contraindicates esketamine.",
-        source="DOMAIN.md §2.2 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.hypersensitivity",
@@ -658,7 +661,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("ketamine_hypersensitivity"),
         finding="hypersensitivity to ketamine or esketamine",
         message="Known hypersensitivity to ketamine or esketamine contraindicates esketamine.",
-        source="DOMAIN.md §2.2 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.age_under_minimum",
@@ -667,7 +670,7 @@ RULES: tuple[Rule, ...] = (
         when=AGE_UNDER_MINIMUM,
         finding="age under {minimum_age}",
         message="The patient is {age}; esketamine is not approved under {minimum_age} years.",
-        source="DOMAIN.md §1.5 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.pregnancy",
@@ -676,7 +679,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("pregnant"),
         finding="pregnancy",
         message="The patient is pregnant; the esketamine label advises avoiding it in pregnancy.",
-        source="DOMAIN.md §1.5 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.breastfeeding",
@@ -686,7 +689,7 @@ RULES: tuple[Rule, ...] = (
         finding="breastfeeding",
         message="The patient is breastfeeding; the esketamine label advises against "
         "breastfeeding during treatment.",
-        source="DOMAIN.md §1.5 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         # The label does not list psychosis as a contraindication; it asks for careful
@@ -703,7 +706,7 @@ RULES: tuple[Rule, ...] = (
         message="Current psychosis; the esketamine label asks for careful assessment of "
         "psychosis and ketamine trials exclude current psychosis, so do not start without a "
         "prescriber's documented override.",
-        source="DOMAIN.md §1.5 [R16, R18, R19]",
+        source="[R16, R18, R19]",
     ),
     Rule(
         id="esk.mania_current",
@@ -713,7 +716,7 @@ RULES: tuple[Rule, ...] = (
         finding="current mania",
         message="Current mania; ketamine trials exclude current psychosis or mania, so do not "
         "start esketamine without a prescriber's documented override.",
-        source="DOMAIN.md §1.5 [R18]",
+        source="[R18]",
     ),
     Rule(
         id="esk.psychosis_past",
@@ -723,7 +726,7 @@ RULES: tuple[Rule, ...] = (
         finding="past psychosis",
         message="History of psychosis; the esketamine label asks for careful assessment of "
         "patients with psychosis.",
-        source="DOMAIN.md §1.5 [R16, R19]",
+        source="[R16, R19]",
     ),
     Rule(
         id="esk.blood_pressure_above_guide",
@@ -735,7 +738,7 @@ RULES: tuple[Rule, ...] = (
         message="Screening blood pressure {bp} mmHg is above the {bp_systolic_caution}/"
         "{bp_diastolic_caution} general guide; esketamine raises blood pressure for about "
         "4 hours, so weigh delaying treatment.",
-        source="DOMAIN.md §2.2 [R16, R22]",
+        source="[R16, R22]",
     ),
     Rule(
         # Not in the brief's list: added as the conservative choice. The label's BP warnings
@@ -748,7 +751,7 @@ RULES: tuple[Rule, ...] = (
         message="Uncontrolled hypertension; esketamine raises blood pressure (in 8-19% of "
         "patients by 40 mmHg systolic or 25 mmHg diastolic or more), so weigh delaying "
         "treatment until it is controlled.",
-        source="DOMAIN.md §2.2 [R16, R19, R22]",
+        source="[R16, R19, R22]",
     ),
     Rule(
         id="esk.maoi_or_psychostimulant",
@@ -759,7 +762,7 @@ RULES: tuple[Rule, ...] = (
         message="Takes an MAOI or psychostimulant; with esketamine these can raise blood "
         "pressure further, so monitor it closely (and record them on the REMS monitoring "
         "form).",
-        source="DOMAIN.md §2.2, §2.3 [R16, R19, R30]",
+        source="[R16, R19, R30]",
     ),
     Rule(
         # Esketamine is Schedule III and given only under REMS supervision because of its
@@ -771,7 +774,7 @@ RULES: tuple[Rule, ...] = (
         finding="a substance use disorder (past or current)",
         message="Substance use disorder ({substance_use_disorder}); esketamine is a Schedule "
         "III drug given only under REMS supervision, so weigh the risk of misuse.",
-        source="DOMAIN.md §1.5, §2.3 [R18, R28]",
+        source="[R18, R28]",
     ),
     Rule(
         # Not in the brief's list: added as the conservative choice. Misuse of ketamine or PCP
@@ -783,7 +786,7 @@ RULES: tuple[Rule, ...] = (
         finding="a history of ketamine or PCP misuse",
         message="History of ketamine or PCP misuse; esketamine has the same potential for "
         "misuse, so weigh the risk before treatment.",
-        source="DOMAIN.md §1.5, §2.3 [R18, R28]",
+        source="[R18, R28]",
     ),
     Rule(
         id="esk.not_treatment_resistant",
@@ -795,7 +798,7 @@ RULES: tuple[Rule, ...] = (
         "{min_failed_trials} antidepressants failed at an adequate dose for at least "
         "{adequacy_weeks:g} weeks); check the indication (TRD, or depression with acute "
         "suicidal ideation) and payer coverage.",
-        source="DOMAIN.md §2.1, §4 [R22, R23, R61]",
+        source="[R22, R23, R61]",
     ),
     # --- TMS [R46, R47] -------------------------------------------------------------------------
     Rule(
@@ -806,7 +809,7 @@ RULES: tuple[Rule, ...] = (
         finding="metal implanted in the head",
         message="Conductive, ferromagnetic or magnet-sensitive metal in the head within 30 cm "
         "of the coil (such as aneurysm clips or coils, stents, fragments) contraindicates TMS.",
-        source="DOMAIN.md §3.3 [R46]",
+        source="[R46]",
     ),
     Rule(
         id="tms.cochlear_implant",
@@ -815,7 +818,7 @@ RULES: tuple[Rule, ...] = (
         when=yes("cochlear_implant"),
         finding="a cochlear implant",
         message="A cochlear implant contraindicates TMS.",
-        source="DOMAIN.md §3.3 [R46]",
+        source="[R46]",
     ),
     Rule(
         id="tms.implanted_neurostimulator",
@@ -825,7 +828,7 @@ RULES: tuple[Rule, ...] = (
         finding="an implanted neurostimulator",
         message="An implanted neurostimulator (such as DBS or VNS electrodes) within 30 cm of "
         "the coil contraindicates TMS.",
-        source="DOMAIN.md §3.3 [R46]",
+        source="[R46]",
     ),
     Rule(
         id="tms.cardiac_device",
@@ -835,7 +838,7 @@ RULES: tuple[Rule, ...] = (
         finding="a pacemaker or ICD",
         message='Pacemaker or ICD; sources range from "use with caution" to "not '
         'recommended", so a prescriber decides.',
-        source="DOMAIN.md §3.3 [R46, R47]",
+        source="[R46, R47]",
     ),
     Rule(
         id="tms.seizure_history",
@@ -845,7 +848,7 @@ RULES: tuple[Rule, ...] = (
         finding="a history of seizures",
         message="History of seizures; TMS rarely causes a seizure (about 1 in 32,600 sessions) "
         "and a seizure history is decided case by case.",
-        source="DOMAIN.md §3.3 [R46, R47, R48]",
+        source="[R46, R47, R48]",
     ),
     Rule(
         id="tms.not_treatment_resistant",
@@ -857,7 +860,7 @@ RULES: tuple[Rule, ...] = (
         "{min_failed_trials} antidepressants failed at an adequate dose for at least "
         "{adequacy_weeks:g} weeks); payers usually require failed antidepressant trials "
         "before authorising TMS.",
-        source="DOMAIN.md §4, §6 [R37, R38, R61]",
+        source="[R37, R38, R61]",
     ),
 )
 _RULES_BY_ID = {rule.id: rule for rule in RULES}
@@ -947,10 +950,15 @@ def _check(
     result = rule.when.test(facts, thresholds)
     if result is None:
         return Reason(
-            rule.id, Status.NEEDS_INFO, _needs_info_message(rule, facts, context), rule.source
+            rule.id,
+            Status.NEEDS_INFO,
+            _needs_info_message(rule, facts, context),
+            sources.readable(rule.source),
         )
     if result:
-        return Reason(rule.id, rule.status, rule.message.format_map(context), rule.source)
+        return Reason(
+            rule.id, rule.status, rule.message.format_map(context), sources.readable(rule.source)
+        )
     return None
 
 

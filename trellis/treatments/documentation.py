@@ -344,7 +344,7 @@ def same_day_dose_problem(field: str, earlier: list[str]) -> list[Problem]:
             "same_day_ketamine_dose",
             "a ketamine-family dose was already given to this patient today ("
             + "; ".join(earlier)
-            + "): one a day is the clinic's rule (DOMAIN.md §10)",
+            + "): one a day is the clinic's rule",
             overridable=True,
         )
     ]

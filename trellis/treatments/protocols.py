@@ -1,9 +1,13 @@
 """The built-in protocol library: data with sources (DOMAIN.md §1–3).
 
+A protocol's ``source`` is what the API and the course pages show: its references in readable
+form ("Andrade 2017 [R1]; …"), written out in ``docs/sources.md``.
+
 Each protocol names the calendar it follows (``schedule`` — a planner in ``schedule.py``) and the
 defaults a session starts from. A clinic may add its own protocols on the same calendars.
 """
 
+from trellis.lib import sources
 from trellis.treatments import schedule
 
 IV_KETAMINE = "iv_ketamine"
@@ -20,7 +24,7 @@ BUILTIN = [
         "description": "Six infusions of 0.5 mg/kg over 40 minutes, three a week over two weeks.",
         "defaults": {"dose_mg_per_kg": 0.5, "minutes": 40},
         # 0.5 mg/kg over 40 min [R1, R11]; 6 infusions 3×/wk over 12 days [R2] or 2 wk [R3].
-        "source": "DOMAIN.md §1.1 [R1, R2, R3, R11]",
+        "source": sources.readable("[R1, R2, R3, R11]"),
     },
     {
         "code": "ketamine-iv-maintenance",
@@ -30,7 +34,7 @@ BUILTIN = [
         "sessions": 4,
         "description": "For responders: four once-weekly infusions of 0.5 mg/kg over 40 minutes.",
         "defaults": {"dose_mg_per_kg": 0.5, "minutes": 40},
-        "source": "DOMAIN.md §1.1 [R1, R3]",
+        "source": sources.readable("[R1, R3]"),
     },
     {
         "code": "esketamine-trd",
@@ -41,7 +45,7 @@ BUILTIN = [
         "description": "Weeks 1–4 twice weekly (day 1 56 mg, then 56 or 84 mg), weeks 5–8 weekly; "
         "then every 1–2 weeks. At least 2 hours of monitoring after each dose.",
         "defaults": {"first_dose_mg": 56, "dose_mg": 56, "monitoring_minutes": 120},
-        "source": "DOMAIN.md §2.1, §2.3 [R22, R28]",
+        "source": sources.readable("[R22, R28]"),
     },
     {
         "code": "tms-10hz",
@@ -52,7 +56,7 @@ BUILTIN = [
         "description": "120% MT, 4 s trains of 40 pulses, 26 s apart, 75 trains = 3,000 pulses "
         "(~37.5 min); 30 sessions over 6 weeks, then a 3-2-1 taper.",
         "defaults": {"intensity_pct_mt": 120, "pulses": 3000, "frequency_hz": 10},
-        "source": "DOMAIN.md §3.1 [R31, R32, R35, R37]",
+        "source": sources.readable("[R31, R32, R35, R37]"),
     },
     {
         "code": "tms-itbs",
@@ -63,7 +67,7 @@ BUILTIN = [
         "description": "600 pulses at 120% MT in about 3 minutes, one session a day; "
         "30 sessions over 6 weeks, then a 3-2-1 taper.",
         "defaults": {"intensity_pct_mt": 120, "pulses": 600},
-        "source": "DOMAIN.md §3.1 [R33, R34, R35, R37]",
+        "source": sources.readable("[R33, R34, R35, R37]"),
     },
     {
         "code": "tms-accelerated-itbs",
@@ -74,6 +78,6 @@ BUILTIN = [
         "description": "Ten iTBS sessions of 1,800 pulses a day with 50-minute gaps, for 5 days "
         "(90,000 pulses); 90% resting MT, depth-adjusted; neuronavigated target.",
         "defaults": {"intensity_pct_mt": 90, "pulses": 1800},
-        "source": "DOMAIN.md §3.1 [R33, R36]",
+        "source": sources.readable("[R33, R36]"),
     },
 ]

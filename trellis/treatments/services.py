@@ -163,8 +163,7 @@ def active_course_warnings(
     return [
         f"{patient.full_name} already has an active {course.get_modality_display()} course "
         f"({course.protocol.name}, from {course.start_date:%b %-d, %Y}). Check that the two "
-        "are meant to run together: combining them is practice, not evidence (DOMAIN.md §10 "
-        "[R94])."
+        "are meant to run together: combining them is practice, not evidence [R94]."
         for course in active_courses(patient, exclude=exclude)
         if course.modality != modality
     ]

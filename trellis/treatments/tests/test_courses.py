@@ -82,7 +82,7 @@ class StartCourseTests(CourseTestCase):
         url = f"/patients/{self.patient.id}/courses/new/"
         page = self.client.get(url)
         self.assertEqual(page.status_code, 200)
-        for text in ("TMS 10 Hz, left DLPFC", "DOMAIN.md §3.1", "Esketamine (Spravato)"):
+        for text in ("TMS 10 Hz, left DLPFC", 'href="/sources/#r31"', "Esketamine (Spravato)"):
             self.assertContains(page, text)
         self.assertContains(page, f"/screenings/{screening.id}/")
 

@@ -52,7 +52,12 @@ class ProtocolApiTests(CourseApiTestCase):
         self.assertLessEqual({"code", "modality", "name", "sessions", "source"}, set(tms))
         self.assertEqual(
             (tms["modality"], tms["sessions"], tms["source"]),
-            ("tms", 36, "DOMAIN.md §3.1 [R31, R32, R35, R37]"),
+            (
+                "tms",
+                36,
+                "O'Reardon 2007 [R31]; Brain Ultimate TMS protocols [R32]; "
+                "THREE-D, Blumberger 2018 [R35]; BCBSM rTMS criteria 2016 [R37]",
+            ),
         )
         other = self.call("get", "/api/v1/protocols", "prescriber_b").json()
         self.assertNotIn("tms-itbs-alpha", [p["code"] for p in other])
