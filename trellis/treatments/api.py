@@ -282,7 +282,8 @@ class InfusionOut(Schema):
 @router.post(
     "/calculators/ketamine-infusion",
     response=InfusionOut,
-    summary="IV ketamine dose, volumes, bag concentration and pump rate (DOMAIN.md §1.1)",
+    summary="IV ketamine dose, volumes, bag concentration and pump rate "
+    "(Andrade 2017 [R1]; Fava 2018 [R11])",
 )
 def ketamine_infusion(request, payload: InfusionIn):
     return dosing.calculate_infusion(**payload.model_dump()).as_dict()
@@ -307,7 +308,7 @@ class BeamF3Out(Schema):
 @router.post(
     "/calculators/beam-f3",
     response=BeamF3Out,
-    summary="Where to mark F3 for left DLPFC TMS, from three head measurements (DOMAIN.md §3.2)",
+    summary="Where to mark F3 for left DLPFC TMS, from three head measurements (Beam 2009 [R44])",
 )
 def beam_f3(request, payload: BeamF3In):
     return targeting.beam_f3(**payload.model_dump()).as_dict()
