@@ -174,8 +174,8 @@ def _answer_schema(key: str) -> dict:
 
 ANSWERS_SCHEMA = {
     "type": "object",
-    "description": "Screening answers (DESIGN.md §6); leave out what is unknown. "
-    "bp_systolic must be greater than bp_diastolic.",
+    "description": "Screening answers, each key as listed; leave out what is unknown (it is "
+    "never taken as a no). bp_systolic must be greater than bp_diastolic.",
     "properties": {key: _answer_schema(key) for key in eligibility.ANSWER_KEYS},
     "additionalProperties": False,
 }
