@@ -315,7 +315,7 @@ def predose_problems(
                 "predose_bp_hold",
                 f"dosing cannot start at a pre-dose blood pressure of {bp[0]}/{bp[1]}: at or "
                 f"above the clinic's hold level of {limits.systolic_hold}/"
-                f"{limits.diastolic_hold} (clinic setting; label guide 140/90 [R16])",
+                f"{limits.diastolic_hold}, a clinic setting; the label's guide is 140/90 [R16]",
                 overridable=True,
             )
         )
