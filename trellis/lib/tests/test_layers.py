@@ -47,8 +47,6 @@ KNOWN: set[tuple[str, str]] = {
     ("audit", "patients"),
     ("lib", "accounts"),
     ("lib", "patients"),
-    ("messaging", "measures"),
-    ("treatments", "measures"),
 }
 
 

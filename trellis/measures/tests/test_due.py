@@ -417,10 +417,10 @@ class ReminderTests(MeasuresTestCase):
         self.assertEqual(OutboxMessage.objects.filter(patient=self.patient_b).count(), 1)
 
     def test_the_worker_queues_reminders(self):
-        from trellis.measures.jobs import run_clinic_jobs
+        from trellis.messaging.jobs import run_clinic_jobs
 
         counts = run_clinic_jobs(now=local(self.clinic_a, self.eve, 10))
-        self.assertEqual((counts.reminders, counts.escalated), (1, 0))
+        self.assertEqual((counts.count("reminders"), counts.count("escalated")), (1, 0))
         self.assertEqual(str(counts), "queued 1 questionnaire reminder")
 
 
