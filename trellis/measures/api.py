@@ -8,13 +8,13 @@ from uuid import UUID
 from ninja import Field, Router, Schema, Status
 from pydantic import AfterValidator, WithJsonSchema
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
 from trellis.lib.schema import DateTime, whole_numbers
 from trellis.measures import instruments, services
 from trellis.measures.models import EnteredVia, Measure
+from trellis.patients import access
 from trellis.safety.models import SafetyAlert
 from trellis.treatments.models import Course
 

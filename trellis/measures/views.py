@@ -13,7 +13,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.errors import InputError
 from trellis.lib.http import client_address
@@ -24,6 +23,7 @@ from trellis.measures.forms import (
     StaffQuestionnaireForm,
 )
 from trellis.measures.models import LinkChannel, Measure, ScheduledMeasure
+from trellis.patients import access
 from trellis.safety.models import SafetyAlert
 from trellis.treatments.models import Course
 

@@ -6,10 +6,10 @@ from uuid import UUID
 
 from ninja import Field, Router, Schema
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.schema import RequiredNote
+from trellis.patients import access
 from trellis.safety import services
 from trellis.safety.models import AlertAction, SafetyAlert
 

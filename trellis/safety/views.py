@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.errors import Conflict, InputError
+from trellis.patients import access
 from trellis.safety import services, sources
 from trellis.safety.forms import AcknowledgeForm
 from trellis.safety.models import AlertStatus, SafetyAlert

@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import actor_for, make_patient
 from trellis.measures import services
 from trellis.measures.models import Measure, QuestionnaireLink, ScheduledMeasure
 from trellis.measures.tests.helpers import GAD7_MILD, PHQ9_CLEAN, MeasuresTestCase, form_data
 from trellis.messaging.models import Channel, OutboxMessage
 from trellis.patients.models import Patient
+from trellis.testing import actor_for, make_patient
 from trellis.treatments.models import Course, Session, SessionStatus
 
 

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import actor_for
 from trellis.measures import services
 from trellis.measures.models import Measure, QuestionnaireLink, hash_token
 from trellis.measures.tests.helpers import (
@@ -24,6 +23,7 @@ from trellis.measures.tests.helpers import (
 )
 from trellis.messaging.models import Channel, OutboxMessage
 from trellis.safety.models import SafetyAlert
+from trellis.testing import actor_for
 
 
 class LinkTestCase(MeasuresTestCase):

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import actor_for
 from trellis.measures import services
 from trellis.measures.models import EnteredVia, Measure, ScheduledMeasure
 from trellis.measures.tests.helpers import (
@@ -20,6 +19,7 @@ from trellis.measures.tests.helpers import (
     form_data,
 )
 from trellis.safety.models import SafetyAlert
+from trellis.testing import actor_for
 
 
 class RecordMeasureTests(MeasuresTestCase):

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict, InputError
-from trellis.lib.testing import actor_for, make_patient
 from trellis.measures import services
 from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
 from trellis.messaging.jobs import run_clinic_jobs
@@ -24,6 +23,7 @@ from trellis.messaging.models import OutboxMessage
 from trellis.messaging.services import send_due
 from trellis.safety import services as alerts
 from trellis.safety.models import AlertStatus, SafetyAlert
+from trellis.testing import actor_for, make_patient
 
 NAV_LINKS = "{% load measures_tags safety_tags %}{% alert_nav_link %}{% due_nav_link %}"
 

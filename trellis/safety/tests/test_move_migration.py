@@ -6,8 +6,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import TransactionTestCase
 
 from trellis.accounts.permissions import Role
-from trellis.lib.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.safety.models import SafetyAlert
+from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 
 BEFORE = [("measures", "0005_one_answer_per_moment_across_courses"), ("safety", None)]
 AFTER = [("measures", "0006_safety_alerts_have_their_own_app")]

@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments import services, sessions
 from trellis.treatments.models import RemsForm, RemsStatus, Session, SessionStatus
 
