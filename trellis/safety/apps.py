@@ -17,8 +17,11 @@ class SafetyConfig(AppConfig):
 
         # How the audit report names these records (the audit app imports none of them);
         # events written before alerts had their own app name them measures.safetyalert.
-        for label in ("safety.safetyalert", "measures.safetyalert"):
-            naming.register(label, lambda a, tz: f"Safety alert of {naming.day(a.created_at, tz)}")
+        def name(alert, tz) -> str:
+            return f"Safety alert of {naming.day(alert.created_at, tz)}"
+
+        naming.register("safety.safetyalert", name)
+        naming.register("measures.safetyalert", name, model="safety.safetyalert")
         # Escalation runs first on every pass of the outbox worker.
         jobs.register(
             "escalated", lambda now: services.escalate_due_alerts(now=now), _escalated, order=10
