@@ -84,9 +84,9 @@ def _open_sessions(actor, count: int) -> list:
     begun today: open notes that take vitals, as on a clinic's busy morning."""
     from django.utils import timezone
 
-    from trellis.lib.testing import SAFE_ANSWERS
     from trellis.patients import services as patients
     from trellis.patients.models import Sex
+    from trellis.testing import SAFE_ANSWERS
     from trellis.treatments import services, sessions
 
     today = timezone.localdate(timezone=actor.clinic.tzinfo)

@@ -32,6 +32,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
 from trellis.measures.api import router as measures_router
 from trellis.patients.api import router as patients_router
+from trellis.safety.api import router as safety_router
 from trellis.treatments.api import router as treatments_router
 
 
@@ -240,4 +241,5 @@ def me(request):
 
 api.add_router("", patients_router)
 api.add_router("", measures_router)
+api.add_router("", safety_router)
 api.add_router("", treatments_router)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "trellis.accounts",
     "trellis.audit",
     "trellis.patients",
+    "trellis.safety",
     "trellis.treatments",
     "trellis.measures",
     "trellis.messaging",

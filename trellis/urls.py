@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("trellis.accounts.urls")),
     path("", include("trellis.patients.urls")),
     path("", include("trellis.measures.urls")),
+    path("", include("trellis.safety.urls")),
     path("", include("trellis.treatments.urls")),
     path("", include("trellis.treatments.urls_courses")),
     path("", include("trellis.reports.urls")),

@@ -52,10 +52,11 @@ from trellis.accounts.models import Clinic, Membership, User
 from trellis.audit.models import AuditEvent
 from trellis.measures import instruments
 from trellis.measures import schedule as measure_schedule
-from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
+from trellis.measures.models import Measure, ScheduledMeasure
 from trellis.measures.services import schedule_policy
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.patients.services import clinic_thresholds
+from trellis.safety.models import SafetyAlert
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing
 from trellis.treatments import schedule as session_schedule

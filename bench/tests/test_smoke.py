@@ -17,7 +17,7 @@ import pytest
 from bench import durability, tasks
 from bench.run import drop_postgres, recreate_postgres
 from trellis.accounts.permissions import Role
-from trellis.lib.testing import actor_for, make_clinic, make_patient, make_staff
+from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.treatments.models import Protocol
 from trellis.treatments.protocols import BUILTIN
 

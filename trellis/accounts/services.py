@@ -5,8 +5,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from trellis.accounts.models import ApiToken, Clinic, User
-from trellis.audit.models import Action
-from trellis.audit.services import record_for
+from trellis.accounts.signals import clinic_updated
 
 
 def issue_token(user: User, clinic: Clinic, name: str = "") -> tuple[ApiToken, str]:
@@ -39,8 +38,11 @@ def confirm_totp_device(device: TOTPDevice) -> None:
 
 
 def update_clinic(actor, form) -> Clinic:
-    """Save a valid ClinicForm for the actor's own clinic, audited as an update."""
+    """Save a valid ClinicForm for the actor's own clinic, audited as an update (the audit app
+    receives ``clinic_updated`` in this transaction)."""
     with transaction.atomic():
         clinic = form.save()
-        record_for(actor, Action.UPDATE, obj=clinic, detail={"changed": sorted(form.changed_data)})
+        clinic_updated.send(
+            sender=Clinic, actor=actor, clinic=clinic, changed=sorted(form.changed_data)
+        )
     return clinic

@@ -7,7 +7,7 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from trellis.audit import naming, signals  # noqa: F401  (connects the sign-in receivers)
+        from trellis.audit import naming, signals  # noqa: F401  (connects the sign-in and accounts receivers)
 
         naming.register("accounts.clinic", lambda clinic, tz: clinic.name)
         naming.register("audit.auditevent", from_id=lambda value: "Audit report")

@@ -1,9 +1,12 @@
 from django import forms
 
 from trellis.accounts.models import Clinic, User
-from trellis.audit.models import Action
+from trellis.audit.models import Action, AuditEvent
 from trellis.lib.forms import FilterDateField, Form
-from trellis.patients.models import Patient
+
+# The patient model, reached through the event's own reference to it: the audit app sits below
+# patients and imports none of it.
+Patient = AuditEvent._meta.get_field("patient").related_model
 
 
 class AuditFilterForm(Form):

@@ -26,6 +26,7 @@ class _Namer:
     name: Callable[[object, tzinfo], str] | None
     related: tuple[str, ...]
     from_id: Callable[[str], str] | None
+    model: str
 
 
 _NAMERS: dict[str, _Namer] = {}
@@ -37,13 +38,16 @@ def register(
     *,
     related: Sequence[str] = (),
     from_id: Callable[[str], str] | None = None,
+    model: str = "",
 ) -> None:
     """How to name records of ``object_type`` ("app_label.model"): ``name(obj, tz)`` from the
     row (loaded with ``select_related(*related)``), or ``from_id(object_id)`` without a query
-    when the id says it all (a closure day's date)."""
+    when the id says it all (a closure day's date). ``model`` is where the rows are now when
+    the model moved to another app since older events were written ("safety.safetyalert" for
+    events of "measures.safetyalert")."""
     if (name is None) == (from_id is None):
         raise TypeError("give exactly one of name and from_id")
-    _NAMERS[object_type] = _Namer(name, tuple(related), from_id)
+    _NAMERS[object_type] = _Namer(name, tuple(related), from_id, model or object_type)
 
 
 def day(value: date | datetime, tz: tzinfo) -> str:
@@ -71,12 +75,12 @@ def record_names(events: Iterable, tz: tzinfo) -> dict[tuple[str, str], str]:
     names: dict[tuple[str, str], str] = {}
     for object_type, ids in wanted.items():
         namer = _NAMERS.get(object_type)
-        fallback = _type_words(object_type)
+        fallback = _type_words(namer.model if namer is not None else object_type)
         found: dict[str, str] = {}
         if namer is not None and namer.from_id is not None:
             found = {object_id: namer.from_id(object_id) for object_id in ids}
         elif namer is not None:
-            model = apps.get_model(object_type)
+            model = apps.get_model(namer.model)
             try:
                 rows = model.objects.filter(pk__in=[i for i in ids if i]).select_related(
                     *namer.related

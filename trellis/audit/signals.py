@@ -1,10 +1,12 @@
-"""Sign-ins and sign-outs go into the same chain as the patient data they open."""
+"""Sign-ins and sign-outs go into the same chain as the patient data they open, and so do the
+changes accounts announces (it imports nothing of the audit app)."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from trellis.accounts.signals import clinic_updated
 from trellis.audit.models import Action
-from trellis.audit.services import record
+from trellis.audit.services import record, record_for
 from trellis.lib.http import client_address
 
 
@@ -26,3 +28,8 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
         username=str(credentials.get("username", ""))[:150],
         source_address=client_address(request) if request is not None else "",
     )
+
+
+@receiver(clinic_updated)
+def _clinic_updated(sender, actor, clinic, changed, **kwargs) -> None:
+    record_for(actor, Action.UPDATE, obj=clinic, detail={"changed": changed})

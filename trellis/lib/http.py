@@ -17,3 +17,10 @@ def client_address(request: HttpRequest) -> str:
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def site_url(path: str) -> str:
+    """An absolute URL for a message, on ``TRELLIS_BASE_URL``: the address patients reach
+    Trellis at, whichever host the member of staff who sent it was using (production requires
+    it; development defaults it to the development server, ``make run`` to its own port)."""
+    return settings.TRELLIS_BASE_URL.rstrip("/") + path

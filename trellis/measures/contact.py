@@ -2,9 +2,9 @@
 
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
+from trellis.lib.http import site_url as site_url  # where it lives; used here by its old name
 from trellis.measures import instruments
 
 # Crisis resources shown to a patient and printed in every message to one (US): the 988
@@ -17,13 +17,6 @@ PATIENT_WORDS = {
     instruments.PHQ9.code: "Mood questionnaire (PHQ-9)",
     instruments.GAD7.code: "Anxiety questionnaire (GAD-7)",
 }
-
-
-def site_url(path: str) -> str:
-    """An absolute URL for a message, on ``TRELLIS_BASE_URL``: the address patients reach
-    Trellis at, whichever host the member of staff who sent it was using (production requires
-    it; development defaults it to the development server, ``make run`` to its own port)."""
-    return settings.TRELLIS_BASE_URL.rstrip("/") + path
 
 
 def link_until(expires_at: datetime, clinic) -> str:

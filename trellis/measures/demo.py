@@ -22,8 +22,10 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from trellis.measures import alerts, services
-from trellis.measures.models import EnteredVia, Measure, SafetyAlert, ScheduledMeasure
+from trellis.measures import services
+from trellis.measures.models import EnteredVia, Measure, ScheduledMeasure
+from trellis.safety import services as alerts
+from trellis.safety.models import SafetyAlert
 from trellis.treatments.models import Course
 
 PATTERNS = ("responding", "remitting", "non_responding")

@@ -4,7 +4,7 @@ from django.utils import timezone
 from trellis.lib.errors import InputError
 from trellis.lib.forms import Form
 from trellis.measures import instruments
-from trellis.measures.models import AlertAction, Instrument, LinkChannel
+from trellis.measures.models import Instrument, LinkChannel
 
 
 class QuestionnaireForm(Form):
@@ -130,19 +130,3 @@ class SendLinkForm(Form):
 
     def chosen_course(self):
         return self.courses.get(self.cleaned_data.get("course") or "")
-
-
-class AcknowledgeForm(Form):
-    actions = forms.MultipleChoiceField(
-        label="What was done",
-        choices=AlertAction.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-    note = forms.CharField(
-        label="Action note",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What you did and what happens next: risk assessment, safety plan, who "
-        "was contacted, follow-up arranged.",
-        error_messages={"required": "Write what was done: an alert is acknowledged with a note."},
-    )

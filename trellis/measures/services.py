@@ -1,4 +1,4 @@
-"""Named operations on questionnaires, patient links, schedules and safety alerts.
+"""Named operations on questionnaires, patient links and schedules.
 
 Each runs in one transaction with its audit events, and queues its messages in the outbox in
 that same transaction: a questionnaire with a non-zero PHQ-9 item 9 and its safety alert are
@@ -20,7 +20,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from trellis.accounts.access import require
@@ -30,8 +30,6 @@ from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib.errors import InputError
 from trellis.measures import instruments, outcomes, schedule
-from trellis.measures.alerts import SYSTEM_USERNAME, _raise_alert
-from trellis.measures.alerts import raise_alert as raise_alert  # the entry point, re-exported
 from trellis.measures.contact import (
     CRISIS_LINE,
     EMERGENCY_NUMBER,
@@ -40,7 +38,6 @@ from trellis.measures.contact import (
     site_url,
 )
 from trellis.measures.models import (
-    AlertKind,
     EnteredVia,
     LinkChannel,
     Measure,
@@ -50,6 +47,9 @@ from trellis.measures.models import (
 )
 from trellis.messaging.services import enqueue_email, enqueue_sms
 from trellis.patients.models import Patient
+from trellis.safety.models import AlertKind
+from trellis.safety.services import SYSTEM_USERNAME, raise_alert
+from trellis.safety.sources import Source
 from trellis.treatments.models import Course, CourseStatus, Session, SessionStatus
 
 logger = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ def _create_measure(
     _fulfil_schedule(measure, scheduled)
     severity = instruments.suicide_item_severity(scored.suicide_item or 0)
     if severity is not None:
-        _raise_alert(
+        raise_alert(
             actor,
             patient,
             AlertKind.SUICIDE_ITEM,
@@ -939,3 +939,19 @@ def trajectory_chart(clinic: Clinic, measures, sessions, courses) -> dict:
         )
     marks.sort(key=lambda m: (m["t"], m["number"]))
     return {"series": series, "sessions": marks}
+
+
+def alert_source(alert, actor):
+    """The questionnaire that raised ``alert``, in words, linked for a reader who may open it
+    (the administrator follows an escalation up but does not read questionnaires)."""
+    measure = Measure.objects.filter(pk=alert.source_id, clinic=alert.clinic_id).first()
+    if measure is None:
+        return None
+    observed = dateformat.format(timezone.localtime(measure.observed_at), "M j, H:i")
+    text = f"{measure.get_instrument_display()} of {observed}"
+    if actor is None or not actor.can(Perm.MEASURE_READ):
+        return Source(text)
+    return Source(
+        f"{text}: {measure.total}, {measure.get_severity_display().lower()}",
+        reverse("measure_detail", args=[measure.pk]),
+    )

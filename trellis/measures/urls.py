@@ -18,9 +18,6 @@ urlpatterns = [
     path("measures/due/", views.measures_due, name="measures_due"),
     path("measures/due/<uuid:scheduled_id>/send/", views.due_send_link, name="due_send_link"),
     path("measures/<uuid:measure_id>/", views.measure_detail, name="measure_detail"),
-    path("alerts/", views.alert_queue, name="alert_queue"),
-    path("alerts/<uuid:alert_id>/", views.alert_detail, name="alert_detail"),
-    path("alerts/<uuid:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     # The patient's own form: the token is the only key (see services.new_link_token).
     path("q/<str:token>/", views.questionnaire, name="questionnaire"),
 ]

@@ -1,4 +1,4 @@
-"""Pages: questionnaires on the patient's page, patient links, the due list and the alert queue.
+"""Pages: questionnaires on the patient's page, patient links and the due list.
 
 The patient's own form (``questionnaire``) is public: the signed single-use token in its URL is
 the only key, and the page shows nothing about the patient.
@@ -13,24 +13,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
-from trellis.lib.errors import Conflict, InputError
+from trellis.lib.errors import InputError
 from trellis.lib.http import client_address
-from trellis.measures import alerts, contact, instruments, services
+from trellis.measures import contact, instruments, services
 from trellis.measures.forms import (
-    AcknowledgeForm,
     QuestionnaireForm,
     SendLinkForm,
     StaffQuestionnaireForm,
 )
-from trellis.measures.models import (
-    AlertStatus,
-    LinkChannel,
-    Measure,
-    SafetyAlert,
-    ScheduledMeasure,
-)
+from trellis.measures.models import LinkChannel, Measure, ScheduledMeasure
+from trellis.patients import access
+from trellis.safety.models import SafetyAlert
 from trellis.treatments.models import Course
 
 # --- Staff: recording a questionnaire ------------------------------------------------------
@@ -213,118 +207,6 @@ def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
 def _instrument_order(item) -> int:
     """PHQ-9 before GAD-7, as the forms are printed and asked."""
     return list(instruments.INSTRUMENTS).index(item.instrument)
-
-
-# --- Staff: safety alerts ------------------------------------------------------------------
-
-
-@login_required
-def alert_queue(request: HttpRequest) -> HttpResponse:
-    actor = access.require(request.actor, Perm.ALERT_READ)
-    status = request.GET.get("status", AlertStatus.OPEN)
-    if status not in AlertStatus.values:
-        status = AlertStatus.OPEN
-    rows = alerts.alert_queue(actor, status, limit=200)
-    open_count = (
-        len(rows)
-        if status == AlertStatus.OPEN
-        else SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
-    )
-    return render(
-        request,
-        "measures/alert_queue.html",
-        {
-            "alerts": rows,
-            "status": status,
-            "statuses": AlertStatus.choices,
-            "open_count": open_count,
-            "now": timezone.now(),
-        },
-    )
-
-
-def _clinic_elsewhere(request: HttpRequest, alert_id: UUID):
-    """The clinic of an alert that is not at the clinic the user is working at now, when the
-    user may see its alerts there: an escalation e-mail links to it from any clinic."""
-    if request.actor is None:
-        return None
-    clinic_id = SafetyAlert.objects.filter(pk=alert_id).values_list("clinic_id", flat=True).first()
-    if clinic_id is None or clinic_id == request.actor.clinic.pk:
-        return None
-    return next(
-        (
-            m.clinic
-            for m in request.memberships
-            if m.clinic_id == clinic_id and m.can(Perm.ALERT_READ)
-        ),
-        None,
-    )
-
-
-@login_required
-def alert_detail(request: HttpRequest, alert_id: UUID) -> HttpResponse:
-    elsewhere = _clinic_elsewhere(request, alert_id)
-    if elsewhere is not None:
-        return render(
-            request,
-            "measures/alert_elsewhere.html",
-            {"clinic": elsewhere, "next": request.get_full_path()},
-        )
-    alert = access.load(
-        request.actor,
-        SafetyAlert.objects.select_related("patient", "raised_by", "acknowledged_by"),
-        alert_id,
-        Perm.ALERT_READ,
-    )
-    can_acknowledge = alert.is_open and request.actor.can(Perm.ALERT_ACKNOWLEDGE)
-    return render(
-        request,
-        "measures/alert_detail.html",
-        _alert_context(request, alert, AcknowledgeForm() if can_acknowledge else None),
-    )
-
-
-def _alert_context(request: HttpRequest, alert: SafetyAlert, form) -> dict:
-    measure = None
-    if alert.source_type == "measures.measure":
-        measure = Measure.objects.filter(pk=alert.source_id, clinic=alert.clinic_id).first()
-    return {
-        "alert": alert,
-        "patient": alert.patient,
-        "form": form,
-        "measure": measure,
-        # The administrator follows an escalation up but does not read questionnaires.
-        "can_open_measure": request.actor.can(Perm.MEASURE_READ),
-        "now": timezone.now(),
-    }
-
-
-@require_POST
-@login_required
-def alert_acknowledge(request: HttpRequest, alert_id: UUID) -> HttpResponse:
-    alert = access.load(
-        request.actor,
-        SafetyAlert.objects.select_related("patient", "raised_by", "acknowledged_by"),
-        alert_id,
-        Perm.ALERT_ACKNOWLEDGE,
-    )
-    form = AcknowledgeForm(request.POST)
-    if form.is_valid():
-        try:
-            alerts.acknowledge_alert(
-                request.actor, alert, form.cleaned_data["note"], form.cleaned_data["actions"]
-            )
-        except InputError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
-        except Conflict as error:
-            messages.warning(request, error.message)
-            return redirect("alert_detail", alert.id)
-        else:
-            messages.success(request, "Alert acknowledged; it no longer escalates.")
-            if request.POST.get("next") == "patient":
-                return redirect("patient_detail", alert.patient_id)
-            return redirect("alert_queue")
-    return render(request, "measures/alert_detail.html", _alert_context(request, alert, form))
 
 
 # --- The patient's own form ----------------------------------------------------------------

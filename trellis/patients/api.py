@@ -7,7 +7,6 @@ from uuid import UUID
 from ninja import Field, Router, Schema, Status
 from pydantic import AfterValidator, WithJsonSchema
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.schema import (
@@ -21,7 +20,7 @@ from trellis.lib.schema import (
     walk_text,
     whole_numbers,
 )
-from trellis.patients import eligibility, services
+from trellis.patients import access, eligibility, services
 from trellis.patients.models import Patient, Screening, Sex
 
 router = Router(tags=["patients"])

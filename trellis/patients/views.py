@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from trellis.accounts import access
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
@@ -17,7 +16,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
 from trellis.lib.text import text_problem
-from trellis.patients import services
+from trellis.patients import access, services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
     MeasurementForm,

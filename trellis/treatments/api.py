@@ -11,11 +11,11 @@ from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
 from trellis.lib.schema import bounded, number, text
+from trellis.patients import access
 from trellis.treatments import dosing, services, targeting
 from trellis.treatments.models import Course, Session, SessionStatus
 

@@ -19,11 +19,11 @@ from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
+from trellis.patients import access
 from trellis.patients.services import current_screening
 from trellis.treatments import services
 from trellis.treatments.course_forms import (

@@ -13,10 +13,9 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
-from trellis.measures.services import schedule_course
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
-from trellis.treatments import public_holidays, schedule
+from trellis.treatments import hooks, public_holidays, schedule
 from trellis.treatments.models import (
     MODALITY_CHOICES,
     UNDELIVERED_STATUSES,
@@ -136,7 +135,7 @@ def start_course(
             )
             for p in planned
         )
-        schedule_course(course)
+        hooks.course_planned(course)
         course.warnings = active_course_warnings(patient, protocol.modality, exclude=course)
         detail = {"protocol": protocol.code, "sessions": len(planned)}
         if course.warnings:
@@ -401,7 +400,7 @@ def replan_course(actor, course: Course, from_date: date) -> list[Session]:
             session.planned_date = planned.planned_date
             session.planned_time = planned.planned_time
         Session.objects.bulk_update(remaining, ["planned_date", "planned_time"])
-        schedule_course(course)
+        hooks.course_planned(course)
         detail = {"replanned_from": from_date.isoformat(), "sessions": moves}
         if remaining[0].number == 1 and course.start_date != from_date:
             # Nothing has happened yet: the course now starts on the new date.
@@ -480,7 +479,7 @@ def stop_course(actor, course: Course, reason: str) -> Course:
         Session.objects.bulk_update(
             cancelled, ["status", "closed_reason", "closed_by", "closed_at"]
         )
-        schedule_course(course)
+        hooks.course_planned(course)
         record_for(
             actor,
             Action.UPDATE,

@@ -21,10 +21,10 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
-from trellis.measures.services import raise_alert, schedule_course
 from trellis.patients.models import BodyMeasurement
+from trellis.safety.services import raise_alert
 from trellis.treatments import documentation as doc
-from trellis.treatments import dosing, rems, targeting
+from trellis.treatments import dosing, hooks, rems, targeting
 from trellis.treatments.models import (
     OPEN_STATUSES,
     UNDELIVERED_STATUSES,
@@ -313,7 +313,7 @@ def _close(actor, session: Session, status: str, reason: str, now: datetime | No
             obj=session,
             detail={"status": status, "reason": reason},
         )
-        schedule_course(session.course)
+        hooks.course_planned(session.course)
         _complete_course_if_done(actor, session.course, now)
     return session
 

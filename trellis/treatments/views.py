@@ -14,13 +14,13 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
-from trellis.accounts import access
 from trellis.accounts.middleware import idle_neutral, touch_idle_clock
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
+from trellis.patients import access
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing, drafts, sessions, targeting
 from trellis.treatments.forms import (

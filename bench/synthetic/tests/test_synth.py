@@ -23,9 +23,10 @@ from bench.synthetic.models import DeferredSchema
 from bench.synthetic.synth import PATIENTS_PER_CHUNK, SynthError, generate
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.lib.testing import TrellisTestCase, actor_for, make_clinic, make_patient, make_staff
-from trellis.measures.models import Measure, SafetyAlert, ScheduledMeasure
+from trellis.measures.models import Measure, ScheduledMeasure
 from trellis.patients.models import BodyMeasurement, Patient, Screening
+from trellis.safety.models import SafetyAlert
+from trellis.testing import TrellisTestCase, actor_for, make_clinic, make_patient, make_staff
 from trellis.treatments.models import (
     Course,
     EsketamineRecord,

@@ -3,10 +3,10 @@ import re
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from trellis.accounts import access
 from trellis.accounts.permissions import Perm, Role
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
+from trellis.patients import access
+from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 
 
 class PatientPageAccessTests(TrellisTestCase):

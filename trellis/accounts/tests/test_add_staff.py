@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from trellis.accounts.models import Membership, User
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 
 
 def add_staff(*args: str, password: str = "a long enough passphrase") -> str:

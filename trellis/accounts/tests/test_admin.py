@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from trellis.accounts.models import User
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 
 
 class AdminTests(TrellisTestCase):

@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 
 from trellis.accounts.models import ApiToken, Membership
 from trellis.accounts.permissions import Role
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 
 
 def issue(username: str, *args: str) -> str:

@@ -1,5 +1,5 @@
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 
 VALID = {
     "name": "Alpha Clinic",

@@ -9,7 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trellis import settings as project_settings
 from trellis.accounts.middleware import SESSION_LAST_SEEN
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import PASSWORD, TrellisTestCase
+from trellis.testing import PASSWORD, TrellisTestCase
 
 
 class PasswordTests(TrellisTestCase):

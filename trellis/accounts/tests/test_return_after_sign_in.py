@@ -4,7 +4,7 @@ return to is only ever a path on this site."""
 import time
 
 from trellis.accounts.middleware import SESSION_LAST_SEEN, local_url
-from trellis.lib.testing import PASSWORD, TrellisTestCase
+from trellis.testing import PASSWORD, TrellisTestCase
 
 PAGE = "/patients/?q=Lovelace"
 

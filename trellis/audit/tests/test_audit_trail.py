@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.audit.services import record
-from trellis.lib.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
+from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 
 TABLE = AuditEvent._meta.db_table
 

@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 
 from trellis.audit.models import Action
 from trellis.audit.services import record
-from trellis.lib.testing import AUDIT_LOCK_QUERIES, SAFE_ANSWERS, TrellisTestCase, actor_for
 from trellis.measures.services import record_measure
 from trellis.patients.services import create_screening
+from trellis.testing import AUDIT_LOCK_QUERIES, SAFE_ANSWERS, TrellisTestCase, actor_for
 from trellis.treatments.models import ClosureDay
 
 PHQ9 = [1, 1, 1, 1, 1, 1, 1, 1, 0]

@@ -10,8 +10,8 @@ import pytest
 
 import trellis
 from trellis.lib.csvfile import safe_cell
-from trellis.lib.testing import TrellisTestCase, actor_for, make_patient
 from trellis.reports.tests.helpers import make_course, trajectory
+from trellis.testing import TrellisTestCase, actor_for, make_patient
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ technical 404 with the site's URL patterns; signed-in staff keep the technical p
 
 from django.test import override_settings
 
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 
 TECHNICAL = "Using the URLconf defined in"  # Django's technical 404 page
 PRODUCT = "There is no such page or record here."

@@ -10,9 +10,9 @@ from django import forms
 import trellis
 from trellis.audit.models import AuditEvent
 from trellis.lib.forms import TextRulesMixin
-from trellis.lib.testing import TrellisTestCase
 from trellis.patients import services as patient_services
 from trellis.patients.models import AssessmentRequest
+from trellis.testing import TrellisTestCase
 from trellis.treatments.models import RemsForm, RemsStatus
 from trellis.treatments.tests.test_sessions import SessionTestCase
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 
 from trellis.accounts.middleware import SESSION_LAST_SEEN
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 STATIC = Path(settings.BASE_DIR) / "static"

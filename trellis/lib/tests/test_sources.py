@@ -14,11 +14,11 @@ from django.test import SimpleTestCase
 
 from trellis.accounts import clinic_settings
 from trellis.lib import sources
-from trellis.lib.testing import SAFE_ANSWERS, actor_for
 from trellis.patients import eligibility
 from trellis.patients.models import Screening
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import ApiTestCase
+from trellis.testing import SAFE_ANSWERS, actor_for
 from trellis.treatments import services
 from trellis.treatments.protocols import BUILTIN
 from trellis.treatments.tests.test_courses import next_monday

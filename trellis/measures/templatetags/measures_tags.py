@@ -1,15 +1,14 @@
-"""The questionnaire card and the safety-alert banner on the patient's page, and the nav links.
+"""The questionnaire card on the patient's page and the due list's link in the top bar.
 
-Each tag reads ``context["request"].actor`` and renders nothing for a role without the right
-(``measure.read`` for the card and the due link, ``alert.read`` for the banner and the queue).
+Each tag reads ``context["request"].actor`` and renders nothing for a role without
+``measure.read``. The alert banner and the alerts link are the safety app's (``safety_tags``).
 """
 
 from django import template
 from django.utils import timezone
 
 from trellis.accounts.permissions import Perm
-from trellis.measures import alerts, services
-from trellis.measures.models import AlertStatus, SafetyAlert
+from trellis.measures import services
 
 register = template.Library()
 
@@ -43,24 +42,6 @@ def severity_badge(code: str) -> str:
 def tel(number: str) -> str:
     """A phone number as a tel: link target: "+1 860 555 0100" -> "+18605550100"."""
     return "".join(c for c in str(number) if c.isdigit() or c == "+")
-
-
-@register.inclusion_tag("measures/includes/alert_banner.html", takes_context=True)
-def patient_alert_banner(context, patient) -> dict:
-    actor = _actor(context)
-    if not _may(actor, Perm.ALERT_READ, patient):
-        return {"show": False}
-    open_alerts = list(
-        alerts.open_alerts_ordered(
-            SafetyAlert.objects.filter(patient=patient, status=AlertStatus.OPEN)
-        )
-    )
-    return {
-        "show": bool(open_alerts),
-        "alerts": open_alerts,
-        "can_acknowledge": actor.can(Perm.ALERT_ACKNOWLEDGE),
-        "now": timezone.now(),
-    }
 
 
 def _signed(value: int) -> str:
@@ -99,26 +80,7 @@ def patient_measures_panel(context, patient) -> dict:
     }
 
 
-@register.inclusion_tag("measures/includes/nav_link.html", takes_context=True)
-def alert_nav_link(context) -> dict:
-    """ "Alerts" in the top bar with the clinic's open-alert count (one COUNT query)."""
-    actor = _actor(context)
-    if not _may(actor, Perm.ALERT_READ):
-        return {"show": False}
-    request = context["request"]
-    count = SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
-    return {
-        "show": True,
-        "url_name": "alert_queue",
-        "label": "Alerts",
-        "count": count,
-        "count_label": f"{count} open safety alert{'s' if count != 1 else ''}",
-        "urgent": count > 0,
-        "current": _here(request) in ("alert_queue", "alert_detail"),
-    }
-
-
-@register.inclusion_tag("measures/includes/nav_link.html", takes_context=True)
+@register.inclusion_tag("includes/nav_link.html", takes_context=True)
 def due_nav_link(context) -> dict:
     """ "Questionnaires" in the top bar: the due and overdue list."""
     actor = _actor(context)

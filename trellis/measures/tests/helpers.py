@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from django.core.management import call_command
 from django.utils import timezone
 
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.measures import services
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments.services import start_course
 
 # Nine PHQ-9 answers: item 9 last. Totals 11 (moderate) with item 9 at 0 / 1.

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.measures import alerts, services
-from trellis.measures.models import Measure, SafetyAlert
+from trellis.measures import services
+from trellis.measures.models import Measure
 from trellis.measures.tests.helpers import (
     GAD7_MILD,
     PHQ9_CLEAN,
@@ -12,6 +12,8 @@ from trellis.measures.tests.helpers import (
     MeasuresTestCase,
     answers_totalling,
 )
+from trellis.safety import services as alerts
+from trellis.safety.models import SafetyAlert
 
 
 class MeasureApiTests(MeasuresTestCase):

@@ -6,9 +6,10 @@ import pytest
 
 from trellis.accounts.permissions import Role
 from trellis.lib.browser_testing import page_errors, signed_in_context
-from trellis.lib.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.measures import services
-from trellis.measures.models import Measure, SafetyAlert
+from trellis.measures.models import Measure
+from trellis.safety.models import SafetyAlert
+from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 
 PHONE = {"width": 390, "height": 844}
 

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from trellis.measures import services
 from trellis.measures.demo import add_demo_measures
-from trellis.measures.models import Measure, SafetyAlert
+from trellis.measures.models import Measure
 from trellis.measures.tests.helpers import MeasuresTestCase
+from trellis.safety.models import SafetyAlert
 from trellis.treatments.models import Session
 
 

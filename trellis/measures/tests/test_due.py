@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import actor_for, make_patient
 from trellis.measures import services
 from trellis.measures.models import Measure, QuestionnaireLink, ScheduledMeasure
 from trellis.measures.tests.helpers import GAD7_MILD, PHQ9_CLEAN, MeasuresTestCase, form_data
 from trellis.messaging.models import Channel, OutboxMessage
 from trellis.patients.models import Patient
+from trellis.testing import actor_for, make_patient
 from trellis.treatments.models import Course, Session, SessionStatus
 
 
@@ -417,10 +417,10 @@ class ReminderTests(MeasuresTestCase):
         self.assertEqual(OutboxMessage.objects.filter(patient=self.patient_b).count(), 1)
 
     def test_the_worker_queues_reminders(self):
-        from trellis.measures.jobs import run_clinic_jobs
+        from trellis.messaging.jobs import run_clinic_jobs
 
         counts = run_clinic_jobs(now=local(self.clinic_a, self.eve, 10))
-        self.assertEqual((counts.reminders, counts.escalated), (1, 0))
+        self.assertEqual((counts.count("reminders"), counts.count("escalated")), (1, 0))
         self.assertEqual(str(counts), "queued 1 questionnaire reminder")
 
 

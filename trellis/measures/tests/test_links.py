@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import actor_for
 from trellis.measures import services
-from trellis.measures.models import Measure, QuestionnaireLink, SafetyAlert, hash_token
+from trellis.measures.models import Measure, QuestionnaireLink, hash_token
 from trellis.measures.tests.helpers import (
     GAD7_MILD,
     PHQ9_CLEAN,
@@ -23,6 +22,8 @@ from trellis.measures.tests.helpers import (
     form_data,
 )
 from trellis.messaging.models import Channel, OutboxMessage
+from trellis.safety.models import SafetyAlert
+from trellis.testing import actor_for
 
 
 class LinkTestCase(MeasuresTestCase):
@@ -269,7 +270,7 @@ class ItemNineThroughTheLinkTests(LinkTestCase):
         self.assertEqual(len(mail.outbox), 0)
         self.assertEqual(
             AuditEvent.objects.filter(
-                object_type="measures.safetyalert", action=Action.CREATE
+                object_type="safety.safetyalert", action=Action.CREATE
             ).count(),
             1,
         )
@@ -288,7 +289,7 @@ class ItemNineThroughTheLinkTests(LinkTestCase):
         sent = self.send()
         with (
             mock.patch(
-                "trellis.measures.alerts.SafetyAlert.objects.create",
+                "trellis.safety.services.SafetyAlert.objects.create",
                 side_effect=RuntimeError("disk full"),
             ),
             self.assertRaises(RuntimeError),

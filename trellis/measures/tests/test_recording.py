@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import actor_for
 from trellis.measures import services
-from trellis.measures.models import EnteredVia, Measure, SafetyAlert, ScheduledMeasure
+from trellis.measures.models import EnteredVia, Measure, ScheduledMeasure
 from trellis.measures.tests.helpers import (
     GAD7_MILD,
     PHQ9_CLEAN,
@@ -19,6 +18,8 @@ from trellis.measures.tests.helpers import (
     answers_totalling,
     form_data,
 )
+from trellis.safety.models import SafetyAlert
+from trellis.testing import actor_for
 
 
 class RecordMeasureTests(MeasuresTestCase):

@@ -24,7 +24,6 @@ from django.test import (
 from django.utils import timezone
 
 from trellis.lib.errors import InputError
-from trellis.lib.testing import TrellisTestCase
 from trellis.messaging.models import Channel, OutboxMessage, Status
 from trellis.messaging.services import (
     MAX_ATTEMPTS,
@@ -37,6 +36,7 @@ from trellis.messaging.services import (
     send_due,
 )
 from trellis.messaging.sms import FileProvider, SmsError, SmsProvider, get_provider
+from trellis.testing import TrellisTestCase
 
 HERE = "trellis.messaging.tests.test_outbox"
 

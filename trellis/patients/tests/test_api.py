@@ -4,8 +4,8 @@ import json
 from django.core.management import call_command
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import SAFE_ANSWERS, TrellisTestCase
 from trellis.patients.models import BodyMeasurement, Patient, Screening
+from trellis.testing import SAFE_ANSWERS, TrellisTestCase
 
 NEW_PATIENT = {
     "given_name": "Mary",

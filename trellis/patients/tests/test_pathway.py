@@ -2,10 +2,10 @@
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.patients import services
 from trellis.patients.models import AssessmentRequest, Patient, RequestStatus, Screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS
+from trellis.testing import TrellisTestCase, actor_for
 
 REQUEST = {
     "given_name": "Virginia",

@@ -11,9 +11,9 @@ from django.test import override_settings
 
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.patients import services
 from trellis.patients.models import AssessmentRequest, Patient
+from trellis.testing import TrellisTestCase, actor_for
 
 ADA = {  # the same person as the persona Ada Lovelace, born 1980-05-17
     "given_name": "ada",

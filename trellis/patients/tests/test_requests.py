@@ -2,7 +2,6 @@
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.patients import services
 from trellis.patients.models import (
     AssessmentRequest,
@@ -11,6 +10,7 @@ from trellis.patients.models import (
     Patient,
     RequestStatus,
 )
+from trellis.testing import TrellisTestCase, actor_for
 
 
 class RequestTestCase(TrellisTestCase):

@@ -1,9 +1,9 @@
 """The eligibility cards on the screening page speak in words: an eligible card says no
 contraindication or caution was found, and reasons name the answer they look at, never its key."""
 
-from trellis.lib.testing import SAFE_ANSWERS, TrellisTestCase, actor_for
 from trellis.patients import services
 from trellis.patients.models import Screening
+from trellis.testing import SAFE_ANSWERS, TrellisTestCase, actor_for
 
 TWO_FAILED = [
     {"drug": "sertraline", "weeks": 8, "adequate_dose": True, "outcome": "inadequate_response"},

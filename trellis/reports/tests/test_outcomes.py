@@ -4,7 +4,6 @@ bench/synthetic/tests/test_reference.py.)"""
 
 from datetime import date, timedelta
 
-from trellis.lib.testing import TrellisTestCase
 from trellis.reports.outcomes import (
     BY_CLINIC,
     BY_QUARTER,
@@ -14,6 +13,7 @@ from trellis.reports.outcomes import (
     outcome_table,
 )
 from trellis.reports.tests.helpers import T0, make_course, phq9, trajectory
+from trellis.testing import TrellisTestCase
 
 
 class OutcomeFiguresTest(TrellisTestCase):

@@ -9,8 +9,8 @@ from django.db import connection
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Role
 from trellis.audit.models import AuditEvent
-from trellis.lib.testing import AUDIT_LOCK_QUERIES, TrellisTestCase
 from trellis.reports.tests.helpers import T0, make_course, phq9, trajectory
+from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase
 
 PAGE = "/reports/outcomes/"
 CSV = "/reports/outcomes.csv"

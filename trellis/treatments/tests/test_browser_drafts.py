@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from trellis.accounts.permissions import Role
 from trellis.lib.browser_testing import page_errors, signed_in_context
-from trellis.lib.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import TRD_TRIALS
+from trellis.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
 from trellis.treatments import services, sessions
 from trellis.treatments.models import NoteDraft, Protocol
 from trellis.treatments.protocols import BUILTIN

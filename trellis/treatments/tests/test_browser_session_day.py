@@ -21,7 +21,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from trellis.accounts.middleware import SESSION_LAST_SEEN
 from trellis.accounts.permissions import Role
 from trellis.lib.browser_testing import page_errors, signed_in_context
-from trellis.lib.testing import (
+from trellis.patients import services as patient_services
+from trellis.patients.tests.test_api import TRD_TRIALS
+from trellis.testing import (
     PASSWORD,
     SAFE_ANSWERS,
     actor_for,
@@ -29,8 +31,6 @@ from trellis.lib.testing import (
     make_patient,
     make_staff,
 )
-from trellis.patients import services as patient_services
-from trellis.patients.tests.test_api import TRD_TRIALS
 from trellis.treatments import services
 from trellis.treatments.models import (
     InfusionRecord,

@@ -12,9 +12,9 @@ from django.test import RequestFactory
 from trellis.accounts.permissions import Role
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
-from trellis.lib.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS
+from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 from trellis.treatments import services
 from trellis.treatments.models import ClosureDay, Course, CourseStatus, Session, SessionStatus
 
@@ -625,7 +625,7 @@ class ClosureTests(CourseTestCase):
         self.assertTrue(ClosureDay.objects.filter(clinic=self.clinic_a, date=day).exists())
 
     def make_beta_admin(self):
-        from trellis.lib.testing import make_staff
+        from trellis.testing import make_staff
 
         return make_staff("admin_b", self.clinic_b, Role.CLINIC_ADMIN)
 

@@ -3,9 +3,9 @@
 from datetime import date, timedelta
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import actor_for
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS, ApiTestCase
+from trellis.testing import actor_for
 from trellis.treatments import services
 from trellis.treatments.models import Course, Protocol, Session, SessionStatus
 from trellis.treatments.tests.test_courses import TMS_CONTRAINDICATED, is_open, next_monday

@@ -4,7 +4,7 @@ closures page, added only when an administrator accepts one."""
 from datetime import date, timedelta
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase
 from trellis.treatments import public_holidays, services
 from trellis.treatments.models import ClosureDay
 

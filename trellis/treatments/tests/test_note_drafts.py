@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from trellis.accounts.middleware import SESSION_LAST_SEEN
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments import drafts, services, sessions
 from trellis.treatments.models import NoteDraft, Session
 from trellis.treatments.tests.test_sessions import ESKETAMINE_NOTE

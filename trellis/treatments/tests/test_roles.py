@@ -3,9 +3,9 @@ treatment; the front desk never sees why a contraindication was overridden."""
 
 from datetime import timedelta
 
-from trellis.lib.testing import actor_for
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS, ApiTestCase
+from trellis.testing import actor_for
 from trellis.treatments import services, sessions
 from trellis.treatments.models import Session, SessionStatus
 from trellis.treatments.tests.test_courses import TMS_CONTRAINDICATED, next_monday

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import actor_for
+from trellis.testing import actor_for
 from trellis.treatments import documentation as doc
 from trellis.treatments import services, sessions
 from trellis.treatments.models import SafetyOverride, Session

@@ -13,9 +13,9 @@ from django.utils import timezone
 from trellis.accounts.services import issue_token
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict, InputError
-from trellis.lib.testing import actor_for
 from trellis.patients.models import BodyMeasurement
 from trellis.patients.services import record_measurement
+from trellis.testing import actor_for
 from trellis.treatments import services, sessions
 from trellis.treatments.models import CourseStatus, Session, SessionStatus
 from trellis.treatments.tests.test_courses import CourseTestCase

@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import TrellisTestCase, actor_for
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments import services, sessions
 from trellis.treatments.models import RemsForm, RemsStatus, Session, SessionStatus
 
@@ -271,7 +271,7 @@ class InfusionSessionTests(SessionTestCase):
         self.assertIn("weight_kg", response.context["form"].errors)
 
     def test_a_vital_past_the_alert_level_raises_a_safety_alert_in_the_same_request(self):
-        from trellis.measures.models import SafetyAlert
+        from trellis.safety.models import SafetyAlert
 
         self.begin()
         self.sign_in(self.nurse)
@@ -283,7 +283,7 @@ class InfusionSessionTests(SessionTestCase):
         self.assertContains(page, "vital-alert")
 
     def test_a_flag_below_the_alert_level_raises_no_alert(self):
-        from trellis.measures.models import SafetyAlert
+        from trellis.safety.models import SafetyAlert
 
         self.begin()
         self.sign_in(self.nurse)
@@ -395,7 +395,7 @@ class TmsSessionTests(SessionTestCase):
         self.assertTrue(self.session.is_signed)
 
     def test_a_seizure_raises_an_urgent_alert(self):
-        from trellis.measures.models import SafetyAlert
+        from trellis.safety.models import SafetyAlert
 
         self.begin()
         sessions.save_tms(self.nurse_actor, self.session, {"seizure": True})

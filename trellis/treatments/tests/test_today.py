@@ -6,9 +6,9 @@ from unittest import mock
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.lib.testing import AUDIT_LOCK_QUERIES, actor_for, make_patient
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS
+from trellis.testing import AUDIT_LOCK_QUERIES, actor_for, make_patient
 from trellis.treatments import services
 from trellis.treatments.models import ClosureDay, Session, SessionStatus
 from trellis.treatments.tests.test_courses import CourseTestCase, next_monday

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
-from trellis.measures.jobs import JobCounts, run_clinic_jobs
+from trellis.messaging.jobs import JobCounts, run_clinic_jobs
 from trellis.messaging.services import SendCounts
 from trellis.messaging.services import send_due as send_outbox
 from trellis.messaging.sms import get_provider
@@ -23,9 +23,9 @@ class PassCounts(SendCounts):
 
 
 def send_due(limit: int) -> SendCounts:
-    """One pass: escalate due safety alerts and queue due questionnaire reminders
-    (trellis.measures.jobs), then send what is due, so the messages those jobs queued go out in
-    the same pass."""
+    """One pass: the clinic's timed jobs (trellis.messaging.jobs: escalate due safety alerts,
+    queue due questionnaire reminders …), then send what is due, so the messages those jobs
+    queued go out in the same pass."""
     jobs = run_clinic_jobs()
     sent = send_outbox(limit=limit)
     return PassCounts(sent=sent.sent, retrying=sent.retrying, failed=sent.failed, jobs=jobs)

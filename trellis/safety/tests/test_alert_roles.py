@@ -11,10 +11,10 @@ from django.utils import timezone
 from trellis.accounts.middleware import SESSION_CLINIC
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Role
-from trellis.measures import alerts
-from trellis.measures.models import AlertStatus, SafetyAlert
-from trellis.measures.tests.test_alerts import AlertTestCase
 from trellis.messaging.models import OutboxMessage
+from trellis.safety import services as alerts
+from trellis.safety.models import AlertStatus, SafetyAlert
+from trellis.safety.tests.test_alerts import AlertTestCase
 
 
 class _Links(HTMLParser):

@@ -16,13 +16,16 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict, InputError
-from trellis.lib.testing import actor_for, make_patient
-from trellis.measures import alerts, services
-from trellis.measures.jobs import run_clinic_jobs
-from trellis.measures.models import AlertStatus, SafetyAlert
+from trellis.measures import services
 from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
+from trellis.messaging.jobs import run_clinic_jobs
 from trellis.messaging.models import OutboxMessage
 from trellis.messaging.services import send_due
+from trellis.safety import services as alerts
+from trellis.safety.models import AlertStatus, SafetyAlert
+from trellis.testing import actor_for, make_patient
+
+NAV_LINKS = "{% load measures_tags safety_tags %}{% alert_nav_link %}{% due_nav_link %}"
 
 
 class AlertTestCase(MeasuresTestCase):
@@ -99,7 +102,7 @@ class PatientPageTests(AlertTestCase):
         request = RequestFactory().get("/")
         request.actor = actor_for(user, self.clinic_a)
         request.user = user
-        template = Template("{% load measures_tags %}{% " + tag + " patient %}")
+        template = Template("{% load measures_tags safety_tags %}{% " + tag + " patient %}")
         return template.render(Context({"request": request, "patient": self.patient}))
 
     def test_the_banner_shows_open_alerts_most_severe_first_to_clinicians(self):
@@ -150,7 +153,7 @@ class QueueTests(AlertTestCase):
         )
         self.assertNotContains(response, "Turing")
         event = AuditEvent.objects.order_by("-seq").first()
-        self.assertEqual((event.action, event.object_type), (Action.QUERY, "measures.safetyalert"))
+        self.assertEqual((event.action, event.object_type), (Action.QUERY, "safety.safetyalert"))
 
     def patient_b_in_a(self):
         return make_patient(self.nurse_actor, "Emmy", "Noether")
@@ -186,7 +189,7 @@ class QueueTests(AlertTestCase):
         request = RequestFactory().get("/")
         request.actor = self.nurse_actor
         request.resolver_match = None
-        html = Template("{% load measures_tags %}{% alert_nav_link %}{% due_nav_link %}").render(
+        html = Template(NAV_LINKS).render(
             Context({"request": request})
         )
         self.assertIn('href="/alerts/"', html)
@@ -194,7 +197,7 @@ class QueueTests(AlertTestCase):
         self.assertIn('href="/measures/due/"', html)
         request.actor = actor_for(self.front_desk, self.clinic_a)
         self.assertEqual(
-            Template("{% load measures_tags %}{% alert_nav_link %}{% due_nav_link %}").render(
+            Template(NAV_LINKS).render(
                 Context({"request": request})
             ),
             "",
@@ -361,7 +364,7 @@ class EscalationTests(AlertTestCase):
         type(self.admin).objects.filter(pk__in=[self.admin.pk, self.prescriber.pk]).update(email="")
         t0 = timezone.now()
         alert = self.item_nine(now=t0)
-        with self.assertLogs("trellis.measures.alerts", "ERROR"):
+        with self.assertLogs("trellis.safety.services", "ERROR"):
             run_clinic_jobs(now=t0 + timedelta(hours=1))
         alert.refresh_from_db()
         self.assertEqual(alert.escalation_count, 1)
@@ -374,7 +377,7 @@ class EscalationTests(AlertTestCase):
         alert_b = alerts.raise_alert(
             None, self.patient_b, "suicide_item", "high", "Item 9 answered 2", now=t0
         )
-        with self.assertLogs("trellis.measures.alerts", "WARNING") as logs:
+        with self.assertLogs("trellis.safety.services", "WARNING") as logs:
             self.assertEqual(alerts.escalate_due_alerts(now=t0 + timedelta(minutes=61)), 2)
         self.assertIn("not e-mailed to prescriber ", " ".join(logs.output))
         self.assertEqual(
@@ -400,7 +403,7 @@ class EscalationTests(AlertTestCase):
 
         with (
             mock.patch.object(alerts, "_escalate", side_effect=fails_for_the_first),
-            self.assertLogs("trellis.measures.alerts", "ERROR"),
+            self.assertLogs("trellis.safety.services", "ERROR"),
         ):
             self.assertEqual(alerts.escalate_due_alerts(now=t0 + timedelta(minutes=62)), 1)
         first.refresh_from_db()

@@ -1,4 +1,6 @@
-"""Shared test personas: every role at clinic A, and a prescriber at clinic B who must get 404."""
+"""Shared test personas: every role at clinic A, and a prescriber at clinic B who must get 404.
+
+Test-only, and so allowed to import every app (it is not part of lib, which imports none)."""
 
 from datetime import date
 

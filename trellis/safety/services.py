@@ -2,8 +2,9 @@
 acknowledges them with an action note, and escalated by e-mail to the clinic's prescribers and
 administrators for as long as nobody does.
 
-``raise_alert`` is the entry point for every kind: a PHQ-9 item 9 above 0 (``services``), a
-vital sign past its threshold, a seizure, a serious adverse event (session documentation).
+``raise_alert`` is the entry point for every kind: a PHQ-9 item 9 above 0 (measures), a vital
+sign past its threshold, a seizure, a serious adverse event (session documentation). This app
+imports none of the apps that raise alerts.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from trellis.accounts.permissions import Perm, Role
 from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib.errors import Conflict, InputError
-from trellis.measures.contact import site_url
-from trellis.measures.models import (
+from trellis.lib.http import site_url
+from trellis.messaging.services import enqueue_email
+from trellis.patients.models import Patient
+from trellis.safety.models import (
     SEVERITY_RANK,
     AlertAction,
     AlertKind,
@@ -33,8 +36,6 @@ from trellis.measures.models import (
     AlertStatus,
     SafetyAlert,
 )
-from trellis.messaging.services import enqueue_email
-from trellis.patients.models import Patient
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def raise_alert(
     source=None,
     *,
     now: datetime | None = None,
+    username: str = SYSTEM_USERNAME,
+    source_address: str = "",
 ) -> SafetyAlert:
     """Raise a safety alert for ``patient`` in the caller's transaction (call it inside the
     ``transaction.atomic`` that saves what caused it).
@@ -62,10 +65,20 @@ def raise_alert(
     an AlertSeverity value (``elevated``, ``high``, ``urgent``), ``summary`` one line a
     clinician reads in the queue (shortened to 300 characters), ``source`` the saved model
     instance that raised it (a measure, a session's vitals …). It escalates to the clinic's
-    prescribers and administrator after the clinic's ``alert_escalation_minutes``.
+    prescribers and administrator after the clinic's ``alert_escalation_minutes``. Without an
+    ``actor`` the audit trail shows ``username`` (a patient's own link, say) and
+    ``source_address``.
     """
     return _raise_alert(
-        actor, patient, kind, severity, summary, source=source, now=now, username=SYSTEM_USERNAME
+        actor,
+        patient,
+        kind,
+        severity,
+        summary,
+        source=source,
+        now=now,
+        username=username,
+        source_address=source_address,
     )
 
 
@@ -348,7 +361,7 @@ def alert_queue(actor, status: str = AlertStatus.OPEN, *, limit: int = 200) -> l
     record_for(
         actor,
         Action.QUERY,
-        object_type="measures.safetyalert",
+        object_type="safety.safetyalert",
         detail={"status": status, "results": len(found)},
     )
     return found

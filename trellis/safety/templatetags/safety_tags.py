@@ -1,0 +1,69 @@
+"""The safety-alert banner on the patient's page and "Alerts" in the top bar.
+
+Each tag reads ``context["request"].actor`` and renders nothing for a role without
+``alert.read``.
+"""
+
+from django import template
+from django.utils import timezone
+
+from trellis.accounts.permissions import Perm
+from trellis.safety import services
+from trellis.safety.models import AlertStatus, SafetyAlert
+
+register = template.Library()
+
+
+def _actor(context):
+    request = context.get("request")
+    return getattr(request, "actor", None) if request is not None else None
+
+
+def _may(actor, patient=None) -> bool:
+    if actor is None or not actor.can(Perm.ALERT_READ):
+        return False
+    return patient is None or patient.clinic_id == actor.clinic.pk
+
+
+@register.filter
+def tel(number: str) -> str:
+    """A phone number as a tel: link target: "+1 860 555 0100" -> "+18605550100"."""
+    return "".join(c for c in str(number) if c.isdigit() or c == "+")
+
+
+@register.inclusion_tag("safety/includes/alert_banner.html", takes_context=True)
+def patient_alert_banner(context, patient) -> dict:
+    actor = _actor(context)
+    if not _may(actor, patient):
+        return {"show": False}
+    open_alerts = list(
+        services.open_alerts_ordered(
+            SafetyAlert.objects.filter(patient=patient, status=AlertStatus.OPEN)
+        )
+    )
+    return {
+        "show": bool(open_alerts),
+        "alerts": open_alerts,
+        "can_acknowledge": actor.can(Perm.ALERT_ACKNOWLEDGE),
+        "now": timezone.now(),
+    }
+
+
+@register.inclusion_tag("includes/nav_link.html", takes_context=True)
+def alert_nav_link(context) -> dict:
+    """ "Alerts" in the top bar with the clinic's open-alert count (one COUNT query)."""
+    actor = _actor(context)
+    if not _may(actor):
+        return {"show": False}
+    request = context["request"]
+    count = SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
+    match = getattr(request, "resolver_match", None)
+    return {
+        "show": True,
+        "url_name": "alert_queue",
+        "label": "Alerts",
+        "count": count,
+        "count_label": f"{count} open safety alert{'s' if count != 1 else ''}",
+        "urgent": count > 0,
+        "current": (match.url_name if match else "") in ("alert_queue", "alert_detail"),
+    }

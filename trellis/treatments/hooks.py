@@ -1,0 +1,23 @@
+"""What other apps do when a course's plan changes, in the transaction that changed it.
+
+Measures plans a course's questionnaires from its dates and sessions; it registers that here
+(``on_course_planned`` in its AppConfig.ready), so that treatments imports no app above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_COURSE_PLANNED: list[Callable] = []
+
+
+def on_course_planned(receiver: Callable) -> None:
+    """Call ``receiver(course)`` whenever a course starts or its plan or sessions change."""
+    if receiver not in _COURSE_PLANNED:
+        _COURSE_PLANNED.append(receiver)
+
+
+def course_planned(course) -> None:
+    """Tell every receiver, in the caller's transaction: a receiver's error rolls it back."""
+    for receiver in _COURSE_PLANNED:
+        receiver(course)
