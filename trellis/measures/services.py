@@ -811,7 +811,8 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
 
 def course_outcome(course: Course, measures: Iterable[Measure] | None = None) -> outcomes.Outcome:
     """Baseline (earliest), latest, change, response, remission and MCID from the course's
-    PHQ-9s [R4, R52, R59]. ``measures`` may be given already loaded (any instruments)."""
+    PHQ-9s inside the outcome window (``outcomes.in_outcome_window``) [R4, R52, R59].
+    ``measures`` may be given already loaded (any instruments)."""
     if measures is None:
         measures = Measure.objects.filter(course=course, instrument=instruments.PHQ9.code)
     pairs = [
@@ -819,7 +820,7 @@ def course_outcome(course: Course, measures: Iterable[Measure] | None = None) ->
         for m in measures
         if m.instrument == instruments.PHQ9.code and m.course_id == course.pk
     ]
-    return outcomes.course_outcome(pairs)
+    return outcomes.course_outcome(pairs, ended_at=course.ended_at)
 
 
 @dataclass
