@@ -157,7 +157,7 @@ def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @login_required
 def measures_due(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.MEASURE_READ)
-    today = timezone.localdate(timezone=actor.clinic.tzinfo)
+    today = actor.clinic.today()
     # One line per moment: a baseline's PHQ-9 and GAD-7 together, and once however many of the
     # patient's courses ask for it.
     moments = services.due_moments(actor, today=today)

@@ -153,7 +153,8 @@ class BodyMeasurement(models.Model):
     def clean(self) -> None:
         if self.weight_kg is None and self.height_cm is None:
             raise ValidationError("Enter a weight, a height or both.")
-        if self.measured_on and self.measured_on > timezone.localdate():
+        today = self.clinic.today() if self.clinic_id else timezone.localdate()
+        if self.measured_on and self.measured_on > today:
             raise ValidationError({"measured_on": "The measurement date is in the future."})
 
     @property

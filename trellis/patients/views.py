@@ -131,7 +131,7 @@ def patient_edit(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @login_required
 def measurement_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.PATIENT_CHANGE)
-    form = MeasurementForm(request.POST or None)
+    form = MeasurementForm(request.POST or None, clinic=patient.clinic)
     if request.method == "POST" and form.is_valid():
         try:
             services.record_measurement(request.actor, patient, **form.cleaned_data)

@@ -249,7 +249,7 @@ def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
         days = session.clinic.setting("tms_mt_remeasure_days")
         if doc.mt_remeasure_due(
             last.measured_on if last else None,
-            timezone.localdate(timezone=session.clinic.tzinfo),
+            session.clinic.today(),
             days,
         ):
             warnings.append(
