@@ -50,7 +50,14 @@ from trellis.measures.models import (
 )
 from trellis.messaging.services import enqueue_email, enqueue_sms
 from trellis.patients.models import Patient
-from trellis.treatments.models import Course, CourseStatus, Session, SessionStatus
+from trellis.treatments.models import (
+    Course,
+    CourseStatus,
+    Session,
+    SessionStatus,
+    delivered_q,
+    undelivered_q,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -858,14 +865,8 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
     # is marked on the day it was given.
     sessions = list(
         Session.objects.filter(patient=patient)
-        .filter(
-            Q(started_at__isnull=False)
-            | Q(status=SessionStatus.SIGNED)
-            | Q(signed_at__isnull=False)
-        )
-        .exclude(
-            status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW, SessionStatus.NOT_GIVEN]
-        )
+        .filter(Q(started_at__isnull=False) | delivered_q())
+        .exclude(undelivered_q())
         .values("planned_date", "started_at", "number", "course_id")
     )
     due = list(

@@ -42,6 +42,7 @@ from trellis.treatments.models import (
     SessionStatus,
     TmsRecord,
     VitalSign,
+    delivered_q,
 )
 
 
@@ -333,7 +334,7 @@ def _create_record(session: Session) -> None:
         )
     elif modality == "esketamine":
         earlier = EsketamineRecord.objects.filter(
-            session__patient=patient, session__signed_at__isnull=False
+            delivered_q("session__"), session__patient=patient
         ).exists()
         dose = defaults.get("dose_mg") if earlier else defaults.get("first_dose_mg")
         EsketamineRecord.objects.create(session=session, dose_mg=dose, first_treatment=not earlier)
@@ -775,7 +776,7 @@ def save_esketamine(
 def _had_56mg(session: Session) -> bool:
     return (
         EsketamineRecord.objects.filter(
-            session__patient=session.patient, dose_mg=56, session__signed_at__isnull=False
+            delivered_q("session__"), session__patient=session.patient, dose_mg=56
         )
         .exclude(session=session)
         .exists()
