@@ -73,9 +73,7 @@ def add_courses(
 
 def _eligible(candidates, modality: str) -> Patient | None:
     for patient in candidates:
-        screening = (
-            patient.screenings.filter(signed_at__isnull=False).order_by("-signed_at").first()
-        )
+        screening = patient.screenings.current()
         if screening and screening.status(modality) in ("eligible", "caution"):
             return patient
     return None

@@ -292,6 +292,17 @@ class RequestContact(models.Model):
         return f"{self.get_method_display()} {self.get_outcome_display()} ({self.at:%Y-%m-%d})"
 
 
+class ScreeningQuerySet(models.QuerySet):
+    def signed(self) -> "ScreeningQuerySet":
+        return self.filter(signed_at__isnull=False)
+
+    def current(self) -> "Screening | None":
+        """The current screening: the latest signed one (ties: the latest written), which
+        decides whether a course may start. The one definition, for the patient page, starting
+        a course, re-screening and the demonstration data."""
+        return self.signed().order_by("-signed_at", "-created_at", "-id").first()
+
+
 class Screening(models.Model):
     """Intake answers, prior antidepressant trials and the eligibility they give.
 
@@ -331,6 +342,8 @@ class Screening(models.Model):
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
+
+    objects = ScreeningQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -558,5 +558,6 @@ def sign_screening(actor, screening: Screening, *, acknowledge_cautions: bool = 
 
 
 def current_screening(patient: Patient) -> Screening | None:
-    """The latest signed screening: the one that decides whether a course may start."""
-    return patient.screenings.filter(signed_at__isnull=False).order_by("-signed_at").first()
+    """The latest signed screening: the one that decides whether a course may start
+    (``ScreeningQuerySet.current``)."""
+    return patient.screenings.current()
