@@ -31,6 +31,7 @@ from itertools import pairwise
 
 from trellis.lib.errors import InputError
 from trellis.measures.outcomes import OUTCOME_WINDOW_DAYS
+from trellis.treatments.modality import KETAMINE_FAMILY, Modality
 
 PHQ9 = "phq9"
 GAD7 = "gad7"
@@ -45,8 +46,8 @@ END_CLOSES_DAYS_AFTER = OUTCOME_WINDOW_DAYS
 FOLLOW_UP_OPENS_DAYS_BEFORE = 7
 FOLLOW_UP_CLOSES_DAYS_AFTER = 28
 
-MODALITIES_WITH_PRE_SESSION = ("iv_ketamine", "esketamine")
-TMS = "tms"
+MODALITIES_WITH_PRE_SESSION = KETAMINE_FAMILY
+TMS = Modality.TMS
 
 
 class Occasion(StrEnum):

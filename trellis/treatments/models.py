@@ -15,12 +15,9 @@ from django.db import models
 from django.utils import timezone
 
 from trellis.treatments import rems, schedule
+from trellis.treatments.modality import Modality
 
-MODALITY_CHOICES = [
-    ("iv_ketamine", "IV ketamine"),
-    ("esketamine", "Esketamine (Spravato)"),
-    ("tms", "TMS"),
-]
+MODALITY_CHOICES = Modality.choices
 
 
 class Protocol(models.Model):

@@ -9,10 +9,11 @@ defaults a session starts from. A clinic may add its own protocols on the same c
 
 from trellis.lib import sources
 from trellis.treatments import schedule
+from trellis.treatments.modality import Modality
 
-IV_KETAMINE = "iv_ketamine"
-ESKETAMINE = "esketamine"
-TMS = "tms"
+IV_KETAMINE = Modality.IV_KETAMINE
+ESKETAMINE = Modality.ESKETAMINE
+TMS = Modality.TMS
 
 BUILTIN = [
     {

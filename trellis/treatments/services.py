@@ -17,6 +17,7 @@ from trellis.measures.services import schedule_course
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
 from trellis.treatments import public_holidays, schedule
+from trellis.treatments.modality import Modality
 from trellis.treatments.models import (
     MODALITY_CHOICES,
     ClosureDay,
@@ -177,7 +178,7 @@ def active_course_warnings(
 
 # Ketamine and esketamine are never planned on consecutive days (schedule.py's spacing rule);
 # TMS at most once a day, so a re-plan starts at least this many days after the last session kept.
-_MIN_GAP_DAYS = {"iv_ketamine": 2, "esketamine": 2, "tms": 1}
+_MIN_GAP_DAYS = {Modality.IV_KETAMINE: 2, Modality.ESKETAMINE: 2, Modality.TMS: 1}
 
 
 def is_replannable(session: Session) -> bool:
