@@ -28,6 +28,8 @@ class Sex(models.TextChoices):
 
 
 def validate_birth_date(value: date) -> None:
+    # A field validator knows no clinic: today in the active timezone, which is the clinic's on
+    # staff pages (StaffMiddleware) and in the API (its token activates it).
     today = timezone.localdate()
     if value > today:
         raise ValidationError("The date of birth is in the future.")
