@@ -54,6 +54,9 @@ class BearerToken(HttpBearer):
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.actor = Actor(row.user, membership, client_address(request))
+        # The clinic's own calendar and clock, as the staff pages have (StaffMiddleware): the
+        # API's paths skip that middleware. Deactivated when the call ends (``_each_call``).
+        timezone.activate(membership.clinic.tzinfo)
         return request.actor
 
 
@@ -81,20 +84,23 @@ class TrellisApi(NinjaAPI):
     def urls(self):
         """ninja's URLs, with the two errors it answers outside its handlers made JSON too:
         405 for a method a path does not take, and 404 for a path under /api/v1/ that is none
-        of the API's."""
+        of the API's; and the clinic's timezone, which the token activated, ends with the call."""
         patterns, app_name, namespace = super().urls
         patterns = [
-            URLPattern(p.pattern, self._json_405(p.callback), p.default_args, p.name)
+            URLPattern(p.pattern, self._each_call(p.callback), p.default_args, p.name)
             if isinstance(p, URLPattern)
             else p
             for p in patterns
         ]
         return [*patterns, re_path(r"", csrf_exempt(self._not_found))], app_name, namespace
 
-    def _json_405(self, view):
+    def _each_call(self, view):
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            finally:
+                timezone.deactivate()
             if response.status_code != 405 or "json" in response.get("Content-Type", ""):
                 return response
             allowed = response["Allow"]

@@ -195,8 +195,11 @@ def profiles(thresholds: eligibility.Thresholds) -> list[Profile]:
                     f["status"] in (eligibility.Status.CAUTION, eligibility.Status.NEEDS_INFO)
                     for f in findings.values()
                 ),
+                # Plain codes: the rows are marshalled, which takes no enum members.
                 allowed=tuple(
-                    m for m in eligibility.MODALITIES if findings[m]["status"] != "contraindicated"
+                    str(m)
+                    for m in eligibility.MODALITIES
+                    if findings[m]["status"] != "contraindicated"
                 ),
             )
         )

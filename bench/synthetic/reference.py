@@ -5,7 +5,9 @@ Written apart from it, with window functions instead of correlated subqueries, f
 definitions in ``docs/reports.md``. Plain SQL that SQLite (3.25 or later) and PostgreSQL both
 run; the one thing they spell differently, whole seconds between two timestamps, is written
 ``SECONDS(start, end)`` and expanded for the database before it runs. Durations are in
-seconds: 21 days = 1814400, 91 days = 7862400, 182 days = 15724800, 30 days = 2592000.
+seconds: the outcome window (``trellis.measures.outcomes.OUTCOME_WINDOW_DAYS``, 21 days) is
+filled in from the one constant the application uses;
+91 days = 7862400, 182 days = 15724800, 30 days = 2592000.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from uuid import UUID
 
 from django.db import connection
 from django.db.models import DateField, UUIDField
+
+from trellis.measures.outcomes import OUTCOME_WINDOW
 
 SQL = """
 WITH course AS (
@@ -36,7 +40,7 @@ acute AS (
     FROM measures_measure m
     JOIN course c ON c.course_id = m.course_id
     WHERE m.instrument = 'phq9'
-        AND (c.ended_at IS NULL OR SECONDS(c.ended_at, m.observed_at) <= 1814400)
+        AND (c.ended_at IS NULL OR SECONDS(c.ended_at, m.observed_at) <= {window_seconds})
 ),
 judged AS (
     SELECT c.course_id, c.clinic_id, c.modality, c.quarter, c.status, c.ended_at,
@@ -132,7 +136,11 @@ def statement(vendor: str, clinics: int, *, date_from: bool = False, date_to: bo
         dates += " AND c.start_date >= %s"
     if date_to:
         dates += " AND c.start_date <= %s"
-    sql = SQL.format(clinics=", ".join(["%s"] * clinics), dates=dates)
+    sql = SQL.format(
+        clinics=", ".join(["%s"] * clinics),
+        dates=dates,
+        window_seconds=int(OUTCOME_WINDOW.total_seconds()),
+    )
     return _SECONDS.sub(lambda m: SECONDS[vendor].format(start=m[1], end=m[2]), sql)
 
 

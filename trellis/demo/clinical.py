@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from trellis.accounts.access import Actor
 from trellis.measures.demo import ITEM9_ALERT, add_demo_measures
+from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
 from trellis.treatments import services, sessions
 from trellis.treatments.models import Course, Session
@@ -61,9 +62,9 @@ def add_courses(
             protocol,
             start,
             payer=rng.choice(["Aetna", "Cigna", "Self-pay", "BCBS"]),
-            authorized_units=36 if modality == "tms" else None,
+            authorized_units=36 if modality == Modality.TMS else None,
         )
-        documenter = tms if modality == "tms" else nurse
+        documenter = tms if modality == Modality.TMS else nurse
         for session in course.sessions.filter(planned_date__lt=today).order_by("number"):
             _document(session, documenter, prescriber, rng)
         add_demo_measures(prescriber, course, rng, pattern=pattern, today=today)
@@ -73,9 +74,7 @@ def add_courses(
 
 def _eligible(candidates, modality: str) -> Patient | None:
     for patient in candidates:
-        screening = (
-            patient.screenings.filter(signed_at__isnull=False).order_by("-signed_at").first()
-        )
+        screening = patient.screenings.current()
         if screening and screening.status(modality) in ("eligible", "caution"):
             return patient
     return None
@@ -92,13 +91,13 @@ def _document(session: Session, documenter: Actor, prescriber: Actor, rng: rando
         pk=session.pk
     )
     modality = session.course.modality
-    if modality == "iv_ketamine":
+    if modality == Modality.IV_KETAMINE:
         _infusion(session, documenter, start, rng)
-    elif modality == "esketamine":
+    elif modality == Modality.ESKETAMINE:
         _esketamine(session, documenter, start, rng)
     else:
         _tms(session, documenter, start, rng)
-    signer = prescriber if modality == "iv_ketamine" else documenter
+    signer = prescriber if modality == Modality.IV_KETAMINE else documenter
     sessions.sign_session(signer, session, now=start + timedelta(hours=2, minutes=30))
 
 

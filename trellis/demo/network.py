@@ -128,8 +128,8 @@ class Summary:
 
 
 def build(today: date | None = None) -> Summary:
-    """Create whatever part of the demo network is missing; return what was added."""
-    today = today or date.today()
+    """Create whatever part of the demo network is missing; return what was added. Ages count
+    from ``today``, else each clinic's own today."""
     summary = Summary()
     with transaction.atomic():
         clinics = {spec["slug"]: _clinic(spec, summary) for spec in CLINICS}
@@ -149,7 +149,7 @@ def build(today: date | None = None) -> Summary:
             signer = Actor(prescriber.user, prescriber, "demo-loader")
             registered = []
             for number in range(PATIENTS_PER_CLINIC):
-                patient = _patient(actor, rng, today, number)
+                patient = _patient(actor, rng, today or clinic.today(), number)
                 registered.append(patient)
                 summary.patients += 1
                 if rng.random() < 0.75:
@@ -160,7 +160,7 @@ def build(today: date | None = None) -> Summary:
                     _request(clinic, actor, row)
                     summary.requests += 1
         for clinic in clinics.values():
-            summary.courses += _courses(clinic, members, today)
+            summary.courses += _courses(clinic, members, today or clinic.today())
     return summary
 
 

@@ -1,7 +1,16 @@
 """How a course went, from the questionnaire totals taken during it.
 
-Baseline is the earliest total, latest the most recent. The defaults are PHQ-9's [R4, R52, R59];
-other scales pass their own thresholds (e.g. MADRS remission <= 12 in SUSTAIN-3 is
+**The outcome window** (written once, here; the patient page, the API, the outcomes dashboard and
+its SQL oracle all apply it): a course's outcome is judged from its PHQ-9s observed up to
+``OUTCOME_WINDOW_DAYS`` (21) days after the course ended (its last session signed, or the course
+stopped) — all of them while it is still going. Response and remission are end-of-treatment
+judgements: trials read them at the end of the acute course (TRANSFORM-2 on day 28, ESCAPE-TRD at
+week 8 [R64, R75]), and what happens later is durability — relapse or recovery [R58] — not the
+course's result. 21 days is the end-of-course questionnaire's window (``schedule``); later
+follow-ups stay linked to the course and count only towards lasting response.
+
+Baseline is the earliest total in the window, latest the most recent. The defaults are PHQ-9's
+[R4, R52, R59]; other scales pass their own thresholds (e.g. MADRS remission <= 12 in SUSTAIN-3 is
 ``remission_below=13`` for whole-number totals), and the ``Outcome`` keeps the thresholds it used
 so a report can say what "remission" meant.
 
@@ -14,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeGuard
 
 from trellis.lib.errors import InputError
@@ -25,6 +34,21 @@ RESPONSE_FALL_PCT = 50
 PHQ9_REMISSION_BELOW = 5
 # Minimal clinically important difference on the PHQ-9: 5 points [R52].
 PHQ9_MCID_POINTS = 5
+# The outcome window: PHQ-9s up to this many days after the course ended [R64, R75, R58].
+OUTCOME_WINDOW_DAYS = 21
+OUTCOME_WINDOW = timedelta(days=OUTCOME_WINDOW_DAYS)
+# The window in words, for every page that shows an outcome.
+OUTCOME_WINDOW_TEXT = (
+    f"Outcome: the latest PHQ-9 up to {OUTCOME_WINDOW_DAYS} days after the course's last "
+    "session, against the first; later follow-ups judge lasting response, not the course "
+    "[R64, R75, R58]."
+)
+
+
+def in_outcome_window(observed_at: datetime, ended_at: datetime | None) -> bool:
+    """Whether a PHQ-9 observed at ``observed_at`` counts toward the outcome of a course that
+    ended at ``ended_at`` (None: still going, every measurement counts)."""
+    return ended_at is None or observed_at - ended_at <= OUTCOME_WINDOW
 
 
 @dataclass(frozen=True)
@@ -111,8 +135,12 @@ def course_outcome(
     response_fall_pct: float = RESPONSE_FALL_PCT,
     remission_below: float = PHQ9_REMISSION_BELOW,
     mcid_points: float = PHQ9_MCID_POINTS,
+    ended_at: datetime | None = None,
 ) -> Outcome:
     """The outcome from a course's totals, oldest first, or (datetime, total) pairs in any order.
+
+    With ``ended_at`` (the course's end) and timed pairs, only the measurements inside the
+    outcome window count (``in_outcome_window``).
 
     - ``response``: the total fell by at least ``response_fall_pct`` % of baseline [R4, R59];
       never with a baseline of 0.
@@ -130,6 +158,12 @@ def course_outcome(
         raise InputError("mcid_points", f"must be above 0, got {mcid_points!r}")
 
     timed = _timed_totals(measurements)
+    if ended_at is not None:
+        timed = [
+            (when, total)
+            for when, total in timed
+            if when is None or in_outcome_window(when, ended_at)
+        ]
     thresholds = {
         "response_fall_pct": response_fall_pct,
         "remission_below": remission_below,

@@ -30,6 +30,8 @@ from enum import StrEnum
 from itertools import pairwise
 
 from trellis.lib.errors import InputError
+from trellis.measures.outcomes import OUTCOME_WINDOW_DAYS
+from trellis.patients.modality import KETAMINE_FAMILY, Modality
 
 PHQ9 = "phq9"
 GAD7 = "gad7"
@@ -39,12 +41,13 @@ BASELINE_OPENS_DAYS_BEFORE = 14
 BEFORE_SESSION_OPENS_DAYS_BEFORE = 3
 WEEKLY_OPENS_DAYS_BEFORE = 2
 END_DUE_DAYS_AFTER = 7
-END_CLOSES_DAYS_AFTER = 21
+# Closes when the outcome window does: a later PHQ-9 no longer judges the course.
+END_CLOSES_DAYS_AFTER = OUTCOME_WINDOW_DAYS
 FOLLOW_UP_OPENS_DAYS_BEFORE = 7
 FOLLOW_UP_CLOSES_DAYS_AFTER = 28
 
-MODALITIES_WITH_PRE_SESSION = ("iv_ketamine", "esketamine")
-TMS = "tms"
+MODALITIES_WITH_PRE_SESSION = KETAMINE_FAMILY
+TMS = Modality.TMS
 
 
 class Occasion(StrEnum):

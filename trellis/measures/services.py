@@ -50,7 +50,14 @@ from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind
 from trellis.safety.services import SYSTEM_USERNAME, raise_alert
 from trellis.safety.sources import Source
-from trellis.treatments.models import Course, CourseStatus, Session, SessionStatus
+from trellis.treatments.models import (
+    Course,
+    CourseStatus,
+    Session,
+    SessionStatus,
+    delivered_q,
+    undelivered_q,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -811,7 +818,8 @@ def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
 
 def course_outcome(course: Course, measures: Iterable[Measure] | None = None) -> outcomes.Outcome:
     """Baseline (earliest), latest, change, response, remission and MCID from the course's
-    PHQ-9s [R4, R52, R59]. ``measures`` may be given already loaded (any instruments)."""
+    PHQ-9s inside the outcome window (``outcomes.in_outcome_window``) [R4, R52, R59].
+    ``measures`` may be given already loaded (any instruments)."""
     if measures is None:
         measures = Measure.objects.filter(course=course, instrument=instruments.PHQ9.code)
     pairs = [
@@ -819,7 +827,7 @@ def course_outcome(course: Course, measures: Iterable[Measure] | None = None) ->
         for m in measures
         if m.instrument == instruments.PHQ9.code and m.course_id == course.pk
     ]
-    return outcomes.course_outcome(pairs)
+    return outcomes.course_outcome(pairs, ended_at=course.ended_at)
 
 
 @dataclass
@@ -857,14 +865,8 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
     # is marked on the day it was given.
     sessions = list(
         Session.objects.filter(patient=patient)
-        .filter(
-            Q(started_at__isnull=False)
-            | Q(status=SessionStatus.SIGNED)
-            | Q(signed_at__isnull=False)
-        )
-        .exclude(
-            status__in=[SessionStatus.CANCELLED, SessionStatus.NO_SHOW, SessionStatus.NOT_GIVEN]
-        )
+        .filter(Q(started_at__isnull=False) | delivered_q())
+        .exclude(undelivered_q())
         .values("planned_date", "started_at", "number", "course_id")
     )
     due = list(

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.permissions import Perm
@@ -151,7 +150,7 @@ def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @login_required
 def measures_due(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.MEASURE_READ)
-    today = timezone.localdate(timezone=actor.clinic.tzinfo)
+    today = actor.clinic.today()
     # One line per moment: a baseline's PHQ-9 and GAD-7 together, and once however many of the
     # patient's courses ask for it.
     moments = services.due_moments(actor, today=today)

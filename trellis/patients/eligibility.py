@@ -43,6 +43,7 @@ from typing import Any
 
 from trellis.lib import sources
 from trellis.lib.errors import InputError
+from trellis.patients.modality import Modality
 
 
 class Status(StrEnum):
@@ -60,9 +61,9 @@ _SEVERITY = {
     Status.CONTRAINDICATED: 3,
 }
 
-IV_KETAMINE = "iv_ketamine"
-ESKETAMINE = "esketamine"
-TMS = "tms"
+IV_KETAMINE = Modality.IV_KETAMINE
+ESKETAMINE = Modality.ESKETAMINE
+TMS = Modality.TMS
 MODALITIES = (IV_KETAMINE, ESKETAMINE, TMS)
 _MODALITY_NAMES = {IV_KETAMINE: "IV ketamine", ESKETAMINE: "esketamine", TMS: "TMS"}
 

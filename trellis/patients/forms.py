@@ -1,5 +1,4 @@
 from django import forms
-from django.utils import timezone
 
 from trellis.lib.errors import InputError
 from trellis.lib.forms import Form, ModelForm
@@ -63,9 +62,11 @@ class MeasurementForm(ModelForm):
         fields = ["measured_on", "weight_kg", "height_cm"]
         widgets = {"measured_on": DATE_INPUT}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, clinic, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["measured_on"].initial = timezone.localdate()
+        # Today at the clinic, which the model's own check (not in the future) also uses.
+        self.instance.clinic = clinic
+        self.fields["measured_on"].initial = clinic.today()
 
 
 # --- Screening ---------------------------------------------------------------------------------

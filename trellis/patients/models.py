@@ -28,6 +28,8 @@ class Sex(models.TextChoices):
 
 
 def validate_birth_date(value: date) -> None:
+    # A field validator knows no clinic: today in the active timezone, which is the clinic's on
+    # staff pages (StaffMiddleware) and in the API (its token activates it).
     today = timezone.localdate()
     if value > today:
         raise ValidationError("The date of birth is in the future.")
@@ -153,7 +155,8 @@ class BodyMeasurement(models.Model):
     def clean(self) -> None:
         if self.weight_kg is None and self.height_cm is None:
             raise ValidationError("Enter a weight, a height or both.")
-        if self.measured_on and self.measured_on > timezone.localdate():
+        today = self.clinic.today() if self.clinic_id else timezone.localdate()
+        if self.measured_on and self.measured_on > today:
             raise ValidationError({"measured_on": "The measurement date is in the future."})
 
     @property
@@ -291,6 +294,17 @@ class RequestContact(models.Model):
         return f"{self.get_method_display()} {self.get_outcome_display()} ({self.at:%Y-%m-%d})"
 
 
+class ScreeningQuerySet(models.QuerySet):
+    def signed(self) -> "ScreeningQuerySet":
+        return self.filter(signed_at__isnull=False)
+
+    def current(self) -> "Screening | None":
+        """The current screening: the latest signed one (ties: the latest written), which
+        decides whether a course may start. The one definition, for the patient page, starting
+        a course, re-screening and the demonstration data."""
+        return self.signed().order_by("-signed_at", "-created_at", "-id").first()
+
+
 class Screening(models.Model):
     """Intake answers, prior antidepressant trials and the eligibility they give.
 
@@ -330,6 +344,8 @@ class Screening(models.Model):
     supersedes = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
     )
+
+    objects = ScreeningQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

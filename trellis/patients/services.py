@@ -192,7 +192,7 @@ def register_patient(
             measurement = BodyMeasurement(
                 clinic=actor.clinic,
                 patient=patient,
-                measured_on=timezone.localdate(),
+                measured_on=actor.clinic.today(),
                 weight_kg=_decimal(weight_kg),
                 height_cm=_decimal(height_cm),
                 recorded_by=actor.user,
@@ -477,7 +477,7 @@ def clinic_thresholds(clinic: Clinic) -> eligibility.Thresholds:
 def _evaluate_into(screening: Screening, answers: dict, trials: list) -> None:
     clinic = screening.patient.clinic
     thresholds = clinic_thresholds(clinic)
-    age = screening.patient.age_on(timezone.localdate(timezone=clinic.tzinfo))
+    age = screening.patient.age_on(clinic.today())
     result = eligibility.evaluate(answers, trials, age, thresholds)
     screening.answers = dict(answers)
     screening.trials = [dict(trial) for trial in trials]
@@ -558,5 +558,6 @@ def sign_screening(actor, screening: Screening, *, acknowledge_cautions: bool = 
 
 
 def current_screening(patient: Patient) -> Screening | None:
-    """The latest signed screening: the one that decides whether a course may start."""
-    return patient.screenings.filter(signed_at__isnull=False).order_by("-signed_at").first()
+    """The latest signed screening: the one that decides whether a course may start
+    (``ScreeningQuerySet.current``)."""
+    return patient.screenings.current()

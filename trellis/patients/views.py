@@ -95,19 +95,15 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "can_edit": actor.can(Perm.PATIENT_CHANGE),
     }
     if actor.can(Perm.SCREENING_READ):
-        screenings = list(patient.screenings.select_related("created_by", "signed_by"))
-        current = next((s for s in sorted(screenings, key=_signed_order) if s.is_signed), None)
+        screenings = patient.screenings.select_related("created_by", "signed_by")
+        listed = list(screenings)
         context.update(
-            screenings=screenings,
-            current=current,
-            draft=next((s for s in screenings if not s.is_signed), None),
+            screenings=listed,
+            current=screenings.current(),
+            draft=next((s for s in listed if not s.is_signed), None),
             can_screen=actor.can(Perm.SCREENING_CHANGE),
         )
     return render(request, "patients/detail.html", context)
-
-
-def _signed_order(screening: Screening):
-    return -(screening.signed_at.timestamp() if screening.signed_at else 0)
 
 
 @login_required
@@ -130,7 +126,7 @@ def patient_edit(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @login_required
 def measurement_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.PATIENT_CHANGE)
-    form = MeasurementForm(request.POST or None)
+    form = MeasurementForm(request.POST or None, clinic=patient.clinic)
     if request.method == "POST" and form.is_valid():
         try:
             services.record_measurement(request.actor, patient, **form.cleaned_data)

@@ -3,10 +3,11 @@
 The unit is the treatment course; a course belongs to the quarter of its start date (a date in
 the clinic's own calendar). For each course, from the PHQ-9s linked to it:
 
-- **The course's PHQ-9s** are those observed up to ``ACUTE_WINDOW_DAYS`` (21) days after the
-  course ended (``Course.ended_at``: its last session signed, or the course stopped) — the
-  end-of-course questionnaire's window (``trellis.measures.schedule``). All of them while the
-  course is active. Follow-ups later than that judge durability, not the course.
+- **The course's PHQ-9s** are those inside the outcome window: observed up to
+  ``OUTCOME_WINDOW_DAYS`` (21) days after the course ended (``Course.ended_at``: its last
+  session signed, or the course stopped); all of them while the course is active. The rule and
+  its sources are ``trellis.measures.outcomes``'s, the one the patient page and the API apply.
+  Follow-ups later than that judge durability, not the course.
 - **Baseline** is the earliest of them, **latest** the most recent (ties: recorded first,
   then id). **Assessed**: at least two — a single measurement is never a response.
 - **Response**: the latest fell by at least 50 % of a baseline above 0; **remission**: the
@@ -58,12 +59,12 @@ from django.db.models.functions import (
 
 from trellis.measures import outcomes
 from trellis.measures.models import Measure
-from trellis.measures.schedule import END_CLOSES_DAYS_AFTER
 from trellis.treatments.models import MODALITY_CHOICES, Course, CourseStatus
 
 DAY = 86400
-# The end-of-course questionnaire closes 21 days after the last session: the course's PHQ-9s.
-ACUTE_WINDOW_DAYS = END_CLOSES_DAYS_AFTER
+# The outcome window (``trellis.measures.outcomes``): PHQ-9s up to 21 days after the course.
+OUTCOME_WINDOW_DAYS = outcomes.OUTCOME_WINDOW_DAYS
+OUTCOME_WINDOW_TEXT = outcomes.OUTCOME_WINDOW_TEXT
 # Durable response: the PHQ-9 closest to these many days after the course, within the window.
 DURABLE_TARGET_DAYS = {3: 91, 6: 182}
 DURABLE_WINDOW_DAYS = 30
@@ -134,7 +135,7 @@ def _course_phq9s() -> QuerySet[Measure]:
     return (
         Measure.objects.filter(course=OuterRef("pk"), instrument="phq9")
         .annotate(after_end=SecondsBetween(OuterRef("ended_at"), "observed_at"))
-        .filter(Q(after_end__isnull=True) | Q(after_end__lte=ACUTE_WINDOW_DAYS * DAY))
+        .filter(Q(after_end__isnull=True) | Q(after_end__lte=OUTCOME_WINDOW_DAYS * DAY))
         .order_by()
     )
 

@@ -60,7 +60,13 @@ def _report(form: OutcomeFilterForm, levels: tuple[int, ...]) -> dict[int, list[
 def outcomes_page(request: HttpRequest) -> HttpResponse:
     memberships = _report_memberships(request)
     form = OutcomeFilterForm(memberships, request.GET)
-    context = {"form": form, "query": request.GET.urlencode(), "few": FEW}
+    context = {
+        "form": form,
+        "query": request.GET.urlencode(),
+        "few": FEW,
+        "outcome_window": outcomes.OUTCOME_WINDOW_TEXT,
+        "outcome_window_days": outcomes.OUTCOME_WINDOW_DAYS,
+    }
     if not form.is_valid():
         return render(request, "reports/outcomes.html", context, status=400)
     report = _report(form, (BY_CLINIC, BY_QUARTER, OVERALL))

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from trellis.lib.forms import Form
+from trellis.patients.modality import Modality
 from trellis.treatments import documentation as doc
 from trellis.treatments.models import MotorThreshold, RemsSubmissionMethod, Session, TmsRecord
 
@@ -361,4 +362,8 @@ class RemsSubmitForm(Form):
     )
 
 
-FORMS = {"iv_ketamine": InfusionForm, "esketamine": EsketamineForm, "tms": TmsForm}
+FORMS = {
+    Modality.IV_KETAMINE: InfusionForm,
+    Modality.ESKETAMINE: EsketamineForm,
+    Modality.TMS: TmsForm,
+}

@@ -14,13 +14,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from trellis.patients.modality import Modality
 from trellis.treatments import rems, schedule
 
-MODALITY_CHOICES = [
-    ("iv_ketamine", "IV ketamine"),
-    ("esketamine", "Esketamine (Spravato)"),
-    ("tms", "TMS"),
-]
+MODALITY_CHOICES = Modality.choices
 
 
 class Protocol(models.Model):
@@ -168,6 +165,30 @@ OPEN_STATUSES = (SessionStatus.PLANNED, SessionStatus.BOOKED, SessionStatus.IN_P
 UNDELIVERED_STATUSES = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW, SessionStatus.NOT_GIVEN)
 
 
+# A session is *delivered* once it is signed: given and documented. The one definition, for the
+# course and patient pages, the API, the chart of treatment days and the dose history; a signature
+# counts whatever the status says (sessions signed before statuses were kept). Cancelled, no-show
+# and not-given sessions are not delivered and use none of the payer's authorised sessions.
+def delivered_q(prefix: str = "") -> models.Q:
+    """Delivered sessions as a filter: on sessions, or through a relation (``"sessions__"``)."""
+    return models.Q(**{f"{prefix}status": SessionStatus.SIGNED}) | models.Q(
+        **{f"{prefix}signed_at__isnull": False}
+    )
+
+
+def undelivered_q(prefix: str = "") -> models.Q:
+    """Sessions over without treatment (cancelled, no-show, not given) as a filter."""
+    return models.Q(**{f"{prefix}status__in": UNDELIVERED_STATUSES})
+
+
+class SessionQuerySet(models.QuerySet):
+    def delivered(self) -> "SessionQuerySet":
+        return self.filter(delivered_q())
+
+    def undelivered(self) -> "SessionQuerySet":
+        return self.filter(undelivered_q())
+
+
 class Session(models.Model):
     """One treatment visit of a course: planned, then documented and signed."""
 
@@ -234,6 +255,8 @@ class Session(models.Model):
     )
     closed_at = models.DateTimeField(null=True, blank=True)
 
+    objects = SessionQuerySet.as_manager()
+
     class Meta:
         ordering = ["course", "number"]
         constraints = [
@@ -252,6 +275,11 @@ class Session(models.Model):
     def is_open(self) -> bool:
         """Not over yet: planned, booked or in progress."""
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_delivered(self) -> bool:
+        """``delivered_q`` for a session already in memory."""
+        return self.status == SessionStatus.SIGNED or self.signed_at is not None
 
     @property
     def is_undelivered(self) -> bool:

@@ -8,11 +8,12 @@ defaults a session starts from. A clinic may add its own protocols on the same c
 """
 
 from trellis.lib import sources
+from trellis.patients.modality import Modality
 from trellis.treatments import schedule
 
-IV_KETAMINE = "iv_ketamine"
-ESKETAMINE = "esketamine"
-TMS = "tms"
+IV_KETAMINE = Modality.IV_KETAMINE
+ESKETAMINE = Modality.ESKETAMINE
+TMS = Modality.TMS
 
 BUILTIN = [
     {

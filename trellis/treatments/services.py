@@ -13,12 +13,12 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
+from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
 from trellis.treatments import hooks, public_holidays, schedule
 from trellis.treatments.models import (
     MODALITY_CHOICES,
-    UNDELIVERED_STATUSES,
     ClosureDay,
     Course,
     CourseStatus,
@@ -171,27 +171,13 @@ def active_course_warnings(
 # --- Progress, re-planning and stopping a course -------------------------------------------------
 
 
-# A session is delivered once it is signed: given and documented. Cancelled, no-show and
-# not-given sessions are not delivered and use none of the payer's authorised sessions; sessions
-# still open (planned, booked, in progress) are what is left of the plan.
-def delivered_q(prefix: str = "") -> Q:
-    """Delivered sessions as a filter: on sessions, or through a relation (``"sessions__"``)."""
-    return Q(**{f"{prefix}status": SessionStatus.SIGNED}) | Q(
-        **{f"{prefix}signed_at__isnull": False}
-    )
-
-
-def undelivered_q(prefix: str = "") -> Q:
-    """Sessions over without treatment (cancelled, no-show, not given) as a filter."""
-    return Q(**{f"{prefix}status__in": UNDELIVERED_STATUSES})
-
-
-DELIVERED = delivered_q()
-UNDELIVERED = undelivered_q()
+# Delivered and undelivered sessions: ``treatments.models.delivered_q``/``undelivered_q``
+# (``Session.objects.delivered()``, ``session.is_delivered``); sessions still open (planned,
+# booked, in progress) are what is left of the plan.
 
 # Ketamine and esketamine are never planned on consecutive days (schedule.py's spacing rule);
 # TMS at most once a day, so a re-plan starts at least this many days after the last session kept.
-_MIN_GAP_DAYS = {"iv_ketamine": 2, "esketamine": 2, "tms": 1}
+_MIN_GAP_DAYS = {Modality.IV_KETAMINE: 2, Modality.ESKETAMINE: 2, Modality.TMS: 1}
 
 
 def is_replannable(session: Session) -> bool:
@@ -201,11 +187,6 @@ def is_replannable(session: Session) -> bool:
         and session.started_at is None
         and session.signed_at is None
     )
-
-
-def is_delivered(session: Session) -> bool:
-    """``DELIVERED`` for a session already in memory."""
-    return session.status == SessionStatus.SIGNED or session.signed_at is not None
 
 
 @dataclass(frozen=True)
@@ -242,7 +223,7 @@ def progress(sessions) -> Progress:
     statuses = [s.status for s in sessions]
     return Progress(
         total=len(sessions),
-        delivered=sum(1 for s in sessions if is_delivered(s)),
+        delivered=sum(1 for s in sessions if s.is_delivered),
         cancelled=statuses.count(SessionStatus.CANCELLED),
         no_show=statuses.count(SessionStatus.NO_SHOW),
         not_given=statuses.count(SessionStatus.NOT_GIVEN),

@@ -21,6 +21,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
+from trellis.patients.modality import Modality
 from trellis.patients.models import BodyMeasurement
 from trellis.safety.services import raise_alert
 from trellis.treatments import documentation as doc
@@ -42,6 +43,7 @@ from trellis.treatments.models import (
     SessionStatus,
     TmsRecord,
     VitalSign,
+    delivered_q,
 )
 
 
@@ -322,7 +324,7 @@ def _create_record(session: Session) -> None:
     modality = session.course.modality
     defaults = session.course.protocol.defaults
     patient = session.patient
-    if modality == "iv_ketamine":
+    if modality == Modality.IV_KETAMINE:
         weight = patient.latest_measurement("weight_kg")
         InfusionRecord.objects.create(
             session=session,
@@ -331,9 +333,9 @@ def _create_record(session: Session) -> None:
             dose_mg_per_kg=defaults.get("dose_mg_per_kg"),
             minutes=defaults.get("minutes"),
         )
-    elif modality == "esketamine":
+    elif modality == Modality.ESKETAMINE:
         earlier = EsketamineRecord.objects.filter(
-            session__patient=patient, session__signed_at__isnull=False
+            delivered_q("session__"), session__patient=patient
         ).exists()
         dose = defaults.get("dose_mg") if earlier else defaults.get("first_dose_mg")
         EsketamineRecord.objects.create(session=session, dose_mg=dose, first_treatment=not earlier)
@@ -415,10 +417,6 @@ def record_vitals(
 # problem at once. A stop a prescriber may override needs a written reason from a prescriber;
 # the override is kept (SafetyOverride) and audited, and the same problem on the same session
 # is not asked again. Others are refused with a message that a prescriber may override.
-
-# Ketamine-family doses documented in Trellis: IV infusions and esketamine. (Oral ketamine is
-# not documented as a session yet; its doses join ``_doses_on_day`` when it is.)
-KETAMINE_FAMILY = ("iv_ketamine", "esketamine")
 
 
 class SafetyStop(Conflict):
@@ -552,9 +550,9 @@ def note_problems(session: Session, data: dict) -> list[doc.Problem]:
     """Every problem with these note values, without saving: for a page that could not read
     all of them, so the rest are still checked."""
     modality = session.course.modality
-    if modality == "iv_ketamine":
+    if modality == Modality.IV_KETAMINE:
         return _infusion_checks(session, data)[0]
-    if modality == "esketamine":
+    if modality == Modality.ESKETAMINE:
         return _esketamine_checks(session, data)
     return _tms_checks(session, data)[0]
 
@@ -775,7 +773,7 @@ def save_esketamine(
 def _had_56mg(session: Session) -> bool:
     return (
         EsketamineRecord.objects.filter(
-            session__patient=session.patient, dose_mg=56, session__signed_at__isnull=False
+            delivered_q("session__"), session__patient=session.patient, dose_mg=56
         )
         .exclude(session=session)
         .exists()
@@ -898,9 +896,9 @@ def missing_for_signing(session: Session) -> list[str]:
     modality = session.course.modality
     if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
         return ["the session has not begun"]
-    if modality == "iv_ketamine":
+    if modality == Modality.IV_KETAMINE:
         return doc.infusion_missing(_values(session.infusion), session.vitals.count())
-    if modality == "esketamine":
+    if modality == Modality.ESKETAMINE:
         labels = set(
             session.vitals.filter(bp_systolic__isnull=False).values_list("label", flat=True)
         )
@@ -932,7 +930,7 @@ def sign_session(actor, session: Session, *, now: datetime | None = None) -> Ses
         record_for(
             actor, Action.UPDATE, patient=session.patient, obj=session, detail={"signed": True}
         )
-        if session.course.modality == "esketamine":
+        if session.course.modality == Modality.ESKETAMINE:
             _file_rems_form(actor, session)
         _complete_course_if_done(actor, session.course, now)
     return session
@@ -957,7 +955,11 @@ def _complete_course_if_done(actor, course: Course, now: datetime) -> None:
         )
 
 
-_RECORDS = {"iv_ketamine": "infusion", "esketamine": "esketamine", "tms": "tms"}
+_RECORDS = {
+    Modality.IV_KETAMINE: "infusion",
+    Modality.ESKETAMINE: "esketamine",
+    Modality.TMS: "tms",
+}
 
 
 def save_therapy_note(actor, session: Session, text: str) -> None:

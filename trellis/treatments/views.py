@@ -21,6 +21,7 @@ from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
 from trellis.patients import access
+from trellis.patients.modality import Modality
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing, drafts, sessions, targeting
 from trellis.treatments.forms import (
@@ -49,7 +50,7 @@ def _load(request, session_id, perm=Perm.SESSION_READ) -> Session:
     return access.load(request.actor, _SESSIONS, session_id, perm)
 
 
-_RECORD = {"iv_ketamine": "infusion", "esketamine": "esketamine", "tms": "tms"}
+_RECORD = {Modality.IV_KETAMINE: "infusion", Modality.ESKETAMINE: "esketamine", Modality.TMS: "tms"}
 
 
 def _record(session: Session):
@@ -126,7 +127,7 @@ def _context(
     if form is not None and actor.can(Perm.SESSION_CHANGE):
         _keep_note_as_draft(actor, session, form, record)
     escalation = None
-    if session.course.modality == "iv_ketamine":
+    if session.course.modality == Modality.IV_KETAMINE:
         escalation = sessions.dose_escalation(session.patient)
     total = session.course.sessions.count()
     today = session.clinic.today()
@@ -162,7 +163,7 @@ def _context(
         "can_sign": actor.can(Perm.SESSION_SIGN) and session.is_open,
         "can_annotate": actor.can(Perm.SESSION_NOTE) and session.is_signed,
         "rems_form": getattr(session, "rems_form", None)
-        if session.course.modality == "esketamine"
+        if session.course.modality == Modality.ESKETAMINE
         else None,
         "keepalive_url": reverse("session_keepalive", args=[session.id])
         if drafts.keeps_sign_in(actor, session)
@@ -208,7 +209,7 @@ def _keep_note_as_draft(actor, session: Session, form, record) -> None:
     )
 
 
-_DOSE_START = {"iv_ketamine": "infusion_started_at", "esketamine": "first_device_at"}
+_DOSE_START = {Modality.IV_KETAMINE: "infusion_started_at", Modality.ESKETAMINE: "first_device_at"}
 
 
 def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
@@ -230,7 +231,7 @@ def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
                 capfirst(problem.message) + ". Re-check after rest, or a prescriber may "
                 "override with a reason."
             )
-    if modality == "esketamine":
+    if modality == Modality.ESKETAMINE:
         pre = next((v for v in vitals if v.label == "pre-dose" and v.bp_systolic), None)
         later = [
             (v.bp_systolic, v.bp_diastolic)
@@ -242,14 +243,14 @@ def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
             later,
             sessions.esketamine_limits(session.clinic),
         )
-    if modality == "tms":
+    if modality == Modality.TMS:
         # The threshold the note uses, else the patient's latest.
         used = record.motor_threshold if record is not None else None
         last = used or session.patient.motor_thresholds.first()
         days = session.clinic.setting("tms_mt_remeasure_days")
         if doc.mt_remeasure_due(
             last.measured_on if last else None,
-            timezone.localdate(timezone=session.clinic.tzinfo),
+            session.clinic.today(),
             days,
         ):
             warnings.append(
@@ -267,14 +268,14 @@ def _computed(session: Session, record, values: dict | None) -> dict:
     values submitted, blank where those cannot be computed. Never the note's old values."""
     modality = session.course.modality
     if values is None:
-        if modality == "iv_ketamine":
+        if modality == Modality.IV_KETAMINE:
             if record.rate_ml_per_h is None:
                 return {}
             return {
                 name: getattr(record, name)
                 for name in (*sessions.INFUSION_INPUTS, *_INFUSION_OUTPUTS)
             }
-        if modality == "esketamine":
+        if modality == Modality.ESKETAMINE:
             return {"monitoring_minutes": record.monitoring_minutes}
         return {
             "motor_threshold": record.motor_threshold,
@@ -283,7 +284,7 @@ def _computed(session: Session, record, values: dict | None) -> dict:
             "beam_x_cm": record.beam_x_cm if record.target_method == "beam_f3" else None,
             "beam_y_cm": record.beam_y_cm,
         }
-    if modality == "iv_ketamine":
+    if modality == Modality.IV_KETAMINE:
         inputs = [values.get(name) for name in sessions.INFUSION_INPUTS]
         if any(value is None for value in inputs):
             return {}
@@ -295,7 +296,7 @@ def _computed(session: Session, record, values: dict | None) -> dict:
             **dict(zip(sessions.INFUSION_INPUTS, inputs, strict=True)),
             **{name: getattr(infusion, name) for name in _INFUSION_OUTPUTS},
         }
-    if modality == "esketamine":
+    if modality == Modality.ESKETAMINE:
         return {"monitoring_minutes": doc.monitoring_minutes(values)}
     threshold, pct_mt = values.get("motor_threshold"), values.get("intensity_pct_mt")
     calc = {
@@ -387,9 +388,9 @@ def session_close(request: HttpRequest, session_id: UUID) -> HttpResponse:
 
 
 _SAVE = {
-    "iv_ketamine": sessions.save_infusion,
-    "esketamine": sessions.save_esketamine,
-    "tms": sessions.save_tms,
+    Modality.IV_KETAMINE: sessions.save_infusion,
+    Modality.ESKETAMINE: sessions.save_esketamine,
+    Modality.TMS: sessions.save_tms,
 }
 
 

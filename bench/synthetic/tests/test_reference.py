@@ -4,7 +4,7 @@ seeded synthetic network, where both also agree with the pure per-course outcome
 ``trellis.measures.outcomes``."""
 
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from django.test import TestCase
 
@@ -12,7 +12,7 @@ from bench.synthetic.synth import generate
 from bench.synthetic.tests.oracle import OracleMixin
 from trellis.accounts.models import Clinic
 from trellis.measures.outcomes import course_outcome
-from trellis.reports.outcomes import ACUTE_WINDOW_DAYS, outcome_table
+from trellis.reports.outcomes import outcome_table
 from trellis.reports.tests import test_outcomes
 from trellis.treatments.models import Course
 
@@ -62,17 +62,15 @@ class SeededNetworkTest(OracleMixin, TestCase):
         expected = Counter()
         courses = Course.objects.filter(clinic__in=self.clinic_ids).prefetch_related("measures")
         for course in courses:
-            cutoff = (
-                course.ended_at + timedelta(days=ACUTE_WINDOW_DAYS) if course.ended_at else None
-            )
             totals = [
                 (m.observed_at, m.total)
                 for m in sorted(
                     course.measures.all(), key=lambda m: (m.observed_at, m.created_at, m.id)
                 )
-                if m.instrument == "phq9" and (cutoff is None or m.observed_at <= cutoff)
+                if m.instrument == "phq9"
             ]
-            outcome = course_outcome(totals)
+            # The outcome window is the pure function's own rule, as on the patient page.
+            outcome = course_outcome(totals, ended_at=course.ended_at)
             key = (course.modality, course.clinic_id, _quarter(course.start_date))
             expected[(*key, "started")] += 1
             expected[(*key, "assessed")] += outcome.measurement_count >= 2

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from trellis.accounts.permissions import Perm
 from trellis.measures import services
+from trellis.measures.outcomes import OUTCOME_WINDOW_TEXT
 
 register = template.Library()
 
@@ -75,6 +76,7 @@ def patient_measures_panel(context, patient) -> dict:
         "history": list(reversed(summary.measures)),
         "due": [{"row": row, "status": row.status(summary.today)} for row in summary.due],
         "outcome_rows": [outcome_row(o) for o in summary.outcomes],
+        "outcome_window": OUTCOME_WINDOW_TEXT,
         "can_change": actor.can(Perm.MEASURE_CHANGE),
         "now": timezone.now(),
     }

@@ -1,7 +1,10 @@
 import io
 import json
+from datetime import UTC, date, datetime
+from unittest import mock
 
 from django.core.management import call_command
+from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.patients.models import BodyMeasurement, Patient, Screening
@@ -50,6 +53,18 @@ class PatientApiTests(ApiTestCase):
         self.assertEqual(
             AuditEvent.objects.filter(patient=patient, action=Action.CREATE).count(), 2
         )
+
+    def test_a_weight_sent_at_9_pm_in_new_york_is_dated_that_day_at_the_clinic(self):
+        # 21:00 on Mar 3 in New York (EST) is 02:00 on Mar 4 in UTC.
+        evening = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+        with mock.patch("django.utils.timezone.now", return_value=evening):
+            response = self.call("post", "/api/v1/patients", body=NEW_PATIENT)
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["weight_kg"]["measured_on"], "2026-03-03")
+        measured = BodyMeasurement.objects.get(patient_id=response.json()["id"])
+        self.assertEqual(measured.measured_on, date(2026, 3, 3))
+        # The clinic's timezone ends with the call.
+        self.assertEqual(timezone.get_current_timezone_name(), "UTC")
 
     def test_it_reads_a_patient_and_audits_the_read(self):
         response = self.call("get", f"/api/v1/patients/{self.patient.id}", "nurse")

@@ -7,7 +7,13 @@ from django.db.models import Count, Min, Q
 
 from trellis.accounts.permissions import Perm
 from trellis.treatments import services
-from trellis.treatments.models import Course, Session, SessionStatus
+from trellis.treatments.models import (
+    Course,
+    Session,
+    SessionStatus,
+    delivered_q,
+    undelivered_q,
+)
 
 register = template.Library()
 
@@ -25,8 +31,8 @@ def patient_courses_panel(context, patient) -> dict:
         .select_related("clinic", "protocol")
         .annotate(
             total=Count("sessions"),
-            delivered=Count("sessions", filter=services.delivered_q("sessions__")),
-            undelivered=Count("sessions", filter=services.undelivered_q("sessions__")),
+            delivered=Count("sessions", filter=delivered_q("sessions__")),
+            undelivered=Count("sessions", filter=undelivered_q("sessions__")),
             next_date=Min(
                 "sessions__planned_date",
                 filter=Q(sessions__status=SessionStatus.PLANNED, sessions__planned_date__gte=today),

@@ -333,6 +333,23 @@ class CourseCountsTests(SessionOrderTestCase):
         )
         self.assertEqual(body["sessions"][2]["reason"], "SpO2 91 % before dosing")
 
+    def test_delivered_has_one_definition_in_memory_and_in_the_database(self):
+        self.sign_off(1)
+        for number in (2, 3, 4):
+            self.place(number, self.today)
+        sessions.mark_no_show(self.nurse_actor, self.session(2), "No answer")
+        sessions.cancel_session(self.nurse_actor, self.session(3), "Illness")
+        sessions.begin_session(self.nurse_actor, self.session(4))
+        # Signed before statuses were kept: the signature is what counts.
+        Session.objects.filter(course=self.course, number=5).update(signed_at=timezone.now())
+        rows = self.course.sessions.all()
+        delivered = {s.number for s in rows.delivered()}
+        self.assertEqual(delivered, {1, 5})
+        self.assertEqual({s.number for s in rows if s.is_delivered}, delivered)
+        self.assertEqual({s.number for s in rows.undelivered()}, {2, 3})
+        self.assertEqual({s.number for s in rows if s.is_undelivered}, {2, 3})
+        self.assertEqual(services.progress(rows).delivered, 2)
+
     def test_closing_the_last_open_session_completes_the_course(self):
         self.sign_off(1, 2, 3, 4, 5)
         last = self.place(6, self.today)
