@@ -6,7 +6,9 @@ Responses every operation of a kind can give are added in one place (``document_
 - 422 to every operation that reads a parameter or a body (the field is named);
 - 400 (malformed JSON) and 413 (body too large) to every operation with a body;
 - 404 to every operation with an id in its path (unknown ids and other clinics' records);
-- 500, JSON like every other error.
+- 500, JSON like every other error;
+- 414 to every operation: a request line longer than the web server accepts (gunicorn: 4,094
+  bytes) is refused by the server itself, before Trellis, as a short HTML page.
 
 403 and 409 depend on what the operation does, so each declares them where it is defined:
 ``response={200: CourseOut, **errors(403, 409)}``.
@@ -101,6 +103,13 @@ _DESCRIPTIONS = {
 }
 
 
+_URI_TOO_LONG = {
+    "description": "The address is longer than the web server accepts; answered by the server "
+    "before Trellis, as HTML",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
 def _response(code: int, schema: type[Schema]) -> dict:
     return {
         "description": _DESCRIPTIONS[code],
@@ -145,6 +154,7 @@ def document_errors(openapi: dict) -> dict:
                 wanted[404] = ErrorOut
             for code, schema in wanted.items():
                 responses.setdefault(str(code), _response(code, schema))
+            responses.setdefault("414", _URI_TOO_LONG)
             for code, response in responses.items():
                 if code.isdigit() and int(code) in _DESCRIPTIONS:
                     response["description"] = _DESCRIPTIONS[int(code)]
