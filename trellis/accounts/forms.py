@@ -73,12 +73,10 @@ class ClinicForm(ModelForm):
     def detail_fields(self) -> list:
         return [self[name] for name in self.fields if not name.startswith("setting_")]
 
-    def clean(self) -> dict:
-        data = super().clean()
-        overrides = {}
-        for definition in clinic_settings.DEFINITIONS.values():
-            value = data.get(f"setting_{definition.key}")
-            if value is not None and value != definition.default:
-                overrides[definition.key] = value
-        self.instance.settings = overrides
-        return data
+    def details(self) -> dict:
+        """The clinic's details as entered, for ``services.update_clinic``."""
+        return {name: self.cleaned_data[name] for name in self._meta.fields}
+
+    def setting_values(self) -> dict:
+        """Each setting as entered (None when left empty: the default)."""
+        return {key: self.cleaned_data.get(f"setting_{key}") for key in clinic_settings.DEFINITIONS}

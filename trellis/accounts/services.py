@@ -1,9 +1,13 @@
-"""Named operations on staff accounts: tokens and second factors."""
+"""Named operations on staff accounts and the clinic: tokens, second factors, settings."""
+
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from trellis.accounts import clinic_settings
 from trellis.accounts.models import ApiToken, Clinic, User
 from trellis.accounts.signals import clinic_updated
 
@@ -37,12 +41,37 @@ def confirm_totp_device(device: TOTPDevice) -> None:
     device.save(update_fields=["confirmed"])
 
 
-def update_clinic(actor, form) -> Clinic:
-    """Save a valid ClinicForm for the actor's own clinic, audited as an update (the audit app
-    receives ``clinic_updated`` in this transaction)."""
+# What the administrator may change about the clinic besides its settings.
+CLINIC_DETAILS = ("name", "timezone", "address", "phone", "country", "subdivision")
+
+
+def update_clinic(
+    actor, details: Mapping[str, Any], settings: Mapping[str, int | float | None]
+) -> Clinic:
+    """Change the actor's own clinic: some of its ``CLINIC_DETAILS`` and the values of its
+    settings (a key of ``clinic_settings.DEFINITIONS``; None, or the default, means the default
+    and is not stored as an override). Raises ValidationError naming the field; audited as an
+    update naming what changed (the audit app receives ``clinic_updated`` in this transaction).
+    """
+    unknown = sorted(set(details) - set(CLINIC_DETAILS))
+    if unknown:
+        raise ValueError(f"not a clinic detail: {', '.join(unknown)}")
     with transaction.atomic():
-        clinic = form.save()
-        clinic_updated.send(
-            sender=Clinic, actor=actor, clinic=clinic, changed=sorted(form.changed_data)
-        )
+        clinic = Clinic.objects.select_for_update().get(pk=actor.clinic.pk)
+        changed = [name for name, value in details.items() if getattr(clinic, name) != value]
+        for name, value in details.items():
+            setattr(clinic, name, value)
+        overrides = dict(clinic.settings)
+        for key, value in settings.items():
+            before = clinic.setting(key)
+            if value is None or value == clinic_settings.DEFINITIONS[key].default:
+                overrides.pop(key, None)
+            else:
+                overrides[key] = value
+            if clinic_settings.value(overrides, key) != before:
+                changed.append(f"setting_{key}")
+        clinic.settings = overrides
+        clinic.full_clean()
+        clinic.save()
+        clinic_updated.send(sender=Clinic, actor=actor, clinic=clinic, changed=sorted(changed))
     return clinic

@@ -112,7 +112,7 @@ def clinic(request: HttpRequest) -> HttpResponse:
     actor = require(request.actor, Perm.CLINIC_CHANGE)
     form = ClinicForm(request.POST or None, instance=actor.clinic)
     if request.method == "POST" and form.is_valid():
-        services.update_clinic(actor, form)
+        services.update_clinic(actor, form.details(), form.setting_values())
         messages.success(request, "Clinic settings saved.")
         return redirect("clinic")
     return render(request, "accounts/clinic.html", {"form": form})

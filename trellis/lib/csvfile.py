@@ -37,10 +37,6 @@ class SafeWriter:
     def writerow(self, row) -> Any:
         return self._writer.writerow([safe_cell(value) for value in row])
 
-    def writerows(self, rows) -> None:
-        for row in rows:
-            self.writerow(row)
-
 
 def writer(file) -> SafeWriter:
     return SafeWriter(file)

@@ -149,6 +149,7 @@ def bounded(low: float, high: float, *, whole: bool = False) -> Any:
 def _date_text(value: Any) -> Any:
     if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD")
+    _calendar_day(value)
     return value
 
 
@@ -157,14 +158,25 @@ def _datetime_text(value: Any) -> Any:
         raise PydanticCustomError(
             "datetime_format", "must be a date and time written YYYY-MM-DDTHH:MM[:SS][±HH:MM]"
         )
+    _calendar_day(value[:10])
     return value
+
+
+def _calendar_day(value: str) -> None:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "date_value", "{day} is not a calendar date", {"day": value}
+        ) from None
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 # JSON has no dates: a date is a string YYYY-MM-DD, never a number of seconds (which pydantic
-# would otherwise read as a day in 1970).
+# would otherwise read as a day in 1970), and a day the calendar has. Every date and time the API
+# takes is one of these, so a bad one is a 422 naming the field.
 Date = Annotated[date, BeforeValidator(_date_text)]
 DateTime = Annotated[datetime, BeforeValidator(_datetime_text)]
 # true or false only: not 1, "yes" or "t".

@@ -329,7 +329,8 @@ def _failed_antidepressants(trials: Sequence[Mapping[str, Any]], thresholds: Thr
     inadequate response) [R61]. Counted per drug, not per trial: the definition is ">= 2
     antidepressants", so repeating the same drug does not make a second failure. Intolerance is
     not a failure of response. Names are compared ignoring case and spacing only; brand and
-    generic names of one drug are not recognised as the same drug.
+    generic names of one drug are not recognised as the same drug. The screening is treatment
+    resistant when the count reaches ``min_failed_trials``; no trials recorded means not resistant.
     """
     failed = {
         " ".join(trial["drug"].split()).casefold()
@@ -339,17 +340,6 @@ def _failed_antidepressants(trials: Sequence[Mapping[str, Any]], thresholds: Thr
         and trial["outcome"] == "inadequate_response"
     }
     return len(failed)
-
-
-def is_treatment_resistant(
-    trials: Sequence[Mapping[str, Any]], thresholds: Thresholds = DEFAULT_THRESHOLDS
-) -> bool:
-    """True when at least ``min_failed_trials`` antidepressants failed at an adequate dose for at
-    least ``adequacy_weeks`` with an inadequate response (DOMAIN.md §4 [R61]). The trials are
-    taken to be those of the current episode. No trials recorded means not resistant.
-    """
-    validate_trials(trials)
-    return _failed_antidepressants(trials, thresholds) >= thresholds.min_failed_trials
 
 
 # --- Conditions --------------------------------------------------------------------------------

@@ -159,13 +159,6 @@ class BodyMeasurement(models.Model):
         if self.measured_on and self.measured_on > today:
             raise ValidationError({"measured_on": "The measurement date is in the future."})
 
-    @property
-    def bmi(self) -> float | None:
-        if self.weight_kg is None or self.height_cm is None:
-            return None
-        metres = float(self.height_cm) / 100
-        return round(float(self.weight_kg) / (metres * metres), 1)
-
 
 class RequestStatus(models.TextChoices):
     NEW = "new", "New"

@@ -123,10 +123,6 @@ class SafetyAlert(models.Model):
     def is_open(self) -> bool:
         return self.status == AlertStatus.OPEN
 
-    @property
-    def severity_rank(self) -> int:
-        return SEVERITY_RANK.get(self.severity, 0)
-
     def action_labels(self) -> list[str]:
         labels = dict(AlertAction.choices)
         return [labels.get(code, code) for code in self.actions]

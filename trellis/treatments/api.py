@@ -4,7 +4,6 @@ Thin: parse, call one service or pure calculator, shape the answer. Bad input is
 ``InputError`` naming the field (422), a clash with the record's state a ``Conflict`` (409).
 """
 
-import re
 from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
@@ -13,27 +12,12 @@ from ninja import Field, Router, Schema, Status
 
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
-from trellis.lib.errors import InputError
-from trellis.lib.schema import bounded, number, text
+from trellis.lib.schema import Date, bounded, number, text
 from trellis.patients import access
 from trellis.treatments import dosing, services, targeting
 from trellis.treatments.models import Course, Session, SessionStatus
 
 router = Router(tags=["treatments"])
-
-# A date as the API takes it: a string the view reads with _date (422 naming the field).
-DateText = text(10)
-DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def _date(field: str, value: str) -> date:
-    """A calendar date written YYYY-MM-DD, or InputError naming ``field``."""
-    if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value):
-        raise InputError(field, "must be a date written YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(field, f"{value} is not a calendar date") from None
 
 
 # --- Protocols ---------------------------------------------------------------------------------
@@ -78,11 +62,8 @@ class CourseIn(Schema):
     protocol: text(60) = Field(
         ..., description="A protocol code from GET /protocols, e.g. tms-10hz"
     )
-    start_date: DateText = Field(
-        ...,
-        description="YYYY-MM-DD, within a year of today",
-        examples=["2026-03-09"],
-        json_schema_extra={"format": "date"},
+    start_date: Date = Field(
+        ..., description="YYYY-MM-DD, within a year of today", examples=["2026-03-09"]
     )
     override_reason: text(2000, multiline=True) = Field(
         "",
@@ -189,7 +170,7 @@ def start_course(request, patient_id: str, payload: CourseIn):
         request.auth,
         patient,
         payload.protocol,
-        _date("start_date", payload.start_date),
+        payload.start_date,
         override_reason=payload.override_reason,
         payer=payload.payer.strip(),
         authorization_ref=payload.authorization_ref.strip(),
@@ -217,12 +198,7 @@ def get_course(request, course_id: str):
 
 
 class ReplanIn(Schema):
-    from_date: DateText = Field(
-        ...,
-        description="YYYY-MM-DD",
-        examples=["2026-03-16"],
-        json_schema_extra={"format": "date"},
-    )
+    from_date: Date = Field(..., description="YYYY-MM-DD", examples=["2026-03-16"])
 
 
 @router.post(
@@ -232,7 +208,7 @@ class ReplanIn(Schema):
 )
 def replan_course(request, course_id: str, payload: ReplanIn):
     course = _load_course(request, course_id, Perm.COURSE_CHANGE)
-    services.replan_course(request.auth, course, _date("from_date", payload.from_date))
+    services.replan_course(request.auth, course, payload.from_date)
     return _course_out(course, request.auth)
 
 

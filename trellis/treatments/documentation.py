@@ -24,7 +24,6 @@ _PLAUSIBLE = {
     "spo2": (50, 100, "%"),
     "respiratory_rate": (2, 60, "breaths/min"),
 }
-VITAL_FIELDS = tuple(_PLAUSIBLE)
 
 
 @dataclass(frozen=True)

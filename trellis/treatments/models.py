@@ -323,9 +323,6 @@ class VitalSign(models.Model):
             return ""
         return f"{self.bp_systolic}/{self.bp_diastolic}"
 
-    def flag_for(self, field: str) -> dict | None:
-        return next((flag for flag in self.flags if flag["field"] == field), None)
-
 
 class InfusionRecord(models.Model):
     """IV ketamine: the dose and pump arithmetic, dissociation, sedation, discharge."""

@@ -1,5 +1,8 @@
+from django.core.exceptions import ValidationError
+
+from trellis.accounts import clinic_settings, services
 from trellis.audit.models import Action, AuditEvent
-from trellis.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase, actor_for
 
 VALID = {
     "name": "Alpha Clinic",
@@ -68,3 +71,55 @@ class ClinicSettingsTests(TrellisTestCase):
                 self.assertEqual(
                     self.client.post("/accounts/clinic/settings/", VALID).status_code, 403
                 )
+
+
+class UpdateClinicServiceTests(TrellisTestCase):
+    """The service takes the clinic's details and settings as plain values, not a form."""
+
+    def setUp(self) -> None:
+        self.actor = actor_for(self.admin, self.clinic_a)
+
+    def test_it_saves_plain_values_and_audits_what_changed(self):
+        self.clinic_a.settings = {"idle_logoff_minutes": 10}
+        self.clinic_a.save()
+        clinic = services.update_clinic(
+            self.actor,
+            {"timezone": "America/Denver", "country": "US"},
+            {"idle_logoff_minutes": None},
+        )
+        clinic.refresh_from_db()
+        self.assertEqual((clinic.timezone, clinic.settings), ("America/Denver", {}))
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual(
+            (event.action, event.detail["changed"]),
+            (Action.UPDATE, ["setting_idle_logoff_minutes", "timezone"]),
+        )
+
+    def test_a_setting_left_out_keeps_its_value_and_a_default_is_not_stored(self):
+        self.clinic_a.settings = {"idle_logoff_minutes": 10}
+        self.clinic_a.save()
+        default = clinic_settings.DEFINITIONS["idle_logoff_minutes"].default
+        services.update_clinic(self.actor, {"name": "Alpha"}, {})
+        self.clinic_a.refresh_from_db()
+        self.assertEqual(self.clinic_a.settings, {"idle_logoff_minutes": 10})
+        services.update_clinic(self.actor, {}, {"idle_logoff_minutes": default})
+        self.clinic_a.refresh_from_db()
+        self.assertEqual(self.clinic_a.settings, {})
+
+    def test_bad_values_are_refused_by_name_and_nothing_is_saved(self):
+        for details, settings, field in [
+            ({"timezone": "Mars/Olympus"}, {}, "timezone"),
+            ({"subdivision": "ZZ"}, {}, "subdivision"),
+            ({}, {"idle_logoff_minutes": 0}, "settings"),
+        ]:
+            with self.subTest(field=field):
+                with self.assertRaises(ValidationError) as raised:
+                    services.update_clinic(self.actor, details, settings)
+                self.assertIn(field, raised.exception.message_dict)
+                self.clinic_a.refresh_from_db()
+                self.assertEqual(
+                    (self.clinic_a.timezone, self.clinic_a.subdivision, self.clinic_a.settings),
+                    ("America/New_York", "", {}),
+                )
+        with self.assertRaises(ValueError):
+            services.update_clinic(self.actor, {"mrn_prefix": "X"}, {})

@@ -75,7 +75,6 @@ class ControlCharacterTests(ApiInputTestCase):
                 "answers.psychosis",
             ),
             ("a code", courses, {**course, "protocol": "tms-10hz\x00"}, "protocol"),
-            ("a date", courses, {**course, "start_date": "2026-03-0\x00"}, "start_date"),
             ("a reason", courses, {**course, "override_reason": "x\x00"}, "override_reason"),
             ("a payer", courses, {**course, "payer": "\x00"}, "payer"),
             (
@@ -207,6 +206,64 @@ class BodyShapeTests(ApiInputTestCase):
         response = self.post(f"/api/v1/patients/{self.patient.id}/screenings", {"answers": answers})
         self.assertEqual(response.status_code, 201, response.content)
         self.assertEqual(response.json()["answers"], {"bp_systolic": 120, "bp_diastolic": 80})
+
+
+class DateInputTests(ApiInputTestCase):
+    """Every date and time the API takes is read one way (``trellis.lib.schema.Date`` and
+    ``DateTime``): a bad one is a 422 naming the field, with the same words everywhere."""
+
+    def date_inputs(self):
+        patient = self.patient.id
+        return [
+            ("/api/v1/patients", NEW_PATIENT, "birth_date", "2026-03-09"),
+            (
+                f"/api/v1/patients/{patient}/measures",
+                {"instrument": "phq9", "answers": [0] * 9},
+                "observed_at",
+                "2026-03-09T10:00",
+            ),
+            (
+                f"/api/v1/patients/{patient}/courses",
+                {"protocol": "tms-10hz"},
+                "start_date",
+                "2026-03-09",
+            ),
+            (f"/api/v1/courses/{SOME_ID}/replan", {}, "from_date", "2026-03-09"),
+        ]
+
+    def test_a_bad_date_anywhere_is_a_422_naming_the_field(self):
+        for path, body, field, good in self.date_inputs():
+            time = good[10:]
+            for value, words in [
+                ("09/03/2026", "must be a date"),
+                (20260309, "must be a date"),
+                ("2026-03-0\x00", "must be a date"),
+                (None if time else "", "must be a date"),
+                ("2026-02-30" + time, "2026-02-30 is not a calendar date"),
+                ("2026-13-01" + time, "2026-13-01 is not a calendar date"),
+            ]:
+                if value is None:
+                    continue  # observed_at may be left out (null means now)
+                with self.subTest(field=field, value=value):
+                    response = self.post(path, {**body, field: value})
+                    self.assert_field_error(response, field, words)
+
+    def test_every_date_a_request_takes_is_documented_as_a_date(self):
+        schemas = self.client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+        found = []
+        for name, schema in schemas.items():
+            if not name.endswith("In"):
+                continue
+            for field, prop in schema.get("properties", {}).items():
+                if not field.endswith(("_date", "_at", "_on")):
+                    continue
+                found.append(field)
+                options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+                with self.subTest(f"{name}.{field}"):
+                    self.assertEqual(len(options), 1)
+                    self.assertIn(options[0].get("format"), ("date", "date-time"))
+                    self.assertNotIn("maxLength", options[0])  # a date, not text read later
+        self.assertLessEqual({"birth_date", "observed_at", "start_date", "from_date"}, set(found))
 
 
 class ServerErrorTests(ApiInputTestCase):

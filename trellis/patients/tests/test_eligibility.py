@@ -16,7 +16,6 @@ from trellis.patients.eligibility import (
     Thresholds,
     answer_label,
     evaluate,
-    is_treatment_resistant,
     plain_message,
     rule_label,
     validate_answers,
@@ -606,7 +605,6 @@ def test_it_asks_for_the_age_by_name_when_there_is_no_birth_date():
     ],
 )
 def test_it_decides_treatment_resistance_from_adequate_failed_trials(trials, thresholds, expected):
-    assert is_treatment_resistant(trials, thresholds) is expected
     assert evaluate(CLEAR, trials, 40, thresholds).trd is expected
 
 
