@@ -16,7 +16,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
 from trellis.lib.text import text_problem
-from trellis.patients import access, services
+from trellis.patients import access, panels, services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
     MeasurementForm,
@@ -93,6 +93,8 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "weight": patient.latest_measurement("weight_kg"),
         "height": patient.latest_measurement("height_cm"),
         "can_edit": actor.can(Perm.PATIENT_CHANGE),
+        # The other apps' cards (alerts, questionnaires, courses), each under its own right.
+        "panels": panels.for_page(actor, patient),
     }
     if actor.can(Perm.SCREENING_READ):
         screenings = patient.screenings.select_related("created_by", "signed_by")

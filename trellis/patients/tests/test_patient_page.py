@@ -4,9 +4,14 @@ The page's cards (questionnaires, courses, the safety-alert banner) get their da
 page's view; each role sees the cards its rights allow and the view audits the patient once.
 """
 
+from django.http import Http404
+from django.template import Context, Template
+
 from trellis.audit.models import Action, AuditEvent
-from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
 from trellis.measures import services as measures
+from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
+from trellis.patients import panels
+from trellis.testing import actor_for
 
 
 class PatientPageAuditTests(MeasuresTestCase):
@@ -31,3 +36,36 @@ class PatientPageAuditTests(MeasuresTestCase):
                     [("patients.patient", str(self.patient.id))],
                 )
                 self.assertEqual(len(events), 1)
+
+    def test_each_role_gets_the_cards_its_rights_allow_from_the_view(self):
+        cases = [
+            (self.prescriber, {"alerts", "measures", "courses"}),
+            (self.nurse, {"alerts", "measures", "courses"}),
+            (self.front_desk, {"courses"}),
+            (self.admin, {"alerts"}),
+        ]
+        for user, cards in cases:
+            with self.subTest(user=user.username):
+                self.sign_in(user)
+                response = self.client.get(f"/patients/{self.patient.id}/")
+                self.assertEqual(set(response.context["panels"]), cards)
+
+    def test_the_cards_tags_only_render_what_the_view_loaded(self):
+        self.sign_in(self.prescriber)
+        cards = self.client.get(f"/patients/{self.patient.id}/").context["panels"]
+        tags = {
+            "alerts": "{% load safety_tags %}{% patient_alert_banner card %}",
+            "measures": "{% load measures_tags %}{% patient_measures_panel card %}",
+            "courses": "{% load treatments_tags %}{% patient_courses_panel card %}",
+        }
+        for name, text in tags.items():
+            with self.subTest(card=name), self.assertNumQueries(0):
+                html = Template(text).render(Context({"card": cards[name]}))
+            self.assertIn("<section", html)
+            self.assertEqual(Template(text).render(Context({})).strip(), "")
+
+    def test_another_clinics_patient_has_no_cards_at_all(self):
+        self.sign_in(self.prescriber)
+        self.assertEqual(self.client.get(f"/patients/{self.patient_b.id}/").status_code, 404)
+        with self.assertRaises(Http404):
+            panels.for_page(actor_for(self.prescriber_b, self.clinic_b), self.patient)
