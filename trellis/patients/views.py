@@ -10,8 +10,6 @@ from django.views.decorators.http import require_POST
 
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
-from trellis.audit.models import Action
-from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
@@ -306,21 +304,7 @@ def public_request_thanks(request: HttpRequest, clinic_slug: str) -> HttpRespons
 def request_queue(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.REQUEST_READ)
     status = request.GET.get("status", RequestStatus.NEW)
-    rows = AssessmentRequest.objects.filter(clinic=actor.clinic).select_related("patient", "clinic")
-    if status in RequestStatus.values:
-        rows = rows.filter(status=status)
-    rows = list(rows.order_by("submitted_at")[:200])
-    counts = {s: 0 for s in RequestStatus.values}
-    for value in AssessmentRequest.objects.filter(clinic=actor.clinic).values_list(
-        "status", flat=True
-    ):
-        counts[value] += 1
-    record_for(
-        actor,
-        Action.QUERY,
-        object_type="patients.assessmentrequest",
-        detail={"status": status, "results": len(rows)},
-    )
+    rows, counts = access.assessment_requests(actor, status)
     return render(
         request,
         "patients/request_queue.html",
