@@ -14,7 +14,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
 from trellis.lib.text import text_problem
-from trellis.patients import access, panels, services
+from trellis.patients import access, panels, selectors, services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
     MeasurementForm,
@@ -95,12 +95,8 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "panels": panels.for_page(actor, patient),
     }
     if actor.can(Perm.SCREENING_READ):
-        screenings = patient.screenings.select_related("created_by", "signed_by")
-        listed = list(screenings)
         context.update(
-            screenings=listed,
-            current=screenings.current(),
-            draft=next((s for s in listed if not s.is_signed), None),
+            selectors.screening_history(actor, patient),
             can_screen=actor.can(Perm.SCREENING_CHANGE),
         )
     return render(request, "patients/detail.html", context)

@@ -22,3 +22,15 @@ def alert_banner(actor: Actor, patient: Patient) -> dict:
         "can_acknowledge": actor.can(Perm.ALERT_ACKNOWLEDGE),
         "now": timezone.now(),
     }
+
+
+def alerts_raised_by(actor: Actor, source) -> list[SafetyAlert]:
+    """The alerts ``source`` (a questionnaire, a session) raised, for its own page: none for a
+    role without ``alert.read``. The page loaded, and audited, ``source`` itself."""
+    if not actor.can(Perm.ALERT_READ):
+        return []
+    return list(
+        SafetyAlert.objects.filter(
+            clinic=actor.clinic, source_type=source._meta.label_lower, source_id=str(source.pk)
+        )
+    )

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from trellis.accounts.permissions import Perm
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
+from trellis.patients.selectors import draft_screening
 from trellis.patients.services import current_screening
 from trellis.treatments import selectors, services
 from trellis.treatments.course_forms import (
@@ -93,7 +94,7 @@ def course_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         {
             "patient": patient,
             "screening": screening,
-            "draft": patient.screenings.filter(signed_at__isnull=True).first(),
+            "draft": draft_screening(patient),
             "form": form,
             "groups": groups,
             "chosen": form["protocol"].value(),

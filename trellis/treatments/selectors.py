@@ -100,3 +100,11 @@ def rems_forms(actor: Actor) -> list[RemsForm]:
         actor, Action.QUERY, object_type="treatments.remsform", detail={"results": len(forms)}
     )
     return forms
+
+
+def patient_courses(patient: Patient) -> list[Course]:
+    """The patient's courses, newest first, for choosing one on a form (the page loaded, and
+    audited, the patient)."""
+    return list(
+        Course.objects.filter(patient=patient).select_related("protocol").order_by("-start_date")
+    )
