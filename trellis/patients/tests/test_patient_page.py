@@ -4,13 +4,16 @@ The page's cards (questionnaires, courses, the safety-alert banner) get their da
 page's view; each role sees the cards its rights allow and the view audits the patient once.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template import Context, Template
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.measures import services as measures
 from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
-from trellis.patients import panels
+from trellis.patients import panels, selectors
+from trellis.safety import selectors as safety
+from trellis.safety.models import SafetyAlert
 from trellis.testing import actor_for
 
 
@@ -69,3 +72,22 @@ class PatientPageAuditTests(MeasuresTestCase):
         self.assertEqual(self.client.get(f"/patients/{self.patient_b.id}/").status_code, 404)
         with self.assertRaises(Http404):
             panels.for_page(actor_for(self.prescriber_b, self.clinic_b), self.patient)
+
+
+class PatientSelectorTests(MeasuresTestCase):
+    def test_a_questionnaires_page_lists_the_alert_it_raised_to_who_may_see_alerts(self):
+        measure = measures.record_measure(self.nurse_actor, self.patient, "phq9", PHQ9_ITEM9)
+        alert = SafetyAlert.objects.get(source_id=str(measure.pk))
+        self.assertEqual(safety.alerts_raised_by(self.nurse_actor, measure), [alert])
+        self.sign_in(self.therapist)
+        self.assertContains(self.client.get(f"/measures/{measure.id}/"), "open the alert")
+        other = actor_for(self.prescriber_b, self.clinic_b)
+        self.assertEqual(safety.alerts_raised_by(other, measure), [])
+
+    def test_the_screening_history_needs_the_right_to_read_screenings(self):
+        with self.assertRaises(PermissionDenied):
+            selectors.screening_history(actor_for(self.front_desk, self.clinic_a), self.patient)
+        self.sign_in(self.front_desk)
+        page = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertNotIn("screenings", page.context)
+        self.assertNotContains(page, "Screening history")
