@@ -1,9 +1,7 @@
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -13,40 +11,19 @@ from django.http import (
 from django.shortcuts import render
 from django.utils import timezone
 
-from trellis.accounts.access import Actor, require
+from trellis.accounts.access import require
 from trellis.accounts.permissions import Perm
-from trellis.audit import naming
+from trellis.audit import naming, selectors
 from trellis.audit.forms import AuditFilterForm
-from trellis.audit.models import Action, AuditEvent
-from trellis.audit.services import record_for
+from trellis.audit.models import AuditEvent
 from trellis.lib import csvfile
-
-
-def _filtered(actor: Actor, form: AuditFilterForm) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.filter(clinic=actor.clinic).select_related("patient", "user")
-    if not form.is_valid():
-        return events.none()
-    data = form.cleaned_data
-    tz = actor.clinic.tzinfo
-    if data["patient"]:
-        events = events.filter(patient=data["patient"])
-    if data["user"]:
-        events = events.filter(user=data["user"])
-    if data["action"]:
-        events = events.filter(action=data["action"])
-    if data["date_from"]:
-        events = events.filter(occurred_at__gte=datetime.combine(data["date_from"], time.min, tz))
-    if data["date_to"]:
-        end = datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz)
-        events = events.filter(occurred_at__lt=end)
-    return events.order_by("-seq")
 
 
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     actor = require(request.actor, Perm.AUDIT_READ)
     form = AuditFilterForm(actor.clinic, request.GET)
-    events = _filtered(actor, form)
+    events = selectors.report_events(actor, _filters(form))
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     # Records and staff in words: one query per record type on the page, never one per row.
     names = naming.record_names(page.object_list, actor.clinic.tzinfo)
@@ -54,12 +31,6 @@ def report(request: HttpRequest) -> HttpResponse:
         AuditRow(event, names.get((event.object_type, event.object_id), ""), staff_name(event))
         for event in page.object_list
     ]
-    record_for(
-        actor,
-        Action.QUERY,
-        object_type="audit.auditevent",
-        detail={"filters": _filters_for_detail(form)},
-    )
     # Filters that cannot be read are a bad request: the page says which field and why.
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(
@@ -99,13 +70,7 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             for name, errors in form.errors.items()
         )
         return HttpResponseBadRequest(problems, content_type="text/plain; charset=utf-8")
-    events = _filtered(actor, form)
-    record_for(
-        actor,
-        Action.EXPORT,
-        object_type="audit.auditevent",
-        detail={"filters": _filters_for_detail(form), "format": "csv"},
-    )
+    events = selectors.export_events(actor, _filters(form))
     tz = actor.clinic.tzinfo
     writer = csvfile.writer(_Echo())
 
@@ -149,7 +114,8 @@ def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return response
 
 
-def _filters_for_detail(form: AuditFilterForm) -> dict:
-    if not form.is_bound or not form.is_valid():
-        return {}
-    return {key: str(value) for key, value in form.cleaned_data.items() if value}
+def _filters(form: AuditFilterForm) -> dict | None:
+    """The filters as data; None when they cannot be read (the page then lists nothing)."""
+    if not form.is_valid():
+        return None
+    return form.cleaned_data

@@ -15,9 +15,11 @@ class MeasuresConfig(AppConfig):
     verbose_name = "Measurement"
 
     def ready(self) -> None:
+        from trellis.accounts.permissions import Perm
         from trellis.audit import naming
-        from trellis.measures import services
+        from trellis.measures import selectors, services
         from trellis.messaging import jobs
+        from trellis.patients import panels
         from trellis.safety import sources
         from trellis.treatments import hooks
 
@@ -28,6 +30,8 @@ class MeasuresConfig(AppConfig):
         )
         # How an alert a questionnaire raised names it (the safety app imports none of this).
         sources.register("measures.measure", services.alert_source)
+        # The questionnaire card on the patient's page.
+        panels.register("measures", Perm.MEASURE_READ, selectors.patient_card)
         # A course's questionnaires are planned whenever its plan changes.
         hooks.on_course_planned(services.schedule_course)
         # On every pass of the outbox worker, after safety's escalation.

@@ -23,16 +23,10 @@ from trellis.measures.forms import (
 )
 from trellis.measures.models import LinkChannel, Measure, ScheduledMeasure
 from trellis.patients import access
-from trellis.safety.models import SafetyAlert
-from trellis.treatments.models import Course
+from trellis.safety import selectors as safety
+from trellis.treatments import selectors as treatments
 
 # --- Staff: recording a questionnaire ------------------------------------------------------
-
-
-def _courses(patient) -> list[Course]:
-    return list(
-        Course.objects.filter(patient=patient).select_related("protocol").order_by("-start_date")
-    )
 
 
 @login_required
@@ -49,7 +43,7 @@ def measure_new(request: HttpRequest, patient_id: UUID, instrument: str) -> Http
             request.GET["scheduled"],
             Perm.MEASURE_CHANGE,
         )
-    courses = _courses(patient)
+    courses = treatments.patient_courses(patient)
     form = StaffQuestionnaireForm(
         request.POST or None, instrument=definition, courses=courses, tz=patient.clinic.tzinfo
     )
@@ -97,9 +91,6 @@ def measure_detail(request: HttpRequest, measure_id: UUID) -> HttpResponse:
         measure_id,
         Perm.MEASURE_READ,
     )
-    raised = SafetyAlert.objects.filter(
-        clinic=measure.clinic_id, source_type="measures.measure", source_id=str(measure.pk)
-    )
     return render(
         request,
         "measures/measure_detail.html",
@@ -107,7 +98,7 @@ def measure_detail(request: HttpRequest, measure_id: UUID) -> HttpResponse:
             "measure": measure,
             "patient": measure.patient,
             "definition": measure.definition,
-            "alerts": list(raised) if request.actor.can(Perm.ALERT_READ) else [],
+            "alerts": safety.alerts_raised_by(request.actor, measure),
         },
     )
 
@@ -118,7 +109,7 @@ def measure_detail(request: HttpRequest, measure_id: UUID) -> HttpResponse:
 @login_required
 def link_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.MEASURE_CHANGE)
-    courses = _courses(patient)
+    courses = treatments.patient_courses(patient)
     form = SendLinkForm(request.POST or None, patient=patient, courses=courses)
     if request.method == "POST" and form.is_valid():
         try:

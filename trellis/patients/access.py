@@ -18,9 +18,9 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.dates import parse_search_date
-from trellis.patients.models import Patient
+from trellis.patients.models import AssessmentRequest, Patient, RequestStatus
 
-__all__ = ["Actor", "load", "patient", "require", "search_patients"]
+__all__ = ["Actor", "assessment_requests", "load", "patient", "require", "search_patients"]
 
 
 def _as_uuid(value) -> UUID:
@@ -75,6 +75,30 @@ def search_patients(actor: Actor | None, query: str, *, limit: int = 50) -> list
         detail={"q": query[:100], "results": len(found)},
     )
     return found
+
+
+def assessment_requests(
+    actor: Actor | None, status: str, *, limit: int = 200
+) -> tuple[list[AssessmentRequest], dict[str, int]]:
+    """The clinic's assessment requests in ``status`` (any other word: all of them), oldest
+    first, and how many there are in each status (audited as a query)."""
+    require(actor, Perm.REQUEST_READ)
+    rows = AssessmentRequest.objects.filter(clinic=actor.clinic).select_related("patient", "clinic")
+    if status in RequestStatus.values:
+        rows = rows.filter(status=status)
+    found = list(rows.order_by("submitted_at")[:limit])
+    counts = dict.fromkeys(RequestStatus.values, 0)
+    for value in AssessmentRequest.objects.filter(clinic=actor.clinic).values_list(
+        "status", flat=True
+    ):
+        counts[value] += 1
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type="patients.assessmentrequest",
+        detail={"status": status, "results": len(found)},
+    )
+    return found, counts
 
 
 def _match(query: str) -> Q:

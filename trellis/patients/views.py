@@ -10,13 +10,11 @@ from django.views.decorators.http import require_POST
 
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
-from trellis.audit.models import Action
-from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
 from trellis.lib.text import text_problem
-from trellis.patients import access, services
+from trellis.patients import access, panels, selectors, services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
     MeasurementForm,
@@ -93,14 +91,12 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "weight": patient.latest_measurement("weight_kg"),
         "height": patient.latest_measurement("height_cm"),
         "can_edit": actor.can(Perm.PATIENT_CHANGE),
+        # The other apps' cards (alerts, questionnaires, courses), each under its own right.
+        "panels": panels.for_page(actor, patient),
     }
     if actor.can(Perm.SCREENING_READ):
-        screenings = patient.screenings.select_related("created_by", "signed_by")
-        listed = list(screenings)
         context.update(
-            screenings=listed,
-            current=screenings.current(),
-            draft=next((s for s in listed if not s.is_signed), None),
+            selectors.screening_history(actor, patient),
             can_screen=actor.can(Perm.SCREENING_CHANGE),
         )
     return render(request, "patients/detail.html", context)
@@ -304,21 +300,7 @@ def public_request_thanks(request: HttpRequest, clinic_slug: str) -> HttpRespons
 def request_queue(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.REQUEST_READ)
     status = request.GET.get("status", RequestStatus.NEW)
-    rows = AssessmentRequest.objects.filter(clinic=actor.clinic).select_related("patient", "clinic")
-    if status in RequestStatus.values:
-        rows = rows.filter(status=status)
-    rows = list(rows.order_by("submitted_at")[:200])
-    counts = {s: 0 for s in RequestStatus.values}
-    for value in AssessmentRequest.objects.filter(clinic=actor.clinic).values_list(
-        "status", flat=True
-    ):
-        counts[value] += 1
-    record_for(
-        actor,
-        Action.QUERY,
-        object_type="patients.assessmentrequest",
-        detail={"status": status, "results": len(rows)},
-    )
+    rows, counts = access.assessment_requests(actor, status)
     return render(
         request,
         "patients/request_queue.html",

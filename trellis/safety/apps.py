@@ -11,9 +11,11 @@ class SafetyConfig(AppConfig):
     verbose_name = "Safety alerts"
 
     def ready(self) -> None:
+        from trellis.accounts.permissions import Perm
         from trellis.audit import naming
         from trellis.messaging import jobs
-        from trellis.safety import services
+        from trellis.patients import panels
+        from trellis.safety import selectors, services
 
         # How the audit report names these records (the audit app imports none of them);
         # events written before alerts had their own app name them measures.safetyalert.
@@ -26,3 +28,5 @@ class SafetyConfig(AppConfig):
         jobs.register(
             "escalated", lambda now: services.escalate_due_alerts(now=now), _escalated, order=10
         )
+        # The open-alert banner on the patient's page (the patients app imports none of this).
+        panels.register("alerts", Perm.ALERT_READ, selectors.alert_banner)

@@ -9,8 +9,13 @@ class TreatmentsConfig(AppConfig):
     def ready(self) -> None:
         from datetime import date
 
+        from trellis.accounts.permissions import Perm
         from trellis.audit import naming
+        from trellis.patients import panels
+        from trellis.treatments import selectors
 
+        # The course card on the patient's page (the patients app imports none of this).
+        panels.register("courses", Perm.COURSE_READ, selectors.course_card)
         # How the audit report names these records (the audit app imports none of them).
         naming.register(
             "treatments.course", lambda c, tz: f"Course from {naming.day(c.start_date, tz)}"

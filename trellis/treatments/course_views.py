@@ -13,19 +13,18 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.permissions import Perm
-from trellis.audit.models import Action
-from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
+from trellis.patients.selectors import draft_screening
 from trellis.patients.services import current_screening
-from trellis.treatments import services
+from trellis.treatments import selectors, services
 from trellis.treatments.course_forms import (
     ClosureForm,
     HolidayClosureForm,
@@ -36,7 +35,6 @@ from trellis.treatments.course_forms import (
 )
 from trellis.treatments.models import (
     MODALITY_CHOICES,
-    OPEN_STATUSES,
     ClosureDay,
     Course,
     CourseStatus,
@@ -96,7 +94,7 @@ def course_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         {
             "patient": patient,
             "screening": screening,
-            "draft": patient.screenings.filter(signed_at__isnull=True).first(),
+            "draft": draft_screening(patient),
             "form": form,
             "groups": groups,
             "chosen": form["protocol"].value(),
@@ -330,39 +328,7 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
         except ValueError:
             day = today
             date_error = f"“{request.GET['date'][:20]}” is not a date (YYYY-MM-DD); showing today."
-    total = (
-        Session.objects.filter(course=OuterRef("course"))
-        .values("course")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    earlier_open = Session.objects.filter(
-        course=OuterRef("course"), number__lt=OuterRef("number"), status__in=OPEN_STATUSES
-    ).order_by("-number")
-    rows = list(
-        Session.objects.filter(clinic=actor.clinic, planned_date=day)
-        .exclude(status=SessionStatus.CANCELLED)
-        .select_related("patient", "course__protocol")
-        .annotate(
-            course_total=Subquery(total),
-            waiting_id=Subquery(earlier_open.values("id")[:1]),
-            waiting_number=Subquery(earlier_open.values("number")[:1]),
-            waiting_status=Subquery(earlier_open.values("status")[:1]),
-            waiting_date=Subquery(earlier_open.values("planned_date")[:1]),
-        )
-        .order_by(
-            F("planned_time").asc(nulls_last=True),  # timed sessions first, on every database
-            "patient__family_name",
-            "patient__given_name",
-            "number",
-        )
-    )
-    record_for(
-        actor,
-        Action.QUERY,
-        object_type="treatments.session",
-        detail={"planned_date": day.isoformat(), "results": len(rows)},
-    )
+    rows = selectors.sessions_on(actor, day)
     by_modality = defaultdict(list)
     for session in rows:
         waiting_for = None

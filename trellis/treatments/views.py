@@ -17,13 +17,12 @@ from django.views.decorators.http import require_POST
 from trellis.accounts.middleware import idle_neutral, touch_idle_clock
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
-from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
 from trellis.patients import access
 from trellis.patients.modality import Modality
 from trellis.treatments import documentation as doc
-from trellis.treatments import dosing, drafts, sessions, targeting
+from trellis.treatments import dosing, drafts, selectors, sessions, targeting
 from trellis.treatments.forms import (
     FORMS,
     AddendumForm,
@@ -599,17 +598,10 @@ def motor_threshold_new(request: HttpRequest, session_id: UUID) -> HttpResponse:
 @login_required
 def rems_list(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.SESSION_READ)
-    forms = list(
-        RemsForm.objects.filter(clinic=actor.clinic)
-        .select_related("patient", "session")
-        .order_by("due_date")
-    )
+    forms = selectors.rems_forms(actor)
     today = actor.clinic.today()
     for form in forms:
         form.state = form.deadline(today)
-    record_for(
-        actor, Action.QUERY, object_type="treatments.remsform", detail={"results": len(forms)}
-    )
     submitted = [f for f in forms if f.state == Deadline.SUBMITTED]
     submitted.sort(key=lambda f: f.submitted_at, reverse=True)
     return render(

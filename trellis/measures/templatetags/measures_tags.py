@@ -1,11 +1,11 @@
 """The questionnaire card on the patient's page and the due list's link in the top bar.
 
-Each tag reads ``context["request"].actor`` and renders nothing for a role without
-``measure.read``. The alert banner and the alerts link are the safety app's (``safety_tags``).
+The card renders the data the patient's view loaded (nothing for a role without
+``measure.read``); the link reads ``context["request"].actor``. The alert banner and the alerts
+link are the safety app's (``safety_tags``).
 """
 
 from django import template
-from django.utils import timezone
 
 from trellis.accounts.permissions import Perm
 from trellis.measures import services
@@ -27,10 +27,8 @@ def _actor(context):
     return getattr(request, "actor", None) if request is not None else None
 
 
-def _may(actor, perm: Perm, patient=None) -> bool:
-    if actor is None or not actor.can(perm):
-        return False
-    return patient is None or patient.clinic_id == actor.clinic.pk
+def _may(actor, perm: Perm) -> bool:
+    return actor is not None and actor.can(perm)
 
 
 @register.filter
@@ -63,22 +61,20 @@ def outcome_row(course_outcome: services.CourseOutcome) -> dict:
     return row
 
 
-@register.inclusion_tag("measures/includes/patient_panel.html", takes_context=True)
-def patient_measures_panel(context, patient) -> dict:
-    actor = _actor(context)
-    if not _may(actor, Perm.MEASURE_READ, patient):
+@register.inclusion_tag("measures/includes/patient_panel.html")
+def patient_measures_panel(card: dict | None) -> dict:
+    """The questionnaire card from the data the patient's view loaded (``selectors.patient_card``);
+    nothing when the role may not see it."""
+    if not card:
         return {"show": False}
-    summary = services.patient_measures(actor, patient)
+    summary = card["summary"]
     return {
+        **card,
         "show": True,
-        "patient": patient,
-        "summary": summary,
         "history": list(reversed(summary.measures)),
         "due": [{"row": row, "status": row.status(summary.today)} for row in summary.due],
         "outcome_rows": [outcome_row(o) for o in summary.outcomes],
         "outcome_window": OUTCOME_WINDOW_TEXT,
-        "can_change": actor.can(Perm.MEASURE_CHANGE),
-        "now": timezone.now(),
     }
 
 

@@ -1,14 +1,12 @@
 """The safety-alert banner on the patient's page and "Alerts" in the top bar.
 
-Each tag reads ``context["request"].actor`` and renders nothing for a role without
-``alert.read``.
+The banner renders the data the patient's view loaded; the link reads
+``context["request"].actor``. Both render nothing for a role without ``alert.read``.
 """
 
 from django import template
-from django.utils import timezone
 
 from trellis.accounts.permissions import Perm
-from trellis.safety import services
 from trellis.safety.models import AlertStatus, SafetyAlert
 
 register = template.Library()
@@ -19,10 +17,8 @@ def _actor(context):
     return getattr(request, "actor", None) if request is not None else None
 
 
-def _may(actor, patient=None) -> bool:
-    if actor is None or not actor.can(Perm.ALERT_READ):
-        return False
-    return patient is None or patient.clinic_id == actor.clinic.pk
+def _may(actor) -> bool:
+    return actor is not None and actor.can(Perm.ALERT_READ)
 
 
 @register.filter
@@ -31,22 +27,13 @@ def tel(number: str) -> str:
     return "".join(c for c in str(number) if c.isdigit() or c == "+")
 
 
-@register.inclusion_tag("safety/includes/alert_banner.html", takes_context=True)
-def patient_alert_banner(context, patient) -> dict:
-    actor = _actor(context)
-    if not _may(actor, patient):
+@register.inclusion_tag("safety/includes/alert_banner.html")
+def patient_alert_banner(banner: dict | None) -> dict:
+    """The banner from the data the patient's view loaded (``selectors.alert_banner``); nothing
+    when the role may not see alerts or none is open."""
+    if not banner:
         return {"show": False}
-    open_alerts = list(
-        services.open_alerts_ordered(
-            SafetyAlert.objects.filter(patient=patient, status=AlertStatus.OPEN)
-        )
-    )
-    return {
-        "show": bool(open_alerts),
-        "alerts": open_alerts,
-        "can_acknowledge": actor.can(Perm.ALERT_ACKNOWLEDGE),
-        "now": timezone.now(),
-    }
+    return {**banner, "show": bool(banner["alerts"])}
 
 
 @register.inclusion_tag("includes/nav_link.html", takes_context=True)

@@ -21,6 +21,7 @@ from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
 from trellis.messaging.jobs import run_clinic_jobs
 from trellis.messaging.models import OutboxMessage
 from trellis.messaging.services import send_due
+from trellis.patients import panels
 from trellis.safety import services as alerts
 from trellis.safety.models import AlertStatus, SafetyAlert
 from trellis.testing import actor_for, make_patient
@@ -98,12 +99,13 @@ class RaiseAlertTests(AlertTestCase):
 
 
 class PatientPageTests(AlertTestCase):
+    CARDS = {"patient_alert_banner": "alerts", "patient_measures_panel": "measures"}
+
     def render_tag(self, tag: str, user) -> str:
-        request = RequestFactory().get("/")
-        request.actor = actor_for(user, self.clinic_a)
-        request.user = user
-        template = Template("{% load measures_tags safety_tags %}{% " + tag + " patient %}")
-        return template.render(Context({"request": request, "patient": self.patient}))
+        """The card as the patient's page renders it: loaded by the view, drawn by the tag."""
+        cards = panels.for_page(actor_for(user, self.clinic_a), self.patient)
+        template = Template("{% load measures_tags safety_tags %}{% " + tag + " card %}")
+        return template.render(Context({"card": cards.get(self.CARDS[tag])}))
 
     def test_the_banner_shows_open_alerts_most_severe_first_to_clinicians(self):
         self.item_nine(answer=1)

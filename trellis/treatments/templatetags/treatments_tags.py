@@ -3,52 +3,19 @@
 from datetime import date
 
 from django import template
-from django.db.models import Count, Min, Q
 
-from trellis.accounts.permissions import Perm
-from trellis.treatments import services
-from trellis.treatments.models import (
-    Course,
-    Session,
-    SessionStatus,
-    delivered_q,
-    undelivered_q,
-)
+from trellis.treatments.models import Session, SessionStatus
 
 register = template.Library()
 
 
-@register.inclusion_tag("treatments/includes/course_panel.html", takes_context=True)
-def patient_courses_panel(context, patient) -> dict:
-    """The patient's courses with their progress; nothing without ``Perm.COURSE_READ``."""
-    request = context.get("request")
-    actor = getattr(request, "actor", None)
-    if actor is None or not actor.can(Perm.COURSE_READ):
+@register.inclusion_tag("treatments/includes/course_panel.html")
+def patient_courses_panel(card: dict | None) -> dict:
+    """The course card from the data the patient's view loaded (``selectors.course_card``);
+    nothing without ``Perm.COURSE_READ``."""
+    if not card:
         return {"visible": False}
-    today = services.clinic_today(actor.clinic)
-    courses = list(
-        Course.objects.filter(clinic=actor.clinic, patient=patient)
-        .select_related("clinic", "protocol")
-        .annotate(
-            total=Count("sessions"),
-            delivered=Count("sessions", filter=delivered_q("sessions__")),
-            undelivered=Count("sessions", filter=undelivered_q("sessions__")),
-            next_date=Min(
-                "sessions__planned_date",
-                filter=Q(sessions__status=SessionStatus.PLANNED, sessions__planned_date__gte=today),
-            ),
-        )
-    )
-    for course in courses:
-        course.auth = services.authorisation(
-            course, used=course.delivered, planned=course.total - course.undelivered
-        )
-    return {
-        "visible": True,
-        "patient": patient,
-        "courses": courses,
-        "can_start": actor.can(Perm.COURSE_CHANGE),
-    }
+    return {**card, "visible": True}
 
 
 # Words for a session over without treatment; the colour repeats them, never replaces them.

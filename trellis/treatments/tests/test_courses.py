@@ -7,11 +7,11 @@ from unittest import mock
 
 from django.http import Http404
 from django.template import Context, Template
-from django.test import RequestFactory
 
 from trellis.accounts.permissions import Role
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import InputError
+from trellis.patients import panels
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS
 from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
@@ -635,10 +635,10 @@ class PatientCoursesPanelTests(CourseTestCase):
         return self.render_as(actor_for(user, self.clinic_a), patient)
 
     def render_as(self, actor, patient=None):
-        request = RequestFactory().get("/")
-        request.actor = actor
-        template = Template("{% load treatments_tags %}{% patient_courses_panel patient %}")
-        return template.render(Context({"request": request, "patient": patient or self.patient}))
+        """The card as the patient's page renders it: loaded by the view, drawn by the tag."""
+        cards = panels.for_page(actor, patient or self.patient)
+        template = Template("{% load treatments_tags %}{% patient_courses_panel card %}")
+        return template.render(Context({"card": cards.get("courses")}))
 
     def test_it_lists_the_courses_with_progress_and_a_start_button(self):
         self.sign_screening_for(self.patient)
