@@ -22,8 +22,13 @@ def counts() -> dict:
 
 
 class LoadDemoTests(TestCase):
-    def test_it_builds_two_clinics_with_every_role_and_patients(self):
+    """The demo loaded once for the class (loading it takes seconds)."""
+
+    @classmethod
+    def setUpTestData(cls):
         call_command("load_demo", stdout=io.StringIO())
+
+    def test_it_builds_two_clinics_with_every_role_and_patients(self):
         self.assertEqual(Clinic.objects.count(), 2)
         riverside = Clinic.objects.get(slug="riverside")
         roles = set(Membership.objects.filter(clinic=riverside).values_list("role", flat=True))
@@ -36,7 +41,6 @@ class LoadDemoTests(TestCase):
         self.assertTrue(AssessmentRequest.objects.filter(clinic=riverside, status="new").exists())
 
     def test_running_it_twice_changes_nothing(self):
-        call_command("load_demo", stdout=io.StringIO())
         first = counts()
         names = list(Patient.objects.order_by("mrn").values_list("mrn", "family_name"))
         call_command("load_demo", stdout=io.StringIO())
@@ -46,7 +50,6 @@ class LoadDemoTests(TestCase):
         )
 
     def test_both_clinics_have_courses_with_signed_sessions_and_questionnaires(self):
-        call_command("load_demo", stdout=io.StringIO())
         for slug in ("riverside", "lakeshore"):
             courses = Course.objects.filter(clinic__slug=slug)
             self.assertGreaterEqual(courses.count(), 4, slug)
@@ -69,6 +72,10 @@ class LoadDemoTests(TestCase):
             ),
             {"lakeshore"},
         )
+
+
+class FreshDemoTests(TestCase):
+    """Loads that must start from an empty database."""
 
     def test_the_courses_are_the_same_every_time(self):
         def plan():
