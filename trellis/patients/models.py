@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from trellis.lib import phones
+from trellis.lib.models import staff_reference
 from trellis.patients import eligibility
 
 
@@ -196,14 +197,7 @@ class AssessmentRequest(models.Model):
     patient = models.ForeignKey(
         Patient, on_delete=models.PROTECT, null=True, blank=True, related_name="requests"
     )
-    handled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    handled_by = staff_reference(optional=True)
     submitted_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     # A keyed hash of the sender's address: enough to rate-limit, not enough to identify.
@@ -319,19 +313,10 @@ class Screening(models.Model):
     thresholds = models.JSONField(default=dict, help_text="The clinic thresholds the rules used")
     trd = models.BooleanField(default=False)
     findings = models.JSONField(default=dict)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    created_by = staff_reference()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
-    signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    signed_by = staff_reference(optional=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     cautions_acknowledged = models.BooleanField(default=False)
     supersedes = models.OneToOneField(

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from trellis.lib.models import staff_reference
+
 
 class AlertKind(models.TextChoices):
     SUICIDE_ITEM = "suicide_item", "PHQ-9 item 9: thoughts of death or self-harm"
@@ -79,14 +81,7 @@ class SafetyAlert(models.Model):
         db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    acknowledged_by = staff_reference(optional=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     actions = models.JSONField(default=list, blank=True, help_text="AlertAction codes")
     note = models.TextField("action note", blank=True)

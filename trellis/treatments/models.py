@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from trellis.lib.models import staff_reference
 from trellis.patients.modality import Modality
 from trellis.treatments import rems, schedule
 
@@ -109,14 +110,7 @@ class Course(models.Model):
         "patients.Screening", on_delete=models.PROTECT, related_name="courses"
     )
     override_reason = models.TextField(blank=True)
-    override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    override_by = staff_reference(optional=True)
     payer = models.CharField(max_length=120, blank=True)
     authorization_ref = models.CharField("authorisation reference", max_length=60, blank=True)
     authorized_units = models.PositiveSmallIntegerField(
@@ -125,9 +119,7 @@ class Course(models.Model):
         blank=True,
         help_text="Sessions the payer authorised; empty when self-pay or not needed",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    created_by = staff_reference()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
@@ -213,46 +205,18 @@ class Session(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    documented_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
-    signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    documented_by = staff_reference(optional=True)
+    signed_by = staff_reference(optional=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     # Begun on another day than planned, or before the session ahead of it was over: the
     # prescriber who allowed it, why, and the day it had been planned for (``planned_date`` is
     # then the day it was given).
     begin_override_reason = models.TextField(blank=True)
-    begin_override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    begin_override_by = staff_reference(optional=True)
     planned_date_before_begin = models.DateField(null=True, blank=True)
     # Cancelled, no-show or not given: who said so, when and why.
     closed_reason = models.TextField(blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    closed_by = staff_reference(optional=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     objects = SessionQuerySet.as_manager()
@@ -306,9 +270,7 @@ class VitalSign(models.Model):
     spo2 = models.PositiveSmallIntegerField("SpO₂", null=True, blank=True)
     respiratory_rate = models.PositiveSmallIntegerField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    recorded_by = staff_reference()
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -342,14 +304,7 @@ class InfusionRecord(models.Model):
     bag_mg_per_ml = models.DecimalField(max_digits=7, decimal_places=3, null=True, blank=True)
     rate_ml_per_h = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     dose_override_reason = models.TextField(blank=True)
-    dose_override_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    dose_override_by = staff_reference(optional=True)
     infusion_started_at = models.DateTimeField(null=True, blank=True)
     infusion_ended_at = models.DateTimeField(null=True, blank=True)
     cadss6 = models.JSONField(
@@ -436,23 +391,9 @@ class RemsForm(models.Model):
     due_date = models.DateField()
     status = models.CharField(max_length=10, choices=RemsStatus.choices, default=RemsStatus.DRAFT)
     fields = models.JSONField(default=dict, help_text="The form's fields as filed")
-    signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    signed_by = staff_reference(optional=True)
     signed_at = models.DateTimeField(null=True, blank=True)
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    submitted_by = staff_reference(optional=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     submission_method = models.CharField(
         max_length=10, choices=RemsSubmissionMethod.choices, blank=True
@@ -491,9 +432,7 @@ class MotorThreshold(models.Model):
     percent_output = models.PositiveSmallIntegerField()
     method = models.CharField(max_length=10, choices=Method.choices)
     device = models.CharField(max_length=80, blank=True)
-    measured_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    measured_by = staff_reference()
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -554,9 +493,7 @@ class Addendum(models.Model):
     )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="addenda")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    author = staff_reference()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     reason = models.CharField(max_length=200)
     text = models.TextField()
@@ -582,9 +519,7 @@ class SafetyOverride(models.Model):
     rule = models.CharField(max_length=40)
     problem = models.TextField(help_text="What the stop said, as the prescriber saw it")
     reason = models.TextField()
-    prescriber = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
+    prescriber = staff_reference()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
