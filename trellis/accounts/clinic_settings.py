@@ -19,6 +19,8 @@ class SettingDef:
     maximum: int | float
     unit: str
     source: str
+    # A setting that picks one of a few options: (stored value, what it means).
+    choices: tuple[tuple[int, str], ...] = ()
 
 
 DEFINITIONS: dict[str, SettingDef] = {
@@ -373,6 +375,29 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic policy (follow-ups at 1, 3 and 6 months); recovery is about 6 months in "
             "remission [R58]",
         ),
+        # --- Billing (trellis/billing/coding.py; docs/billing.md).
+        SettingDef(
+            "billing_default_payer",
+            "Bill as this payer type unless told otherwise",
+            2,
+            1,
+            3,
+            "payer type",
+            "Clinic policy (default commercial): Medicare is billed esketamine's G-codes, other "
+            "payers J0013 and a visit [R71, R72]; IV ketamine is mostly self-pay [R73]",
+            choices=((1, "Medicare"), (2, "Commercial insurance"), (3, "Self-pay")),
+        ),
+        SettingDef(
+            "billing_visit_code",
+            "Office visit billed with esketamine (non-Medicare) and with psychotherapy add-ons",
+            99213,
+            99211,
+            99215,
+            "CPT code",
+            "Clinic setting (default 99213): no visit code is given for J0013 [R72]; the level "
+            "follows the prescriber's decision making, not time [R102]",
+            choices=tuple((code, f"{code}, level {code - 99210}") for code in range(99211, 99216)),
+        ),
     )
 }
 
@@ -390,6 +415,12 @@ def validate(overrides: dict) -> dict:
             raise InputError(f"settings.{key}", f"must be a number of {definition.unit}")
         if isinstance(definition.default, int) and not float(value).is_integer():
             raise InputError(f"settings.{key}", f"must be a whole number of {definition.unit}")
+        if definition.choices and value not in dict(definition.choices):
+            raise InputError(
+                f"settings.{key}",
+                "must be one of "
+                + ", ".join(f"{option} ({meaning})" for option, meaning in definition.choices),
+            )
         if not definition.minimum <= value <= definition.maximum:
             raise InputError(
                 f"settings.{key}",

@@ -58,6 +58,18 @@ class ClinicForm(ModelForm):
             field_class = (
                 forms.IntegerField if isinstance(definition.default, int) else forms.FloatField
             )
+            if definition.choices:
+                meanings = dict(definition.choices)
+                self.fields[f"setting_{definition.key}"] = forms.TypedChoiceField(
+                    label=definition.label,
+                    choices=[("", "Default"), *definition.choices],
+                    coerce=int,
+                    empty_value=None,
+                    initial=self.instance.setting(definition.key),
+                    required=False,
+                    help_text=f"Default {meanings[definition.default]}. {definition.source}",
+                )
+                continue
             self.fields[f"setting_{definition.key}"] = field_class(
                 label=f"{definition.label} ({definition.unit})",
                 min_value=definition.minimum,

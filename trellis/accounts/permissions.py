@@ -40,6 +40,8 @@ class Perm(StrEnum):
     AUDIT_READ = "audit.read"
     CLINIC_CHANGE = "clinic.change"
     REPORT_READ = "report.read"
+    FEE_READ = "fee.read"
+    FEE_CHANGE = "fee.change"
 
 
 _R = Role
@@ -73,6 +75,8 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.AUDIT_READ: frozenset({_R.CLINIC_ADMIN}),
     Perm.CLINIC_CHANGE: frozenset({_R.CLINIC_ADMIN}),
     Perm.REPORT_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
+    Perm.FEE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    Perm.FEE_CHANGE: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -97,6 +101,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.AUDIT_READ: "Read and export the audit report",
     Perm.CLINIC_CHANGE: "Change clinic settings and staff",
     Perm.REPORT_READ: "Read clinic outcome reports (aggregate)",
+    Perm.FEE_READ: "Read the clinic's fee schedule",
+    Perm.FEE_CHANGE: "Set a fee in the clinic's fee schedule",
 }
 
 
