@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from trellis.billing import coding, selectors, services
 from trellis.lib.apidoc import errors
-from trellis.lib.schema import number, text
+from trellis.lib.schema import bounded, text
 
 router = Router(tags=["billing"])
 
@@ -32,10 +32,10 @@ class ChargeCodesIn(Schema):
     payer_type: Literal["medicare", "commercial", "self_pay"] | None = Field(
         None, description="Default: the clinic's setting billing_default_payer"
     )
-    minutes: number(1, coding.INFUSION_MAX_MINUTES) | None = Field(
+    minutes: bounded(1, coding.INFUSION_MAX_MINUTES, whole=True) | None = Field(
         None, description="iv_ketamine: whole minutes the infusion ran"
     )
-    dose_mg: number(1, coding.ESKETAMINE_MAX_MG) | None = Field(
+    dose_mg: bounded(1, coding.ESKETAMINE_MAX_MG, whole=True) | None = Field(
         None, description="esketamine: whole mg given (28 per device)"
     )
     first_in_course: StrictBool | None = Field(
@@ -44,10 +44,10 @@ class ChargeCodesIn(Schema):
     motor_threshold_redetermined: StrictBool | None = Field(
         None, description="tms: the motor threshold was measured again at this session"
     )
-    psychotherapy_minutes: number(0, coding.PSYCHOTHERAPY_MAX_MINUTES) | None = Field(
+    psychotherapy_minutes: bounded(0, coding.PSYCHOTHERAPY_MAX_MINUTES, whole=True) | None = Field(
         None, description="therapy: whole minutes of psychotherapy alongside the visit"
     )
-    attendees: number(1, coding.GROUP_MAX_ATTENDEES) | None = Field(
+    attendees: bounded(1, coding.GROUP_MAX_ATTENDEES, whole=True) | None = Field(
         None, description="group: attendees present"
     )
 
