@@ -34,7 +34,8 @@ CLINICAL: dict[str, set[str]] = {
     "treatments": {"safety"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
-    "demo": {"measures", "treatments", "safety", "messaging", "reports"},
+    "desk": {"measures", "treatments", "safety", "messaging", "reports"},
+    "demo": {"measures", "treatments", "safety", "messaging", "reports", "desk"},
 }
 
 # The project package's own modules, which put the apps together.
