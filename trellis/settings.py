@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "trellis.measures",
     "trellis.messaging",
     "trellis.reports",
+    "trellis.desk",
     "trellis.demo",
 ]
 

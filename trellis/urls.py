@@ -3,9 +3,10 @@ from django.urls import include, path
 
 from trellis import views
 from trellis.api import api
+from trellis.desk import views as desk_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", desk_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("sources/", views.sources_page, name="sources"),
     path("favicon.ico", views.favicon, name="favicon"),

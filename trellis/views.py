@@ -1,4 +1,4 @@
-"""Project-level pages: the home dashboard, the Sources page and the health check."""
+"""Project-level pages: the Sources page and the health check (the home page is ``desk``'s)."""
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -10,14 +10,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
 from trellis.lib import sources
-from trellis.patients.models import Patient
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    patient_count = Patient.objects.filter(clinic=actor.clinic).count() if actor else 0
-    return render(request, "home.html", {"patient_count": patient_count})
 
 
 @login_required

@@ -3,6 +3,7 @@ them audited here as one event (a QUERY for the page, an EXPORT for the file), n
 
 from datetime import datetime, time, timedelta
 
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from trellis.accounts.access import Actor, require
@@ -55,3 +56,29 @@ def _filtered(actor: Actor, data: dict | None) -> QuerySet[AuditEvent]:
         end = datetime.combine(data["date_to"] + timedelta(days=1), time.min, tz)
         events = events.filter(occurred_at__lt=end)
     return events.order_by("-seq")
+
+
+# A work list shows this many rows a page (the home page's sections).
+PAGE_SIZE = 10
+
+
+def audited_page(
+    actor: Actor, rows: QuerySet, *, object_type: str, name: str, page=1, per_page: int = PAGE_SIZE
+) -> Page:
+    """One page of a clinic's work list, read in two queries (its count and its rows) and
+    audited as one query event naming the list, the page and how many rows it showed. The
+    owning app's selector builds ``rows`` (clinic-scoped, ordered) and checks the permission."""
+    found = Paginator(rows, per_page).get_page(page)
+    found.object_list = list(found.object_list)
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type=object_type,
+        detail={
+            "list": name,
+            "page": found.number,
+            "results": len(found.object_list),
+            "total": found.paginator.count,
+        },
+    )
+    return found

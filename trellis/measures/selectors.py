@@ -1,9 +1,11 @@
 """Reads of questionnaires for pages that belong to other apps (the patient's page)."""
 
+from django.core.paginator import Page
 from django.utils import timezone
 
-from trellis.accounts.access import Actor
+from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
+from trellis.audit.selectors import audited_page
 from trellis.measures import services
 from trellis.patients.models import Patient
 
@@ -19,3 +21,18 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
         "can_change": actor.can(Perm.MEASURE_CHANGE),
         "now": timezone.now(),
     }
+
+
+def questionnaires_due(actor: Actor, page=1) -> Page:
+    """The clinic's scheduled questionnaires open today and unanswered (the rows of the due
+    list, ``services.due_and_overdue``), earliest due first."""
+    require(actor, Perm.MEASURE_READ)
+    today = actor.clinic.today()
+    rows = (
+        services.open_unanswered(actor.clinic, today)
+        .select_related("patient")
+        .order_by("due_on", "patient__family_name", "patient__given_name", "instrument", "id")
+    )
+    return audited_page(
+        actor, rows, object_type="measures.scheduledmeasure", name="questionnaires_due", page=page
+    )

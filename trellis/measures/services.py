@@ -608,6 +608,14 @@ def schedule_unscheduled_courses(*, limit: int = 50) -> int:
     return len(courses)
 
 
+def open_unanswered(clinic, today: date):
+    """The clinic's scheduled questionnaires open on ``today`` and not yet answered: the one
+    definition of *due or overdue* for the due list and the work lists."""
+    return ScheduledMeasure.objects.filter(
+        clinic=clinic, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
+    )
+
+
 def due_and_overdue(
     actor, *, today: date | None = None, limit: int = 500
 ) -> list[ScheduledMeasure]:
@@ -615,9 +623,7 @@ def due_and_overdue(
     require(actor, Perm.MEASURE_READ)
     today = today or actor.clinic.today()
     rows = list(
-        ScheduledMeasure.objects.filter(
-            clinic=actor.clinic, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
-        )
+        open_unanswered(actor.clinic, today)
         .select_related("patient", "course__protocol")
         .order_by("due_on", "patient__family_name", "patient__given_name", "instrument")[:limit]
     )

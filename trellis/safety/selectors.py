@@ -1,9 +1,13 @@
 """Reads of safety alerts for pages that belong to other apps (the patient's page)."""
 
+from datetime import timedelta
+
+from django.core.paginator import Page
 from django.utils import timezone
 
-from trellis.accounts.access import Actor
+from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
+from trellis.audit.selectors import audited_page
 from trellis.patients.models import Patient
 from trellis.safety import services
 from trellis.safety.models import AlertStatus, SafetyAlert
@@ -33,4 +37,41 @@ def alerts_raised_by(actor: Actor, source) -> list[SafetyAlert]:
         SafetyAlert.objects.filter(
             clinic=actor.clinic, source_type=source._meta.label_lower, source_id=str(source.pk)
         )
+    )
+
+
+def open_alerts(actor: Actor, page=1) -> Page:
+    """The clinic's open alerts, most severe and oldest first (the order ``alert_queue`` shows)."""
+    require(actor, Perm.ALERT_READ)
+    rows = SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN)
+    return audited_page(
+        actor,
+        services.open_alerts_ordered(rows.select_related("patient")).order_by(
+            "-severity_rank_db", "created_at", "id"
+        ),
+        object_type="safety.safetyalert",
+        name="open_alerts",
+        page=page,
+    )
+
+
+def alerts_past_escalation(actor: Actor, page=1, *, now=None) -> Page:
+    """Open alerts older than the clinic's ``alert_escalation_minutes``: nobody acknowledged
+    them in the time the clinic set, so they are escalating (most severe and oldest first)."""
+    require(actor, Perm.ALERT_READ)
+    now = now or timezone.now()
+    minutes = actor.clinic.setting("alert_escalation_minutes")
+    rows = SafetyAlert.objects.filter(
+        clinic=actor.clinic,
+        status=AlertStatus.OPEN,
+        created_at__lt=now - timedelta(minutes=minutes),
+    )
+    return audited_page(
+        actor,
+        services.open_alerts_ordered(rows.select_related("patient")).order_by(
+            "-severity_rank_db", "created_at", "id"
+        ),
+        object_type="safety.safetyalert",
+        name="alerts_past_escalation",
+        page=page,
     )

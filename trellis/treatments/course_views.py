@@ -317,7 +317,9 @@ TODAY_RANGE_DAYS = 3653
 
 @login_required
 def sessions_today(request: HttpRequest) -> HttpResponse:
-    actor = access.require(request.actor, Perm.SESSION_READ)
+    # The calendar of the day (``course.read``): the front desk sees who comes when; the
+    # sessions' documentation stays behind ``session.read`` on their own pages.
+    actor = access.require(request.actor, Perm.COURSE_READ)
     today = services.clinic_today(actor.clinic)
     day, date_error = today, ""
     if request.GET.get("date"):

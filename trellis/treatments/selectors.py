@@ -1,13 +1,17 @@
 """Reads of courses and sessions for pages: the clinic's lists, each audited here as one query
 (never in the view), and the course card of the patient's page."""
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 
-from django.db.models import Count, F, Min, OuterRef, Q, Subquery
+from django.core.paginator import Page
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
+from trellis.audit.selectors import audited_page
 from trellis.audit.services import record_for
 from trellis.patients.models import Patient
 from trellis.treatments import services
@@ -15,6 +19,8 @@ from trellis.treatments.models import (
     OPEN_STATUSES,
     Course,
     RemsForm,
+    RemsStatus,
+    SafetyOverride,
     Session,
     SessionStatus,
     delivered_q,
@@ -50,8 +56,11 @@ def course_card(actor: Actor, patient: Patient) -> dict:
 
 def sessions_on(actor: Actor, day: date) -> list[Session]:
     """The clinic's sessions planned on ``day`` (not cancelled), timed ones first, each with its
-    course's length and the earlier session of its course still open (audited as a query)."""
-    require(actor, Perm.SESSION_READ)
+    course's length and the earlier session of its course still open (audited as a query).
+
+    The day's list is the course calendar (``course.read``): who comes when for which
+    treatment, never the session's documentation, so the front desk reads it too."""
+    require(actor, Perm.COURSE_READ)
     total = (
         Session.objects.filter(course=OuterRef("course"))
         .values("course")
@@ -107,4 +116,123 @@ def patient_courses(patient: Patient) -> list[Course]:
     audited, the patient)."""
     return list(
         Course.objects.filter(patient=patient).select_related("protocol").order_by("-start_date")
+    )
+
+
+# --- Work lists: a page at a time, each audited as one query ----------------------------------
+
+# REMS forms show on the prescriber's list from this many days before they are due [R30].
+REMS_DUE_SOON_DAYS = 7
+# Safety overrides stay on the prescriber's list for review this many days.
+OVERRIDE_REVIEW_DAYS = 7
+
+
+def _in_modalities(rows: QuerySet, modalities: Iterable[str] | None, prefix: str = "") -> QuerySet:
+    return rows if modalities is None else rows.filter(**{f"{prefix}modality__in": modalities})
+
+
+def day_list(actor: Actor, page=1, *, modalities: Iterable[str] | None = None) -> Page:
+    """Today's sessions at the clinic (not cancelled), timed ones first: who comes, when and
+    for which treatment; ``modalities`` narrows it to the actor's own treatments."""
+    require(actor, Perm.COURSE_READ)
+    rows = (
+        Session.objects.filter(clinic=actor.clinic, planned_date=actor.clinic.today())
+        .exclude(status=SessionStatus.CANCELLED)
+        .select_related("patient", "course__protocol")
+        .order_by(
+            F("planned_time").asc(nulls_last=True),
+            "patient__family_name",
+            "patient__given_name",
+            "number",
+            "id",
+        )
+    )
+    return audited_page(
+        actor,
+        _in_modalities(rows, modalities, "course__"),
+        object_type="treatments.session",
+        name="today",
+        page=page,
+    )
+
+
+def _begun_unsigned(actor: Actor) -> QuerySet:
+    """Sessions begun and not delivered (``delivered_q``): documentation still to sign."""
+    return (
+        Session.objects.filter(clinic=actor.clinic, status=SessionStatus.IN_PROGRESS)
+        .exclude(delivered_q())
+        .select_related("patient", "course__protocol", "documented_by")
+        .order_by("planned_date", F("started_at").asc(nulls_last=True), "id")
+    )
+
+
+def sessions_to_sign(actor: Actor, page=1, *, modalities: Iterable[str] | None = None) -> Page:
+    """Sessions begun and not yet signed, the oldest first."""
+    require(actor, Perm.SESSION_SIGN)
+    return audited_page(
+        actor,
+        _in_modalities(_begun_unsigned(actor), modalities, "course__"),
+        object_type="treatments.session",
+        name="sessions_to_sign",
+        page=page,
+    )
+
+
+def unsigned_past_day(actor: Actor, page=1) -> Page:
+    """Sessions begun on an earlier day and still not signed: overdue documentation, for the
+    administrator to follow up with whoever began them (no clinical content is shown)."""
+    require(actor, Perm.CLINIC_CHANGE)
+    rows = _begun_unsigned(actor).filter(planned_date__lt=actor.clinic.today())
+    return audited_page(
+        actor, rows, object_type="treatments.session", name="unsigned_past_day", page=page
+    )
+
+
+def _rems_unsubmitted(actor: Actor) -> QuerySet:
+    return (
+        RemsForm.objects.filter(clinic=actor.clinic)
+        .exclude(status=RemsStatus.SUBMITTED)
+        .select_related("patient", "session")
+        .order_by("due_date", "id")
+    )
+
+
+def rems_due(actor: Actor, page=1) -> Page:
+    """REMS forms not yet submitted that are due within ``REMS_DUE_SOON_DAYS`` or overdue,
+    overdue first (by due date) [R30]."""
+    require(actor, Perm.SESSION_READ)
+    soon = actor.clinic.today() + timedelta(days=REMS_DUE_SOON_DAYS)
+    return audited_page(
+        actor,
+        _rems_unsubmitted(actor).filter(due_date__lte=soon),
+        object_type="treatments.remsform",
+        name="rems_due",
+        page=page,
+    )
+
+
+def rems_overdue(actor: Actor, page=1) -> Page:
+    """REMS forms past their due date and not submitted, for the administrator to follow up."""
+    require(actor, Perm.CLINIC_CHANGE)
+    return audited_page(
+        actor,
+        _rems_unsubmitted(actor).filter(due_date__lt=actor.clinic.today()),
+        object_type="treatments.remsform",
+        name="rems_overdue",
+        page=page,
+    )
+
+
+def recent_overrides(actor: Actor, page=1, *, now=None) -> Page:
+    """Safety stops a prescriber overrode in the last ``OVERRIDE_REVIEW_DAYS`` days, newest
+    first: for prescribers to review each other's decisions."""
+    require(actor, Perm.COURSE_OVERRIDE)
+    since = (now or timezone.now()) - timedelta(days=OVERRIDE_REVIEW_DAYS)
+    rows = (
+        SafetyOverride.objects.filter(clinic=actor.clinic, created_at__gte=since)
+        .select_related("patient", "session", "prescriber")
+        .order_by("-created_at", "id")
+    )
+    return audited_page(
+        actor, rows, object_type="treatments.safetyoverride", name="recent_overrides", page=page
     )

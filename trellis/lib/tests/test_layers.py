@@ -35,7 +35,8 @@ CLINICAL: dict[str, set[str]] = {
     "billing": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
-    "demo": {"measures", "treatments", "safety", "messaging", "reports", "billing"},
+    "desk": {"measures", "treatments", "safety", "messaging", "reports", "billing"},
+    "demo": {"measures", "treatments", "safety", "messaging", "reports", "billing", "desk"},
 }
 
 # The project package's own modules, which put the apps together.
