@@ -188,8 +188,8 @@ class DueListTests(MeasuresTestCase):
         actor = actor_for(self.prescriber_b, self.clinic_b)
         screening = create_screening(actor, self.patient_b, SAFE_ANSWERS, TRD_TRIALS)
         sign_screening(actor, screening)
-        course = start_course(actor, self.patient_b, "tms-10hz", timezone.localdate())
-        ScheduledMeasure.objects.filter(course=course).update(opens_on=timezone.localdate())
+        course = start_course(actor, self.patient_b, "tms-10hz", self.clinic_b.today())
+        ScheduledMeasure.objects.filter(course=course).update(opens_on=self.clinic_b.today())
         return course
 
     def test_answered_upcoming_and_missed_ones_are_not_listed(self):
