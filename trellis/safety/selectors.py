@@ -1,4 +1,4 @@
-"""Reads of safety alerts for pages that belong to other apps (the patient's page)."""
+"""Reads of safety alerts for pages that belong to other apps (the patient's page, the top bar)."""
 
 from django.utils import timezone
 
@@ -34,3 +34,11 @@ def alerts_raised_by(actor: Actor, source) -> list[SafetyAlert]:
             clinic=actor.clinic, source_type=source._meta.label_lower, source_id=str(source.pk)
         )
     )
+
+
+def open_alert_count(actor: Actor | None) -> int | None:
+    """The clinic's open alerts, for "Alerts" in the top bar (one COUNT query); ``None`` for a
+    role without ``alert.read``, which is shown no link."""
+    if actor is None or not actor.can(Perm.ALERT_READ):
+        return None
+    return SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
