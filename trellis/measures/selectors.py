@@ -1,10 +1,12 @@
-"""Reads of questionnaires for pages that belong to other apps (the patient's page)."""
+"""Reads of questionnaires for pages that belong to other apps (the patient's page) and for
+the API."""
 
 from django.utils import timezone
 
 from trellis.accounts.access import Actor
 from trellis.accounts.permissions import Perm
-from trellis.measures import services
+from trellis.measures import instruments, services
+from trellis.measures.models import Measure
 from trellis.patients.models import Patient
 
 
@@ -19,3 +21,12 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
         "can_change": actor.can(Perm.MEASURE_CHANGE),
         "now": timezone.now(),
     }
+
+
+def patient_measures(patient: Patient, instrument: str | None = None) -> list[Measure]:
+    """The patient's questionnaires, oldest first, of one instrument or all (the caller loaded,
+    checked and audited the patient through ``patients.access``)."""
+    rows = Measure.objects.filter(patient=patient).order_by("observed_at", "created_at")
+    if instrument:
+        rows = rows.filter(instrument=instruments.get_instrument(instrument).code)
+    return list(rows)

@@ -173,7 +173,7 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
         Perm.COURSE_READ,
     )
     actor = request.actor
-    sessions = list(Session.objects.filter(course=course).order_by("number"))
+    sessions = selectors.course_sessions(course)
     today = services.clinic_today(course.clinic)
     closures = _closures_during(course, sessions)
     progress = services.progress(sessions)

@@ -108,3 +108,14 @@ def patient_courses(patient: Patient) -> list[Course]:
     return list(
         Course.objects.filter(patient=patient).select_related("protocol").order_by("-start_date")
     )
+
+
+def patient_course(patient: Patient, pk) -> Course | None:
+    """One of the patient's courses by its id, or ``None`` when it is not one of theirs (the
+    caller loaded, checked and audited the patient)."""
+    return Course.objects.filter(pk=pk, patient=patient).first()
+
+
+def course_sessions(course: Course) -> list[Session]:
+    """The course's sessions in order (the caller loaded, checked and audited the course)."""
+    return list(Session.objects.filter(course=course).order_by("number"))

@@ -17,6 +17,7 @@ from django.utils import timezone
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict, InputError
 from trellis.measures import services
+from trellis.measures.models import Measure
 from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
 from trellis.messaging.jobs import run_clinic_jobs
 from trellis.messaging.models import OutboxMessage
@@ -209,6 +210,18 @@ class QueueTests(AlertTestCase):
         with self.assertNumQueries(0):
             html = Template(NAV_LINKS).render(Context({"request": request, "count": None}))
         self.assertEqual(html, "")
+
+    def test_the_alerts_of_several_questionnaires_are_read_in_one_query_by_alert_readers(self):
+        first, second = self.item_nine(), self.item_nine()
+        quiet = services.record_measure(self.nurse_actor, self.patient, "phq9", [0] * 9)
+        measures = [*Measure.objects.filter(pk__in=[first.source_id, second.source_id]), quiet]
+        with self.assertNumQueries(1):
+            found = selectors.alerts_raised_by_each(self.nurse_actor, measures)
+        self.assertEqual(found, {first.source_id: [first], second.source_id: [second]})
+        front_desk = actor_for(self.front_desk, self.clinic_a)
+        with self.assertNumQueries(0):
+            self.assertEqual(selectors.alerts_raised_by_each(front_desk, measures), {})
+            self.assertEqual(selectors.alerts_raised_by_each(self.nurse_actor, []), {})
 
     def test_a_page_with_the_top_bar_counts_open_alerts_once(self):
         self.item_nine()
