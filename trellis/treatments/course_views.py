@@ -27,6 +27,7 @@ from trellis.patients.services import current_screening
 from trellis.treatments import selectors, services
 from trellis.treatments.course_forms import (
     ClosureForm,
+    DayForm,
     HolidayClosureForm,
     RemoveClosureForm,
     ReplanForm,
@@ -311,23 +312,17 @@ def course_stop(request: HttpRequest, course_id: UUID) -> HttpResponse:
 
 # --- The day's sessions ------------------------------------------------------------------------
 
-# The day list looks back or ahead at most ten years; a date beyond is taken for a typing error.
-TODAY_RANGE_DAYS = 3653
-
 
 @login_required
 def sessions_today(request: HttpRequest) -> HttpResponse:
     actor = access.require(request.actor, Perm.SESSION_READ)
     today = services.clinic_today(actor.clinic)
+    form = DayForm(request.GET, today=today)
     day, date_error = today, ""
-    if request.GET.get("date"):
-        try:
-            day = date.fromisoformat(request.GET["date"])
-            if abs((day - today).days) > TODAY_RANGE_DAYS:
-                raise ValueError("too far from today")  # and its neighbours could overflow
-        except ValueError:
-            day = today
-            date_error = f"“{request.GET['date'][:20]}” is not a date (YYYY-MM-DD); showing today."
+    if form.is_valid():
+        day = form.cleaned_data["date"]
+    else:
+        date_error = f"Date: {' '.join(form.errors['date'])}; showing today."
     rows = selectors.sessions_on(actor, day)
     by_modality = defaultdict(list)
     for session in rows:
