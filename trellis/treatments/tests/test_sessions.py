@@ -24,7 +24,7 @@ class SessionTestCase(TrellisTestCase):
         )
         patient_services.sign_screening(prescriber, screening)
         patient_services.record_measurement(
-            prescriber, self.patient, measured_on=timezone.localdate(), weight_kg=80
+            prescriber, self.patient, measured_on=self.clinic_a.today(), weight_kg=80
         )
         self.tz = self.clinic_a.tzinfo
         self.day = timezone.localdate(timezone=self.tz) - timedelta(days=1)
@@ -219,7 +219,7 @@ class InfusionSessionTests(SessionTestCase):
         self.begin()
         record = self.session.infusion
         self.assertEqual(
-            (record.weight_kg, record.weight_measured_on), (Decimal("80.0"), timezone.localdate())
+            (record.weight_kg, record.weight_measured_on), (Decimal("80.0"), self.clinic_a.today())
         )
 
     def test_a_dose_over_the_clinic_limit_is_a_hard_stop_for_a_nurse(self):
