@@ -1,3 +1,4 @@
+import re
 from datetime import date, datetime
 
 
@@ -10,3 +11,18 @@ def parse_search_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_iso_date(text: str) -> date:
+    """A date written YYYY-MM-DD that the calendar has, as in an address (``?date=``); a
+    ValueError says which rule it breaks, in the API's words (``lib.schema.Date``)."""
+    text = text.strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(f"“{text[:20]}” must be a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text} is not a calendar date") from None

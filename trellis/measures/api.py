@@ -12,10 +12,12 @@ from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
 from trellis.lib.schema import DateTime, whole_numbers
-from trellis.measures import instruments, services
+from trellis.measures import instruments, selectors, services
 from trellis.measures.models import EnteredVia, Measure
 from trellis.patients import access
+from trellis.safety import selectors as alert_selectors
 from trellis.safety.models import SafetyAlert
+from trellis.treatments import selectors as treatment_selectors
 from trellis.treatments.models import Course
 
 router = Router(tags=["measures"])
@@ -35,9 +37,7 @@ class MeasureIn(Schema):
     ] = Field(..., description="9 (PHQ-9) or 7 (GAD-7) answers of 0-3, in order")
     difficulty: Annotated[
         Any, AfterValidator(whole_numbers), WithJsonSchema({"anyOf": [ANSWER, {"type": "null"}]})
-    ] = Field(
-        None, description="The difficulty question, 0-3; not scored"
-    )
+    ] = Field(None, description="The difficulty question, 0-3; not scored")
     observed_at: DateTime | None = Field(
         None,
         description="When the patient answered; default now; not in the future nor before the "
@@ -93,18 +93,6 @@ def _measure_out(measure: Measure, raised: list[SafetyAlert]) -> dict:
     }
 
 
-def _alerts_by_measure(measures: list[Measure]) -> dict[str, list[SafetyAlert]]:
-    found: dict[str, list[SafetyAlert]] = {}
-    if measures:
-        for alert in SafetyAlert.objects.filter(
-            clinic_id=measures[0].clinic_id,
-            source_type="measures.measure",
-            source_id__in=[str(m.pk) for m in measures],
-        ).order_by("created_at"):
-            found.setdefault(alert.source_id, []).append(alert)
-    return found
-
-
 @router.post(
     "/patients/{patient_id}/measures",
     response={201: MeasureOut, **errors(403)},
@@ -114,7 +102,7 @@ def create_measure(request, patient_id: str, payload: MeasureIn):
     patient = access.patient(request.auth, patient_id, Perm.MEASURE_CHANGE)
     course = None
     if payload.course is not None:
-        course = Course.objects.filter(pk=payload.course, patient=patient).first()
+        course = treatment_selectors.patient_course(patient, payload.course)
         if course is None:
             raise InputError("course", "is not a course of this patient")
     measure = services.record_measure(
@@ -128,7 +116,11 @@ def create_measure(request, patient_id: str, payload: MeasureIn):
         entered_via=EnteredVia.API,
     )
     return Status(
-        201, _measure_out(measure, _alerts_by_measure([measure]).get(str(measure.pk), []))
+        201,
+        _measure_out(
+            measure,
+            alert_selectors.alerts_raised_by_each(request.auth, [measure]).get(str(measure.pk), []),
+        ),
     )
 
 
@@ -139,11 +131,8 @@ def create_measure(request, patient_id: str, payload: MeasureIn):
 )
 def list_measures(request, patient_id: str, instrument: InstrumentCode | None = None):
     patient = access.patient(request.auth, patient_id, Perm.MEASURE_READ)
-    rows = Measure.objects.filter(patient=patient).order_by("observed_at", "created_at")
-    if instrument:
-        rows = rows.filter(instrument=instruments.get_instrument(instrument).code)
-    measures = list(rows)
-    raised = _alerts_by_measure(measures)
+    measures = selectors.patient_measures(patient, instrument)
+    raised = alert_selectors.alerts_raised_by_each(request.auth, measures)
     return [_measure_out(m, raised.get(str(m.pk), [])) for m in measures]
 
 

@@ -1,4 +1,5 @@
-"""Reads of questionnaires for pages that belong to other apps (the patient's page)."""
+"""Reads of questionnaires for pages that belong to other apps (the patient's page) and for
+the API."""
 
 from django.core.paginator import Page
 from django.utils import timezone
@@ -6,7 +7,8 @@ from django.utils import timezone
 from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
 from trellis.audit.selectors import audited_page
-from trellis.measures import services
+from trellis.measures import instruments, services
+from trellis.measures.models import Measure
 from trellis.patients.models import Patient
 
 
@@ -36,3 +38,12 @@ def questionnaires_due(actor: Actor, page=1) -> Page:
     return audited_page(
         actor, rows, object_type="measures.scheduledmeasure", name="questionnaires_due", page=page
     )
+
+
+def patient_measures(patient: Patient, instrument: str | None = None) -> list[Measure]:
+    """The patient's questionnaires, oldest first, of one instrument or all (the caller loaded,
+    checked and audited the patient through ``patients.access``)."""
+    rows = Measure.objects.filter(patient=patient).order_by("observed_at", "created_at")
+    if instrument:
+        rows = rows.filter(instrument=instruments.get_instrument(instrument).code)
+    return list(rows)

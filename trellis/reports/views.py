@@ -9,10 +9,8 @@ from django.utils import timezone
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
-from trellis.audit.models import Action
-from trellis.audit.services import record_for
 from trellis.lib import csvfile
-from trellis.reports import outcomes
+from trellis.reports import outcomes, selectors
 from trellis.reports.forms import OutcomeFilterForm
 from trellis.reports.outcomes import BY_CLINIC, BY_QUARTER, OVERALL, OutcomeRow
 
@@ -33,26 +31,19 @@ def _report_memberships(request: HttpRequest) -> list[Membership]:
     return allowed
 
 
-def _audit(request: HttpRequest, form: OutcomeFilterForm, action: Action) -> None:
-    """One event per clinic the report covers, so each clinic's audit report shows it."""
-    for membership in form.chosen():
-        actor = Actor(request.user, membership, request.actor.source_address)
-        record_for(
-            actor,
-            action,
-            object_type="reports.outcomes",
-            detail={"filters": form.as_detail(), "clinics": len(form.chosen())},
-        )
-
-
-def _report(form: OutcomeFilterForm, levels: tuple[int, ...]) -> dict[int, list[OutcomeRow]]:
+def _report(
+    request: HttpRequest, form: OutcomeFilterForm, levels: tuple[int, ...], *, export: bool = False
+) -> dict[int, list[OutcomeRow]]:
+    """The figures for the clinics chosen on the form, audited by the selector that reads them."""
     data = form.cleaned_data
-    return outcomes.outcome_report(
-        [m.clinic_id for m in form.chosen()],
+    return selectors.outcome_report(
+        [Actor(request.user, m, request.actor.source_address) for m in form.chosen()],
         date_from=data["date_from"],
         date_to=data["date_to"],
         modality=data["modality"] or None,
         levels=levels,
+        filters=form.as_detail(),
+        export=export,
     )
 
 
@@ -69,8 +60,7 @@ def outcomes_page(request: HttpRequest) -> HttpResponse:
     }
     if not form.is_valid():
         return render(request, "reports/outcomes.html", context, status=400)
-    report = _report(form, (BY_CLINIC, BY_QUARTER, OVERALL))
-    _audit(request, form, Action.QUERY)
+    report = _report(request, form, (BY_CLINIC, BY_QUARTER, OVERALL))
     chosen = form.chosen()
     by_clinic = []  # (treatment, its rows), for one table body per treatment
     for _, group in groupby(report[BY_CLINIC], key=lambda row: row.modality):
@@ -154,8 +144,9 @@ def outcomes_csv(request: HttpRequest) -> HttpResponse:
         errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
         return HttpResponse(errors, status=400, content_type="text/plain; charset=utf-8")
     several = len(form.chosen()) > 1
-    report = _report(form, (BY_CLINIC, BY_QUARTER) if several else (BY_CLINIC,))
-    _audit(request, form, Action.EXPORT)
+    report = _report(
+        request, form, (BY_CLINIC, BY_QUARTER) if several else (BY_CLINIC,), export=True
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime(timezone.now(), request.actor.clinic.tzinfo).strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="outcomes-{stamp}.csv"'

@@ -1,4 +1,4 @@
-"""Reads of safety alerts for pages that belong to other apps (the patient's page)."""
+"""Reads of safety alerts for pages that belong to other apps (the patient's page, the top bar)."""
 
 from datetime import timedelta
 
@@ -75,3 +75,27 @@ def alerts_past_escalation(actor: Actor, page=1, *, now=None) -> Page:
         name="alerts_past_escalation",
         page=page,
     )
+
+
+def alerts_raised_by_each(actor: Actor, sources: list) -> dict[str, list[SafetyAlert]]:
+    """The alerts each of ``sources`` (rows of one model, of the actor's clinic) raised, oldest
+    first, keyed by the source's primary key as text, in one query: none for a role without
+    ``alert.read``. The caller loaded, and audited, the sources themselves."""
+    found: dict[str, list[SafetyAlert]] = {}
+    if not sources or not actor.can(Perm.ALERT_READ):
+        return found
+    for alert in SafetyAlert.objects.filter(
+        clinic=actor.clinic,
+        source_type=sources[0]._meta.label_lower,
+        source_id__in=[str(source.pk) for source in sources],
+    ).order_by("created_at"):
+        found.setdefault(alert.source_id, []).append(alert)
+    return found
+
+
+def open_alert_count(actor: Actor | None) -> int | None:
+    """The clinic's open alerts, for "Alerts" in the top bar (one COUNT query); ``None`` for a
+    role without ``alert.read``, which is shown no link."""
+    if actor is None or not actor.can(Perm.ALERT_READ):
+        return None
+    return SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()

@@ -14,7 +14,7 @@ from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.schema import Date, bounded, number, text
 from trellis.patients import access
-from trellis.treatments import dosing, services, targeting
+from trellis.treatments import dosing, selectors, services, targeting
 from trellis.treatments.models import Course, Session, SessionStatus
 
 router = Router(tags=["treatments"])
@@ -132,7 +132,7 @@ def _session_out(session: Session) -> dict:
 
 
 def _course_out(course: Course, actor) -> dict:
-    sessions = list(Session.objects.filter(course=course).order_by("number"))
+    sessions = selectors.course_sessions(course)
     progress = services.progress(sessions)
     return {
         "id": course.id,

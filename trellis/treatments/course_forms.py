@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from django import forms
 
+from trellis.lib.dates import parse_iso_date
 from trellis.lib.forms import Form
 from trellis.treatments.models import ClosureDay, Course, Protocol
 from trellis.treatments.services import START_HORIZON_DAYS
@@ -94,3 +95,32 @@ class HolidayClosureForm(Form):
     """Accept one proposed public holiday as a closure day."""
 
     date = forms.DateField()
+
+
+# The day list looks back or ahead at most ten years; a date beyond is taken for a typing error.
+TODAY_RANGE_DAYS = 3653
+
+
+class DayForm(Form):
+    """The day the day list shows (``?date=YYYY-MM-DD``): a calendar day within ten years of
+    the clinic's today, so the days either side of it stay within what the databases hold."""
+
+    date = forms.CharField(required=False, max_length=40)
+
+    def __init__(self, data, *, today: date) -> None:
+        super().__init__(data)
+        self.today = today
+
+    def clean_date(self) -> date:
+        text = self.cleaned_data["date"]
+        if not text:
+            return self.today
+        try:
+            day = parse_iso_date(text)
+        except ValueError as error:
+            raise forms.ValidationError(str(error), code="invalid") from None
+        if abs((day - self.today).days) > TODAY_RANGE_DAYS:
+            raise forms.ValidationError(
+                f"{day.isoformat()} is more than ten years from today", code="out_of_range"
+            )
+        return day

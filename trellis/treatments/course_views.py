@@ -27,6 +27,7 @@ from trellis.patients.services import current_screening
 from trellis.treatments import selectors, services
 from trellis.treatments.course_forms import (
     ClosureForm,
+    DayForm,
     HolidayClosureForm,
     RemoveClosureForm,
     ReplanForm,
@@ -173,7 +174,7 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
         Perm.COURSE_READ,
     )
     actor = request.actor
-    sessions = list(Session.objects.filter(course=course).order_by("number"))
+    sessions = selectors.course_sessions(course)
     today = services.clinic_today(course.clinic)
     closures = _closures_during(course, sessions)
     progress = services.progress(sessions)
@@ -311,9 +312,6 @@ def course_stop(request: HttpRequest, course_id: UUID) -> HttpResponse:
 
 # --- The day's sessions ------------------------------------------------------------------------
 
-# The day list looks back or ahead at most ten years; a date beyond is taken for a typing error.
-TODAY_RANGE_DAYS = 3653
-
 
 @login_required
 def sessions_today(request: HttpRequest) -> HttpResponse:
@@ -321,15 +319,12 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
     # sessions' documentation stays behind ``session.read`` on their own pages.
     actor = access.require(request.actor, Perm.COURSE_READ)
     today = services.clinic_today(actor.clinic)
+    form = DayForm(request.GET, today=today)
     day, date_error = today, ""
-    if request.GET.get("date"):
-        try:
-            day = date.fromisoformat(request.GET["date"])
-            if abs((day - today).days) > TODAY_RANGE_DAYS:
-                raise ValueError("too far from today")  # and its neighbours could overflow
-        except ValueError:
-            day = today
-            date_error = f"“{request.GET['date'][:20]}” is not a date (YYYY-MM-DD); showing today."
+    if form.is_valid():
+        day = form.cleaned_data["date"]
+    else:
+        date_error = f"Date: {' '.join(form.errors['date'])}; showing today."
     rows = selectors.sessions_on(actor, day)
     by_modality = defaultdict(list)
     for session in rows:

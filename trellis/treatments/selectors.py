@@ -236,3 +236,14 @@ def recent_overrides(actor: Actor, page=1, *, now=None) -> Page:
     return audited_page(
         actor, rows, object_type="treatments.safetyoverride", name="recent_overrides", page=page
     )
+
+
+def patient_course(patient: Patient, pk) -> Course | None:
+    """One of the patient's courses by its id, or ``None`` when it is not one of theirs (the
+    caller loaded, checked and audited the patient)."""
+    return Course.objects.filter(pk=pk, patient=patient).first()
+
+
+def course_sessions(course: Course) -> list[Session]:
+    """The course's sessions in order (the caller loaded, checked and audited the course)."""
+    return list(Session.objects.filter(course=course).order_by("number"))

@@ -1,22 +1,23 @@
-"""Production settings, checked the way an operator starts Trellis: a fresh process."""
+"""Production settings, checked the way an operator starts Trellis: a fresh process for what
+needs one (``check --deploy``, static files and a response, the SQLite connection, a refusal's
+exit status); what the settings module itself decides is read by running it in this process
+with the same environment, which checks the same thing without starting Python again."""
 
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 ROOT = Path(__file__).resolve().parents[3]
 STRONG_KEY = "k3J9-vQ2x_Lr8pW6tZ0mN4bY7cF1hD5sA9eG2uK8iO3lP6jR0wX4zV7nB1qM5yT8"
 
 
 def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "TRELLIS_MFA_REQUIRED"}
-    }
+    base = {k: v for k, v in os.environ.items() if k not in FRESH}
     base.update({"TRELLIS_VAR_DIR": str(tmp_path)}, **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -29,6 +30,21 @@ def run_manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+# What a fresh process would not inherit from the test run's environment.
+FRESH = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "TRELLIS_MFA_REQUIRED"}
+
+
+def read_settings(monkeypatch, tmp_path, **env: str) -> dict:
+    """The settings module run afresh under ``env`` (as ``run_manage`` would see it), as a dict
+    of its names; its refusals raise ImproperlyConfigured here as they would on start-up."""
+    for name in FRESH:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRELLIS_VAR_DIR", str(tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "trellis" / "settings.py"))
+
+
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": STRONG_KEY,
@@ -37,23 +53,46 @@ PRODUCTION = {
 }
 
 
-def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    result = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
-    assert result.returncode == 0, result.stderr + result.stdout
-    assert "no issues" in result.stdout
+# One production process does what an operator's first start does: collect the static files,
+# run the deployment checks, then answer a request; each test reads its part of the output.
+STARTED = """
+from django.core.management import call_command
+from django.test import Client
+call_command("collectstatic", interactive=False, verbosity=0)
+print("== check")
+try:
+    call_command("check", deploy=True, fail_level="WARNING")
+except Exception as error:
+    print("check failed:", error)
+print("== response")
+r = Client().get("/accounts/login/", secure=True, HTTP_HOST="trellis.example.org")
+print(r.status_code)
+for h in ("Content-Security-Policy", "X-Frame-Options", "Strict-Transport-Security",
+          "X-Content-Type-Options", "Referrer-Policy"):
+    print(h + ": " + r.headers.get(h, ""))
+"""
 
 
-def test_production_requires_mfa_unless_told_otherwise(tmp_path):
+@pytest.fixture(scope="module")
+def production_start(tmp_path_factory) -> dict[str, str]:
+    """The output of STARTED under production settings, by section; collectstatic must pass."""
     result = run_manage(
-        tmp_path,
-        "shell",
-        "-v",
-        "0",
-        "-c",
-        "from django.conf import settings; print(settings.TRELLIS_MFA_REQUIRED)",
-        **PRODUCTION,
+        tmp_path_factory.mktemp("production"), "shell", "-v", "0", "-c", STARTED, **PRODUCTION
     )
-    assert result.stdout.strip() == "True", result.stderr
+    assert result.returncode == 0, result.stderr
+    _, check, response = result.stdout.split("== ")
+    return {"check": check.removeprefix("check\n"), "response": response.removeprefix("response\n")}
+
+
+def test_check_deploy_is_clean_under_production_settings(production_start):
+    assert "no issues" in production_start["check"], production_start["check"]
+    assert "failed" not in production_start["check"]
+
+
+def test_production_requires_mfa_unless_told_otherwise(monkeypatch, tmp_path):
+    assert read_settings(monkeypatch, tmp_path, **PRODUCTION)["TRELLIS_MFA_REQUIRED"] is True
+    told = {**PRODUCTION, "TRELLIS_MFA_REQUIRED": "false"}
+    assert read_settings(monkeypatch, tmp_path, **told)["TRELLIS_MFA_REQUIRED"] is False
 
 
 @pytest.mark.parametrize(
@@ -80,26 +119,21 @@ def test_production_requires_mfa_unless_told_otherwise(tmp_path):
         "wrong-database",
     ],
 )
-def test_it_refuses_to_start_with_unsafe_production_settings(tmp_path, env, message):
-    result = run_manage(tmp_path, "check", **env)
+def test_it_refuses_to_start_with_unsafe_production_settings(monkeypatch, tmp_path, env, message):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        read_settings(monkeypatch, tmp_path, **env)
+    assert message in str(refused.value)
+
+
+def test_a_refusal_stops_the_process_with_its_reason(tmp_path):
+    result = run_manage(tmp_path, "check", DEBUG="false")
     assert result.returncode != 0
-    assert message in result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
 
 
-def test_production_responses_carry_the_security_headers(tmp_path):
-    code = (
-        "from django.test import Client; "
-        "r = Client().get('/accounts/login/', secure=True, HTTP_HOST='trellis.example.org'); "
-        "print(r.status_code); "
-        "[print(h + ': ' + r.headers.get(h, '')) for h in ("
-        "'Content-Security-Policy', 'X-Frame-Options', 'Strict-Transport-Security', "
-        "'X-Content-Type-Options', 'Referrer-Policy')]"
-    )
-    collected = run_manage(tmp_path, "collectstatic", "--no-input", "-v", "0", **PRODUCTION)
-    assert collected.returncode == 0, collected.stderr
-    result = run_manage(tmp_path, "shell", "-v", "0", "-c", code, **PRODUCTION)
-    out = result.stdout
-    assert out.startswith("200"), result.stderr
+def test_production_responses_carry_the_security_headers(production_start):
+    out = production_start["response"]
+    assert out.startswith("200"), out
     assert "default-src 'self'" in out
     assert "frame-ancestors 'none'" in out
     assert "script-src 'self';" in out or "script-src 'self'\n" in out

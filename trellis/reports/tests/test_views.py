@@ -4,13 +4,16 @@ import csv
 import io
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Role
-from trellis.audit.models import AuditEvent
+from trellis.audit.models import Action, AuditEvent
+from trellis.reports import selectors
+from trellis.reports.outcomes import BY_CLINIC
 from trellis.reports.tests.helpers import T0, make_course, phq9, trajectory
-from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase
+from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 
 PAGE = "/reports/outcomes/"
 CSV = "/reports/outcomes.csv"
@@ -153,3 +156,33 @@ class OutcomesPageTest(TrellisTestCase):
         with self.assertNumQueries(queries):
             response = self.client.get(PAGE)
         self.assertEqual(response.context["overall"][1].courses_started, 8)
+
+
+class OutcomeSelectorTest(TrellisTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        trajectory(make_course(cls.patient, cls.prescriber), [20, 10])
+
+    def test_the_selector_audits_each_reading_and_export_it_runs(self):
+        actor = actor_for(self.admin, self.clinic_a)
+        args = {"date_from": None, "date_to": None, "modality": None, "levels": (BY_CLINIC,)}
+        report = selectors.outcome_report([actor], filters={"treatment": "all"}, **args)
+        self.assertEqual(len(report[BY_CLINIC]), 1)
+        selectors.outcome_report([actor], filters={}, export=True, **args)
+        events = AuditEvent.objects.filter(object_type="reports.outcomes").order_by("seq")
+        self.assertEqual(
+            [(e.action, e.user, e.detail) for e in events],
+            [
+                (Action.QUERY, self.admin, {"filters": {"treatment": "all"}, "clinics": 1}),
+                (Action.EXPORT, self.admin, {"filters": {}, "clinics": 1}),
+            ],
+        )
+
+    def test_a_role_without_report_read_is_refused_before_any_reading(self):
+        nurse = actor_for(self.staff_a[Role.NURSE], self.clinic_a)
+        args = {"date_from": None, "date_to": None, "modality": None, "levels": (BY_CLINIC,)}
+        for actors in ([nurse], [actor_for(self.admin, self.clinic_a), nurse], []):
+            with self.subTest(actors=actors), self.assertRaises(PermissionDenied):
+                selectors.outcome_report(actors, filters={}, **args)
+        self.assertFalse(AuditEvent.objects.filter(object_type="reports.outcomes").exists())

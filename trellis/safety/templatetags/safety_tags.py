@@ -1,24 +1,13 @@
 """The safety-alert banner on the patient's page and "Alerts" in the top bar.
 
-The banner renders the data the patient's view loaded; the link reads
-``context["request"].actor``. Both render nothing for a role without ``alert.read``.
+The banner renders the data the patient's view loaded; the link renders the count the safety
+app's context processor read (``selectors.open_alert_count``). Both render nothing for a role
+without ``alert.read``.
 """
 
 from django import template
 
-from trellis.accounts.permissions import Perm
-from trellis.safety.models import AlertStatus, SafetyAlert
-
 register = template.Library()
-
-
-def _actor(context):
-    request = context.get("request")
-    return getattr(request, "actor", None) if request is not None else None
-
-
-def _may(actor) -> bool:
-    return actor is not None and actor.can(Perm.ALERT_READ)
 
 
 @register.filter
@@ -37,14 +26,12 @@ def patient_alert_banner(banner: dict | None) -> dict:
 
 
 @register.inclusion_tag("includes/nav_link.html", takes_context=True)
-def alert_nav_link(context) -> dict:
-    """ "Alerts" in the top bar with the clinic's open-alert count (one COUNT query)."""
-    actor = _actor(context)
-    if not _may(actor):
+def alert_nav_link(context, count: int | None) -> dict:
+    """ "Alerts" in the top bar with the clinic's open-alert count read for the request
+    (``selectors.open_alert_count``); nothing when the count is ``None`` (no ``alert.read``)."""
+    if count is None:
         return {"show": False}
-    request = context["request"]
-    count = SafetyAlert.objects.filter(clinic=actor.clinic, status=AlertStatus.OPEN).count()
-    match = getattr(request, "resolver_match", None)
+    match = getattr(context.get("request"), "resolver_match", None)
     return {
         "show": True,
         "url_name": "alert_queue",

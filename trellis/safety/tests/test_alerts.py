@@ -17,16 +17,19 @@ from django.utils import timezone
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict, InputError
 from trellis.measures import services
+from trellis.measures.models import Measure
 from trellis.measures.tests.helpers import PHQ9_ITEM9, MeasuresTestCase
 from trellis.messaging.jobs import run_clinic_jobs
 from trellis.messaging.models import OutboxMessage
 from trellis.messaging.services import send_due
 from trellis.patients import panels
+from trellis.safety import selectors
 from trellis.safety import services as alerts
+from trellis.safety.context_processors import nav
 from trellis.safety.models import AlertStatus, SafetyAlert
 from trellis.testing import actor_for, make_patient
 
-NAV_LINKS = "{% load measures_tags safety_tags %}{% alert_nav_link %}{% due_nav_link %}"
+NAV_LINKS = "{% load measures_tags safety_tags %}{% alert_nav_link count %}{% due_nav_link %}"
 
 
 class AlertTestCase(MeasuresTestCase):
@@ -188,22 +191,45 @@ class QueueTests(AlertTestCase):
     def test_the_nav_link_counts_open_alerts(self):
         self.item_nine()
         self.item_nine()
+        self.assertEqual(selectors.open_alert_count(self.nurse_actor), 2)
+        self.assertEqual(selectors.open_alert_count(actor_for(self.prescriber_b, self.clinic_b)), 0)
+        self.assertIsNone(selectors.open_alert_count(actor_for(self.front_desk, self.clinic_a)))
         request = RequestFactory().get("/")
         request.actor = self.nurse_actor
         request.resolver_match = None
-        html = Template(NAV_LINKS).render(
-            Context({"request": request})
-        )
+        with self.assertNumQueries(1):
+            context = nav(request)
+            self.assertEqual(context["open_alert_count"](), 2)
+            self.assertEqual(context["open_alert_count"](), 2)  # counted once per request
+        with self.assertNumQueries(0):
+            html = Template(NAV_LINKS).render(Context({"request": request, "count": 2}))
         self.assertIn('href="/alerts/"', html)
         self.assertIn('aria-label="2 open safety alerts"', html)
         self.assertIn('href="/measures/due/"', html)
         request.actor = actor_for(self.front_desk, self.clinic_a)
-        self.assertEqual(
-            Template(NAV_LINKS).render(
-                Context({"request": request})
-            ),
-            "",
-        )
+        with self.assertNumQueries(0):
+            html = Template(NAV_LINKS).render(Context({"request": request, "count": None}))
+        self.assertEqual(html, "")
+
+    def test_the_alerts_of_several_questionnaires_are_read_in_one_query_by_alert_readers(self):
+        first, second = self.item_nine(), self.item_nine()
+        quiet = services.record_measure(self.nurse_actor, self.patient, "phq9", [0] * 9)
+        measures = [*Measure.objects.filter(pk__in=[first.source_id, second.source_id]), quiet]
+        with self.assertNumQueries(1):
+            found = selectors.alerts_raised_by_each(self.nurse_actor, measures)
+        self.assertEqual(found, {first.source_id: [first], second.source_id: [second]})
+        front_desk = actor_for(self.front_desk, self.clinic_a)
+        with self.assertNumQueries(0):
+            self.assertEqual(selectors.alerts_raised_by_each(front_desk, measures), {})
+            self.assertEqual(selectors.alerts_raised_by_each(self.nurse_actor, []), {})
+
+    def test_a_page_with_the_top_bar_counts_open_alerts_once(self):
+        self.item_nine()
+        self.sign_in(self.nurse)
+        page = self.client.get("/alerts/")
+        self.assertContains(page, 'aria-label="1 open safety alert"')
+        self.sign_in(self.front_desk)
+        self.assertNotContains(self.client.get("/patients/"), 'href="/alerts/"')
 
 
 class AcknowledgeTests(AlertTestCase):

@@ -117,9 +117,20 @@ class TodayTests(CourseTestCase):
         self.assertContains(page, "The clinic is closed on this day")
         self.assertContains(page, "Snow day")
         self.assertContains(page, "No sessions are planned on this day")
-        page = self.client.get("/sessions/today/?date=2026-13-45")
-        self.assertContains(page, "is not a date (YYYY-MM-DD); showing today")
-        self.assertEqual(page.context["day"], services.clinic_today(self.clinic_a))
+        cases = {
+            "2026-13-45": "Date: 2026-13-45 is not a calendar date; showing today.",
+            "2027-02-29": "Date: 2027-02-29 is not a calendar date; showing today.",
+            "tomorrow": "Date: “tomorrow” must be a date written YYYY-MM-DD; showing today.",
+            "03/16/2026": "must be a date written YYYY-MM-DD; showing today.",
+        }
+        for value, message in cases.items():
+            with self.subTest(date=value):
+                page = self.client.get("/sessions/today/", {"date": value})
+                self.assertEqual(page.status_code, 200)
+                self.assertContains(page, message, html=False)
+                self.assertEqual(page.context["day"], services.clinic_today(self.clinic_a))
+        page = self.client.get("/sessions/today/", {"date": "  "})
+        self.assertEqual(page.context["date_error"], "")
 
     def test_a_date_more_than_ten_years_away_shows_today(self):
         self.sign_in(self.nurse)
@@ -127,7 +138,7 @@ class TodayTests(CourseTestCase):
             with self.subTest(date=value):
                 page = self.client.get(f"/sessions/today/?date={value}")
                 self.assertEqual(page.status_code, 200)
-                self.assertContains(page, "is not a date (YYYY-MM-DD); showing today")
+                self.assertContains(page, f"Date: {value} is more than ten years from today")
                 self.assertEqual(page.context["day"], services.clinic_today(self.clinic_a))
 
     def test_roles_without_the_right_get_403(self):
