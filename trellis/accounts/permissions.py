@@ -40,6 +40,10 @@ class Perm(StrEnum):
     AUDIT_READ = "audit.read"
     CLINIC_CHANGE = "clinic.change"
     REPORT_READ = "report.read"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_CHANGE = "appointment.change"
+    APPOINTMENT_THERAPY = "appointment.therapy"
+    APPOINTMENT_OVERRIDE = "appointment.override"
 
 
 _R = Role
@@ -73,6 +77,15 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.AUDIT_READ: frozenset({_R.CLINIC_ADMIN}),
     Perm.CLINIC_CHANGE: frozenset({_R.CLINIC_ADMIN}),
     Perm.REPORT_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
+    # The appointment book: everyone sees the day; those who run the desk and the treatments
+    # book and move; a therapist books their own kinds (therapy, group, coaching); only a
+    # prescriber allows a second ketamine-family dose on one day.
+    Perm.APPOINTMENT_READ: frozenset(Role),
+    Perm.APPOINTMENT_CHANGE: frozenset(
+        {_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN, _R.FRONT_DESK}
+    ),
+    Perm.APPOINTMENT_THERAPY: frozenset(Role),
+    Perm.APPOINTMENT_OVERRIDE: frozenset({_R.PRESCRIBER}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -97,6 +110,10 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.AUDIT_READ: "Read and export the audit report",
     Perm.CLINIC_CHANGE: "Change clinic settings and staff",
     Perm.REPORT_READ: "Read clinic outcome reports (aggregate)",
+    Perm.APPOINTMENT_READ: "See the appointment book",
+    Perm.APPOINTMENT_CHANGE: "Book, move, confirm, check in, cancel any appointment",
+    Perm.APPOINTMENT_THERAPY: "Book, move and close therapy, group and coaching appointments",
+    Perm.APPOINTMENT_OVERRIDE: "Allow a second ketamine-family dose on one day, with a reason",
 }
 
 

@@ -32,9 +32,10 @@ CLINICAL: dict[str, set[str]] = {
     "messaging": set(),  # infrastructure: the outbox knows no clinical app
     "safety": {"messaging"},
     "treatments": {"safety"},
+    "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
-    "demo": {"measures", "treatments", "safety", "messaging", "reports"},
+    "demo": {"measures", "treatments", "scheduling", "safety", "messaging", "reports"},
 }
 
 # The project package's own modules, which put the apps together.
@@ -145,6 +146,9 @@ def test_no_two_apps_import_each_other():
         ("treatments", "measures", False),
         ("measures", "messaging", True),
         ("messaging", "measures", False),
+        ("scheduling", "treatments", True),
+        ("treatments", "scheduling", False),
+        ("measures", "scheduling", False),
         ("urls", "demo", True),
     ],
 )
