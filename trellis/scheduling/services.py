@@ -340,7 +340,7 @@ def _locked(actor: Actor, appointment: Appointment) -> Appointment:
     if appointment.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     return (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",))
         .select_related("patient", "resource", "clinic")
         .get(pk=appointment.pk)
     )
