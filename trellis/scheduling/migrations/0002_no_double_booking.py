@@ -53,6 +53,15 @@ SQLITE_REVERSE = [
 ]
 
 
+class BtreeGist(BtreeGistExtension):
+    """Django's operation, whose reverse also checks the vendor (it would query PostgreSQL's
+    catalogue on SQLite when migrating back)."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def _run(statements: dict[str, list[str]]):
     def run(apps, schema_editor) -> None:
         for sql in statements.get(schema_editor.connection.vendor, []):
@@ -65,7 +74,7 @@ class Migration(migrations.Migration):
     dependencies = [("scheduling", "0001_appointment_book")]
 
     operations = [
-        BtreeGistExtension(),
+        BtreeGist(),
         migrations.RunPython(
             _run({"postgresql": POSTGRESQL, "sqlite": SQLITE}),
             _run({"postgresql": POSTGRESQL_REVERSE, "sqlite": SQLITE_REVERSE}),
