@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "trellis.safety",
     "trellis.treatments",
     "trellis.billing",
+    "trellis.scheduling",
     "trellis.measures",
     "trellis.messaging",
     "trellis.reports",

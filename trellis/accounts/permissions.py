@@ -42,6 +42,10 @@ class Perm(StrEnum):
     REPORT_READ = "report.read"
     FEE_READ = "fee.read"
     FEE_CHANGE = "fee.change"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_CHANGE = "appointment.change"
+    APPOINTMENT_THERAPY = "appointment.therapy"
+    APPOINTMENT_OVERRIDE = "appointment.override"
 
 
 _R = Role
@@ -77,6 +81,15 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.REPORT_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
     Perm.FEE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
     Perm.FEE_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    # The appointment book: everyone sees the day; those who run the desk and the treatments
+    # book and move; a therapist books their own kinds (therapy, group, coaching); only a
+    # prescriber allows a second ketamine-family dose on one day.
+    Perm.APPOINTMENT_READ: frozenset(Role),
+    Perm.APPOINTMENT_CHANGE: frozenset(
+        {_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN, _R.FRONT_DESK}
+    ),
+    Perm.APPOINTMENT_THERAPY: frozenset(Role),
+    Perm.APPOINTMENT_OVERRIDE: frozenset({_R.PRESCRIBER}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -103,6 +116,10 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.REPORT_READ: "Read clinic outcome reports (aggregate)",
     Perm.FEE_READ: "Read the clinic's fee schedule",
     Perm.FEE_CHANGE: "Set a fee in the clinic's fee schedule",
+    Perm.APPOINTMENT_READ: "See the appointment book",
+    Perm.APPOINTMENT_CHANGE: "Book, move, confirm, check in, cancel any appointment",
+    Perm.APPOINTMENT_THERAPY: "Book, move and close therapy, group and coaching appointments",
+    Perm.APPOINTMENT_OVERRIDE: "Allow a second ketamine-family dose on one day, with a reason",
 }
 
 

@@ -257,9 +257,13 @@ def cancel_session(actor, session: Session, reason: str, *, now: datetime | None
     return _close(actor, session, SessionStatus.CANCELLED, reason, now)
 
 
-def mark_no_show(actor, session: Session, reason: str, *, now: datetime | None = None):
-    """The patient did not come to a session due today or earlier."""
-    return _close(actor, session, SessionStatus.NO_SHOW, reason, now)
+def mark_no_show(
+    actor, session: Session, reason: str, *, now: datetime | None = None, perm: Perm | None = None
+):
+    """The patient did not come to a session due today or earlier. ``perm`` replaces the
+    permission it needs when the appointment book marks its appointment a no-show
+    (``Perm.APPOINTMENT_CHANGE``: front desk marks who did not come)."""
+    return _close(actor, session, SessionStatus.NO_SHOW, reason, now, perm=perm)
 
 
 def mark_not_given(actor, session: Session, reason: str, *, now: datetime | None = None):
@@ -269,11 +273,19 @@ def mark_not_given(actor, session: Session, reason: str, *, now: datetime | None
     return _close(actor, session, SessionStatus.NOT_GIVEN, reason, now)
 
 
-def _close(actor, session: Session, status: str, reason: str, now: datetime | None) -> Session:
+def _close(
+    actor,
+    session: Session,
+    status: str,
+    reason: str,
+    now: datetime | None,
+    *,
+    perm: Perm | None = None,
+) -> Session:
     """Close a session without treatment. It is not delivered and uses no authorised session;
     the course's questionnaires follow, and a course with nothing left open is completed."""
-    perm, after, words = _CLOSINGS[status]
-    require(actor, perm)
+    needed, after, words = _CLOSINGS[status]
+    require(actor, perm or needed)
     reason = (reason or "").strip()
     if not reason:
         raise InputError("reason", f"say why the session is {words}")
@@ -317,6 +329,55 @@ def _close(actor, session: Session, status: str, reason: str, now: datetime | No
         )
         hooks.course_planned(session.course)
         _complete_course_if_done(actor, session.course, now)
+    return session
+
+
+# --- The appointment book ----------------------------------------------------------------------
+
+
+def mark_booked(actor, session: Session, *, planned_date: date, planned_time: time) -> Session:
+    """An appointment now holds this session (``scheduling.services.book_appointment``): it is
+    ``booked`` for that day and time. Runs in the caller's transaction; a session that is
+    over or has begun is refused."""
+    with transaction.atomic():
+        locked = _editable(session)
+        if locked.status not in _NOT_BEGUN:
+            raise Conflict(
+                f"Session {locked.number} has begun; it cannot be booked again.", code="begun"
+            )
+        moved = locked.planned_date != planned_date
+        session.status = SessionStatus.BOOKED
+        session.planned_date = planned_date
+        session.planned_time = planned_time
+        session.save(update_fields=["status", "planned_date", "planned_time"])
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=session.patient,
+            obj=session,
+            detail={"status": SessionStatus.BOOKED, "planned": f"{planned_date} {planned_time}"},
+        )
+        if moved:
+            hooks.course_planned(session.course)
+    return session
+
+
+def mark_unbooked(actor, session: Session) -> Session:
+    """The appointment holding this session was cancelled: it is ``planned`` again, on the
+    same day, to be booked anew. A session already begun or over is left as it is."""
+    with transaction.atomic():
+        locked = Session.objects.select_for_update().get(pk=session.pk)
+        if locked.status != SessionStatus.BOOKED:
+            return locked
+        session.status = SessionStatus.PLANNED
+        session.save(update_fields=["status"])
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=session.patient,
+            obj=session,
+            detail={"status": SessionStatus.PLANNED},
+        )
     return session
 
 

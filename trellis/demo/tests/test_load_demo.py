@@ -11,13 +11,25 @@ from trellis.audit.models import AuditEvent
 from trellis.demo import clinical, network
 from trellis.measures.models import Measure
 from trellis.patients.models import AssessmentRequest, Patient, Screening
+from trellis.scheduling.models import Appointment, Resource
 from trellis.treatments.models import Course, Session
 
 
 def counts() -> dict:
     return {
         model.__name__: model.objects.count()
-        for model in (Clinic, User, Membership, Patient, AuditEvent, Course, Session, Measure)
+        for model in (
+            Clinic,
+            User,
+            Membership,
+            Patient,
+            AuditEvent,
+            Course,
+            Session,
+            Measure,
+            Resource,
+            Appointment,
+        )
     }
 
 
@@ -39,6 +51,20 @@ class LoadDemoTests(TestCase):
         statuses = {s.status(m) for s in signed for m in ("iv_ketamine", "esketamine", "tms")}
         self.assertEqual(statuses, {"eligible", "caution", "contraindicated", "needs_info"})
         self.assertTrue(AssessmentRequest.objects.filter(clinic=riverside, status="new").exists())
+
+    def test_each_clinic_has_chairs_rooms_and_tms_devices_and_a_booked_week(self):
+        for slug in ("riverside", "lakeshore"):
+            resources = Resource.objects.filter(clinic__slug=slug)
+            kinds = sorted(resources.values_list("kind", flat=True))
+            self.assertEqual(kinds, ["chair"] * 3 + ["room"] * 2 + ["tms_device"] * 2, slug)
+            devices = resources.filter(kind="tms_device").order_by("ordering")
+            self.assertEqual(
+                [(d.model, d.coil) for d in devices],
+                [("NeuroStar Advanced Therapy", "Figure-8"), ("MagPro R30", "Cool-B65")],
+            )
+            booked = Appointment.objects.filter(clinic__slug=slug)
+            self.assertTrue(booked.exists(), slug)
+            self.assertFalse(booked.exclude(session__status="booked").exists(), slug)
 
     def test_running_it_twice_changes_nothing(self):
         first = counts()

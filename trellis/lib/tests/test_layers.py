@@ -33,10 +33,20 @@ CLINICAL: dict[str, set[str]] = {
     "safety": {"messaging"},
     "treatments": {"safety"},
     "billing": {"treatments", "safety", "messaging"},
+    "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
-    "desk": {"measures", "treatments", "safety", "messaging", "reports", "billing"},
-    "demo": {"measures", "treatments", "safety", "messaging", "reports", "billing", "desk"},
+    "desk": {"measures", "treatments", "scheduling", "safety", "messaging", "reports", "billing"},
+    "demo": {
+        "measures",
+        "treatments",
+        "scheduling",
+        "safety",
+        "messaging",
+        "reports",
+        "billing",
+        "desk",
+    },
 }
 
 # The project package's own modules, which put the apps together.
@@ -147,6 +157,9 @@ def test_no_two_apps_import_each_other():
         ("treatments", "measures", False),
         ("measures", "messaging", True),
         ("messaging", "measures", False),
+        ("scheduling", "treatments", True),
+        ("treatments", "scheduling", False),
+        ("measures", "scheduling", False),
         ("urls", "demo", True),
     ],
 )

@@ -1,0 +1,66 @@
+"""Reads of the appointment book for the calendar pages, work lists and the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.utils import timezone
+
+from trellis.accounts.access import Actor, require
+from trellis.accounts.permissions import Perm
+from trellis.audit.models import Action
+from trellis.audit.services import record_for
+from trellis.patients.models import Patient
+from trellis.scheduling import availability, kinds
+from trellis.scheduling.models import Appointment, Resource
+
+
+def day_appointments(actor: Actor, day: date, *, include_closed: bool = True) -> list[Appointment]:
+    """The clinic's appointments on ``day`` (clinic-local), in start order, with patient,
+    resource, staff and session joined: one query (and the audit event of the read).
+    ``include_closed=False`` leaves out cancelled and no-show appointments."""
+    require(actor, Perm.APPOINTMENT_READ)
+    rows = Appointment.objects.filter(clinic=actor.clinic, day=day).select_related(
+        "patient", "resource", "staff", "session"
+    )
+    if not include_closed:
+        rows = rows.active()
+    rows = list(rows.order_by("start", "resource__ordering", "resource__name"))
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type="scheduling.appointment",
+        detail={"day": day.isoformat(), "count": len(rows)},
+    )
+    return rows
+
+
+def upcoming_for_patient(
+    actor: Actor, patient: Patient, *, now: datetime | None = None, limit: int = 20
+) -> list[Appointment]:
+    """The patient's active appointments that have not ended, soonest first. The caller loaded
+    (and audited) the patient through ``patients.access``."""
+    require(actor, Perm.APPOINTMENT_READ)
+    return list(
+        Appointment.objects.active()
+        .filter(clinic=actor.clinic, patient=patient, end__gt=now or timezone.now())
+        .select_related("resource", "staff")
+        .order_by("start")[:limit]
+    )
+
+
+def resources(clinic, *, kind: str | None = None, active_only: bool = True) -> list[Resource]:
+    """The clinic's resources in the day view's column order."""
+    rows = Resource.objects.filter(clinic=clinic)
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    if active_only:
+        rows = rows.filter(is_active=True)
+    return list(rows.order_by("ordering", "name"))
+
+
+def free_slots(resource: Resource, day: date, minutes: int) -> list[datetime]:
+    """Start times (aware, every ``availability.STEP_MINUTES``) on ``day`` at which ``minutes``
+    fit on ``resource``: open, not blocked, not booked."""
+    kinds.check_minutes(minutes)
+    return availability.free_starts(resource, day, minutes)
