@@ -10,7 +10,7 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.demo import clinical
+from trellis.demo import appointments, clinical
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -125,6 +125,7 @@ class Summary:
     screenings: int = 0
     requests: int = 0
     courses: int = 0
+    appointments: int = 0
 
 
 def build(today: date | None = None) -> Summary:
@@ -161,6 +162,7 @@ def build(today: date | None = None) -> Summary:
                     summary.requests += 1
         for clinic in clinics.values():
             summary.courses += _courses(clinic, members, today or clinic.today())
+            summary.appointments += appointments.add_appointments(clinic, today)
     return summary
 
 

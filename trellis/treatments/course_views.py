@@ -24,7 +24,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
 from trellis.patients.selectors import draft_screening
 from trellis.patients.services import current_screening
-from trellis.treatments import selectors, services
+from trellis.treatments import hooks, selectors, services
 from trellis.treatments.course_forms import (
     ClosureForm,
     HolidayClosureForm,
@@ -174,6 +174,9 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
     )
     actor = request.actor
     sessions = list(Session.objects.filter(course=course).order_by("number"))
+    bookings = hooks.session_bookings(sessions)
+    for session in sessions:
+        session.booking = bookings.get(session.pk)
     today = services.clinic_today(course.clinic)
     closures = _closures_during(course, sessions)
     progress = services.progress(sessions)
@@ -185,7 +188,10 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
         "patient": course.patient,
         "sessions": sessions,
         "weeks": _calendar(sessions, closures, course.authorized_units),
-        "has_times": any(s.planned_time for s in sessions),
+        "has_times": any(s.planned_time or s.booking for s in sessions),
+        "can_book": actor.can(Perm.APPOINTMENT_CHANGE)
+        and course.status == CourseStatus.ACTIVE
+        and any(s.status == SessionStatus.PLANNED for s in sessions),
         "closed_dates": set(closures),
         "today": today,
         "progress": progress,

@@ -12,5 +12,5 @@ class Command(BaseCommand):
             f"Demo network ready (password {network.DEMO_PASSWORD!r} for every account). Added "
             f"{added.clinics} clinics, {added.staff} staff, {added.patients} patients, "
             f"{added.screenings} screenings, {added.requests} assessment requests, "
-            f"{added.courses} treatment courses."
+            f"{added.courses} treatment courses, {added.appointments} appointments."
         )
