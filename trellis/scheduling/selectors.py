@@ -102,7 +102,7 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     ``appointment.read`` and audited the patient."""
     appointments = upcoming_for_patient(actor, patient, limit=CARD_LIMIT)
     for appointment in appointments:
-        appointment.local_start = availability.local(actor.clinic, appointment.start)
+        appointment.local_start = wall_clock(actor.clinic, appointment.start)
     return {
         "patient": patient,
         "appointments": appointments,
@@ -125,7 +125,7 @@ def session_bookings(sessions) -> dict:
     )
     return {
         a.session_id: {
-            "start": availability.local(a.clinic, a.start),
+            "start": wall_clock(a.clinic, a.start),
             "resource": a.resource.name if a.resource_id else "",
             "status": a.get_status_display(),
         }
@@ -146,3 +146,9 @@ def bookable_staff(clinic) -> list:
             seen.add(member.user_id)
             users.append(member.user)
     return users
+
+
+def wall_clock(clinic, moment: datetime) -> datetime:
+    """``moment`` as the clinic's wall clock reads it, without an offset, so that a template's
+    ``date`` and ``time`` filters show it as it is, whatever timezone is active."""
+    return availability.local(clinic, moment).replace(tzinfo=None)

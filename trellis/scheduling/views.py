@@ -150,13 +150,16 @@ def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[A
 
 
 def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
-    tz = actor.clinic.tzinfo
+    """What the templates show of each appointment: times on the clinic's wall clock (without
+    an offset: the filters show them as they are) and whether the actor may act on it."""
     for appointment in appointments:
         appointment.can_act = _may_act(actor, appointment.kind)
-        appointment.local_start = availability.local(actor.clinic, appointment.start)
-        appointment.local_end = availability.local(actor.clinic, appointment.end)
+        appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
+        appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
         if appointment.checked_in_at:
-            appointment.local_checked_in = appointment.checked_in_at.astimezone(tz)
+            appointment.local_checked_in = selectors.wall_clock(
+                actor.clinic, appointment.checked_in_at
+            )
 
 
 @login_required
