@@ -335,8 +335,10 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
             day = today
             date_error = f"“{request.GET['date'][:20]}” is not a date (YYYY-MM-DD); showing today."
     rows = selectors.sessions_on(actor, day)
+    bookings = hooks.session_bookings(rows)
     by_modality = defaultdict(list)
     for session in rows:
+        session.booking = bookings.get(session.pk)
         waiting_for = None
         if session.waiting_number is not None:
             waiting_for = Session(

@@ -9,6 +9,7 @@ from trellis.audit.models import Action, AuditEvent
 from trellis.demo.appointments import add_appointments
 from trellis.patients import panels
 from trellis.patients.services import create_screening, sign_screening
+from trellis.scheduling import services
 from trellis.scheduling.models import Appointment
 from trellis.scheduling.tests.base import SchedulingTestCase
 from trellis.testing import SAFE_ANSWERS, actor_for
@@ -327,6 +328,16 @@ class CourseBookingPageTests(CalendarTestCase):
             course.sessions.filter(status=SessionStatus.PLANNED).count(), course.sessions.count()
         )
         self.assertFalse(Appointment.objects.filter(session__course=course).exists())
+
+    def test_the_days_sessions_show_the_booked_time_and_resource(self):
+        course = self.start_course()
+        proposals = services.propose_course_slots(course, first_start=self.at(10, 15))
+        services.book_course(self.actor(), course, proposals)
+        self.sign_in(self.nurse)
+        page = self.client.get("/sessions/today/", {"date": self.monday.isoformat()})
+        self.assertContains(page, "10:15")
+        self.assertContains(page, "Chair 1")
+        self.assertNotContains(page, "Any time")
 
     def test_only_those_who_book_may_open_it(self):
         course = self.start_course()
