@@ -10,7 +10,7 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.demo import book, clinical
+from trellis.demo import appointments, book, clinical
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -164,11 +164,7 @@ def build(today: date | None = None) -> Summary:
         for clinic in clinics.values():
             summary.courses += _courses(clinic, members, today or clinic.today())
             summary.resources += book.add_resources(clinic)
-            desk = members[("frontdesk", "riverside")] if clinic.slug == "riverside" else None
-            desk = desk or members[("lakeshore", clinic.slug)]
-            summary.appointments += book.book_week(
-                clinic, Actor(desk.user, desk, "demo-loader"), today or clinic.today()
-            )
+            summary.appointments += appointments.add_appointments(clinic, today)
     return summary
 
 

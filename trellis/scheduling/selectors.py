@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
+from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
@@ -64,3 +65,90 @@ def free_slots(resource: Resource, day: date, minutes: int) -> list[datetime]:
     fit on ``resource``: open, not blocked, not booked."""
     kinds.check_minutes(minutes)
     return availability.free_starts(resource, day, minutes)
+
+
+def week_appointments(
+    actor: Actor, first_day: date, *, resource: Resource | None = None
+) -> list[Appointment]:
+    """The clinic's active appointments on the seven days from ``first_day`` (clinic-local), in
+    start order, optionally on one ``resource``: one query (and the audit event of the read)."""
+    require(actor, Perm.APPOINTMENT_READ)
+    last_day = first_day + timedelta(days=6)
+    rows = (
+        Appointment.objects.active()
+        .filter(clinic=actor.clinic, day__range=(first_day, last_day))
+        .select_related("patient", "resource", "staff")
+    )
+    if resource is not None:
+        rows = rows.filter(resource=resource)
+    rows = list(rows.order_by("start", "resource__ordering"))
+    record_for(
+        actor,
+        Action.QUERY,
+        object_type="scheduling.appointment",
+        detail={"week": first_day.isoformat(), "count": len(rows)},
+    )
+    return rows
+
+
+# The patient page's card shows this many of the next appointments.
+CARD_LIMIT = 5
+
+
+def patient_card(actor: Actor, patient: Patient) -> dict:
+    """The patient's next appointments for their page, in one query.
+
+    Registered as a patient-page card (``patients.panels``), which has checked the clinic and
+    ``appointment.read`` and audited the patient."""
+    appointments = upcoming_for_patient(actor, patient, limit=CARD_LIMIT)
+    for appointment in appointments:
+        appointment.local_start = wall_clock(actor.clinic, appointment.start)
+    return {
+        "patient": patient,
+        "appointments": appointments,
+        "can_book": actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY),
+    }
+
+
+def session_bookings(sessions) -> dict:
+    """When and where each of ``sessions`` is booked, by session id: ``start`` (clinic-local),
+    ``resource`` (its name, or "") and ``status``. The course page reads it through
+    ``treatments.hooks.session_bookings``, which this app feeds."""
+    ids = [s.pk for s in sessions]
+    if not ids:
+        return {}
+    rows = (
+        Appointment.objects.active()
+        .filter(session_id__in=ids)
+        .select_related("resource", "clinic")
+        .order_by("start")
+    )
+    return {
+        a.session_id: {
+            "start": wall_clock(a.clinic, a.start),
+            "resource": a.resource.name if a.resource_id else "",
+            "status": a.get_status_display(),
+        }
+        for a in rows
+    }
+
+
+def bookable_staff(clinic) -> list:
+    """The clinic's active members of staff, by name, for an appointment's staff field."""
+    members = (
+        Membership.objects.filter(clinic=clinic, is_active=True, user__is_active=True)
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user__username")
+    )
+    seen, users = set(), []
+    for member in members:
+        if member.user_id not in seen:
+            seen.add(member.user_id)
+            users.append(member.user)
+    return users
+
+
+def wall_clock(clinic, moment: datetime) -> datetime:
+    """``moment`` as the clinic's wall clock reads it, without an offset, so that a template's
+    ``date`` and ``time`` filters show it as it is, whatever timezone is active."""
+    return availability.local(clinic, moment).replace(tzinfo=None)

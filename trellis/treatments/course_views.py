@@ -24,7 +24,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
 from trellis.patients.selectors import draft_screening
 from trellis.patients.services import current_screening
-from trellis.treatments import selectors, services
+from trellis.treatments import hooks, selectors, services
 from trellis.treatments.course_forms import (
     ClosureForm,
     DayForm,
@@ -175,6 +175,9 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
     )
     actor = request.actor
     sessions = selectors.course_sessions(course)
+    bookings = hooks.session_bookings(sessions)
+    for session in sessions:
+        session.booking = bookings.get(session.pk)
     today = services.clinic_today(course.clinic)
     closures = _closures_during(course, sessions)
     progress = services.progress(sessions)
@@ -186,7 +189,10 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
         "patient": course.patient,
         "sessions": sessions,
         "weeks": _calendar(sessions, closures, course.authorized_units),
-        "has_times": any(s.planned_time for s in sessions),
+        "has_times": any(s.planned_time or s.booking for s in sessions),
+        "can_book": actor.can(Perm.APPOINTMENT_CHANGE)
+        and course.status == CourseStatus.ACTIVE
+        and any(s.status == SessionStatus.PLANNED for s in sessions),
         "closed_dates": set(closures),
         "today": today,
         "progress": progress,
@@ -326,8 +332,10 @@ def sessions_today(request: HttpRequest) -> HttpResponse:
     else:
         date_error = f"Date: {' '.join(form.errors['date'])}; showing today."
     rows = selectors.sessions_on(actor, day)
+    bookings = hooks.session_bookings(rows)
     by_modality = defaultdict(list)
     for session in rows:
+        session.booking = bookings.get(session.pk)
         waiting_for = None
         if session.waiting_number is not None:
             waiting_for = Session(

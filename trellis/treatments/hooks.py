@@ -21,3 +21,21 @@ def course_planned(course) -> None:
     """Tell every receiver, in the caller's transaction: a receiver's error rolls it back."""
     for receiver in _COURSE_PLANNED:
         receiver(course)
+
+
+_SESSION_BOOKINGS: list[Callable] = []
+
+
+def on_session_bookings(provider: Callable) -> None:
+    """``provider(sessions)`` answers, by session id, when and where each session is booked
+    (a dict with ``start``, ``resource``, ``status``); the appointment book registers it."""
+    if provider not in _SESSION_BOOKINGS:
+        _SESSION_BOOKINGS.append(provider)
+
+
+def session_bookings(sessions) -> dict:
+    """The bookings of ``sessions`` by session id, from every provider (none: an empty dict)."""
+    found: dict = {}
+    for provider in _SESSION_BOOKINGS:
+        found.update(provider(sessions))
+    return found

@@ -42,10 +42,10 @@ class PatientPageAuditTests(MeasuresTestCase):
 
     def test_each_role_gets_the_cards_its_rights_allow_from_the_view(self):
         cases = [
-            (self.prescriber, {"alerts", "measures", "courses"}),
-            (self.nurse, {"alerts", "measures", "courses"}),
-            (self.front_desk, {"courses"}),
-            (self.admin, {"alerts"}),
+            (self.prescriber, {"alerts", "measures", "courses", "appointments"}),
+            (self.nurse, {"alerts", "measures", "courses", "appointments"}),
+            (self.front_desk, {"courses", "appointments"}),
+            (self.admin, {"alerts", "appointments"}),
         ]
         for user, cards in cases:
             with self.subTest(user=user.username):
@@ -60,6 +60,7 @@ class PatientPageAuditTests(MeasuresTestCase):
             "alerts": "{% load safety_tags %}{% patient_alert_banner card %}",
             "measures": "{% load measures_tags %}{% patient_measures_panel card %}",
             "courses": "{% load treatments_tags %}{% patient_courses_panel card %}",
+            "appointments": "{% load scheduling_tags %}{% patient_appointments_card card %}",
         }
         for name, text in tags.items():
             with self.subTest(card=name), self.assertNumQueries(0):

@@ -1,0 +1,533 @@
+"""The calendar pages: a clinic's day by resource, its week, booking and moving by form, a
+change of status from the day view (htmx), and a course's planned sessions booked in one step.
+
+Thin views: load through ``access`` (clinic → 404, role → 403, audited read), call one service
+or selector, render. The day's grid is arranged here for the page (``_day_grid``); the rules are
+in ``services`` and ``kinds``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.text import capfirst
+from django.views.decorators.http import require_POST
+
+from trellis.accounts.access import Actor
+from trellis.accounts.permissions import Perm
+from trellis.lib.errors import Conflict, InputError
+from trellis.lib.http import is_htmx
+from trellis.lib.text import text_problem
+from trellis.patients import access
+from trellis.scheduling import availability, kinds, selectors, services
+from trellis.scheduling.forms import BookForm, CourseRowForm, MoveForm, StatusForm, place_error
+from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
+from trellis.scheduling.models import Appointment, OpeningHours, Resource
+from trellis.treatments.models import Course
+
+# The day and week pages look back or ahead at most ten years; a date beyond is a typing error.
+RANGE_DAYS = 3653
+SLOT_MINUTES = 15
+
+S = AppointmentStatus
+
+
+def _day_from(request: HttpRequest, today: date) -> tuple[date, str]:
+    """The ``date`` asked for, or today with a message saying why not."""
+    raw = request.GET.get("date", "")
+    if not raw:
+        return today, ""
+    try:
+        day = date.fromisoformat(raw)
+        if abs((day - today).days) > RANGE_DAYS:
+            raise ValueError("too far from today")
+    except ValueError:
+        return today, f"“{raw[:20]}” is not a date (YYYY-MM-DD); showing today."
+    return day, ""
+
+
+def _may_act(actor: Actor, kind: str) -> bool:
+    perm = Perm.APPOINTMENT_THERAPY if kind in kinds.THERAPY_KINDS else Perm.APPOINTMENT_CHANGE
+    return actor.can(perm)
+
+
+def _day_url(day: date) -> str:
+    return f"{reverse('calendar_day')}?date={day.isoformat()}"
+
+
+# --- The day view --------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    appointment: Appointment | None = None
+    rows: int = 1
+
+
+@dataclass
+class Lane:
+    """One column of the day's grid: a resource (or none), split into lanes where cancelled or
+    unassigned appointments overlap."""
+
+    appointments: list = field(default_factory=list)
+    cells: list = field(default_factory=list)  # one per slot: a Cell, or None where covered
+
+
+@dataclass
+class Column:
+    resource: Resource | None
+    lanes: list[Lane] = field(default_factory=list)
+    closed: bool = False
+
+
+def _slot(moment: datetime, first: datetime) -> int:
+    return int((moment - first).total_seconds() // 60) // SLOT_MINUTES
+
+
+def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[Appointment]):
+    """The day as rows of ``SLOT_MINUTES`` from the earliest opening to the latest closing
+    (stretched to any appointment outside them), and a column per resource, then one for
+    appointments without a resource."""
+    hours = OpeningHours.objects.filter(resource__in=resources, weekday=day.weekday())
+    open_ids = {h.resource_id for h in hours}
+    tz = clinic.tzinfo
+    starts = [datetime.combine(day, h.opens, tz) for h in hours]
+    ends = [datetime.combine(day, h.closes, tz) for h in hours]
+    starts += [availability.local(clinic, a.start) for a in appointments]
+    ends += [availability.local(clinic, a.end) for a in appointments]
+    if not starts:
+        return [], []
+    first = min(starts).replace(minute=min(starts).minute // SLOT_MINUTES * SLOT_MINUTES)
+    count = -(-int((max(ends) - first).total_seconds() // 60) // SLOT_MINUTES)
+    count = max(count, 1)
+    slots = [first + timedelta(minutes=SLOT_MINUTES * i) for i in range(count)]
+
+    columns = [Column(r, closed=r.pk not in open_ids) for r in resources]
+    by_resource = {r.pk: c for r, c in zip(resources, columns, strict=True)}
+    loose = Column(None)
+    for appointment in appointments:
+        column = by_resource.get(appointment.resource_id, loose)
+        begin = _slot(availability.local(clinic, appointment.start), first)
+        end = max(
+            begin + 1, -(-int((appointment.end - first).total_seconds() // 60) // SLOT_MINUTES)
+        )
+        appointment.span = (begin, end)
+        for lane in column.lanes:
+            if all(o.span[1] <= begin or o.span[0] >= end for o in lane.appointments):
+                lane.appointments.append(appointment)
+                break
+        else:
+            column.lanes.append(Lane([appointment]))
+    if loose.lanes:
+        columns.append(loose)
+    for column in columns:
+        if not column.lanes:
+            column.lanes.append(Lane())
+        for lane in column.lanes:
+            lane.cells = [Cell() for _ in slots]
+            for appointment in lane.appointments:
+                begin, end = appointment.span
+                lane.cells[begin] = Cell(appointment, end - begin)
+                for i in range(begin + 1, min(end, count)):
+                    lane.cells[i] = None
+    rows = [
+        {
+            "at": at,
+            "hour": at.minute == 0,
+            "cells": [lane.cells[i] for c in columns for lane in c.lanes],
+        }
+        for i, at in enumerate(slots)
+    ]
+    return columns, rows
+
+
+def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
+    """What the templates show of each appointment: times on the clinic's wall clock (without
+    an offset: the filters show them as they are) and whether the actor may act on it."""
+    for appointment in appointments:
+        appointment.can_act = _may_act(actor, appointment.kind)
+        appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
+        appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
+        if appointment.checked_in_at:
+            appointment.local_checked_in = selectors.wall_clock(
+                actor.clinic, appointment.checked_in_at
+            )
+
+
+@login_required
+def day(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.APPOINTMENT_READ)
+    clinic = actor.clinic
+    today = clinic.today()
+    shown, date_error = _day_from(request, today)
+    resources = selectors.resources(clinic)
+    appointments = selectors.day_appointments(actor, shown)
+    _decorate(actor, appointments)
+    columns, rows = _day_grid(clinic, shown, resources, appointments)
+    active = [a for a in appointments if a.is_active]
+    return render(
+        request,
+        "scheduling/day.html",
+        {
+            "day": shown,
+            "today": today,
+            "date_error": date_error,
+            "columns": columns,
+            "rows": rows,
+            "count": len(active),
+            "checked_in": sum(a.status == S.CHECKED_IN for a in active),
+            "previous_day": shown - timedelta(days=1),
+            "next_day": shown + timedelta(days=1),
+            "can_book": actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY),
+            "timezone": str(clinic.tzinfo),
+        },
+    )
+
+
+# --- The week view -------------------------------------------------------------------------------
+
+
+@login_required
+def week(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.APPOINTMENT_READ)
+    clinic = actor.clinic
+    today = clinic.today()
+    shown, date_error = _day_from(request, today)
+    monday = shown - timedelta(days=shown.weekday())
+    resources = selectors.resources(clinic)
+    chosen = next((r for r in resources if str(r.pk) == request.GET.get("resource", "")), None)
+    appointments = selectors.week_appointments(actor, monday, resource=chosen)
+    _decorate(actor, appointments)
+    days = [{"day": monday + timedelta(days=i), "appointments": []} for i in range(7)]
+    for appointment in appointments:
+        days[(appointment.day - monday).days]["appointments"].append(appointment)
+    return render(
+        request,
+        "scheduling/week.html",
+        {
+            "day": shown,
+            "today": today,
+            "monday": monday,
+            "sunday": monday + timedelta(days=6),
+            "days": days,
+            "date_error": date_error,
+            "resources": resources,
+            "chosen": chosen,
+            "previous_week": monday - timedelta(days=7),
+            "next_week": monday + timedelta(days=7),
+            "count": len(appointments),
+        },
+    )
+
+
+# --- Booking -------------------------------------------------------------------------------------
+
+
+def _kind_from(data) -> str | None:
+    kind = data.get("kind", "")
+    return kind if kind in AppointmentKind.values else None
+
+
+def _default_minutes(clinic) -> list[tuple[str, int]]:
+    return [
+        (label, kinds.default_minutes(kind, clinic.setting))
+        for kind, label in AppointmentKind.choices
+    ]
+
+
+@login_required
+def book(request: HttpRequest) -> HttpResponse:
+    actor = access.require(request.actor, Perm.APPOINTMENT_THERAPY)
+    clinic = actor.clinic
+    data = request.POST if request.method == "POST" else request.GET
+    patient = None
+    if data.get("patient"):
+        patient = access.patient(actor, data["patient"])
+    kind = _kind_from(data)
+    resources = selectors.resources(clinic)
+    staff = selectors.bookable_staff(clinic)
+    may_override = actor.can(Perm.APPOINTMENT_OVERRIDE)
+    initial = {"kind": kind or AppointmentKind.ASSESSMENT}
+    for name in ("date", "time", "resource", "staff", "minutes"):
+        if request.GET.get(name):
+            initial[name] = request.GET[name]
+    initial.setdefault("date", clinic.today())
+    if patient is not None:
+        initial["patient"] = patient.pk
+    form = BookForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        resources=resources,
+        staff=staff,
+        kind=kind,
+        may_override=may_override,
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        try:
+            appointment = services.book_appointment(
+                actor,
+                patient=patient,
+                kind=values["kind"],
+                start=form.start(clinic.tzinfo),
+                minutes=values["minutes"],
+                resource=values["resource"],
+                staff=values["staff"],
+                override_reason=values.get("override_reason", ""),
+            )
+        except (InputError, Conflict) as error:
+            place_error(form, error)
+            status = 409 if isinstance(error, Conflict) else 422
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+            status = 403
+        else:
+            local = availability.local(clinic, appointment.start)
+            messages.success(
+                request,
+                f"Booked {appointment.get_kind_display()} for {patient.full_name} on "
+                f"{local:%a %b %-d} at {local:%H:%M}"
+                f"{f' on {appointment.resource}' if appointment.resource_id else ''}.",
+            )
+            return redirect(_day_url(appointment.day))
+    elif request.method == "POST":
+        status = 422
+    query, found, search_error = request.GET.get("q", ""), [], ""
+    if patient is None and query:
+        problem = text_problem(query, multiline=False, name=False)
+        if problem:
+            search_error = f"The search {problem}."
+        else:
+            found = access.search_patients(actor, query, limit=20)
+    chosen_kind = kind or AppointmentKind.ASSESSMENT
+    context = {
+        "form": form,
+        "patient": patient,
+        "q": query,
+        "found": found,
+        "search_error": search_error,
+        "defaults": _default_minutes(clinic),
+        "kind_minutes": kinds.default_minutes(chosen_kind, clinic.setting),
+        "kind_label": AppointmentKind(chosen_kind).label,
+        "carry": {
+            k: v for k, v in request.GET.items() if k in ("date", "resource", "kind", "time")
+        },
+    }
+    template = "scheduling/book.html#book-form" if is_htmx(request) else "scheduling/book.html"
+    return render(request, template, context, status=status)
+
+
+# --- Changing an appointment ---------------------------------------------------------------------
+
+
+def _appointment(actor, appointment_id: UUID, perm: Perm = Perm.APPOINTMENT_READ) -> Appointment:
+    return access.load(
+        actor,
+        Appointment.objects.select_related("patient", "resource", "staff", "clinic", "session"),
+        appointment_id,
+        perm,
+    )
+
+
+ACTION_WORDS = {
+    S.CONFIRMED: "confirmed",
+    S.CHECKED_IN: "checked in",
+    S.COMPLETED: "completed",
+    S.CANCELLED: "cancelled",
+    S.NO_SHOW: "marked a no-show",
+}
+
+
+@require_POST
+@login_required
+def change_status(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    """One tap on the day view: confirm, check in, complete, no-show, or cancel with a reason.
+    A second identical tap (a double click, a retried request) changes nothing and says so."""
+    actor = request.actor
+    appointment = _appointment(actor, appointment_id)
+    if not _may_act(actor, appointment.kind):
+        raise PermissionDenied(
+            f"Your role ({actor.membership.get_role_display()}) may not do this."
+        )
+    form = StatusForm(request.POST)
+    note, error, reason_error = "", "", ""
+    if not form.is_valid():
+        error = "Choose what to do with the appointment."
+    else:
+        status, reason = form.cleaned_data["status"], form.cleaned_data["reason"]
+        name = appointment.patient.full_name
+        if appointment.status == status:
+            note = f"{name} is already {ACTION_WORDS[status]}." if status in ACTION_WORDS else ""
+        else:
+            try:
+                services.set_status(actor, appointment, status, reason)
+            except InputError as failure:
+                if failure.field == "reason":
+                    reason_error = capfirst(failure.message) + "."
+                else:
+                    error = capfirst(failure.message) + "."
+            except Conflict as failure:
+                appointment.refresh_from_db()
+                if appointment.status == status:
+                    note = f"{name} is already {ACTION_WORDS[status]}."
+                else:
+                    error = failure.message
+            else:
+                note = f"{name}: {ACTION_WORDS[status]}."
+    if is_htmx(request):
+        _decorate(actor, [appointment])
+        return render(
+            request,
+            "scheduling/includes/appointment.html",
+            {
+                "a": appointment,
+                "note": note,
+                "error": error or reason_error,
+                "open": bool(reason_error),
+            },
+            status=422 if reason_error else 200,
+        )
+    if error or reason_error:
+        messages.error(request, error or reason_error)
+    elif note:
+        messages.success(request, note)
+    return redirect(_day_url(appointment.day))
+
+
+@login_required
+def move(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    actor = request.actor
+    appointment = _appointment(actor, appointment_id)
+    if not _may_act(actor, appointment.kind):
+        raise PermissionDenied(
+            f"Your role ({actor.membership.get_role_display()}) may not do this."
+        )
+    clinic = actor.clinic
+    local = availability.local(clinic, appointment.start)
+    form = MoveForm(
+        request.POST if request.method == "POST" else None,
+        initial={
+            "date": local.date(),
+            "time": local.time().replace(tzinfo=None),
+            "resource": str(appointment.resource_id or ""),
+        },
+        resources=selectors.resources(clinic),
+        kind=appointment.kind,
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        start = datetime.combine(
+            form.cleaned_data["date"], form.cleaned_data["time"], clinic.tzinfo
+        )
+        try:
+            services.move_appointment(
+                actor, appointment, start=start, resource=form.cleaned_data["resource"]
+            )
+        except (InputError, Conflict) as error:
+            place_error(form, error)
+            status = 409
+        else:
+            moved = availability.local(clinic, appointment.start)
+            messages.success(
+                request,
+                f"Moved {appointment.patient.full_name}'s {appointment.get_kind_display()} to "
+                f"{moved:%a %b %-d} at {moved:%H:%M}.",
+            )
+            return redirect(_day_url(appointment.day))
+    elif request.method == "POST":
+        status = 422
+    _decorate(actor, [appointment])
+    return render(request, "scheduling/move.html", {"a": appointment, "form": form}, status=status)
+
+
+# --- A course's sessions in one step -------------------------------------------------------------
+
+
+@login_required
+def course_book(request: HttpRequest, course_id: UUID) -> HttpResponse:
+    """A course's planned sessions with a proposed time and resource each, adjusted by front
+    desk and booked together: all or nothing."""
+    actor = request.actor
+    course = access.load(
+        actor,
+        Course.objects.select_related("clinic", "patient", "protocol"),
+        course_id,
+        Perm.APPOINTMENT_CHANGE,
+    )
+    clinic = actor.clinic
+    proposals = services.propose_course_slots(course)
+    resources = selectors.resources(clinic)
+    rows = []
+    for proposal in proposals:
+        initial = {"date": proposal.session.planned_date}
+        if proposal.start is not None:
+            local = availability.local(clinic, proposal.start)
+            initial.update(
+                time=local.time().replace(tzinfo=None), resource=str(proposal.resource.pk)
+            )
+        rows.append(
+            {
+                "proposal": proposal,
+                "form": CourseRowForm(
+                    request.POST if request.method == "POST" else None,
+                    prefix=f"s{proposal.session.number}",
+                    initial=initial,
+                    resources=resources,
+                    kind=course.modality,
+                ),
+            }
+        )
+    status = 200
+    if request.method == "POST":
+        if all(row["form"].is_valid() for row in rows):
+            for row in rows:
+                values = row["form"].cleaned_data
+                row["proposal"].start = datetime.combine(
+                    values["date"], values["time"], clinic.tzinfo
+                )
+                row["proposal"].resource = values["resource"]
+            try:
+                booked = services.book_course(actor, course, [r["proposal"] for r in rows])
+            except services.CourseBookingFailed as error:
+                _row_error(rows, error.session.number, error.cause)
+                status = 409
+            except InputError as error:
+                number, _, rest = error.field.removeprefix("sessions.").partition(".")
+                _row_error(
+                    rows, int(number) if number.isdigit() else None, InputError(rest, error.message)
+                )
+                status = 422
+            else:
+                messages.success(
+                    request, f"Booked {len(booked)} sessions of {course.protocol.name}."
+                )
+                return redirect("course_detail", course.id)
+        else:
+            status = 422
+        if status != 200:
+            messages.error(request, "Nothing was booked: correct the session marked below.")
+    return render(
+        request,
+        "scheduling/course_book.html",
+        {"course": course, "patient": course.patient, "rows": rows, "today": clinic.today()},
+        status=status,
+    )
+
+
+def _row_error(rows: list[dict], number: int | None, error: InputError | Conflict) -> None:
+    for row in rows:
+        if row["proposal"].session.number == number:
+            place_error(row["form"], error)
+            row["failed"] = True
+            return
+    if rows:
+        rows[0]["form"].add_error(None, error.message)
