@@ -1,6 +1,10 @@
 from django.apps import AppConfig
 
 
+def _reminded(count: int) -> str:
+    return f"queued {count} appointment reminder{'s' * (count != 1)}"
+
+
 class SchedulingConfig(AppConfig):
     name = "trellis.scheduling"
     label = "scheduling"
@@ -8,9 +12,22 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from trellis.audit import naming
+        from trellis.messaging import jobs
+        from trellis.scheduling import reminders
 
         # How the audit report names these records (the audit app imports none of them).
         naming.register(
             "scheduling.appointment",
             lambda a, tz: f"{a.get_kind_display()} appointment, {naming.day(a.start, tz)}",
+        )
+        naming.register(
+            "scheduling.calendarfeed",
+            lambda f, tz: f"Calendar address of {naming.day(f.created_at, tz)}",
+        )
+        # On every pass of the outbox worker, after safety's escalation.
+        jobs.register(
+            "appointment_reminders",
+            lambda now: reminders.send_day_before_reminders(now=now),
+            _reminded,
+            order=25,
         )

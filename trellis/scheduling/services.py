@@ -35,7 +35,7 @@ from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients.models import Patient
-from trellis.scheduling import availability, kinds
+from trellis.scheduling import availability, kinds, reminders
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
 from trellis.scheduling.models import Appointment, Resource
 from trellis.treatments import sessions as treatment_sessions
@@ -215,6 +215,7 @@ def _changed(actor: Actor, appointment: Appointment, action: Action, detail: dic
     """What every change of an appointment does in its transaction: the audit event. Reminders,
     confirmations and cancellation messages are queued here too, so they commit with it."""
     record_for(actor, action, patient=appointment.patient, obj=appointment, detail=detail)
+    reminders.appointment_changed(appointment, action, detail)
 
 
 def _staff_at(clinic, staff) -> None:
