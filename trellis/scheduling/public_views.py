@@ -47,7 +47,7 @@ def _shown(link) -> dict:
     clinic = link.clinic
     return {
         "clinic": clinic,
-        "first_name": appointment.patient.first_name,
+        "first_name": appointment.patient.given_name,
         "when": reminders.when(appointment, clinic),
         "address": clinic.address,
         "confirmed": appointment.status == "confirmed",
