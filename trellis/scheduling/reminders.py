@@ -98,7 +98,6 @@ def compose(
     address = patient_words.one_line(clinic.address)
     where = f" at {address}" if address else ""
     travel = patient_words.travel(appointment.kind)
-    call = f" or call {clinic.phone}" if clinic.phone else ""
     if kind == MessageKind.CANCELLED:
         lead = f"your {what} on {at} is cancelled."
         subject = f"Cancelled: your appointment on {at}"
@@ -115,7 +114,7 @@ def compose(
             MessageKind.MOVED: f"New time: your appointment on {at}",
             MessageKind.REMINDER: f"Reminder: your appointment tomorrow, {at}",
         }[kind]
-        tail = f"Confirm or cancel: {link_url}{call}" if link_url else ""
+        tail = f"Confirm or cancel: {link_url}" if link_url else ""
     sms = " ".join(part for part in (f"{clinic.name}: {lead}", travel, tail) if part)
     lines = ["Hello,", "", f"This is {clinic.name}: {lead}"]
     if travel:
