@@ -16,12 +16,14 @@ from trellis.audit.models import AuditEvent
 from trellis.messaging import jobs
 from trellis.messaging.models import OutboxMessage
 from trellis.patients.models import Patient
+from trellis.patients.services import create_screening, sign_screening
 from trellis.scheduling import calendar_files, patient_words, reminders, selectors, services
 from trellis.scheduling.kinds import AppointmentKind
 from trellis.scheduling.models import Appointment, AppointmentLink, AppointmentMessage
 from trellis.scheduling.services import SlotTaken
 from trellis.scheduling.tests.base import SchedulingTestCase
-from trellis.testing import actor_for, make_clinic, make_patient, make_staff
+from trellis.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
+from trellis.treatments import services as treatment_services
 
 ADDRESS = "12 Main St\nSpringfield, MA 01101"
 LINK = re.compile(r"/a/([^/\s]+)/")
@@ -384,3 +386,25 @@ class CalendarFeedTests(MessagesTestCase):
         self.assertEqual(self.client.get(f"/calendar/feed/{link_token}.ics").status_code, 404)
         with pytest.raises(Http404):
             reminders.issue_calendar_feed(self.actor(), self.patient_b)
+
+
+class CourseMessageTests(MessagesTestCase):
+    def start_course(self):
+        prescriber = actor_for(self.prescriber, self.clinic_a)
+        screening = create_screening(prescriber, self.patient, SAFE_ANSWERS, [])
+        sign_screening(prescriber, screening, acknowledge_cautions=True)
+        return treatment_services.start_course(
+            actor_for(self.nurse, self.clinic_a), self.patient, "ketamine-iv-induction", self.monday
+        )
+
+    def test_a_course_booking_that_fails_on_its_third_session_queues_nothing(self):
+        course = self.start_course()
+        proposals = services.propose_course_slots(course)
+        third = proposals[2]
+        self.book(patient=self.other_patient, resource=third.resource, start=third.start)
+        with self.assertRaises(services.CourseBookingFailed):
+            services.book_course(self.actor(), course, proposals)
+        self.assertEqual(self.outbox(), [])
+        self.assertFalse(AppointmentLink.objects.exists())
+        services.book_course(self.actor(), course, services.propose_course_slots(course))
+        self.assertEqual(len(self.outbox("appointment_booked")), course.sessions.count())
