@@ -23,6 +23,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -203,6 +206,60 @@ def _tell(
     return told
 
 
+# Bookings held back by ``one_message``: told together when it ends.
+_held: ContextVar[list[Appointment] | None] = ContextVar("held_bookings", default=None)
+
+
+@contextmanager
+def one_message() -> Iterator[None]:
+    """Bookings made inside (a course's sessions, ``services.book_course``) are told in one
+    message listing their times, when the block ends without an error; inside the caller's
+    transaction still. Their confirmation links come with each day-before reminder."""
+    held: list[Appointment] = []
+    reset = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(reset)
+    if held:
+        _tell_bookings(held, timezone.now())
+
+
+def _tell_bookings(appointments: list[Appointment], now: datetime) -> None:
+    first = appointments[0]
+    clinic, patient = first.clinic, first.patient
+    if len(appointments) == 1:
+        _tell(first, MessageKind.BOOKED, f"{MessageKind.BOOKED}:0", now)
+        return
+    told = [
+        AppointmentMessage.objects.create(
+            clinic=clinic, appointment=a, kind=MessageKind.BOOKED, key="booked:0", created_at=now
+        )
+        for a in appointments
+    ]
+    what = patient_words.plain(first.kind)
+    times = "; ".join(when(a, clinic) for a in appointments)
+    address = patient_words.one_line(clinic.address)
+    where = f" at {address}" if address else ""
+    travel = patient_words.travel(first.kind)
+    lead = f"your {len(appointments)} {what} appointments are booked{where}: {times}."
+    tail = "We will send a reminder with a link to confirm the day before each."
+    sms = " ".join(part for part in (f"{clinic.name}: {lead}", travel, tail) if part)
+    lines = ["Hello,", "", f"This is {clinic.name}: your {what} appointments are booked{where}:"]
+    lines += [""] + [f"- {when(a, clinic)}" for a in appointments]
+    lines += ["", travel] if travel else []
+    lines += ["", tail, "", clinic.name] + [line for line in (address, clinic.phone) if line]
+    words = Words(
+        sms=sms,
+        subject=f"Your {len(appointments)} appointments from {when(first, clinic)} · {clinic.name}"[
+            :200
+        ],
+        email="\n".join(lines) + "\n",
+    )
+    used = _queue(patient, clinic, _channels(patient, clinic), words, "appointment_booked")
+    AppointmentMessage.objects.filter(pk__in=[t.pk for t in told]).update(channels=",".join(used))
+
+
 def appointment_changed(
     appointment: Appointment, action: str, detail: dict, *, now: datetime | None = None
 ) -> None:
@@ -224,6 +281,10 @@ def appointment_changed(
     if appointment.end <= now:
         return  # nothing to tell about an appointment that is over
     if kind == MessageKind.BOOKED and not appointment.clinic.setting("appointment_booking_message"):
+        return
+    held = _held.get()
+    if kind == MessageKind.BOOKED and held is not None:
+        held.append(appointment)
         return
     _tell(appointment, kind, f"{kind}:{appointment.calendar_sequence}", now)
 

@@ -586,6 +586,12 @@ def book_course(actor: Actor, course: Course, proposals: list[Proposal]) -> list
     if course.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     booked = []
+    with reminders.one_message():  # one booking message for the course, not one per session
+        _book_each(actor, course, proposals, booked)
+    return booked
+
+
+def _book_each(actor: Actor, course: Course, proposals: list[Proposal], booked: list) -> None:
     for proposal in proposals:
         session = proposal.session
         if session.course_id != course.pk:
@@ -610,7 +616,6 @@ def book_course(actor: Actor, course: Course, proposals: list[Proposal]) -> list
             raise InputError(f"sessions.{session.number}.{error.field}", error.message) from error
         except Conflict as error:
             raise CourseBookingFailed(session, error) from error
-    return booked
 
 
 __all__ = [

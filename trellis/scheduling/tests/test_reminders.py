@@ -406,5 +406,12 @@ class CourseMessageTests(MessagesTestCase):
             services.book_course(self.actor(), course, proposals)
         self.assertEqual(self.outbox(), [])
         self.assertFalse(AppointmentLink.objects.exists())
-        services.book_course(self.actor(), course, services.propose_course_slots(course))
-        self.assertEqual(len(self.outbox("appointment_booked")), course.sessions.count())
+        booked = services.book_course(self.actor(), course, services.propose_course_slots(course))
+        # One message for the course, listing every time; each is marked as told.
+        (message,) = self.outbox("appointment_booked")
+        self.assertIn(f"your {len(booked)} ketamine infusion appointments are booked", message.body)
+        for appointment in booked:
+            self.assertIn(reminders.when(appointment, self.clinic_a), message.body)
+        self.assertEqual(
+            AppointmentMessage.objects.filter(kind="booked", channels="sms").count(), len(booked)
+        )
