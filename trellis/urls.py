@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("trellis.treatments.urls_courses")),
     path("", include("trellis.scheduling.urls")),
     path("", include("trellis.reports.urls")),
+    path("", include("trellis.scheduling.urls_public")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

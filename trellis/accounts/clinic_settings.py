@@ -412,6 +412,35 @@ DEFINITIONS: dict[str, SettingDef] = {
             "minutes",
             "Clinic policy",
         ),
+        # --- Messages about appointments (trellis/scheduling/reminders.py; docs/messaging.md).
+        SettingDef(
+            "appointment_reminder_hour",
+            "Send the day-before appointment reminder from this hour of the clinic's day",
+            10,
+            8,
+            20,
+            "o'clock, clinic time",
+            "Clinic policy; within 8 am–9 pm local time, the hours 47 CFR 64.1200(c)(1) allows",
+        ),
+        SettingDef(
+            "appointment_booking_message",
+            "Tell the patient when an appointment is booked (1) or not (0); moves and "
+            "cancellations are always told",
+            1,
+            0,
+            1,
+            "1 = yes, 0 = no",
+            "Clinic policy",
+        ),
+        SettingDef(
+            "appointment_message_channels",
+            "Appointment messages by text, else e-mail (1), or by both text and e-mail (2)",
+            1,
+            1,
+            2,
+            "1 = text, else e-mail; 2 = both",
+            "Clinic policy",
+        ),
         # --- Measurement and safety alerts (trellis/measures; docs/measures.md).
         SettingDef(
             "alert_escalation_minutes",

@@ -22,7 +22,16 @@ DEFAULT_IDLE_MINUTES = 15
 # Paths that a signed-in but not yet MFA-verified user may reach.
 _MFA_OPEN = ("/accounts/mfa/", "/accounts/logout/", "/static/")
 # Paths with their own authentication (Bearer tokens) or none.
-_NOT_STAFF_PAGES = ("/api/", "/healthz", "/static/", "/request/", "/q/", "/favicon.ico")
+_NOT_STAFF_PAGES = (
+    "/api/",
+    "/healthz",
+    "/static/",
+    "/request/",
+    "/q/",
+    "/a/",
+    "/calendar/feed/",
+    "/favicon.ico",
+)
 
 
 def memberships_of(user) -> list[Membership]:

@@ -7,27 +7,24 @@ saved together or not at all, whether or not the outbox worker is running.
 
 from __future__ import annotations
 
-import base64
 import logging
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from trellis.accounts.access import require
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
+from trellis.lib import signed_tokens
 from trellis.lib.errors import InputError
 from trellis.measures import instruments, outcomes, schedule
 from trellis.measures.contact import (
@@ -78,31 +75,17 @@ REMINDER_LAST_HOUR = 20
 # --- Link tokens ---------------------------------------------------------------------------
 
 _TOKEN_SALT = "trellis.measures.questionnaire_link"  # noqa: S105 (an HMAC salt)
-TOKEN_RANDOM_BYTES = 24  # 192 bits from the OS's CSPRNG
-_SIGNATURE_BYTES = 16  # a 128-bit HMAC-SHA256 tag: a guessed or edited token fails unread
-_TOKEN_MAX_LENGTH = 80
-
-
-def _signature(body: str, secret: str) -> str:
-    digest = salted_hmac(_TOKEN_SALT, body, secret=secret, algorithm="sha256").digest()
-    return base64.urlsafe_b64encode(digest[:_SIGNATURE_BYTES]).rstrip(b"=").decode()
+TOKEN_RANDOM_BYTES = signed_tokens.RANDOM_BYTES
 
 
 def new_link_token() -> str:
     """``<random>.<signature>``: 192 random bits, signed with the server's secret key."""
-    body = secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
-    return f"{body}.{_signature(body, settings.SECRET_KEY)}"
+    return signed_tokens.new_token(_TOKEN_SALT)
 
 
 def token_is_signed(token: str) -> bool:
     """True when ``token`` carries this server's signature (or a fallback key's)."""
-    if not isinstance(token, str) or len(token) > _TOKEN_MAX_LENGTH:
-        return False
-    body, dot, signature = token.partition(".")
-    if not dot or not body or not signature:
-        return False
-    secrets_in_use = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return any(constant_time_compare(signature, _signature(body, s)) for s in secrets_in_use)
+    return signed_tokens.is_signed(token, _TOKEN_SALT)
 
 
 class LinkUnusable(Exception):

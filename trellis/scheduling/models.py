@@ -177,6 +177,10 @@ class Appointment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     no_show_at = models.DateTimeField(null=True, blank=True)
+    # The calendar file's SEQUENCE (RFC 5545): raised at each move and at cancelling, so that a
+    # patient's calendar replaces the copy it has; empty (0) until then. Nullable so that adding
+    # it is an ALTER TABLE on SQLite: a rebuilt table would lose migration 0002's triggers.
+    sequence = models.IntegerField(null=True, blank=True, editable=False)
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -211,5 +215,111 @@ class Appointment(models.Model):
         return self.status in kinds.ACTIVE_STATUSES
 
     @property
+    def calendar_sequence(self) -> int:
+        return self.sequence or 0
+
+    @property
     def minutes(self) -> int:
         return int((self.end - self.start).total_seconds() // 60)
+
+
+# --- What the patient is told (reminders.py) ----------------------------------------------------
+
+
+class MessageKind(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    MOVED = "moved", "Moved"
+    CANCELLED = "cancelled", "Cancelled"
+    REMINDER = "reminder", "Reminder"
+
+
+class AppointmentMessage(models.Model):
+    """That the patient was told about an appointment: written with the outbox message(s), in
+    the same transaction. ``key`` is unique per appointment, so the day-before reminder for one
+    start time is queued once however often the job runs (``reminder:<start>``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # reached through the appointment
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (appointment, key) unique constraint
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
+    kind = models.CharField(max_length=12, choices=MessageKind.choices)
+    key = models.CharField(max_length=80)
+    channels = models.CharField(max_length=20, blank=True, help_text="sms, email, or both")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "key"], name="one_appointment_message_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} message for {self.appointment}"
+
+
+class LinkAnswer(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCEL_REQUESTED = "cancel_requested", "Asked to cancel or reschedule"
+
+
+class AppointmentLink(models.Model):
+    """A link in a message that lets the patient confirm, or ask to cancel, one appointment.
+
+    Only the SHA-256 of its signed token is stored (``lib.signed_tokens``). It is answered once
+    and works until the appointment starts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # reached through the appointment
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    expires_at = models.DateTimeField()
+    answer = models.CharField(max_length=20, choices=LinkAnswer.choices, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Front desk's list of patients asking to cancel or reschedule.
+            models.Index(fields=["clinic", "answer", "answered_at"], name="appointment_link_answer")
+        ]
+
+    def __str__(self) -> str:
+        return f"Link for {self.appointment}"
+
+
+class CalendarFeed(models.Model):
+    """A patient's calendar subscription: their upcoming appointments at a secret address.
+
+    Only the SHA-256 of the signed token is stored; revoking it (or issuing a new one, which
+    revokes the old) makes the address answer 404."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # covered by the (clinic, patient) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = staff_reference()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["clinic", "patient"], name="calendar_feed_patient")]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.patient}"

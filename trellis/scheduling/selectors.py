@@ -13,7 +13,13 @@ from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.patients.models import Patient
 from trellis.scheduling import availability, kinds
-from trellis.scheduling.models import Appointment, Resource
+from trellis.scheduling.models import (
+    Appointment,
+    AppointmentLink,
+    CalendarFeed,
+    LinkAnswer,
+    Resource,
+)
 
 
 def day_appointments(actor: Actor, day: date, *, include_closed: bool = True) -> list[Appointment]:
@@ -152,3 +158,36 @@ def wall_clock(clinic, moment: datetime) -> datetime:
     """``moment`` as the clinic's wall clock reads it, without an offset, so that a template's
     ``date`` and ``time`` filters show it as it is, whatever timezone is active."""
     return availability.local(clinic, moment).replace(tzinfo=None)
+
+
+def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[AppointmentLink]:
+    """Upcoming appointments whose patient asked by link to cancel or reschedule, soonest
+    first: front desk calls them, then moves or cancels the appointment."""
+    require(actor, Perm.APPOINTMENT_READ)
+    return list(
+        AppointmentLink.objects.filter(
+            clinic=actor.clinic,
+            answer=LinkAnswer.CANCEL_REQUESTED,
+            appointment__status__in=(
+                kinds.AppointmentStatus.BOOKED,
+                kinds.AppointmentStatus.CONFIRMED,
+            ),
+            appointment__start__gte=now or timezone.now(),
+        )
+        .select_related("appointment__patient", "appointment__resource")
+        .order_by("appointment__start")
+    )
+
+
+def feed_appointments(feed: CalendarFeed, *, now: datetime | None = None) -> list[Appointment]:
+    """A calendar feed's appointments: its patient's at its clinic that have not ended, the
+    cancelled ones too (as cancelled, so a subscribed calendar drops them)."""
+    return list(
+        Appointment.objects.filter(
+            clinic_id=feed.clinic_id,
+            patient_id=feed.patient_id,
+            end__gte=now or timezone.now(),
+        )
+        .exclude(status=kinds.AppointmentStatus.NO_SHOW)
+        .order_by("start")[:500]
+    )

@@ -35,7 +35,7 @@ from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients.models import Patient
-from trellis.scheduling import availability, kinds
+from trellis.scheduling import availability, kinds, reminders
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
 from trellis.scheduling.models import Appointment, Resource
 from trellis.treatments import sessions as treatment_sessions
@@ -215,6 +215,7 @@ def _changed(actor: Actor, appointment: Appointment, action: Action, detail: dic
     """What every change of an appointment does in its transaction: the audit event. Reminders,
     confirmations and cancellation messages are queued here too, so they commit with it."""
     record_for(actor, action, patient=appointment.patient, obj=appointment, detail=detail)
+    reminders.appointment_changed(appointment, action, detail)
 
 
 def _staff_at(clinic, staff) -> None:
@@ -585,6 +586,12 @@ def book_course(actor: Actor, course: Course, proposals: list[Proposal]) -> list
     if course.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     booked = []
+    with reminders.one_message():  # one booking message for the course, not one per session
+        _book_each(actor, course, proposals, booked)
+    return booked
+
+
+def _book_each(actor: Actor, course: Course, proposals: list[Proposal], booked: list) -> None:
     for proposal in proposals:
         session = proposal.session
         if session.course_id != course.pk:
@@ -609,7 +616,6 @@ def book_course(actor: Actor, course: Course, proposals: list[Proposal]) -> list
             raise InputError(f"sessions.{session.number}.{error.field}", error.message) from error
         except Conflict as error:
             raise CourseBookingFailed(session, error) from error
-    return booked
 
 
 __all__ = [
