@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "trellis.patients",
     "trellis.safety",
     "trellis.treatments",
+    "trellis.controlled",
     "trellis.measures",
     "trellis.messaging",
     "trellis.reports",

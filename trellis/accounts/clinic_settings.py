@@ -373,6 +373,17 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic policy (follow-ups at 1, 3 and 6 months); recovery is about 6 months in "
             "remission [R58]",
         ),
+        # --- Controlled-substance ledger (trellis/controlled; DOMAIN.md §5, §15).
+        SettingDef(
+            "controlled_waste_witness_minutes",
+            "Raise a safety alert when wasted ketamine or esketamine is not witnessed within",
+            60,
+            5,
+            1440,
+            "minutes",
+            "Clinic or state policy: witnessing waste is an institutional or state rule, not a "
+            "federal one [R69, R66]",
+        ),
     )
 }
 

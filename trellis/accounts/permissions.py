@@ -40,6 +40,8 @@ class Perm(StrEnum):
     AUDIT_READ = "audit.read"
     CLINIC_CHANGE = "clinic.change"
     REPORT_READ = "report.read"
+    CONTROLLED_READ = "controlled.read"
+    CONTROLLED_CHANGE = "controlled.change"
 
 
 _R = Role
@@ -73,6 +75,9 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.AUDIT_READ: frozenset({_R.CLINIC_ADMIN}),
     Perm.CLINIC_CHANGE: frozenset({_R.CLINIC_ADMIN}),
     Perm.REPORT_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
+    # Those who give ketamine and esketamine keep its ledger; the administrator reconciles it.
+    Perm.CONTROLLED_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE}),
+    Perm.CONTROLLED_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -97,6 +102,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.AUDIT_READ: "Read and export the audit report",
     Perm.CLINIC_CHANGE: "Change clinic settings and staff",
     Perm.REPORT_READ: "Read clinic outcome reports (aggregate)",
+    Perm.CONTROLLED_READ: "Read the controlled-substance stock and ledger",
+    Perm.CONTROLLED_CHANGE: "Receive, administer, waste, witness and count controlled substances",
 }
 
 

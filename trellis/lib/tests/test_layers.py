@@ -32,9 +32,10 @@ CLINICAL: dict[str, set[str]] = {
     "messaging": set(),  # infrastructure: the outbox knows no clinical app
     "safety": {"messaging"},
     "treatments": {"safety"},
+    "controlled": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
-    "demo": {"measures", "treatments", "safety", "messaging", "reports"},
+    "demo": {"measures", "treatments", "safety", "messaging", "reports", "controlled"},
 }
 
 # The project package's own modules, which put the apps together.
