@@ -282,9 +282,9 @@ class AppendOnlyTests(LedgerTestCase):
             f"DELETE FROM {table} WHERE id = %s",
         ):
             refused = self.assertRaises(DatabaseError)
-            with self.subTest(statement.split()[0]), refused, transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(statement, [_db_id(entry)])
+            atomic = transaction.atomic()
+            with self.subTest(statement.split()[0]), refused, atomic, connection.cursor() as cursor:
+                cursor.execute(statement, [_db_id(entry)])
         self.assertEqual(LedgerEntry.objects.get(pk=entry.pk).amount_ug, 500_000)
 
     def test_the_orm_refuses_too(self) -> None:
