@@ -27,6 +27,7 @@ from ninja.security import HttpBearer
 
 from trellis.accounts.access import Actor
 from trellis.accounts.models import ApiToken
+from trellis.controlled.api import router as controlled_router
 from trellis.lib import apidoc
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
@@ -249,3 +250,4 @@ api.add_router("", patients_router)
 api.add_router("", measures_router)
 api.add_router("", safety_router)
 api.add_router("", treatments_router)
+api.add_router("", controlled_router)

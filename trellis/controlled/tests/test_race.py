@@ -6,7 +6,7 @@ in-memory SQLite database skips this test.
 """
 
 import threading
-from unittest import skipIf
+from unittest import SkipTest
 
 from django.db import connection
 from django.test import TransactionTestCase
@@ -21,12 +21,13 @@ from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 THREADS = 32
 
 
-def _in_memory() -> bool:
-    return connection.vendor == "sqlite" and connection.is_in_memory_db()
-
-
-@skipIf(_in_memory(), "threads need PostgreSQL or SQLite in a file")
 class OverdrawRaceTests(TransactionTestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        if connection.vendor == "sqlite" and connection.is_in_memory_db():
+            raise SkipTest("threads need PostgreSQL or SQLite in a file")
+        super().setUpClass()
+
     def _fixture_teardown(self) -> None:
         # Emptying the tables between tests deletes ledger rows, which SQLite's triggers refuse
         # (PostgreSQL empties them with TRUNCATE, which row triggers do not see).
