@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("trellis.treatments.urls")),
     path("", include("trellis.treatments.urls_courses")),
     path("", include("trellis.reports.urls")),
+    path("", include("trellis.controlled.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
