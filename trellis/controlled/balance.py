@@ -36,6 +36,16 @@ def to_ug(field: str, mg, *, allow_zero: bool = False) -> int:
     return int(ug)
 
 
+def to_signed_ug(field: str, mg) -> int:
+    """``to_ug`` for an amount that may be negative (an adjustment either way), never zero."""
+    text = str(mg).strip()
+    if isinstance(mg, bool):
+        raise InputError(field, "must be a number of mg")
+    if text.startswith("-"):
+        return -to_ug(field, text[1:])
+    return to_ug(field, text)
+
+
 def to_mg(ug: int) -> float:
     return ug / UG_PER_MG
 

@@ -466,6 +466,69 @@ def witness_waste(actor: Actor, waste: LedgerEntry) -> LedgerEntry:
     return entry
 
 
+def record_adjustment(
+    actor: Actor,
+    container: Container,
+    change_mg,
+    reason: str,
+    *,
+    corrects: LedgerEntry | None = None,
+) -> LedgerEntry:
+    """A prescriber corrects a container's balance, with the reason (a count's discrepancy
+    explained, say): a new entry that refers to the one it corrects, never an edit [R70].
+    ``change_mg`` is signed: negative takes stock away, positive adds it back."""
+    require(actor, Perm.CONTROLLED_CHANGE)
+    if actor.role != Role.PRESCRIBER:
+        raise PermissionDenied("Only a prescriber may adjust a controlled-substance balance.")
+    _own_container(actor, container)
+    change_ug = balance.to_signed_ug("change_mg", change_mg)
+    reason = _text("reason", reason, 2000)
+    if corrects is not None and corrects.container_id != container.pk:
+        raise InputError("corrects", "must be an entry of the same container")
+    with transaction.atomic():
+        if change_ug < 0:
+            after = _draw(actor, container, -change_ug, "change_mg", usable=False)
+        else:
+            Container.objects.filter(pk=container.pk).update(balance_ug=F("balance_ug") + change_ug)
+            container.refresh_from_db(fields=["balance_ug"])
+            after = container.balance_ug
+        entry = _append(
+            actor.clinic,
+            container,
+            EntryKind.ADJUSTMENT,
+            amount_ug=change_ug,
+            balance_after_ug=after,
+            actor=actor.user,
+            note=reason,
+            refers_to=corrects,
+        )
+        record_for(
+            actor,
+            Action.CREATE,
+            obj=entry,
+            detail={"kind": entry.kind, "mg": balance.to_mg(change_ug)},
+        )
+    return entry
+
+
+@transaction.atomic
+def quarantine(actor: Actor, container: Container, reason: str) -> Container:
+    """Set a container aside (damaged, suspect, recalled): nothing may be given from it."""
+    require(actor, Perm.CONTROLLED_CHANGE)
+    _own_container(actor, container)
+    container.quarantine_reason = _text("reason", reason, 300)
+    container.quarantined = True
+    container.save(update_fields=["quarantined", "quarantine_reason"])
+    record_for(
+        actor,
+        Action.UPDATE,
+        patient=container.patient,
+        obj=container,
+        detail={"quarantined": True, "reason": container.quarantine_reason},
+    )
+    return container
+
+
 # --- Counts -------------------------------------------------------------------------------------
 
 

@@ -2,9 +2,11 @@
 the database (DESIGN.md §3; DOMAIN.md §5, §15)."""
 
 from datetime import timedelta
+from io import StringIO
 from unittest import mock
 
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 
@@ -22,6 +24,20 @@ from trellis.testing import TrellisTestCase, actor_for, make_staff
 def _db_id(row):
     """A UUID key as the database stores it (SQLite: 32 hex digits)."""
     return row.pk.hex if connection.vendor == "sqlite" else row.pk
+
+
+def _tamper(entry, **changes) -> None:
+    """Change a row around the triggers, as someone with the database's keys could."""
+    table = LedgerEntry._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TRIGGER controlled_ledger_no_update")
+        else:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        sets = ", ".join(f"{column} = %s" for column in changes)
+        cursor.execute(
+            f"UPDATE {table} SET {sets} WHERE id = %s", [*changes.values(), _db_id(entry)]
+        )
 
 
 class LedgerTestCase(TrellisTestCase):
@@ -304,19 +320,6 @@ class AppendOnlyTests(LedgerTestCase):
 
 
 class ChainTests(LedgerTestCase):
-    def _tamper(self, entry, **changes) -> None:
-        """Change a row around the triggers, as someone with the database's keys could."""
-        table = LedgerEntry._meta.db_table
-        with connection.cursor() as cursor:
-            if connection.vendor == "sqlite":
-                cursor.execute("DROP TRIGGER controlled_ledger_no_update")
-            else:
-                cursor.execute("SET LOCAL session_replication_role = replica")
-            sets = ", ".join(f"{column} = %s" for column in changes)
-            cursor.execute(
-                f"UPDATE {table} SET {sets} WHERE id = %s", [*changes.values(), _db_id(entry)]
-            )
-
     def test_an_intact_chain_verifies(self) -> None:
         container = vial(self.nurse_actor)
         services.administer(self.nurse_actor, container, self.patient, 25)
@@ -329,7 +332,7 @@ class ChainTests(LedgerTestCase):
         container = vial(self.nurse_actor)
         dose = services.administer(self.nurse_actor, container, self.patient, 25)
         services.administer(self.nurse_actor, container, self.patient, 25)
-        self._tamper(dose, amount_ug=-5_000)
+        _tamper(dose, amount_ug=-5_000)
         result = services.verify_chain(self.clinic_a)
         self.assertFalse(result.ok)
         self.assertEqual(result.first_break.seq, dose.seq)
@@ -343,3 +346,62 @@ class ChainTests(LedgerTestCase):
             list(LedgerEntry.objects.order_by("clinic__slug").values_list("seq", flat=True)), [1, 1]
         )
         self.assertTrue(services.verify_chain(self.clinic_b).ok)
+
+
+class AdjustmentTests(LedgerTestCase):
+    def test_a_prescriber_explains_a_discrepancy_with_an_adjustment_that_refers_to_the_count(
+        self,
+    ) -> None:
+        container = vial(self.nurse_actor)
+        count = services.record_count(self.nurse_actor, container, 497.5).entry
+        entry = services.record_adjustment(
+            self.prescriber_actor, container, "-2.5", "Vial overfill drawn short", corrects=count
+        )
+        self.assertEqual((entry.amount_ug, entry.balance_after_ug), (-2_500, 497_500))
+        self.assertEqual(entry.refers_to, count)
+        self.assertEqual(services.verify_container(container), [])
+        totals = services.balance.totals(
+            LedgerEntry.objects.filter(container=container).values_list("kind", "amount_ug")
+        )
+        self.assertEqual((totals.adjusted, totals.remaining), (2_500, 497_500))
+        services.record_adjustment(self.prescriber_actor, container, 1, "Found on recount")
+        container.refresh_from_db()
+        self.assertEqual(container.balance_ug, 498_500)
+
+    def test_only_a_prescriber_adjusts_and_never_below_zero(self) -> None:
+        container = vial(self.nurse_actor, mg=10)
+        with self.assertRaises(PermissionDenied):
+            services.record_adjustment(self.nurse_actor, container, -1, "loss")
+        with self.assertRaises(Conflict):
+            services.record_adjustment(self.prescriber_actor, container, -11, "loss")
+        with self.assertRaises(InputError) as caught:
+            services.record_adjustment(self.prescriber_actor, container, -1, "  ")
+        self.assertEqual(caught.exception.field, "reason")
+
+
+class QuarantineTests(LedgerTestCase):
+    def test_a_quarantined_container_is_set_aside_and_audited(self) -> None:
+        container = vial(self.nurse_actor)
+        services.quarantine(self.nurse_actor, container, "Seal broken on arrival")
+        with self.assertRaises(Conflict) as caught:
+            services.administer(self.nurse_actor, container, self.patient, 5)
+        self.assertIn("Seal broken", caught.exception.message)
+        self.assertTrue(
+            AuditEvent.objects.filter(
+                object_type="controlled.container", object_id=str(container.pk), action="update"
+            )
+        )
+
+
+class VerifyCommandTests(LedgerTestCase):
+    def test_it_says_ok_for_an_intact_ledger_and_names_a_broken_one(self) -> None:
+        container = vial(self.nurse_actor)
+        dose = services.administer(self.nurse_actor, container, self.patient, 5)
+        out = StringIO()
+        call_command("controlled_verify", stdout=out)
+        self.assertIn("OK: 2 ledger entries and 1 containers verified", out.getvalue())
+        _tamper(dose, amount_ug=-1_000)
+        with self.assertRaises(CommandError) as caught:
+            call_command("controlled_verify", stdout=StringIO())
+        self.assertIn(f"chain broken at event {dose.seq}", str(caught.exception))
+        self.assertIn("entries add up to", str(caught.exception))
