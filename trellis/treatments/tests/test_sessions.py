@@ -24,7 +24,10 @@ class SessionTestCase(TrellisTestCase):
         )
         patient_services.sign_screening(prescriber, screening)
         patient_services.record_measurement(
-            prescriber, self.patient, measured_on=timezone.localdate(), weight_kg=80
+            prescriber,
+            self.patient,
+            measured_on=timezone.localdate(timezone=self.clinic_a.tzinfo),
+            weight_kg=80,
         )
         self.tz = self.clinic_a.tzinfo
         self.day = timezone.localdate(timezone=self.tz) - timedelta(days=1)
