@@ -17,6 +17,7 @@ from trellis.controlled import services
 from trellis.controlled.models import Container, EntryKind, LedgerEntry, Receipt
 from trellis.controlled.tests.helpers import SUPPLIER, receive, vial
 from trellis.lib.errors import Conflict, InputError
+from trellis.messaging import jobs
 from trellis.safety.models import AlertKind, SafetyAlert
 from trellis.testing import TrellisTestCase, actor_for, make_staff
 
@@ -246,6 +247,13 @@ class WasteTests(LedgerTestCase):
         self.assertIsNone(alert.patient)
         self.assertEqual(alert.source_id, str(waste.pk))
         self.assertIn("Prescriber", alert.summary)
+
+    def test_the_outbox_worker_runs_the_check_on_every_pass(self) -> None:
+        container = vial(self.nurse_actor)
+        waste = services.record_waste(self.nurse_actor, container, 5, "sharps", self.prescriber)
+        counts = jobs.run_clinic_jobs(waste.created_at + timedelta(hours=2))
+        self.assertEqual(counts.count("unwitnessed_waste"), 1)
+        self.assertIn("raised 1 unwitnessed-waste alert", str(counts))
 
     def test_witnessed_waste_raises_no_alert(self) -> None:
         container = vial(self.nurse_actor)
