@@ -11,7 +11,8 @@ from trellis.messaging import jobs
 class ClinicJobsTests(SimpleTestCase):
     def test_escalation_runs_first_then_reminders_then_schedules(self):
         self.assertEqual(
-            [job.name for job in jobs.registered()], ["escalated", "reminders", "scheduled"]
+            [job.name for job in jobs.registered()],
+            ["escalated", "reminders", "unwitnessed_waste", "scheduled"],
         )
 
     def test_a_failing_job_is_logged_and_the_others_still_run(self):

@@ -222,7 +222,8 @@ class InfusionSessionTests(SessionTestCase):
         self.begin()
         record = self.session.infusion
         self.assertEqual(
-            (record.weight_kg, record.weight_measured_on), (Decimal("80.0"), timezone.localdate())
+            (record.weight_kg, record.weight_measured_on),
+            (Decimal("80.0"), self.clinic_a.today()),
         )
 
     def test_a_dose_over_the_clinic_limit_is_a_hard_stop_for_a_nurse(self):
