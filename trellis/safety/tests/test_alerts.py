@@ -191,13 +191,17 @@ class QueueTests(AlertTestCase):
         request = RequestFactory().get("/")
         request.actor = self.nurse_actor
         request.resolver_match = None
-        html = Template(NAV_LINKS).render(Context({"request": request}))
+        html = Template(NAV_LINKS).render(
+            Context({"request": request})
+        )
         self.assertIn('href="/alerts/"', html)
         self.assertIn('aria-label="2 open safety alerts"', html)
         self.assertIn('href="/measures/due/"', html)
         request.actor = actor_for(self.front_desk, self.clinic_a)
         self.assertEqual(
-            Template(NAV_LINKS).render(Context({"request": request})),
+            Template(NAV_LINKS).render(
+                Context({"request": request})
+            ),
             "",
         )
 

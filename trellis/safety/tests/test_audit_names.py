@@ -28,4 +28,6 @@ class AlertNamesInTheAuditReportTests(TrellisTestCase):
             if row.event.object_id == str(alert.pk)
         }
         expected = f"Safety alert of {local:%b} {local.day}, {local.year}"
-        self.assertEqual(names, {"safety.safetyalert": expected, "measures.safetyalert": expected})
+        self.assertEqual(
+            names, {"safety.safetyalert": expected, "measures.safetyalert": expected}
+        )
