@@ -115,7 +115,8 @@ def _raise_alert(
         # record that raised it).
         summary = summary[: limit - 1].rstrip() + "…"
     if actor is not None and actor.clinic.pk != clinic.pk:
-        raise InputError("patient" if patient is not None else "clinic", "is another clinic's")
+        field = "patient" if patient is not None else "clinic"
+        raise InputError(field, "belongs to another clinic")
     if source is not None and getattr(source, "pk", None) is None:
         raise InputError("source", "must be a saved record")
     now = now or timezone.now()
