@@ -521,6 +521,17 @@ DEFINITIONS: dict[str, SettingDef] = {
             "follows the prescriber's decision making, not time [R102]",
             choices=tuple((code, f"{code}, level {code - 99210}") for code in range(99211, 99216)),
         ),
+        # --- Controlled-substance ledger (trellis/controlled; DOMAIN.md §5, §15).
+        SettingDef(
+            "controlled_waste_witness_minutes",
+            "Raise a safety alert when wasted ketamine or esketamine is not witnessed within",
+            60,
+            5,
+            1440,
+            "minutes",
+            "Clinic or state policy: witnessing waste is an institutional or state rule, not a "
+            "federal one [R69, R66]",
+        ),
     )
 }
 

@@ -38,9 +38,11 @@ def _canonical(value):
     return str(value)
 
 
-def event_hash(fields: dict, prev_hash: str) -> str:
+def event_hash(fields: dict, prev_hash: str, names: tuple[str, ...] = FIELDS) -> str:
+    """The hash of one link: ``names`` (the audit trail's FIELDS unless another chain, such as
+    the controlled-substance ledger, hashes its own) read from ``fields``, after ``prev_hash``."""
     payload = json.dumps(
-        [prev_hash, *(_canonical(fields[name]) for name in FIELDS)],
+        [prev_hash, *(_canonical(fields[name]) for name in names)],
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -68,8 +70,9 @@ class Result:
         return self.first_break is None
 
 
-def verify(events: Iterable[dict]) -> Result:
-    """Check events given in ``seq`` order, each a dict with FIELDS, prev_hash and hash."""
+def verify(events: Iterable[dict], names: tuple[str, ...] = FIELDS) -> Result:
+    """Check events given in ``seq`` order, each a dict with ``names`` (FIELDS), prev_hash and
+    hash."""
     expected_seq = 1
     prev = GENESIS
     count = 0
@@ -94,7 +97,7 @@ def verify(events: Iterable[dict]) -> Result:
                     "(the previous event was changed, removed or reordered)",
                 ),
             )
-        if event_hash(event, event["prev_hash"]) != event["hash"]:
+        if event_hash(event, event["prev_hash"], names) != event["hash"]:
             return Result(count, prev, Break(seq, "its contents were changed after it was written"))
         prev = event["hash"]
         expected_seq += 1

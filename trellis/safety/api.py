@@ -18,8 +18,8 @@ router = Router(tags=["safety"])
 
 class AlertOut(Schema):
     id: UUID
-    patient: UUID
-    patient_mrn: str
+    patient: UUID | None
+    patient_mrn: str | None
     kind: str
     kind_label: str
     severity: str
@@ -40,7 +40,7 @@ def _alert_out(alert: SafetyAlert) -> dict:
     return {
         "id": alert.pk,
         "patient": alert.patient_id,
-        "patient_mrn": alert.patient.mrn,
+        "patient_mrn": alert.patient.mrn if alert.patient_id else None,
         "kind": alert.kind,
         "kind_label": alert.get_kind_display(),
         "severity": alert.severity,

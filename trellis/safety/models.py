@@ -19,6 +19,11 @@ class AlertKind(models.TextChoices):
     VITAL_SIGN = "vital_sign", "Vital sign past its threshold"
     SEIZURE = "seizure", "Seizure"
     SERIOUS_ADVERSE_EVENT = "serious_adverse_event", "Serious adverse event"
+    CONTROLLED_DISCREPANCY = "controlled_discrepancy", "Controlled-substance count discrepancy"
+    CONTROLLED_WASTE_UNWITNESSED = (
+        "controlled_waste_unwitnessed",
+        "Controlled-substance waste not witnessed",
+    )
 
 
 class AlertSeverity(models.TextChoices):
@@ -61,9 +66,15 @@ class SafetyAlert(models.Model):
     clinic = models.ForeignKey(
         "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    # covered by the (patient, status) index
+    # covered by the (patient, status) index. Empty for an alert about the clinic's stock
+    # rather than a patient (a controlled-substance count that does not add up).
     patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.PROTECT, related_name="safety_alerts", db_index=False
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="safety_alerts",
+        db_index=False,
     )
     kind = models.CharField(max_length=32, choices=AlertKind.choices)
     severity = models.CharField(max_length=10, choices=AlertSeverity.choices)

@@ -46,7 +46,7 @@ ESCALATION_USERNAME = "(alert escalation)"
 
 def raise_alert(
     actor,
-    patient: Patient,
+    patient: Patient | None,
     kind: str,
     severity: str,
     summary: str,
@@ -55,6 +55,7 @@ def raise_alert(
     now: datetime | None = None,
     username: str = SYSTEM_USERNAME,
     source_address: str = "",
+    clinic: Clinic | None = None,
 ) -> SafetyAlert:
     """Raise a safety alert for ``patient`` in the caller's transaction (call it inside the
     ``transaction.atomic`` that saves what caused it).
@@ -67,7 +68,8 @@ def raise_alert(
     instance that raised it (a measure, a session's vitals …). It escalates to the clinic's
     prescribers and administrator after the clinic's ``alert_escalation_minutes``. Without an
     ``actor`` the audit trail shows ``username`` (a patient's own link, say) and
-    ``source_address``.
+    ``source_address``. An alert about the clinic rather than a patient (a controlled-substance
+    count that does not add up) gives ``patient`` None and the ``clinic``.
     """
     return _raise_alert(
         actor,
@@ -79,12 +81,13 @@ def raise_alert(
         now=now,
         username=username,
         source_address=source_address,
+        clinic=clinic,
     )
 
 
 def _raise_alert(
     actor,
-    patient: Patient,
+    patient: Patient | None,
     kind: str,
     severity: str,
     summary: str,
@@ -93,7 +96,12 @@ def _raise_alert(
     now: datetime | None,
     username: str,
     source_address: str = "",
+    clinic: Clinic | None = None,
 ) -> SafetyAlert:
+    if patient is not None:
+        clinic = patient.clinic
+    if clinic is None:
+        raise InputError("patient", "is required for an alert about a patient")
     if kind not in AlertKind.values:
         raise InputError("kind", f"must be one of {', '.join(AlertKind.values)}")
     if severity not in AlertSeverity.values:
@@ -106,15 +114,16 @@ def _raise_alert(
         # Shortened, never refused: a long summary must not stop the alert (or roll back the
         # record that raised it).
         summary = summary[: limit - 1].rstrip() + "…"
-    if actor is not None and actor.clinic.pk != patient.clinic_id:
-        raise InputError("patient", "belongs to another clinic")
+    if actor is not None and actor.clinic.pk != clinic.pk:
+        field = "patient" if patient is not None else "clinic"
+        raise InputError(field, "belongs to another clinic")
     if source is not None and getattr(source, "pk", None) is None:
         raise InputError("source", "must be a saved record")
     now = now or timezone.now()
-    minutes = patient.clinic.setting("alert_escalation_minutes")
+    minutes = clinic.setting("alert_escalation_minutes")
     with transaction.atomic():
         alert = SafetyAlert.objects.create(
-            clinic_id=patient.clinic_id,
+            clinic_id=clinic.pk,
             patient=patient,
             kind=kind,
             severity=severity,
@@ -131,7 +140,7 @@ def _raise_alert(
         else:
             record(
                 Action.CREATE,
-                clinic=patient.clinic,
+                clinic=clinic,
                 patient=patient,
                 obj=alert,
                 username=username,

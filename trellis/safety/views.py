@@ -117,7 +117,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: UUID) -> HttpResponse:
             return redirect("alert_detail", alert.id)
         else:
             messages.success(request, "Alert acknowledged; it no longer escalates.")
-            if request.POST.get("next") == "patient":
+            if request.POST.get("next") == "patient" and alert.patient_id:
                 return redirect("patient_detail", alert.patient_id)
             return redirect("alert_queue")
     return render(request, "safety/alert_detail.html", _alert_context(request, alert, form))

@@ -1,0 +1,40 @@
+from django.apps import AppConfig
+
+
+def _raised(count: int) -> str:
+    return f"raised {count} unwitnessed-waste alert{'s' * (count != 1)}"
+
+
+class ControlledConfig(AppConfig):
+    name = "trellis.controlled"
+    label = "controlled"
+    verbose_name = "Controlled-substance ledger"
+
+    def ready(self) -> None:
+        from trellis.audit import naming
+        from trellis.controlled import services
+        from trellis.messaging import jobs
+        from trellis.safety import sources
+
+        # How the audit report names these records (the audit app imports none of them).
+        naming.register(
+            "controlled.receipt",
+            lambda r, tz: f"Receipt of {r.get_substance_display()} lot {r.lot}",
+        )
+        naming.register(
+            "controlled.ledgerentry",
+            lambda e, tz: f"Ledger entry {e.seq}: {e.get_kind_display().lower()}",
+        )
+        naming.register(
+            "controlled.container",
+            lambda c, tz: f"{c.get_substance_display()} lot {c.lot} #{c.number}",
+        )
+        # What raised a discrepancy or unwitnessed-waste alert (the safety app imports none).
+        sources.register("controlled.ledgerentry", services.describe_alert_source)
+        # Waste its witness has not confirmed in time raises an alert on the worker's pass.
+        jobs.register(
+            "unwitnessed_waste",
+            lambda now: services.alert_unwitnessed_waste(now=now),
+            _raised,
+            order=22,
+        )

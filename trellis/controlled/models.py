@@ -1,0 +1,243 @@
+"""The controlled-substance ledger: receipts, the containers they bring in, and every movement
+of every milligram (DOMAIN.md §5, §15).
+
+A container's ``balance_ug`` is kept in step with its entries in the same transaction, by a
+conditional UPDATE that cannot take it below zero (a CHECK constraint refuses that as well), so
+two nurses drawing from one vial at once cannot overdraw it. The entries are append-only: the
+database refuses UPDATE and DELETE on them (triggers, migration 0002), and they are hash-chained
+per clinic like the audit trail, so ``verify_chain`` detects a row changed around the triggers.
+Amounts are whole micrograms (``balance.py``).
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from trellis.controlled import balance
+from trellis.lib.models import staff_reference
+
+
+class Substance(models.TextChoices):
+    KETAMINE = "ketamine", "Ketamine"
+    ESKETAMINE = "esketamine", "Esketamine (Spravato)"
+
+
+class DosageForm(models.TextChoices):
+    VIAL = "vial", "Injection vial"
+    NASAL_DEVICE = "nasal_device", "Nasal spray device"
+    TABLETS = "tablets", "Tablets or troches"
+
+
+class EntryKind(models.TextChoices):
+    RECEIPT = balance.RECEIPT, "Receipt"
+    ADMINISTRATION = balance.ADMINISTRATION, "Administration"
+    WASTE = balance.WASTE, "Waste"
+    ADJUSTMENT = balance.ADJUSTMENT, "Adjustment"
+    COUNT = balance.COUNT, "Count"
+    WITNESS = balance.WITNESS, "Waste witnessed"
+
+
+class Receipt(models.Model):
+    """Stock received on a supplier's invoice (CIII: no Form 222) [R66, R68]."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    substance = models.CharField(max_length=12, choices=Substance.choices)
+    ndc = models.CharField("NDC", max_length=13)
+    form = models.CharField(max_length=14, choices=DosageForm.choices)
+    amount_per_container_ug = models.PositiveBigIntegerField()
+    volume_per_container_ml = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    lot = models.CharField(max_length=40)
+    expires_on = models.DateField()
+    containers = models.PositiveIntegerField()
+    supplier_name = models.CharField(max_length=200)
+    supplier_address = models.TextField()
+    supplier_dea = models.CharField("supplier's DEA number", max_length=9)
+    invoice_number = models.CharField(max_length=60)
+    invoice_date = models.DateField()
+    received_on = models.DateField()
+    received_by = staff_reference()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-received_on", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_substance_display()} lot {self.lot}, invoice {self.invoice_number}"
+
+
+class Container(models.Model):
+    """One vial, tablet bottle or Spravato device, with its own running balance.
+
+    ``patient`` is set for a Spravato device labelled for one patient [R129].
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # covered by the (clinic, substance, expires_on) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="items")
+    number = models.PositiveIntegerField(help_text="Its place in the receipt: 1, 2, 3 …")
+    substance = models.CharField(max_length=12, choices=Substance.choices)
+    form = models.CharField(max_length=14, choices=DosageForm.choices)
+    lot = models.CharField(max_length=40)
+    expires_on = models.DateField()
+    received_ug = models.PositiveBigIntegerField()
+    balance_ug = models.BigIntegerField()
+    quarantined = models.BooleanField(default=False)
+    quarantine_reason = models.CharField(max_length=300, blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For a device labelled for one patient",
+    )
+
+    class Meta:
+        ordering = ["expires_on", "lot", "number"]
+        indexes = [models.Index(fields=["clinic", "substance", "expires_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(balance_ug__gte=0), name="container_balance_not_negative"
+            ),
+            models.UniqueConstraint(fields=["receipt", "number"], name="container_number_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_substance_display()} lot {self.lot} #{self.number}"
+
+    @property
+    def remaining_mg(self) -> float:
+        return balance.to_mg(self.balance_ug)
+
+    def is_expired(self, today) -> bool:
+        return today > self.expires_on
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("ledger entries are append-only")
+
+    def delete(self):
+        raise TypeError("ledger entries are append-only")
+
+
+class LedgerEntry(models.Model):
+    """One movement of a container's stock, or a count or witness confirmation. Append-only.
+
+    ``amount_ug`` is signed as it moves the balance (``balance.signed_amount``);
+    ``balance_after_ug`` is the container's balance once it was written. A correction is a new
+    entry whose ``refers_to`` names the entry it corrects; a witness's confirmation of waste is
+    an entry of kind ``witness`` that refers to the waste.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The clinic's own chain: seq 1, 2, 3 … with each entry's hash covering the one before.
+    seq = models.BigIntegerField(editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    container = models.ForeignKey(Container, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    amount_ug = models.BigIntegerField()
+    balance_after_ug = models.BigIntegerField()
+    counted_ug = models.BigIntegerField(null=True, blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    session = models.ForeignKey(
+        "treatments.Session", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = staff_reference()
+    witness = staff_reference(optional=True)
+    method = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+    refers_to = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "seq"], name="ledger_seq_once_per_clinic"),
+            # Waste is confirmed once, by one witness.
+            models.UniqueConstraint(
+                fields=["refers_to"],
+                condition=models.Q(kind="witness"),
+                name="waste_witnessed_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(balance_after_ug__gte=0), name="ledger_balance_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "created_at"],
+                condition=models.Q(kind="waste"),
+                name="ledger_waste_idx",
+            )
+        ]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.kind} {balance.mg_text(self.amount_ug)}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("ledger entries are append-only")
+
+    def chain_fields(self) -> dict:
+        return {
+            "seq": self.seq,
+            "clinic_id": str(self.clinic_id),
+            "container_id": str(self.container_id),
+            "kind": self.kind,
+            "amount_ug": self.amount_ug,
+            "balance_after_ug": self.balance_after_ug,
+            "counted_ug": self.counted_ug,
+            "patient_id": str(self.patient_id) if self.patient_id else None,
+            "session_id": str(self.session_id) if self.session_id else None,
+            "actor_id": self.actor_id,
+            "witness_id": self.witness_id,
+            "method": self.method,
+            "note": self.note,
+            "refers_to_id": str(self.refers_to_id) if self.refers_to_id else None,
+            "created_at": self.created_at,
+            "id": str(self.id),
+        }
+
+
+# What each entry's hash covers, in this order (``LedgerEntry.chain_fields``).
+CHAIN_FIELDS = (
+    "seq",
+    "clinic_id",
+    "container_id",
+    "kind",
+    "amount_ug",
+    "balance_after_ug",
+    "counted_ug",
+    "patient_id",
+    "session_id",
+    "actor_id",
+    "witness_id",
+    "method",
+    "note",
+    "refers_to_id",
+    "created_at",
+    "id",
+)
