@@ -36,6 +36,9 @@ test: export DEBUG ?= true
 test: venv
 	@if scripts/ensure-chromium; then $(PY) -m pytest $(ARGS); \
 	else $(PY) -m pytest -m "not browser" $(ARGS); fi
+	@# SQLite's in-memory test database takes no concurrent writers: the races run again on a file.
+	@if [ -z "$$DATABASE_URL" ] && [ -z "$(ARGS)" ]; then mkdir -p var && \
+	TRELLIS_TEST_SQLITE_FILE=var/test-concurrency.sqlite3 $(PY) -m pytest -m concurrency; fi
 
 lint: venv
 	$(VENV)/bin/ruff check .

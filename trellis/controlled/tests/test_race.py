@@ -8,6 +8,7 @@ in-memory SQLite database skips this test.
 import threading
 from unittest import SkipTest
 
+import pytest
 from django.db import connection
 from django.test import TransactionTestCase
 
@@ -21,6 +22,7 @@ from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 THREADS = 32
 
 
+@pytest.mark.concurrency
 class OverdrawRaceTests(TransactionTestCase):
     @classmethod
     def setUpClass(cls) -> None:

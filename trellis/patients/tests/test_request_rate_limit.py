@@ -12,6 +12,7 @@ SQLite database cannot take concurrent writers, so there the test is skipped; ru
 import threading
 import unittest
 
+import pytest
 from django.db import connection
 from django.test import Client, TransactionTestCase
 
@@ -23,6 +24,7 @@ from trellis.patients.tests.test_pathway import REQUEST
 POSTS = 24
 
 
+@pytest.mark.concurrency
 class SimultaneousRequestTests(TransactionTestCase):
     @classmethod
     def setUpClass(cls) -> None:

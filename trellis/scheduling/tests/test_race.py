@@ -11,6 +11,7 @@ import threading
 import unittest
 from datetime import date, datetime, time, timedelta
 
+import pytest
 from django.db import connection
 from django.test import TransactionTestCase
 
@@ -24,6 +25,7 @@ from trellis.testing import actor_for, make_clinic, make_staff
 CLIENTS = 32
 
 
+@pytest.mark.concurrency
 class SimultaneousBookingTests(TransactionTestCase):
     @classmethod
     def setUpClass(cls) -> None:
