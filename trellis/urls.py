@@ -7,6 +7,11 @@ from trellis.desk import views as desk_views
 
 urlpatterns = [
     path("", desk_views.home, name="home"),
+    path(
+        "desk/appointments/<uuid:appointment_id>/check-in/",
+        desk_views.check_in,
+        name="desk_check_in",
+    ),
     path("healthz", views.healthz, name="healthz"),
     path("sources/", views.sources_page, name="sources"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -21,7 +21,10 @@ from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.safety import selectors as safety
+from trellis.scheduling import kinds
+from trellis.scheduling import selectors as scheduling
 from trellis.treatments import selectors as treatments
+from trellis.treatments.models import SessionStatus
 
 
 @dataclass(frozen=True)
@@ -62,31 +65,6 @@ NEW_REQUESTS = Section(
     see_all="request_queue",
     see_all_query="?status=new",
     note="From the website and the phone, oldest first.",
-)
-TODAY_ALL = Section(
-    "today",
-    "Today's sessions",
-    treatments.day_list,
-    "desk/rows/day_session.html",
-    "No sessions are planned today.",
-    see_all="sessions_today",
-    note="Who is coming, when, and for which treatment.",
-)
-TODAY_KETAMINE = Section(
-    "today-ketamine",
-    "Today's ketamine and esketamine sessions",
-    partial(treatments.day_list, modalities=KETAMINE_FAMILY),
-    "desk/rows/day_session.html",
-    "No ketamine or esketamine sessions are planned today.",
-    see_all="sessions_today",
-)
-TODAY_TMS = Section(
-    "today-tms",
-    "Today's TMS sessions",
-    partial(treatments.day_list, modalities=[Modality.TMS]),
-    "desk/rows/day_session.html",
-    "No TMS sessions are planned today.",
-    see_all="sessions_today",
 )
 TO_SIGN = Section(
     "to-sign",
@@ -179,15 +157,84 @@ REMS_OVERDUE = Section(
     "No REMS form is overdue.",
     note="Past the 7 days the REMS program allows.",
 )
+ARRIVALS = Section(
+    "arrivals",
+    "Today's arrivals",
+    scheduling.arrivals,
+    "desk/rows/arrival.html",
+    "No appointments today.",
+    see_all="calendar_day",
+    note="Every appointment today in start order; check patients in as they arrive.",
+)
+UNBOOKED_TODAY = Section(
+    "unbooked-today",
+    "Sessions planned today without an appointment",
+    partial(treatments.day_list, status=SessionStatus.PLANNED, name="unbooked-today"),
+    "desk/rows/day_session.html",
+    "Every session planned today has an appointment.",
+    see_all="sessions_today",
+    note="A course planned these for today; give each a time and a chair, room or device.",
+)
+UNCONFIRMED_TOMORROW = Section(
+    "unconfirmed",
+    "Unconfirmed tomorrow",
+    scheduling.unconfirmed_tomorrow,
+    "desk/rows/unconfirmed.html",
+    "Every appointment tomorrow is confirmed.",
+    note="Booked and not yet confirmed: call to confirm.",
+)
+TODAY_CHAIRS = Section(
+    "chairs",
+    "Today's chairs",
+    partial(scheduling.today_by_resource, of_kinds=kinds.KETAMINE_FAMILY, name="chairs-today"),
+    "desk/rows/by_resource.html",
+    "No ketamine or esketamine appointments today.",
+    see_all="calendar_day",
+    note="IV ketamine, esketamine and oral ketamine, chair by chair.",
+)
+TODAY_DEVICES = Section(
+    "devices",
+    "Today's devices",
+    partial(
+        scheduling.today_by_resource, of_kinds=[kinds.AppointmentKind.TMS], name="devices-today"
+    ),
+    "desk/rows/by_resource.html",
+    "No TMS appointments today.",
+    see_all="calendar_day",
+    note="TMS appointments, device by device.",
+)
+MY_THERAPY_TODAY = Section(
+    "therapy",
+    "Today's therapy and groups",
+    scheduling.my_therapy_today,
+    "desk/rows/arrival.html",
+    "You have no therapy, group or coaching appointments today.",
+    see_all="calendar_day",
+    note="Your own therapy, group and coaching appointments.",
+)
+NO_SHOWS_WEEK = Section(
+    "no-shows",
+    "No-shows this week",
+    scheduling.no_shows_this_week,
+    "desk/rows/no_show.html",
+    "Nobody missed an appointment this week.",
+    note="Since Monday, the latest first.",
+)
 
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
-    Role.FRONT_DESK: (NEW_REQUESTS, TODAY_ALL),
-    Role.NURSE: (TODAY_KETAMINE, TO_SIGN_KETAMINE, OPEN_ALERTS),
-    Role.TMS_TECHNICIAN: (TODAY_TMS, TO_SIGN_TMS, OPEN_ALERTS),
+    Role.FRONT_DESK: (ARRIVALS, NEW_REQUESTS, UNCONFIRMED_TOMORROW, UNBOOKED_TODAY),
+    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS),
+    Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS),
     Role.PRESCRIBER: (SCREENINGS_TO_SIGN, TO_SIGN, OPEN_ALERTS, RECENT_OVERRIDES, REMS_DUE),
-    Role.THERAPIST: (QUESTIONNAIRES_DUE, OPEN_ALERTS),
-    Role.CLINIC_ADMIN: (ALERTS_PAST_ESCALATION, UNSIGNED_PAST_DAY, REMS_OVERDUE, NEW_REQUESTS),
+    Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS),
+    Role.CLINIC_ADMIN: (
+        ALERTS_PAST_ESCALATION,
+        UNSIGNED_PAST_DAY,
+        REMS_OVERDUE,
+        NO_SHOWS_WEEK,
+        NEW_REQUESTS,
+    ),
 }
 
 

@@ -1,14 +1,21 @@
 """Each member of staff's home page: the work lists of their role at the clinic."""
 
+from uuid import UUID
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
 from trellis.accounts.permissions import Perm
 from trellis.desk import selectors
-from trellis.desk.sections import safe_reverse, sections_for
+from trellis.desk.sections import ARRIVALS, safe_reverse, sections_for
+from trellis.lib.errors import Conflict
 from trellis.lib.http import is_htmx
+from trellis.scheduling import selectors as scheduling
+from trellis.scheduling import services as appointments
+from trellis.scheduling.kinds import AppointmentStatus
 
 
 @login_required
@@ -41,3 +48,31 @@ def _load(request: HttpRequest, actor, section) -> dict:
         "page": section.select(actor, request.GET.get(section.page_param, 1)),
         "see_all": section.see_all_url(),
     }
+
+
+@login_required
+@require_POST
+def check_in(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    """One tap on a work list's row: the patient is here. htmx gets the row back, checked in;
+    a second tap (or a colleague's) finds it checked in already and answers the same."""
+    actor = request.actor
+    appointment = scheduling.appointment(actor, appointment_id)
+    problem = ""
+    if appointment.status != AppointmentStatus.CHECKED_IN:
+        try:
+            appointments.set_status(actor, appointment, AppointmentStatus.CHECKED_IN)
+        except Conflict as error:
+            appointment = scheduling.appointment(actor, appointment_id)
+            if appointment.status != AppointmentStatus.CHECKED_IN:
+                problem = error.message
+    if not is_htmx(request):
+        if problem:
+            messages.warning(request, problem)
+        else:
+            messages.success(request, f"{appointment.patient.full_name} is checked in.")
+        return redirect("home")
+    # The row as the list it was tapped in draws it.
+    key = request.POST.get("section", "")
+    section = next((s for s in sections_for([actor.role]) if s.key == key), ARRIVALS)
+    context = {"row": appointment, "section": section, "problem": problem}
+    return render(request, section.row_template, context)

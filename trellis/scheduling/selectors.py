@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from django.core.paginator import Page
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
+from trellis.audit.selectors import audited_page
 from trellis.audit.services import record_for
+from trellis.patients import access
 from trellis.patients.models import Patient
 from trellis.scheduling import availability, kinds
+from trellis.scheduling.kinds import AppointmentStatus
 from trellis.scheduling.models import (
     Appointment,
     AppointmentLink,
@@ -190,4 +196,100 @@ def feed_appointments(feed: CalendarFeed, *, now: datetime | None = None) -> lis
         )
         .exclude(status=kinds.AppointmentStatus.NO_SHOW)
         .order_by("start")[:500]
+    )
+
+
+# --- Work lists of the role home pages (desk.sections) ------------------------------------------
+# Each: the actor's clinic only, one page read in two queries with patient, resource, staff and
+# session joined, audited as one query event (``audit.selectors.audited_page``).
+
+_IN_DAY_ORDER = ("start", "resource__ordering", "resource__name", "id")
+_BY_RESOURCE = (
+    F("resource__ordering").asc(nulls_last=True),
+    "resource__name",
+    "start",
+    "id",
+)
+
+
+def _book(actor: Actor) -> QuerySet:
+    require(actor, Perm.APPOINTMENT_READ)
+    return Appointment.objects.filter(clinic=actor.clinic).select_related(
+        "patient", "resource", "staff", "session"
+    )
+
+
+def _list(actor: Actor, rows: QuerySet, name: str, page) -> Page:
+    return audited_page(actor, rows, object_type="scheduling.appointment", name=name, page=page)
+
+
+def arrivals(actor: Actor, page=1) -> Page:
+    """Today's appointments at the clinic (its local day) in start order, whatever became of
+    them but cancelled: who arrives, when, for what and where, and whether they are in."""
+    rows = (
+        _book(actor)
+        .filter(day=actor.clinic.today())
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .order_by(*_IN_DAY_ORDER)
+    )
+    return _list(actor, rows, "arrivals", page)
+
+
+def unconfirmed_tomorrow(actor: Actor, page=1) -> Page:
+    """Tomorrow's appointments still only booked: the patients to call and confirm."""
+    rows = (
+        _book(actor)
+        .select_related("patient__clinic")  # the phone is written the clinic's way
+        .filter(day=actor.clinic.today() + timedelta(days=1), status=AppointmentStatus.BOOKED)
+        .order_by(*_IN_DAY_ORDER)
+    )
+    return _list(actor, rows, "unconfirmed-tomorrow", page)
+
+
+def today_by_resource(actor: Actor, page=1, *, of_kinds: Iterable[str], name: str) -> Page:
+    """Today's active appointments of ``of_kinds``, resource by resource (the day view's column
+    order), each in start order: a nurse's chairs, a TMS technician's devices."""
+    rows = (
+        _book(actor)
+        .active()
+        .filter(day=actor.clinic.today(), kind__in=sorted(of_kinds))
+        .order_by(*_BY_RESOURCE)
+    )
+    return _list(actor, rows, name, page)
+
+
+def my_therapy_today(actor: Actor, page=1) -> Page:
+    """Today's active therapy, group and coaching appointments the actor is booked to see."""
+    rows = (
+        _book(actor)
+        .active()
+        .filter(day=actor.clinic.today(), kind__in=sorted(kinds.THERAPY_KINDS), staff=actor.user)
+        .order_by(*_IN_DAY_ORDER)
+    )
+    return _list(actor, rows, "my-therapy-today", page)
+
+
+def no_shows_this_week(actor: Actor, page=1) -> Page:
+    """No-shows from Monday of the clinic's week to today, the latest first."""
+    today = actor.clinic.today()
+    rows = (
+        _book(actor)
+        .filter(
+            status=AppointmentStatus.NO_SHOW,
+            day__gte=today - timedelta(days=today.weekday()),
+            day__lte=today,
+        )
+        .order_by("-start", "id")
+    )
+    return _list(actor, rows, "no-shows-week", page)
+
+
+def appointment(actor: Actor | None, pk) -> Appointment:
+    """One appointment of the actor's clinic (another clinic's, or none: 404), with what its
+    work-list row shows; the read is audited."""
+    return access.load(
+        actor,
+        Appointment.objects.select_related("clinic", "patient", "resource", "staff", "session"),
+        pk,
+        Perm.APPOINTMENT_READ,
     )

@@ -83,11 +83,13 @@ def _words(appointment: Appointment, clinic) -> str:
     return f"{appointment.get_kind_display()} on {start:%a %b %-d}, {start:%H:%M}–{end:%H:%M}"
 
 
+def change_permission(kind: str) -> Perm:
+    """The permission to book, move or change the status of an appointment of ``kind``."""
+    return Perm.APPOINTMENT_THERAPY if kind in kinds.THERAPY_KINDS else Perm.APPOINTMENT_CHANGE
+
+
 def _require_for_kind(actor: Actor, kind: str) -> None:
-    if kind in kinds.THERAPY_KINDS:
-        require(actor, Perm.APPOINTMENT_THERAPY)
-    else:
-        require(actor, Perm.APPOINTMENT_CHANGE)
+    require(actor, change_permission(kind))
 
 
 def _aware(clinic, start: datetime) -> datetime:

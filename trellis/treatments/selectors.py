@@ -131,27 +131,32 @@ def _in_modalities(rows: QuerySet, modalities: Iterable[str] | None, prefix: str
     return rows if modalities is None else rows.filter(**{f"{prefix}modality__in": modalities})
 
 
-def day_list(actor: Actor, page=1, *, modalities: Iterable[str] | None = None) -> Page:
+def day_list(
+    actor: Actor,
+    page=1,
+    *,
+    modalities: Iterable[str] | None = None,
+    status: str | None = None,
+    name: str = "today",
+) -> Page:
     """Today's sessions at the clinic (not cancelled), timed ones first: who comes, when and
-    for which treatment; ``modalities`` narrows it to the actor's own treatments."""
+    for which treatment; ``modalities`` narrows it to the actor's own treatments, ``status`` to
+    one status (``planned``: not yet held by an appointment)."""
     require(actor, Perm.COURSE_READ)
-    rows = (
-        Session.objects.filter(clinic=actor.clinic, planned_date=actor.clinic.today())
-        .exclude(status=SessionStatus.CANCELLED)
-        .select_related("patient", "course__protocol")
-        .order_by(
-            F("planned_time").asc(nulls_last=True),
-            "patient__family_name",
-            "patient__given_name",
-            "number",
-            "id",
-        )
+    rows = Session.objects.filter(clinic=actor.clinic, planned_date=actor.clinic.today())
+    rows = rows.filter(status=status) if status else rows.exclude(status=SessionStatus.CANCELLED)
+    rows = rows.select_related("patient", "course__protocol").order_by(
+        F("planned_time").asc(nulls_last=True),
+        "patient__family_name",
+        "patient__given_name",
+        "number",
+        "id",
     )
     return audited_page(
         actor,
         _in_modalities(rows, modalities, "course__"),
         object_type="treatments.session",
-        name="today",
+        name=name,
         page=page,
     )
 

@@ -1,6 +1,6 @@
 """Each role's home page: its work lists, their rows, their cost in queries and their audit."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,30 +13,39 @@ from trellis.measures.models import ScheduledMeasure
 from trellis.patients.models import AssessmentRequest, RequestStatus
 from trellis.patients.services import create_screening, sign_screening
 from trellis.safety.models import AlertKind, AlertSeverity, SafetyAlert
+from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus, ResourceKind
+from trellis.scheduling.models import Appointment
+from trellis.scheduling.tests.base import add_resource
 from trellis.testing import AUDIT_LOCK_QUERIES, SAFE_ANSWERS, actor_for, make_patient
 from trellis.treatments import services
 from trellis.treatments.models import RemsForm, SafetyOverride, Session, SessionStatus
 from trellis.treatments.tests.test_courses import CourseTestCase
 
 EXPECTED = {
-    Role.FRONT_DESK: ["requests", "today"],
-    Role.NURSE: ["today-ketamine", "to-sign-ketamine", "alerts"],
-    Role.TMS_TECHNICIAN: ["today-tms", "to-sign-tms", "alerts"],
+    Role.FRONT_DESK: ["arrivals", "requests", "unconfirmed", "unbooked-today"],
+    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts"],
+    Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts"],
     Role.PRESCRIBER: ["screenings", "to-sign", "alerts", "overrides", "rems"],
-    Role.THERAPIST: ["questionnaires", "alerts"],
-    Role.CLINIC_ADMIN: ["alerts-escalating", "unsigned-overdue", "rems-overdue", "requests"],
+    Role.THERAPIST: ["therapy", "questionnaires", "alerts"],
+    Role.CLINIC_ADMIN: [
+        "alerts-escalating",
+        "unsigned-overdue",
+        "rems-overdue",
+        "no-shows",
+        "requests",
+    ],
 }
 
 
 # The whole home page, in queries: signing in and the top bar (4 to 6) and 6 per list; the
 # administrator's staff count is one more.
 QUERIES = {
-    Role.FRONT_DESK: 16,
+    Role.FRONT_DESK: 28,
     Role.NURSE: 23,
     Role.TMS_TECHNICIAN: 22,
     Role.PRESCRIBER: 35,
-    Role.THERAPIST: 17,
-    Role.CLINIC_ADMIN: 30,
+    Role.THERAPIST: 23,
+    Role.CLINIC_ADMIN: 36,
 }
 
 
@@ -48,6 +57,34 @@ class DeskTestCase(CourseTestCase):
         super().setUpTestData()
         cls.today = cls.clinic_a.today()
         cls.front = actor_for(cls.front_desk, cls.clinic_a)
+        cls.resources = {}
+        for clinic in (cls.clinic_a, cls.clinic_b):
+            cls.resources[clinic.pk] = {
+                kind: add_resource(clinic, f"{label} {clinic.slug}", kind)
+                for kind, label in (
+                    (ResourceKind.CHAIR, "Chair"),
+                    (ResourceKind.TMS_DEVICE, "Device"),
+                    (ResourceKind.ROOM, "Room"),
+                )
+            }
+
+    def appoint(self, patient, kind, resource_kind=None, *, minute=0, day=None, **fields):
+        """An appointment written straight to the book (the booking rules have their own
+        tests): at 07:00 clinic-local plus ``minute`` on ``day`` (today), for 30 minutes."""
+        clinic = patient.clinic
+        day = day or clinic.today()
+        start = datetime.combine(day, time(7), clinic.tzinfo) + timedelta(minutes=minute)
+        fields.setdefault("created_by", fields.get("staff") or self.prescriber)
+        return Appointment.objects.create(
+            clinic=clinic,
+            patient=patient,
+            kind=kind,
+            start=start,
+            end=start + timedelta(minutes=30),
+            day=day,
+            resource=self.resources[clinic.pk][resource_kind] if resource_kind else None,
+            **fields,
+        )
 
     def add_work(self, n: int = 1, clinic=None, *, first: int = 0) -> None:
         """``n`` rows of every list for new patients of ``clinic`` (default: clinic A)."""
@@ -66,7 +103,8 @@ class DeskTestCase(CourseTestCase):
             for patient in (ketamine_patient, tms_patient):
                 self.sign_screening_for_actor(actor, patient)
             # One unsigned screening per round: the prescriber's list.
-            create_screening(actor, make_patient(actor, "Scr", f"Screened{tag}"), SAFE_ANSWERS, [])
+            screened = make_patient(actor, "Scr", f"Screened{tag}")
+            create_screening(actor, screened, SAFE_ANSWERS, [])
             ketamine = self.start_for(actor, ketamine_patient, "esketamine-trd", today)
             tms = self.start_for(actor, tms_patient, "tms-10hz", today)
             for course in (ketamine, tms):
@@ -103,6 +141,36 @@ class DeskTestCase(CourseTestCase):
             ScheduledMeasure.objects.filter(patient__in=[ketamine_patient, tms_patient]).update(
                 opens_on=today - timedelta(days=1), due_on=today, closes_on=today
             )
+            # The appointment book: the esketamine session booked in a chair (the TMS session
+            # left unbooked), a TMS appointment with no session, therapy with the therapist, a
+            # follow-up missed today, and a TMS appointment tomorrow not yet confirmed.
+            minute = 40 * i
+            dose = ketamine.sessions.get(number=1)
+            dose.status = SessionStatus.BOOKED
+            dose.save(update_fields=["status"])
+            K = AppointmentKind
+            self.appoint(
+                ketamine_patient, K.ESKETAMINE, ResourceKind.CHAIR, minute=minute, session=dose
+            )
+            self.appoint(tms_patient, K.TMS, ResourceKind.TMS_DEVICE, minute=minute)
+            therapist = self.therapist if clinic == self.clinic_a else user
+            self.appoint(screened, K.THERAPY, ResourceKind.ROOM, minute=minute, staff=therapist)
+            self.appoint(
+                ketamine_patient,
+                K.FOLLOW_UP,
+                minute=minute + 30,
+                status=AppointmentStatus.NO_SHOW,
+                status_reason=f"No answer on the phone {tag}",
+            )
+            tms_patient.phone = "+16175550134"
+            tms_patient.save(update_fields=["phone"])
+            self.appoint(
+                tms_patient,
+                K.TMS,
+                ResourceKind.TMS_DEVICE,
+                minute=minute,
+                day=today + timedelta(days=1),
+            )
 
     def sign_screening_for_actor(self, actor, patient):
         screening = create_screening(actor, patient, SAFE_ANSWERS, [])
@@ -134,10 +202,19 @@ class SectionsPerRoleTests(DeskTestCase):
     def test_several_roles_see_the_union_each_section_once_first_roles_first(self):
         keys = [s.key for s in sections_for([Role.FRONT_DESK, Role.CLINIC_ADMIN])]
         self.assertEqual(
-            keys, ["requests", "today", "alerts-escalating", "unsigned-overdue", "rems-overdue"]
+            keys,
+            [
+                *EXPECTED[Role.FRONT_DESK],
+                "alerts-escalating",
+                "unsigned-overdue",
+                "rems-overdue",
+                "no-shows",
+            ],
         )
         keys = [s.key for s in sections_for([Role.NURSE, Role.THERAPIST])]
-        self.assertEqual(keys, ["today-ketamine", "to-sign-ketamine", "alerts", "questionnaires"])
+        self.assertEqual(
+            keys, ["chairs", "to-sign-ketamine", "alerts", "therapy", "questionnaires"]
+        )
         self.assertEqual(sections_for([]), [])
 
     def test_every_role_has_sections_and_every_section_key_is_one_list(self):
@@ -150,7 +227,11 @@ class SectionsPerRoleTests(DeskTestCase):
     def test_empty_lists_say_so(self):
         page = self.home(self.front_desk)
         self.assertContains(page, "No assessment requests waiting.")
-        self.assertContains(page, "No sessions are planned today.")
+        self.assertContains(page, "No appointments today.")
+        self.assertContains(page, "Every appointment tomorrow is confirmed.")
+        self.assertContains(page, "Every session planned today has an appointment.")
+        page = self.home(self.therapist)
+        self.assertContains(page, "You have no therapy, group or coaching appointments today.")
         page = self.home(self.prescriber)
         self.assertContains(page, "No open safety alerts.")
         self.assertContains(page, "No REMS form is due in the next 7 days.")
@@ -166,10 +247,28 @@ class RowsTests(DeskTestCase):
     def test_front_desk_sees_requests_and_todays_arrivals_without_clinical_detail(self):
         page = self.home(self.front_desk)
         self.assertContains(page, "AskerAlpha00")
-        self.assertEqual(len(self.rows(page, "today")), 2)
-        self.assertContains(page, "InfusedAlpha00")
-        self.assertContains(page, "MagnetAlpha00")
+        arrivals = self.rows(page, "arrivals")
+        self.assertEqual(
+            [(a.patient.family_name, a.kind, a.status) for a in arrivals],
+            [
+                ("InfusedAlpha00", "esketamine", "booked"),
+                ("MagnetAlpha00", "tms", "booked"),
+                ("ScreenedAlpha00", "therapy", "booked"),
+                ("InfusedAlpha00", "follow_up", "no_show"),
+            ],
+        )
         self.assertContains(page, "Esketamine (Spravato)")
+        self.assertContains(page, "No-show")
+        self.assertContains(page, "Chair alpha")
+        self.assertContains(page, ">Check in<", count=3)  # not the no-show
+        # The TMS session planned today has no appointment: front desk books it.
+        self.assertEqual(
+            [s.patient.family_name for s in self.rows(page, "unbooked-today")], ["MagnetAlpha00"]
+        )
+        tomorrow = self.rows(page, "unconfirmed")
+        self.assertEqual([a.patient.family_name for a in tomorrow], ["MagnetAlpha00"])
+        self.assertContains(page, 'href="tel:+16175550134"')
+        self.assertContains(page, "(617) 555-0134")
         # No link into a session's documentation (the day's page, /sessions/today/, is fine).
         self.assertNotRegex(page.content.decode(), r'href="/sessions/[0-9a-f]{8}-')
         self.assertNotContains(page, "PHQ-9 item 9")  # nor alerts
@@ -178,9 +277,10 @@ class RowsTests(DeskTestCase):
     def test_nurse_and_tms_technician_see_their_own_modality(self):
         nurse = self.home(self.nurse)
         self.assertEqual(
-            [s.patient.family_name for s in self.rows(nurse, "today-ketamine")],
-            ["InfusedAlpha00"],
+            [a.patient.family_name for a in self.rows(nurse, "chairs")], ["InfusedAlpha00"]
         )
+        dose = self.rows(nurse, "chairs")[0]
+        self.assertContains(nurse, f'href="/sessions/{dose.session_id}/"')
         to_sign = self.rows(nurse, "to-sign-ketamine")
         self.assertEqual(
             [(s.patient.family_name, s.number) for s in to_sign], [("InfusedAlpha00", 2)]
@@ -189,8 +289,9 @@ class RowsTests(DeskTestCase):
         self.assertContains(nurse, "PHQ-9 item 9 Alpha00")
         tms = self.home(self.tms)
         self.assertEqual(
-            [s.patient.family_name for s in self.rows(tms, "today-tms")], ["MagnetAlpha00"]
+            [a.patient.family_name for a in self.rows(tms, "devices")], ["MagnetAlpha00"]
         )
+        self.assertContains(tms, "Device alpha")
         self.assertEqual(self.rows(tms, "to-sign-tms"), [])
         self.assertContains(tms, "Every TMS session begun has been signed.")
 
@@ -207,8 +308,12 @@ class RowsTests(DeskTestCase):
         self.assertContains(page, f'href="/rems/{rems[0].id}/"')
         self.assertContains(page, "Overdue")
 
-    def test_therapist_sees_questionnaires_due_and_alerts(self):
+    def test_therapist_sees_their_therapy_questionnaires_due_and_alerts(self):
         page = self.home(self.therapist)
+        self.assertEqual(
+            [a.patient.family_name for a in self.rows(page, "therapy")], ["ScreenedAlpha00"]
+        )
+        self.assertContains(page, ">Check in<", count=1)  # their own kind of appointment
         due = self.rows(page, "questionnaires")
         self.assertTrue(due)
         self.assertIn("InfusedAlpha00", {row.patient.family_name for row in due})
@@ -220,6 +325,10 @@ class RowsTests(DeskTestCase):
         self.assertEqual(len(self.rows(page, "alerts-escalating")), 1)
         self.assertEqual(len(self.rows(page, "unsigned-overdue")), 1)
         self.assertEqual(len(self.rows(page, "rems-overdue")), 1)
+        self.assertEqual(
+            [a.status_reason for a in self.rows(page, "no-shows")],
+            ["No answer on the phone Alpha00"],
+        )
         self.assertEqual(page.context["staff_count"], 6)
         self.assertContains(page, 'href="/accounts/clinic/settings/"')
         # The administrator reads no documentation.
@@ -348,3 +457,23 @@ class FrontDeskTodayPageTests(DeskTestCase):
     def test_the_administrator_still_may_not(self):
         self.sign_in(self.admin)
         self.assertEqual(self.client.get("/sessions/today/").status_code, 403)
+
+
+class AppointmentListsTests(DeskTestCase):
+    def test_what_each_appointment_list_leaves_out(self):
+        K, S, R = AppointmentKind, AppointmentStatus, ResourceKind
+        self.appoint(self.patient, K.IV_KETAMINE, R.CHAIR, status=S.CANCELLED, status_reason="Ill")
+        theirs = self.appoint(self.other_patient, K.THERAPY, R.ROOM, staff=self.nurse)
+        confirmed = self.appoint(
+            self.patient, K.TMS, R.TMS_DEVICE, day=self.today + timedelta(days=1)
+        )
+        confirmed.status = S.CONFIRMED
+        confirmed.save(update_fields=["status"])
+        last_week = self.today - timedelta(days=self.today.weekday() + 1)
+        self.appoint(self.other_patient, K.FOLLOW_UP, day=last_week, status=S.NO_SHOW)
+        front = self.home(self.front_desk)
+        self.assertEqual(self.rows(front, "arrivals"), [theirs])  # not the cancelled dose
+        self.assertEqual(self.rows(front, "unconfirmed"), [])  # tomorrow's is confirmed
+        self.assertEqual(self.rows(self.home(self.therapist), "therapy"), [])  # not theirs
+        self.assertEqual(self.rows(self.home(self.nurse), "chairs"), [])
+        self.assertEqual(self.rows(self.home(self.admin), "no-shows"), [])  # before Monday
