@@ -85,7 +85,23 @@ class ClinicForm(ModelForm):
         return {key: self.cleaned_data.get(f"setting_{key}") for key in clinic_settings.DEFINITIONS}
 
 
-class PasswordChangeForm(TextRulesMixin, auth_forms.PasswordChangeForm):
+CHOOSING_RULES = (
+    "At least 12 characters; not a common password, not only digits, and not like your name, "
+    "username or e-mail."
+)
+
+
+class PasswordRulesMixin:
+    """The password rules (AUTH_PASSWORD_VALIDATORS) said in one plain sentence under the new
+    password, where Django would put an HTML list."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = CHOOSING_RULES
+        self.fields["new_password2"].help_text = ""
+
+
+class PasswordChangeForm(PasswordRulesMixin, TextRulesMixin, auth_forms.PasswordChangeForm):
     """Django's password change, with the character rules every form keeps."""
 
 
@@ -93,7 +109,7 @@ class PasswordResetForm(TextRulesMixin, auth_forms.PasswordResetForm):
     """Django's reset by e-mail: it says the same whether or not the address has an account."""
 
 
-class SetPasswordForm(TextRulesMixin, auth_forms.SetPasswordForm):
+class SetPasswordForm(PasswordRulesMixin, TextRulesMixin, auth_forms.SetPasswordForm):
     """Choosing a password from a one-time link (a reset or an invitation)."""
 
 

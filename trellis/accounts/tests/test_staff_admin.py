@@ -9,6 +9,7 @@ from trellis.accounts import staff
 from trellis.accounts.models import ApiToken, Membership, User
 from trellis.accounts.permissions import Role
 from trellis.accounts.services import issue_token
+from trellis.audit import naming
 from trellis.audit.models import Action, AuditEvent
 from trellis.lib.errors import Conflict, InputError
 from trellis.testing import PASSWORD, TrellisTestCase, actor_for, make_staff
@@ -100,6 +101,7 @@ class InvitationTests(TrellisTestCase):
         self.assertEqual(Membership.objects.get(user=mira).role, Role.NURSE)
         self.assertEqual(len(mail.outbox), 1)
         self.assertEqual(mail.outbox[0].to, ["mira@example.org"])
+        self.assertEqual(mail.outbox[0].subject, "Your Trellis account at Alpha Clinic")
         url = link_in(mail.outbox[0])
         self.assertTrue(url.startswith("https://trellis.example.org/accounts/welcome/"))
 
@@ -131,6 +133,8 @@ class InvitationTests(TrellisTestCase):
         self.assertEqual(event.object_id, str(User.objects.get(username="mira").pk))
         self.assertEqual(event.detail["change"], "invited")
         self.assertEqual(event.detail["role"], Role.NURSE)
+        names = naming.record_names([event], self.clinic_a.tzinfo)
+        self.assertEqual(names["accounts.user", event.object_id], "Staff account of Mira Osei")
 
     def test_an_existing_account_with_the_address_is_given_the_role_here(self):
         self.prescriber_b.email = "pb@example.org"
