@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -115,9 +115,17 @@ def invite(
             raise InputError("username", f"{username!r} is taken; choose another")
         member = User(username=username, email=email, first_name=first_name, last_name=last_name)
         member.set_unusable_password()
-        member.save(force_insert=True)
+        try:
+            with transaction.atomic():  # another administrator took the name a moment ago
+                member.save(force_insert=True)
+        except IntegrityError:
+            raise InputError("username", f"{username!r} is taken; choose another") from None
         created = True
-    membership = Membership.objects.create(user=member, clinic=clinic, role=role)
+    try:
+        with transaction.atomic():  # another administrator invited them a moment ago
+            membership = Membership.objects.create(user=member, clinic=clinic, role=role)
+    except IntegrityError:
+        raise InputError("email", f"{email} is already on the staff of {clinic.name}") from None
     staff_changed.send(
         sender=User,
         actor=actor,
