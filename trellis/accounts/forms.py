@@ -108,6 +108,10 @@ class PasswordChangeForm(PasswordRulesMixin, TextRulesMixin, auth_forms.Password
 class PasswordResetForm(TextRulesMixin, auth_forms.PasswordResetForm):
     """Django's reset by e-mail: it says the same whether or not the address has an account."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail"
+
 
 class SetPasswordForm(PasswordRulesMixin, TextRulesMixin, auth_forms.SetPasswordForm):
     """Choosing a password from a one-time link (a reset or an invitation)."""
