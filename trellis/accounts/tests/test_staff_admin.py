@@ -1,7 +1,9 @@
 import re
 
 from django.core import mail
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -67,6 +69,19 @@ class StaffPageAccessTests(TrellisTestCase):
         found = self.client.get("/accounts/staff/", {"q": "Therapist"})
         self.assertContains(found, "/accounts/staff/member/therapist/")
         self.assertNotContains(found, "/accounts/staff/member/nurse/")
+
+    def test_the_list_takes_as_many_queries_for_thirty_members_as_for_six(self):
+        self.sign_in(self.admin)
+        self.client.get("/accounts/staff/")
+        with CaptureQueriesContext(connection) as few:
+            self.client.get("/accounts/staff/")
+        for i in range(24):
+            user = make_staff(f"extra{i:02}", self.clinic_a, Role.NURSE)
+            TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        with CaptureQueriesContext(connection) as many:
+            page = self.client.get("/accounts/staff/")
+        self.assertContains(page, "extra23")
+        self.assertEqual(len(many), len(few))
 
     def test_another_clinics_member_is_not_found(self):
         self.sign_in(self.admin)
