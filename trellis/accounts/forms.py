@@ -1,8 +1,11 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from trellis.accounts import clinic_settings
 from trellis.accounts.models import Clinic
+from trellis.accounts.permissions import Role
 from trellis.lib.forms import Form, ModelForm, TextRulesMixin
 
 
@@ -92,3 +95,76 @@ class ClinicForm(ModelForm):
     def setting_values(self) -> dict:
         """Each setting as entered (None when left empty: the default)."""
         return {key: self.cleaned_data.get(f"setting_{key}") for key in clinic_settings.DEFINITIONS}
+
+
+CHOOSING_RULES = (
+    "At least 12 characters; not a common password, not only digits, and not like your name, "
+    "username or e-mail."
+)
+
+
+class PasswordRulesMixin:
+    """The password rules (AUTH_PASSWORD_VALIDATORS) said in one plain sentence under the new
+    password, where Django would put an HTML list."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = CHOOSING_RULES
+        self.fields["new_password2"].help_text = ""
+
+
+class PasswordChangeForm(PasswordRulesMixin, TextRulesMixin, auth_forms.PasswordChangeForm):
+    """Django's password change, with the character rules every form keeps."""
+
+
+class PasswordResetForm(TextRulesMixin, auth_forms.PasswordResetForm):
+    """Django's reset by e-mail: it says the same whether or not the address has an account."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].label = "E-mail"
+
+
+class SetPasswordForm(PasswordRulesMixin, TextRulesMixin, auth_forms.SetPasswordForm):
+    """Choosing a password from a one-time link (a reset or an invitation)."""
+
+
+ROLE_CHOICES = [("", "Choose a role"), *Role.choices]
+
+
+class InviteForm(Form):
+    first_name = forms.CharField(label="Given name", max_length=150)
+    last_name = forms.CharField(label="Family name", max_length=150)
+    email = forms.EmailField(
+        label="E-mail",
+        max_length=254,
+        help_text="The invitation and its set-password link go here. Someone who already has "
+        "a Trellis account with this address is given the role at this clinic.",
+    )
+    username = forms.CharField(
+        label="Username",
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="What they sign in with: letters, digits and @ . + - _ only.",
+    )
+    role = forms.ChoiceField(label="Role at this clinic", choices=ROLE_CHOICES)
+
+
+class RoleForm(Form):
+    role = forms.ChoiceField(label="Role at this clinic", choices=Role.choices)
+    reason = forms.CharField(label="Reason (optional)", max_length=500, required=False)
+
+
+class ReasonForm(Form):
+    """The reason for deactivating or reactivating a member of staff (optional)."""
+
+    reason = forms.CharField(label="Reason (optional)", max_length=500, required=False)
+
+
+class MfaResetForm(Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=500,
+        help_text="Why the authenticator is removed (a lost or replaced phone); kept in the "
+        "audit trail.",
+    )

@@ -4,7 +4,7 @@ changes accounts announces (it imports nothing of the audit app)."""
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from trellis.accounts.signals import clinic_updated
+from trellis.accounts.signals import clinic_updated, staff_changed
 from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib.http import client_address
@@ -33,3 +33,19 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
 @receiver(clinic_updated)
 def _clinic_updated(sender, actor, clinic, changed, **kwargs) -> None:
     record_for(actor, Action.UPDATE, obj=clinic, detail={"changed": changed})
+
+
+@receiver(staff_changed)
+def _staff_changed(sender, actor, member, change, created=False, detail=None, **kwargs) -> None:
+    action = Action.CREATE if created else Action.UPDATE
+    detail = {"change": change, **(detail or {})}
+    if actor is None:
+        record(
+            action,
+            user=member,
+            obj=member,
+            detail=detail,
+            source_address=kwargs.get("source_address", ""),
+        )
+    else:
+        record_for(actor, action, obj=member, detail=detail)

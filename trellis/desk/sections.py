@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.core.paginator import Page
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from trellis.accounts.access import Actor
 from trellis.accounts.permissions import Role
@@ -43,15 +43,8 @@ class Section:
         return f"{self.key}-page"
 
     def see_all_url(self) -> str:
-        """The full list's address, or "" when it has none (or its page does not exist)."""
-        return safe_reverse(self.see_all) + self.see_all_query if self.see_all else ""
-
-
-def safe_reverse(name: str) -> str:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""
+        """The full list's address, or "" when it has none."""
+        return reverse(self.see_all) + self.see_all_query if self.see_all else ""
 
 
 # --- The sections ------------------------------------------------------------------------------

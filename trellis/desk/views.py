@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from trellis.accounts.permissions import Perm
 from trellis.desk import selectors
-from trellis.desk.sections import ARRIVALS, safe_reverse, sections_for
+from trellis.desk.sections import ARRIVALS, sections_for
 from trellis.lib.errors import Conflict
 from trellis.lib.http import is_htmx
 from trellis.scheduling import selectors as scheduling
@@ -38,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if actor.can(Perm.CLINIC_CHANGE):
         context["staff_count"] = selectors.staff_count(actor)
-        context["staff_url"] = safe_reverse("accounts:staff")
+        context["staff_url"] = reverse("staff_list")
     return render(request, "desk/home.html", context)
 
 
