@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from trellis.lib.models import AppendOnlyModel, AppendOnlyQuerySet
+
 
 class Action(models.TextChoices):
     """ASTM E2147 actions on patient data, and the sign-in events around them."""
@@ -18,15 +20,11 @@ class Action(models.TextChoices):
     LOGIN_FAILED = "login_failed", "Failed sign-in"
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("audit events are append-only")
-
-    def delete(self):
-        raise TypeError("audit events are append-only")
+class AuditEventQuerySet(AppendOnlyQuerySet):
+    pass
 
 
-class AuditEvent(models.Model):
+class AuditEvent(AppendOnlyModel):
     """Who saw or changed what, when and from where. Append-only and hash-chained.
 
     Written only by ``trellis.audit.services.record``; on PostgreSQL a trigger refuses UPDATE
@@ -83,14 +81,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type} by {self.username or '—'}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("audit events are append-only")
 
     def chain_fields(self) -> dict:
         return {

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from trellis.controlled import balance
-from trellis.lib.models import staff_reference
+from trellis.lib.models import AppendOnlyModel, AppendOnlyQuerySet, staff_reference
 
 
 class Substance(models.TextChoices):
@@ -120,15 +120,11 @@ class Container(models.Model):
         return today > self.expires_on
 
 
-class LedgerEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("ledger entries are append-only")
-
-    def delete(self):
-        raise TypeError("ledger entries are append-only")
+class LedgerEntryQuerySet(AppendOnlyQuerySet):
+    pass
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """One movement of a container's stock, or a count or witness confirmation. Append-only.
 
     ``amount_ug`` is signed as it moves the balance (``balance.signed_amount``);
@@ -192,14 +188,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {balance.mg_text(self.amount_ug)}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("ledger entries are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("ledger entries are append-only")
 
     def chain_fields(self) -> dict:
         return {

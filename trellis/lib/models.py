@@ -1,4 +1,4 @@
-"""Field helpers shared by the apps' models."""
+"""Field helpers and base classes shared by the apps' models."""
 
 from django.conf import settings
 from django.db import models
@@ -16,3 +16,30 @@ def staff_reference(*, optional: bool = False, **kwargs) -> models.ForeignKey:
         db_index=False,
         **kwargs,
     )
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes of rows that are written once."""
+
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model._meta.verbose_name_plural} are append-only")
+
+    def delete(self):
+        raise TypeError(f"{self.model._meta.verbose_name_plural} are append-only")
+
+
+class AppendOnlyModel(models.Model):
+    """A row written once (the audit trail, the controlled-substance ledger): saving it again or
+    deleting it raises; a correction is a new row. The database refuses it as well where the
+    app's migrations install triggers."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{self._meta.verbose_name_plural} are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{self._meta.verbose_name_plural} are append-only")
