@@ -170,3 +170,40 @@ def check_transition(current: str, new: str) -> None:
             f"not {new}.",
             code="transition",
         )
+
+
+# Statuses that wait for the appointment's clinic day: a patient is checked in, seen or missed
+# on the day, never ahead of it.
+NOT_BEFORE_THE_DAY: frozenset[str] = frozenset({S.CHECKED_IN, S.COMPLETED, S.NO_SHOW})
+# What may still be done once the day is over: close what was left open.
+AFTER_THE_DAY: frozenset[str] = frozenset({S.COMPLETED, S.NO_SHOW})
+# Moving an appointment to another time or resource (not a status): before it is under way.
+MOVE = "move"
+MOVABLE: frozenset[str] = frozenset({S.BOOKED, S.CONFIRMED})
+# The order the calendar offers them in: the next step first.
+ACTION_ORDER: tuple[str, ...] = (
+    S.CHECKED_IN,
+    S.COMPLETED,
+    S.CONFIRMED,
+    MOVE,
+    S.NO_SHOW,
+    S.CANCELLED,
+)
+
+
+def allowed_actions(status: str, day, today) -> tuple[str, ...]:
+    """What can succeed on an appointment in ``status`` on clinic ``day`` when the clinic's
+    date is ``today``, the next step first: the new statuses ``TRANSITIONS`` allows, without
+    those that wait for the day (``NOT_BEFORE_THE_DAY``) before it, only completing and no-show
+    after it, and ``MOVE`` while it is booked or confirmed and not past. Confirming is offered
+    before the day only: on the day the next step is checking in."""
+    possible = set(TRANSITIONS[status])
+    if status in MOVABLE:
+        possible.add(MOVE)
+    if day > today:
+        possible -= NOT_BEFORE_THE_DAY
+    elif day == today:
+        possible.discard(S.CONFIRMED)
+    else:
+        possible &= AFTER_THE_DAY
+    return tuple(action for action in ACTION_ORDER if action in possible)

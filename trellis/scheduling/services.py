@@ -435,11 +435,7 @@ _STAMPS = {
     AppointmentStatus.NO_SHOW: "no_show_at",
 }
 # Only on the appointment's day or after.
-_NOT_BEFORE_THE_DAY = (
-    AppointmentStatus.CHECKED_IN,
-    AppointmentStatus.COMPLETED,
-    AppointmentStatus.NO_SHOW,
-)
+_NOT_BEFORE_THE_DAY = kinds.NOT_BEFORE_THE_DAY
 
 
 @transaction.atomic

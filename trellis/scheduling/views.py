@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
@@ -30,7 +31,7 @@ from trellis.patients import access
 from trellis.scheduling import availability, kinds, selectors, services
 from trellis.scheduling.forms import BookForm, CourseRowForm, MoveForm, StatusForm, place_error
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
-from trellis.scheduling.models import Appointment, OpeningHours, Resource
+from trellis.scheduling.models import Appointment, OpeningHours, Resource, ResourceBlock
 from trellis.treatments.models import Course
 
 # The day and week pages look back or ahead at most ten years; a date beyond is a typing error.
@@ -68,8 +69,15 @@ def _day_url(day: date) -> str:
 
 @dataclass
 class Cell:
+    """One place in the day's grid: an appointment spanning ``rows`` slots, or an empty slot
+    that is ``closed`` (outside the resource's opening hours or in a block) or may be booked
+    (``book``: the booking form's query)."""
+
     appointment: Appointment | None = None
     rows: int = 1
+    closed: bool = False
+    book: str = ""
+    label: str = ""
 
 
 @dataclass
@@ -92,11 +100,46 @@ def _slot(moment: datetime, first: datetime) -> int:
     return int((moment - first).total_seconds() // 60) // SLOT_MINUTES
 
 
-def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[Appointment]):
+def _empty_cells(column: Column, slots: list[datetime], spans, blocks, now, may_book) -> list:
+    """The empty cells of ``column``: closed outside ``spans`` (its opening hours, as local
+    start–end pairs) or within ``blocks``; a link to the booking form where a booking there
+    could succeed (open, free, not past)."""
+    busy = {
+        i for lane in column.lanes for a in lane.appointments if a.is_active for i in range(*a.span)
+    }
+    resource = column.resource
+    cells = []
+    for i, at in enumerate(slots):
+        ends = at + timedelta(minutes=SLOT_MINUTES)
+        if resource is None:
+            cells.append(Cell())
+            continue
+        is_open = any(opens <= at and ends <= closes for opens, closes in spans)
+        blocked = any(start < ends and at < end for start, end in blocks)
+        if not is_open or blocked:
+            cells.append(Cell(closed=True, label="Blocked" if blocked and is_open else "Closed"))
+        elif may_book and i not in busy and at >= now:
+            # Dates, times and UUIDs need no escaping; the form reads them as typed.
+            query = f"date={at.date().isoformat()}&time={at:%H:%M}&resource={resource.pk}"
+            cells.append(Cell(book=query, label=f"Book {resource.name} at {at:%H:%M}"))
+        else:
+            cells.append(Cell())
+    return cells
+
+
+def _day_grid(
+    clinic,
+    day: date,
+    resources: list[Resource],
+    appointments: list[Appointment],
+    *,
+    now: datetime | None = None,
+    may_book: bool = False,
+):
     """The day as rows of ``SLOT_MINUTES`` from the earliest opening to the latest closing
     (stretched to any appointment outside them), and a column per resource, then one for
-    appointments without a resource."""
-    hours = OpeningHours.objects.filter(resource__in=resources, weekday=day.weekday())
+    appointments without a resource. Empty cells say whether they are closed or bookable."""
+    hours = list(OpeningHours.objects.filter(resource__in=resources, weekday=day.weekday()))
     open_ids = {h.resource_id for h in hours}
     tz = clinic.tzinfo
     starts = [datetime.combine(day, h.opens, tz) for h in hours]
@@ -109,6 +152,20 @@ def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[A
     count = -(-int((max(ends) - first).total_seconds() // 60) // SLOT_MINUTES)
     count = max(count, 1)
     slots = [first + timedelta(minutes=SLOT_MINUTES * i) for i in range(count)]
+    last = slots[-1] + timedelta(minutes=SLOT_MINUTES)
+    spans: dict = {}
+    for h in hours:
+        spans.setdefault(h.resource_id, []).append(
+            (datetime.combine(day, h.opens, tz), datetime.combine(day, h.closes, tz))
+        )
+    blocks: dict = {}
+    for block in ResourceBlock.objects.filter(
+        resource__in=resources, start__lt=last, end__gt=first
+    ):
+        blocks.setdefault(block.resource_id, []).append(
+            (availability.local(clinic, block.start), availability.local(clinic, block.end))
+        )
+    now = availability.local(clinic, now or timezone.now())
 
     columns = [Column(r, closed=r.pk not in open_ids) for r in resources]
     by_resource = {r.pk: c for r, c in zip(resources, columns, strict=True)}
@@ -120,6 +177,7 @@ def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[A
             begin + 1, -(-int((appointment.end - first).total_seconds() // 60) // SLOT_MINUTES)
         )
         appointment.span = (begin, end)
+        appointment.short = end - begin == 1
         for lane in column.lanes:
             if all(o.span[1] <= begin or o.span[0] >= end for o in lane.appointments):
                 lane.appointments.append(appointment)
@@ -131,8 +189,16 @@ def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[A
     for column in columns:
         if not column.lanes:
             column.lanes.append(Lane())
+        resource_id = column.resource.pk if column.resource else None
         for lane in column.lanes:
-            lane.cells = [Cell() for _ in slots]
+            lane.cells = _empty_cells(
+                column,
+                slots,
+                spans.get(resource_id, []),
+                blocks.get(resource_id, []),
+                now,
+                may_book,
+            )
             for appointment in lane.appointments:
                 begin, end = appointment.span
                 lane.cells[begin] = Cell(appointment, end - begin)
@@ -149,11 +215,35 @@ def _day_grid(clinic, day: date, resources: list[Resource], appointments: list[A
     return columns, rows
 
 
+# What each action is called on the day view, and how its button looks.
+ACTIONS = {
+    S.CHECKED_IN: ("Check in", ""),
+    S.COMPLETED: ("Complete", ""),
+    S.CONFIRMED: ("Confirm", "button-secondary"),
+    kinds.MOVE: ("Move…", "button-secondary"),
+    S.NO_SHOW: ("No-show", "button-danger"),
+    S.CANCELLED: ("Cancel appointment", "button-danger"),
+}
+# The actions a block offers as its one button; the rest are under its "More".
+PRIMARY = (S.CHECKED_IN, S.COMPLETED, S.CONFIRMED)
+
+
 def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
     """What the templates show of each appointment: times on the clinic's wall clock (without
-    an offset: the filters show them as they are) and whether the actor may act on it."""
+    an offset: the filters show them as they are), and what the actor may do with it now
+    (``kinds.allowed_actions``): ``primary``, the next step, and ``actions``, every one."""
+    today = actor.clinic.today()
     for appointment in appointments:
         appointment.can_act = _may_act(actor, appointment.kind)
+        allowed = (
+            kinds.allowed_actions(appointment.status, appointment.day, today)
+            if appointment.can_act
+            else ()
+        )
+        appointment.actions = [
+            {"status": a, "label": ACTIONS[a][0], "look": ACTIONS[a][1]} for a in allowed
+        ]
+        appointment.primary = next((a for a in appointment.actions if a["status"] in PRIMARY), None)
         appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
         appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
         if appointment.checked_in_at:
@@ -171,7 +261,8 @@ def day(request: HttpRequest) -> HttpResponse:
     resources = selectors.resources(clinic)
     appointments = selectors.day_appointments(actor, shown)
     _decorate(actor, appointments)
-    columns, rows = _day_grid(clinic, shown, resources, appointments)
+    can_book = actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY)
+    columns, rows = _day_grid(clinic, shown, resources, appointments, may_book=can_book)
     active = [a for a in appointments if a.is_active]
     return render(
         request,
@@ -186,7 +277,7 @@ def day(request: HttpRequest) -> HttpResponse:
             "checked_in": sum(a.status == S.CHECKED_IN for a in active),
             "previous_day": shown - timedelta(days=1),
             "next_day": shown + timedelta(days=1),
-            "can_book": actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY),
+            "can_book": can_book,
             "timezone": str(clinic.tzinfo),
         },
     )
@@ -390,6 +481,7 @@ def change_status(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
             "scheduling/includes/appointment.html",
             {
                 "a": appointment,
+                "today": actor.clinic.today(),
                 "note": note,
                 "error": error or reason_error,
                 "open": bool(reason_error),

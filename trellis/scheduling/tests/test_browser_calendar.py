@@ -111,9 +111,13 @@ def test_front_desk_books_a_course_checks_a_patient_in_and_marks_a_no_show(live_
     assert arriving.status == "checked_in"
     _screenshot(page, "2-checked-in")
 
-    # 3. Grace did not come: a no-show, from the block's "More".
+    # 3. Grace did not come: a no-show, from the block's "More" (⋯), over the grid.
     block = page.locator(f"#appt-{missing.id}")
-    block.locator("summary", has_text="More").click()
+    more = block.get_by_role("button", name="More for Grace Hughes")
+    box = more.bounding_box()
+    assert box["height"] >= 44 and box["width"] >= 44, box
+    more.click()
+    expect(block.locator(".appt-pop")).to_be_visible()
     block.get_by_role("button", name="No-show").click()
     expect(block).to_contain_text("✕ No-show")
     expect(block.get_by_role("button", name="Check in")).to_have_count(0)

@@ -1,5 +1,7 @@
 """The pure rules of the appointment book: kinds, resources, lengths and status changes."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from trellis.accounts import clinic_settings
@@ -136,3 +138,44 @@ def test_minutes_are_bounded_whole_numbers(minutes, ok):
 
 def test_cancelled_and_no_show_hold_no_time():
     assert set(kinds.ACTIVE_STATUSES) == set(S.values) - {S.CANCELLED, S.NO_SHOW}
+
+
+TODAY = date(2026, 12, 7)
+BEFORE, AFTER = TODAY + timedelta(days=1), TODAY - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("status", "day", "expected"),
+    [
+        # Before the day: confirm, move or cancel; nothing that waits for the day.
+        (S.BOOKED, BEFORE, (S.CONFIRMED, kinds.MOVE, S.CANCELLED)),
+        (S.CONFIRMED, BEFORE, (kinds.MOVE, S.CANCELLED)),
+        (S.CHECKED_IN, BEFORE, (S.CANCELLED,)),
+        # On the day: check in first; confirming is past its use.
+        (S.BOOKED, TODAY, (S.CHECKED_IN, kinds.MOVE, S.NO_SHOW, S.CANCELLED)),
+        (S.CONFIRMED, TODAY, (S.CHECKED_IN, kinds.MOVE, S.NO_SHOW, S.CANCELLED)),
+        (S.CHECKED_IN, TODAY, (S.COMPLETED, S.NO_SHOW, S.CANCELLED)),
+        # After the day: only closing what was left open.
+        (S.BOOKED, AFTER, (S.NO_SHOW,)),
+        (S.CONFIRMED, AFTER, (S.NO_SHOW,)),
+        (S.CHECKED_IN, AFTER, (S.COMPLETED, S.NO_SHOW)),
+        # Over: nothing, on any day.
+        *(
+            (s, d, ())
+            for s in (S.COMPLETED, S.CANCELLED, S.NO_SHOW)
+            for d in (BEFORE, TODAY, AFTER)
+        ),
+    ],
+)
+def test_allowed_actions(status, day, expected):
+    assert kinds.allowed_actions(status, day, TODAY) == expected
+
+
+@pytest.mark.parametrize("status", AppointmentStatus.values)
+@pytest.mark.parametrize("day", [BEFORE, TODAY, AFTER])
+def test_allowed_actions_are_transitions_the_service_accepts(status, day):
+    for action in kinds.allowed_actions(status, day, TODAY):
+        if action == kinds.MOVE:
+            continue
+        kinds.check_transition(status, action)  # raises when the service would refuse
+        assert not (action in kinds.NOT_BEFORE_THE_DAY and day > TODAY)

@@ -10,8 +10,9 @@ from trellis.demo.appointments import add_appointments
 from trellis.patients import panels
 from trellis.patients.services import create_screening, sign_screening
 from trellis.scheduling import services
-from trellis.scheduling.models import Appointment
-from trellis.scheduling.tests.base import SchedulingTestCase
+from trellis.scheduling.kinds import ResourceKind
+from trellis.scheduling.models import Appointment, ResourceBlock
+from trellis.scheduling.tests.base import SchedulingTestCase, add_resource
 from trellis.testing import SAFE_ANSWERS, actor_for
 from trellis.treatments import services as treatment_services
 from trellis.treatments.models import SessionStatus
@@ -98,6 +99,98 @@ class DayViewTests(CalendarTestCase):
     def test_the_calendar_link_is_in_the_top_bar(self):
         self.sign_in(self.therapist)
         self.assertContains(self.client.get("/patients/"), 'href="/calendar/"')
+
+
+class DayGridTests(CalendarTestCase):
+    """Each empty quarter hour in opening hours links to the booking form for it; closed or
+    blocked ones do not; each block offers only what can succeed."""
+
+    def cell_link(self, resource, at: str, day=None) -> str:
+        day = day or self.monday
+        query = f"date={day.isoformat()}&amp;time={at}&amp;resource={resource.pk}"
+        return f'href="/calendar/book/?{query}"'
+
+    def test_an_open_empty_cell_links_to_the_form_with_its_date_time_and_resource(self):
+        self.sign_in(self.front_desk)
+        page = self.client.get("/calendar/", {"date": self.monday.isoformat()})
+        self.assertContains(page, self.cell_link(self.room, "08:00"))
+        self.assertContains(page, self.cell_link(self.chair_2, "17:45"))
+        self.assertContains(page, "Book Room 1 at 09:15")
+        # The form it opens is filled in with them.
+        form = self.client.get(
+            "/calendar/book/",
+            {
+                "patient": str(self.patient.id),
+                "date": self.monday.isoformat(),
+                "time": "09:15",
+                "resource": str(self.room.pk),
+            },
+        )
+        self.assertContains(form, 'value="09:15"')
+        self.assertContains(form, f'value="{self.monday.isoformat()}"')
+        self.assertContains(form, f'<option value="{self.room.pk}" selected>')
+
+    def test_booked_blocked_and_closed_cells_are_not_links(self):
+        late = add_resource(self.clinic_a, "Room 2", ResourceKind.ROOM, opens=time(10), ordering=5)
+        ResourceBlock.objects.create(
+            clinic=self.clinic_a,
+            resource=self.room,
+            start=self.at(12),
+            end=self.at(13),
+            kind="maintenance",
+        )
+        self.book(resource=self.chair, start=self.at(9))  # 09:00–
+        self.sign_in(self.front_desk)
+        page = self.client.get("/calendar/", {"date": self.monday.isoformat()})
+        self.assertContains(page, self.cell_link(late, "10:00"))
+        self.assertNotContains(page, self.cell_link(late, "09:45"))  # before it opens
+        self.assertContains(page, 'class="cal-cell is-closed" title="Closed"')
+        self.assertContains(page, self.cell_link(self.room, "11:45"))
+        for at in ("12:00", "12:45"):  # in the block
+            self.assertNotContains(page, self.cell_link(self.room, at))
+        self.assertContains(page, 'class="cal-cell is-closed" title="Blocked"')
+        self.assertContains(page, self.cell_link(self.room, "13:00"))
+        for at in ("09:00", "09:15", "10:00"):  # under the appointment
+            self.assertNotContains(page, self.cell_link(self.chair, at))
+        self.assertContains(page, self.cell_link(self.chair, "08:45"))
+
+    def test_a_past_day_has_no_links(self):
+        self.sign_in(self.front_desk)
+        page = self.client.get("/calendar/", {"date": (self.today - timedelta(days=1)).isoformat()})
+        self.assertNotContains(page, 'class="cal-book"')
+
+    def test_a_block_offers_confirm_before_its_day_and_check_in_on_it(self):
+        ahead = self.book(start=self.at(9), resource=self.chair)
+        self.sign_in(self.front_desk)
+        page = self.client.get("/calendar/", {"date": self.monday.isoformat()})
+        block = self.block(page, ahead)
+        self.assertIn('value="confirmed"', block)
+        self.assertNotIn('value="checked_in"', block)
+        self.assertNotIn('value="no_show"', block)
+        self.assertIn("Move…", block)
+        # A past day: nothing is left to do with a completed appointment, a booked one can
+        # still be closed as a no-show.
+        past = self.today - timedelta(days=1)
+        missed = Appointment.objects.create(
+            clinic=self.clinic_a,
+            patient=self.patient,
+            kind="assessment",
+            start=self.at(10, day=past),
+            end=self.at(11, day=past),
+            day=past,
+            created_by=self.front_desk,
+        )
+        page = self.client.get("/calendar/", {"date": past.isoformat()})
+        block = self.block(page, missed)
+        self.assertIn('value="no_show"', block)
+        for refused in ("confirmed", "checked_in", "cancelled"):
+            self.assertNotIn(f'value="{refused}"', block)
+        self.assertNotIn("Move…", block)
+
+    def block(self, page, appointment) -> str:
+        html = page.content.decode()
+        start = html.index(f'id="appt-{appointment.id}"')
+        return html[start : html.index("</article>", start)]
 
 
 class StatusTests(CalendarTestCase):
