@@ -185,9 +185,7 @@ class ProgressNoteServiceTests(TherapyTestCase):
         cancelled = self.appointment(kind="group", status="cancelled")
         cancelled.day = cancelled.day.replace(day=1) if cancelled.day.day != 1 else cancelled.day
         with self.assertRaises(Conflict):
-            services.create_progress_note(
-                self.therapist_actor, appointment=cancelled, **values
-            )
+            services.create_progress_note(self.therapist_actor, appointment=cancelled, **values)
 
     def test_goals_change_status_audited(self):
         goal = services.add_goal(self.therapist_actor, self.patient, "  Sleep   7 hours ")
