@@ -39,6 +39,8 @@ class ProgressNotePageTests(TherapyTestCase):
         self.assertEqual(note.minutes, 42)
         self.assertEqual(note.themes, ["grief", "self-compassion"])
         self.assertEqual(note.author, self.therapist)
+        draft = self.client.get(f"/therapy/progress-notes/{note.id}/")
+        self.assertContains(draft, 'Saved: 42 min, <span class="mono">+90836</span>')
         page = self.client.get(f"/sessions/{self.session.id}/").content.decode()
         self.assertIn("Therapist's progress note", page)
         self.assertIn("Meaning of the dosing session", page)
