@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "trellis.treatments",
     "trellis.billing",
     "trellis.scheduling",
+    "trellis.therapy",
     "trellis.controlled",
     "trellis.measures",
     "trellis.messaging",

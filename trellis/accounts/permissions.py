@@ -48,6 +48,9 @@ class Perm(StrEnum):
     APPOINTMENT_OVERRIDE = "appointment.override"
     CONTROLLED_READ = "controlled.read"
     CONTROLLED_CHANGE = "controlled.change"
+    PROGRESS_NOTE_CHANGE = "progress_note.change"
+    PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
+    PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
 
 
 _R = Role
@@ -95,6 +98,13 @@ RULES: dict[Perm, frozenset[Role]] = {
     # Those who give ketamine and esketamine keep its ledger; the administrator reconciles it.
     Perm.CONTROLLED_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE}),
     Perm.CONTROLLED_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE}),
+    # Psychotherapy (DOMAIN.md §11): those who give it write progress notes, which every
+    # clinician reads as part of the record (session.read). Psychotherapy notes are read by
+    # their author and by a colleague the author grants, never by role alone [R100]: the role
+    # is only what a grant may be given to.
+    Perm.PROGRESS_NOTE_CHANGE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
+    Perm.PSYCHOTHERAPY_NOTE_WRITE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
+    Perm.PSYCHOTHERAPY_NOTE_READ: _CLINICIANS,
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -127,6 +137,9 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.APPOINTMENT_OVERRIDE: "Allow a second ketamine-family dose on one day, with a reason",
     Perm.CONTROLLED_READ: "Read the controlled-substance stock and ledger",
     Perm.CONTROLLED_CHANGE: "Receive, administer, waste, witness and count controlled substances",
+    Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
+    Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
+    Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
 }
 
 

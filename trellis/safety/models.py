@@ -19,6 +19,7 @@ class AlertKind(models.TextChoices):
     VITAL_SIGN = "vital_sign", "Vital sign past its threshold"
     SEIZURE = "seizure", "Seizure"
     SERIOUS_ADVERSE_EVENT = "serious_adverse_event", "Serious adverse event"
+    THERAPY_RISK = "therapy_risk", "Risk found in a therapist's assessment"
     CONTROLLED_DISCREPANCY = "controlled_discrepancy", "Controlled-substance count discrepancy"
     CONTROLLED_WASTE_UNWITNESSED = (
         "controlled_waste_unwitnessed",

@@ -39,3 +39,18 @@ def session_bookings(sessions) -> dict:
     for provider in _SESSION_BOOKINGS:
         found.update(provider(sessions))
     return found
+
+
+_SESSION_PARTS: list[Callable] = []
+
+
+def on_session_page(provider: Callable) -> None:
+    """``provider(actor, session)`` answers a part of the session's page that another app
+    shows beside the treatment's documentation (a dict naming its ``template`` and what that
+    template reads), or None to show nothing; the therapist's progress notes register here."""
+    if provider not in _SESSION_PARTS:
+        _SESSION_PARTS.append(provider)
+
+
+def session_page_parts(actor, session) -> list[dict]:
+    return [part for provider in _SESSION_PARTS if (part := provider(actor, session)) is not None]

@@ -22,7 +22,7 @@ from trellis.lib.http import is_htmx
 from trellis.patients import access
 from trellis.patients.modality import Modality
 from trellis.treatments import documentation as doc
-from trellis.treatments import dosing, drafts, selectors, sessions, targeting
+from trellis.treatments import dosing, drafts, hooks, selectors, sessions, targeting
 from trellis.treatments.forms import (
     FORMS,
     AddendumForm,
@@ -171,6 +171,7 @@ def _context(
         "closings": closing_choices(actor, session, today),
         "session_day": sessions.session_day(session),
         "today": today,
+        "session_parts": hooks.session_page_parts(actor, session),
         **extra,
     }
 

@@ -37,6 +37,7 @@ CLINICAL: dict[str, set[str]] = {
     "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
+    "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "desk": {
         "measures",
         "treatments",
@@ -46,6 +47,7 @@ CLINICAL: dict[str, set[str]] = {
         "messaging",
         "reports",
         "billing",
+        "therapy",
     },
     "demo": {
         "measures",
@@ -57,6 +59,7 @@ CLINICAL: dict[str, set[str]] = {
         "reports",
         "billing",
         "desk",
+        "therapy",
     },
 }
 
