@@ -27,7 +27,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
 from trellis.lib.text import text_problem
 from trellis.patients import access
-from trellis.scheduling import availability, kinds, selectors, services
+from trellis.scheduling import availability, kinds, resource_selectors, selectors, services
 from trellis.scheduling.forms import BookForm, CourseRowForm, MoveForm, StatusForm, place_error
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
 from trellis.scheduling.models import Appointment, OpeningHours, Resource
@@ -86,6 +86,8 @@ class Column:
     resource: Resource | None
     lanes: list[Lane] = field(default_factory=list)
     closed: bool = False
+    # A closure or maintenance touching the day (resource_selectors.blocks_on), if any.
+    block: object = None
 
 
 def _slot(moment: datetime, first: datetime) -> int:
@@ -172,6 +174,10 @@ def day(request: HttpRequest) -> HttpResponse:
     appointments = selectors.day_appointments(actor, shown)
     _decorate(actor, appointments)
     columns, rows = _day_grid(clinic, shown, resources, appointments)
+    blocks = resource_selectors.blocks_on(clinic, shown, resources)
+    for column in columns:
+        if column.resource is not None:
+            column.block = blocks.get(column.resource.pk)
     active = [a for a in appointments if a.is_active]
     return render(
         request,
@@ -188,6 +194,7 @@ def day(request: HttpRequest) -> HttpResponse:
             "next_day": shown + timedelta(days=1),
             "can_book": actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY),
             "timezone": str(clinic.tzinfo),
+            "can_set_up": actor.can(Perm.RESOURCE_CHANGE),
         },
     )
 
