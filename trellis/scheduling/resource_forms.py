@@ -156,5 +156,8 @@ def place(form: forms.Form, error: InputError) -> None:
     if field not in form.fields or form.fields[field].widget.is_hidden:
         form.add_error(None, capfirst(f"{error.field}: {error.message}."))
         return
-    message = error.message if field.startswith("hours_") else capfirst(error.message)
+    # The day's name begins an hours message; any other begins with the field's label.
+    message = (
+        error.message if field.startswith("hours_") else f"{form[field].label} {error.message}"
+    )
     form.add_error(field, f"{message}.")

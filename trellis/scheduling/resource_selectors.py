@@ -31,8 +31,8 @@ class KindGroup:
 
 def overview(clinic, *, now: datetime | None = None) -> list[KindGroup]:
     """The clinic's resources, in use or not, grouped by kind (chairs, rooms, TMS devices), each
-    with ``hours_words``, ``upcoming_blocks`` (not yet ended, soonest first) and
-    ``upcoming_count`` (active appointments not yet ended): three queries."""
+    with ``hours_words`` (and its ``hours_lines``), ``upcoming_blocks`` (not yet ended, soonest
+    first) and ``upcoming_count`` (active appointments not yet ended): three queries."""
     now = now or timezone.now()
     rows = (
         Resource.objects.filter(clinic=clinic)
@@ -55,6 +55,7 @@ def overview(clinic, *, now: datetime | None = None) -> list[KindGroup]:
     groups = {kind: KindGroup(kind, label) for kind, label in ResourceKind.choices}
     for resource in rows:
         resource.hours_words = weekly_hours.describe(week_of(resource))
+        resource.hours_lines = resource.hours_words.split("; ")
         for block in resource.upcoming_blocks:
             block.local_start = availability.local(clinic, block.start).replace(tzinfo=None)
             block.local_end = availability.local(clinic, block.end).replace(tzinfo=None)

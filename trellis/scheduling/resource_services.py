@@ -81,9 +81,7 @@ def _check_name_free(clinic, name: str, resource: Resource | None) -> None:
         others = others.exclude(pk=resource.pk)
     other = others.first()
     if other is not None:
-        raise InputError(
-            "name", f"is already the name of another resource at this clinic (“{other.name}”)"
-        )
+        raise InputError("name", f"is already used by another resource here (“{other.name}”)")
 
 
 def _save_resource(resource: Resource) -> None:
@@ -93,7 +91,7 @@ def _save_resource(resource: Resource) -> None:
             resource.save()
     except IntegrityError:
         raise InputError(
-            "name", f"is already the name of another resource at this clinic (“{resource.name}”)"
+            "name", f"is already used by another resource here (“{resource.name}”)"
         ) from None
 
 

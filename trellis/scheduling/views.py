@@ -172,6 +172,10 @@ def day(request: HttpRequest) -> HttpResponse:
     shown, date_error = _day_from(request, today)
     resources = selectors.resources(clinic)
     appointments = selectors.day_appointments(actor, shown)
+    # A resource taken out of use keeps its column on the days it still has appointments.
+    for appointment in appointments:
+        if appointment.resource_id and appointment.resource not in resources:
+            resources.append(appointment.resource)
     _decorate(actor, appointments)
     columns, rows = _day_grid(clinic, shown, resources, appointments)
     blocks = resource_selectors.blocks_on(clinic, shown, resources)
