@@ -132,7 +132,11 @@ class BlockForm(Form):
         max_length=resource_services.NOTE_MAX,
         help_text="What the team should know, e.g. “Coil service by the manufacturer”.",
     )
-    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The ids of the covered appointments the administrator was shown, comma-separated.
+    confirmed = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20000)
+
+    def clean_confirmed(self) -> list[str]:
+        return [part for part in self.cleaned_data["confirmed"].split(",") if part]
 
     def start(self, tzinfo) -> datetime:
         values = self.cleaned_data

@@ -9,7 +9,7 @@ with ``BlockClashes`` listing them until the caller confirms, so that front desk
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -216,14 +216,16 @@ def add_block(
     start: datetime,
     end: datetime,
     note: str = "",
-    confirm_clashes: bool = False,
+    confirmed: Collection = (),
     now: datetime | None = None,
 ) -> ResourceBlock:
     """Take ``resource`` out from ``start`` to ``end`` (a closure or maintenance) with a note.
 
-    Appointments already booked then are not cancelled: unless ``confirm_clashes``, the block
-    is refused with ``BlockClashes`` listing them; confirmed, it is added and they stay for
-    front desk to move (the audit event names how many)."""
+    Appointments already booked then are not cancelled: the block is refused with
+    ``BlockClashes`` listing them unless every one of them is among ``confirmed`` (the ids the
+    administrator was shown and accepted); then it is added and they stay for front desk to
+    move (the audit event names them). An appointment booked after the list was shown is not
+    among them, so the list is shown again."""
     require(actor, Perm.RESOURCE_CHANGE)
     _own(actor, resource)
     # One block at a time per resource, and after any booking in progress on it.
@@ -246,7 +248,8 @@ def add_block(
     if len(note) > NOTE_MAX:
         raise InputError("note", f"must be at most {NOTE_MAX} characters")
     covered = clashes(resource, start, end)
-    if covered and not confirm_clashes:
+    accepted = {str(pk) for pk in confirmed}
+    if any(str(a.pk) not in accepted for a in covered):
         raise BlockClashes(covered)
     block = ResourceBlock.objects.create(
         clinic_id=resource.clinic_id,

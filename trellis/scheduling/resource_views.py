@@ -148,7 +148,7 @@ def block_add(request: HttpRequest, resource_id: UUID) -> HttpResponse:
                     start=form.start(clinic.tzinfo),
                     end=form.end(clinic.tzinfo),
                     note=values["note"],
-                    confirm_clashes=values["confirm"],
+                    confirmed=values["confirmed"],
                 )
             except InputError as error:
                 place(form, error)
@@ -164,9 +164,9 @@ def block_add(request: HttpRequest, resource_id: UUID) -> HttpResponse:
                     object_type="scheduling.appointment",
                     detail={"block_clashes": str(resource.pk), "count": len(covered)},
                 )
-                # The same form again, now confirming: the administrator has seen the list.
+                # The same form again, confirming the appointments the administrator now sees.
                 data = request.POST.copy()
-                data["confirm"] = "on"
+                data["confirmed"] = ",".join(str(a.pk) for a in covered)
                 form = BlockForm(data)
                 form.is_valid()
             else:
