@@ -173,6 +173,16 @@ def update_resource(
     _check_name_free(actor.clinic, values["name"], resource)
     before = {field: getattr(resource, field) for field in values}
     changed = [field for field, value in values.items() if before[field] != value]
+    if "kind" in changed:
+        # A chair's IV ketamine bookings would sit on a TMS device: move them first.
+        booked = clashes(resource, timezone.now(), timezone.now() + timedelta(days=3653))
+        if booked:
+            raise InputError(
+                "kind",
+                f"cannot change while {len(booked)} upcoming appointment"
+                f"{'s are' if len(booked) != 1 else ' is'} booked on it; move "
+                f"{'them' if len(booked) != 1 else 'it'} first",
+            )
     old_hours = weekly_hours.describe(_week(resource))
     new_hours = weekly_hours.describe(week)
     detail: dict = {field: {"from": before[field], "to": values[field]} for field in changed}

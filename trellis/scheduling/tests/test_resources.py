@@ -135,6 +135,17 @@ class ResourceServiceTests(SchedulingTestCase):
         with self.assertRaises(services.ResourceUnavailable):
             self.book(resource=self.chair, start=self.at(14), patient=self.other_patient)
 
+    def test_the_kind_stays_while_appointments_are_booked_on_it(self):
+        self.book(resource=self.chair)
+        with self.assertRaises(InputError) as caught:
+            resource_services.update_resource(
+                self.admin_actor(), self.chair, kind=ResourceKind.ROOM, name="Chair 1", ordering=1
+            )
+        self.assertEqual(caught.exception.field, "kind")
+        self.assertIn("1 upcoming appointment is booked on it", caught.exception.message)
+        self.chair.refresh_from_db()
+        self.assertEqual(self.chair.kind, ResourceKind.CHAIR)
+
     def test_a_block_that_covers_appointments_lists_them_until_confirmed(self):
         booked = self.book(resource=self.chair)
         actor = self.admin_actor()
