@@ -46,6 +46,7 @@ class Perm(StrEnum):
     APPOINTMENT_CHANGE = "appointment.change"
     APPOINTMENT_THERAPY = "appointment.therapy"
     APPOINTMENT_OVERRIDE = "appointment.override"
+    RESOURCE_CHANGE = "resource.change"
     CONTROLLED_READ = "controlled.read"
     CONTROLLED_CHANGE = "controlled.change"
     PROGRESS_NOTE_CHANGE = "progress_note.change"
@@ -95,6 +96,9 @@ RULES: dict[Perm, frozenset[Role]] = {
     ),
     Perm.APPOINTMENT_THERAPY: frozenset(Role),
     Perm.APPOINTMENT_OVERRIDE: frozenset({_R.PRESCRIBER}),
+    # The administrator sets up what can be booked: chairs, rooms, TMS devices, their hours and
+    # the times they are closed or in maintenance.
+    Perm.RESOURCE_CHANGE: frozenset({_R.CLINIC_ADMIN}),
     # Those who give ketamine and esketamine keep its ledger; the administrator reconciles it.
     Perm.CONTROLLED_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE}),
     Perm.CONTROLLED_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE}),
@@ -135,6 +139,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.APPOINTMENT_CHANGE: "Book, move, confirm, check in, cancel any appointment",
     Perm.APPOINTMENT_THERAPY: "Book, move and close therapy, group and coaching appointments",
     Perm.APPOINTMENT_OVERRIDE: "Allow a second ketamine-family dose on one day, with a reason",
+    Perm.RESOURCE_CHANGE: "Set up chairs, rooms, TMS devices, their hours, closures, maintenance",
     Perm.CONTROLLED_READ: "Read the controlled-substance stock and ledger",
     Perm.CONTROLLED_CHANGE: "Receive, administer, waste, witness and count controlled substances",
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",

@@ -1,4 +1,5 @@
-"""The clinic's resources, their opening hours and blocks, until the clinic's own pages exist.
+"""The clinic's resources, their opening hours and blocks, for the site's operators; a clinic's
+administrator uses the resource pages (``resource_views``), whose changes are audited.
 Appointments are not here: they change only through the services (trellis.scheduling.services),
 which check conflicts and audit every change."""
 

@@ -28,7 +28,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import is_htmx
 from trellis.lib.text import text_problem
 from trellis.patients import access
-from trellis.scheduling import availability, kinds, selectors, services
+from trellis.scheduling import availability, kinds, resource_selectors, selectors, services
 from trellis.scheduling.forms import BookForm, CourseRowForm, MoveForm, StatusForm, place_error
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
 from trellis.scheduling.models import Appointment, OpeningHours, Resource, ResourceBlock
@@ -94,6 +94,8 @@ class Column:
     resource: Resource | None
     lanes: list[Lane] = field(default_factory=list)
     closed: bool = False
+    # A closure or maintenance touching the day (resource_selectors.blocks_on), if any.
+    block: object = None
 
 
 def _slot(moment: datetime, first: datetime) -> int:
@@ -260,9 +262,17 @@ def day(request: HttpRequest) -> HttpResponse:
     shown, date_error = _day_from(request, today)
     resources = selectors.resources(clinic)
     appointments = selectors.day_appointments(actor, shown)
+    # A resource taken out of use keeps its column on the days it still has appointments.
+    for appointment in appointments:
+        if appointment.resource_id and appointment.resource not in resources:
+            resources.append(appointment.resource)
     _decorate(actor, appointments)
     can_book = actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY)
     columns, rows = _day_grid(clinic, shown, resources, appointments, may_book=can_book)
+    blocks = resource_selectors.blocks_on(clinic, shown, resources)
+    for column in columns:
+        if column.resource is not None:
+            column.block = blocks.get(column.resource.pk)
     active = [a for a in appointments if a.is_active]
     return render(
         request,
@@ -279,6 +289,7 @@ def day(request: HttpRequest) -> HttpResponse:
             "next_day": shown + timedelta(days=1),
             "can_book": can_book,
             "timezone": str(clinic.tzinfo),
+            "can_set_up": actor.can(Perm.RESOURCE_CHANGE),
         },
     )
 
