@@ -250,3 +250,16 @@ class OralProtocolApiTests(CourseApiTestCase):
         self.assertIn("Andrade 2019 [R81]", oral["ketamine-oral-supervised"]["source"])
         self.assertIn("[R82]", oral["ketamine-sublingual-kap"]["source"])
         self.assertEqual(oral["ketamine-sublingual-kap"]["sessions"], 6)
+
+    def test_an_oral_course_needs_a_screening_that_decided_it(self):
+        screening = self.sign_screening_for(self.patient)
+        findings = {k: v for k, v in screening.findings.items() if k != "oral_ketamine"}
+        Screening.objects.filter(pk=screening.pk).update(findings=findings)
+        response = self.start(protocol="ketamine-oral-supervised")
+        self.assertEqual(response.status_code, 409)
+        self.assertIn("sign a new screening", response.json()["detail"])
+
+        self.sign_screening_for(self.patient)
+        response = self.start(protocol="ketamine-oral-supervised")
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(response.json()["modality"], "oral_ketamine")
