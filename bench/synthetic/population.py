@@ -196,10 +196,11 @@ def profiles(thresholds: eligibility.Thresholds) -> list[Profile]:
                     for f in findings.values()
                 ),
                 # Plain codes: the rows are marshalled, which takes no enum members.
+                # Only the modalities the synthetic network gives courses of (MODALITY_WEIGHTS).
                 allowed=tuple(
                     str(m)
                     for m in eligibility.MODALITIES
-                    if findings[m]["status"] != "contraindicated"
+                    if m in MODALITY_WEIGHTS and findings[m]["status"] != "contraindicated"
                 ),
             )
         )

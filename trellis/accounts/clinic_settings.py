@@ -210,6 +210,16 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic policy: no published maximum",
         ),
         SettingDef(
+            "oral_ketamine_max_mg",
+            "Oral or sublingual ketamine dose limit per session",
+            300,
+            25,
+            500,
+            "mg",
+            "Top of the fixed doses used, 25–300 mg per session [R81]; clinic policy, no "
+            "consensus dose ladder. A protocol's lower maximum applies first",
+        ),
+        SettingDef(
             "escalation_consecutive_increases",
             "Flag a rising ketamine dose after this many increases in a row",
             3,
@@ -250,7 +260,8 @@ DEFINITIONS: dict[str, SettingDef] = {
         # treatments/documentation.py ``predose_problems``).
         SettingDef(
             "predose_bp_systolic_hold",
-            "IV ketamine and esketamine: do not start dosing at a pre-dose systolic BP at or above",
+            "Ketamine (IV, oral) and esketamine: do not start dosing at a pre-dose systolic BP at "
+            "or above",
             160,
             140,
             200,
@@ -261,8 +272,8 @@ DEFINITIONS: dict[str, SettingDef] = {
         ),
         SettingDef(
             "predose_bp_diastolic_hold",
-            "IV ketamine and esketamine: do not start dosing at a pre-dose diastolic BP at or "
-            "above",
+            "Ketamine (IV, oral) and esketamine: do not start dosing at a pre-dose diastolic BP "
+            "at or above",
             100,
             90,
             130,
@@ -273,7 +284,7 @@ DEFINITIONS: dict[str, SettingDef] = {
         ),
         SettingDef(
             "predose_spo2_floor",
-            "IV ketamine and esketamine: do not start dosing at a pre-dose SpO₂ below",
+            "Ketamine (IV, oral) and esketamine: do not start dosing at a pre-dose SpO₂ below",
             94,
             85,
             98,

@@ -25,6 +25,7 @@ PLANS = {
         ("tms-10hz", 2, None),
         ("tms-10hz", 4, None),
         ("tms-itbs", 3, None),
+        ("ketamine-sublingual-kap", 2, None),
     ],
     # A smaller centre: a finished IV series, esketamine, and TMS (iTBS and 10 Hz).
     "lakeshore": [
@@ -95,6 +96,8 @@ def _document(session: Session, documenter: Actor, prescriber: Actor, rng: rando
         _infusion(session, documenter, start, rng)
     elif modality == Modality.ESKETAMINE:
         _esketamine(session, documenter, start, rng)
+    elif modality == Modality.ORAL_KETAMINE:
+        _oral(session, documenter, start, rng)
     else:
         _tms(session, documenter, start, rng)
     signer = prescriber if modality == Modality.IV_KETAMINE else documenter
@@ -177,6 +180,31 @@ def _esketamine(session, actor, start, rng):
     _vitals(session, actor, start - timedelta(minutes=5), rng, "pre-dose")
     _vitals(session, actor, start + timedelta(minutes=40), rng, "40 min", rise=14)
     _vitals(session, actor, start + timedelta(minutes=120), rng, "pre-discharge")
+
+
+def _oral(session, actor, start, rng):
+    _vitals(session, actor, start, rng, "pre-dose")
+    sessions.save_oral(
+        actor,
+        session,
+        {
+            "route": session.oral.route or "sublingual",
+            "form": session.oral.form or "troche",
+            "dose_mg": session.oral.dose_mg or Decimal("100"),
+            "given_at": start + timedelta(minutes=10),
+            "lot_number": f"TR{rng.randint(1000, 9999)}",
+            "cadss6": [rng.randint(0, 2) for _ in range(6)],
+            "moaas_lowest": rng.choice([4, 5, 5]),
+            "side_effects": rng.sample(["dissociation", "nausea", "dizziness"], rng.randint(0, 2)),
+            "discharge_vitals_in_range": True,
+            "discharge_moaas_5": True,
+            "escort_present": True,
+            "escort_name": rng.choice(["Sam Lee", "Jordan Reyes", "Alex Kim"]),
+            "discharged_at": start + timedelta(minutes=130),
+        },
+    )
+    for minute in (40, 80, 120):
+        _vitals(session, actor, start + timedelta(minutes=minute), rng)
 
 
 def _tms(session, actor, start, rng):

@@ -2,7 +2,8 @@
 
 ``evaluate(answers, trials, age)`` turns the screening answers (vocabulary in DESIGN.md §6), the
 patient's prior antidepressant trials and their age into one ``Finding`` per modality
-(IV ketamine, esketamine, TMS). Pure Python, no Django: views, the API and tests call it directly.
+(IV ketamine, esketamine, TMS, oral or sublingual ketamine). Pure Python, no Django: views,
+the API and tests call it directly.
 
 How a finding's status is decided -- the worst reason decides:
 
@@ -37,7 +38,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -64,8 +65,14 @@ _SEVERITY = {
 IV_KETAMINE = Modality.IV_KETAMINE
 ESKETAMINE = Modality.ESKETAMINE
 TMS = Modality.TMS
-MODALITIES = (IV_KETAMINE, ESKETAMINE, TMS)
-_MODALITY_NAMES = {IV_KETAMINE: "IV ketamine", ESKETAMINE: "esketamine", TMS: "TMS"}
+ORAL_KETAMINE = Modality.ORAL_KETAMINE
+MODALITIES = (IV_KETAMINE, ESKETAMINE, TMS, ORAL_KETAMINE)
+_MODALITY_NAMES = {
+    IV_KETAMINE: "IV ketamine",
+    ESKETAMINE: "esketamine",
+    TMS: "TMS",
+    ORAL_KETAMINE: "oral or sublingual ketamine",
+}
 
 
 # --- Clinic settings ---------------------------------------------------------------------------
@@ -429,7 +436,7 @@ class Rule:
 CONTRAINDICATED = Status.CONTRAINDICATED
 CAUTION = Status.CAUTION
 
-RULES: tuple[Rule, ...] = (
+_TABLE: tuple[Rule, ...] = (
     # --- IV ketamine: off-label; screening from trial exclusions and the ketamine label [R18] ---
     Rule(
         id="ivk.psychosis_current",
@@ -853,6 +860,51 @@ RULES: tuple[Rule, ...] = (
         "before authorising TMS.",
         source="[R37, R38, R61]",
     ),
+)
+
+
+# --- Oral or sublingual ketamine ---------------------------------------------------------------
+# The same drug by another route (oral ~20-25 % bioavailable, so ~2.0-2.5 mg/kg oral is about
+# 0.5 mg/kg IV [R81]): DOMAIN.md §9 names no contraindication of its own, so every IV ketamine
+# rule applies as it stands, with its sources. Where the IV sentence speaks of the infusion or
+# of the IV evidence, the oral sentence says its own, with the sources of §9.
+_ORAL_WORDING: dict[str, tuple[str, str]] = {
+    "ivk.age_under_minimum": (
+        "The patient is {age}; oral and sublingual ketamine are for adults aged {minimum_age} or "
+        "over, as for IV ketamine and esketamine, and an at-home monitor must be an adult.",
+        "[R16, R19, R85]",
+    ),
+    "ivk.blood_pressure_above_guide": (
+        "Screening blood pressure {bp} mmHg is above {bp_systolic_caution}/"
+        "{bp_diastolic_caution}; ketamine raises blood pressure after each dose, more so in "
+        "hypertension, so recheck it before dosing.",
+        "[R6, R7, R16, R22]",
+    ),
+    "ivk.not_treatment_resistant": (
+        "Not treatment-resistant on the recorded trials ({failed_trials} of "
+        "{min_failed_trials} antidepressants failed at an adequate dose for at least "
+        "{adequacy_weeks:g} weeks); oral and sublingual ketamine are off-label, the evidence "
+        "is low-grade and third-line (CANMAT 2023), reasonable only in select cases of "
+        "treatment-resistant depression.",
+        "[R81, R84, R86]",
+    ),
+}
+
+
+def _oral(rule: Rule) -> Rule:
+    message, source = _ORAL_WORDING.get(rule.id, (rule.message, rule.source))
+    return replace(
+        rule,
+        id="oral." + rule.id.removeprefix("ivk."),
+        modality=ORAL_KETAMINE,
+        message=message,
+        source=source,
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    *_TABLE,
+    *(_oral(rule) for rule in _TABLE if rule.modality == IV_KETAMINE),
 )
 _RULES_BY_ID = {rule.id: rule for rule in RULES}
 

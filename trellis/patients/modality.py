@@ -1,4 +1,4 @@
-"""The three treatments Trellis documents: the one definition of a modality's code and name.
+"""The treatments Trellis documents: the one definition of a modality's code and name.
 
 Stored on protocols and courses, sent and received by the API, and used by the pure rule
 modules (eligibility, schedules); it needs Django's enum only, no settings and no database.
@@ -13,9 +13,9 @@ class Modality(TextChoices):
     IV_KETAMINE = "iv_ketamine", "IV ketamine"
     ESKETAMINE = "esketamine", "Esketamine (Spravato)"
     TMS = "tms", "TMS"
+    ORAL_KETAMINE = "oral_ketamine", "Oral or sublingual ketamine"
 
 
-# Ketamine-family doses documented in Trellis: IV infusions and esketamine, never two on one
-# day (DOMAIN.md §8.14). Oral ketamine is not documented as a session yet; its doses join
-# ``sessions._doses_on_day`` when it is.
-KETAMINE_FAMILY = (Modality.IV_KETAMINE, Modality.ESKETAMINE)
+# Ketamine-family doses documented in Trellis: IV infusions, esketamine and oral or sublingual
+# ketamine given in the clinic, never two on one day (DOMAIN.md §8.14).
+KETAMINE_FAMILY = (Modality.IV_KETAMINE, Modality.ESKETAMINE, Modality.ORAL_KETAMINE)

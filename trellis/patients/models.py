@@ -337,7 +337,10 @@ class Screening(models.Model):
         return self.signed_at is not None
 
     def status(self, modality: str) -> str:
-        return self.findings[modality]["status"]
+        """The finding's status; a screening signed before a modality existed did not decide
+        it, so it needs information (a new screening) rather than allowing it."""
+        finding = self.findings.get(modality)
+        return finding["status"] if finding else eligibility.Status.NEEDS_INFO.value
 
     def needs_acknowledgement(self) -> bool:
         """Any caution or unknown answer must be acknowledged by the signing prescriber."""
@@ -347,8 +350,19 @@ class Screening(models.Model):
         )
 
     def findings_for_display(self) -> list[dict]:
+        """Every modality, in order; one this screening did not decide (signed before the
+        modality existed) reads as needing information, marked ``undecided``."""
+        undecided = {
+            "status": eligibility.Status.NEEDS_INFO.value,
+            "reasons": [],
+            "undecided": True,
+        }
         return [
-            {"modality": modality, "label": MODALITY_LABELS[modality], **self.findings[modality]}
+            {
+                "modality": modality,
+                "label": MODALITY_LABELS[modality],
+                **self.findings.get(modality, undecided),
+            }
             for modality in eligibility.MODALITIES
         ]
 
@@ -357,4 +371,5 @@ MODALITY_LABELS = {
     eligibility.IV_KETAMINE: "IV ketamine",
     eligibility.ESKETAMINE: "Esketamine (Spravato)",
     eligibility.TMS: "TMS",
+    eligibility.ORAL_KETAMINE: "Oral or sublingual ketamine",
 }

@@ -50,15 +50,14 @@ MODALITY: dict[str, str] = {
     K.IV_KETAMINE: Modality.IV_KETAMINE,
     K.ESKETAMINE: Modality.ESKETAMINE,
     K.TMS: Modality.TMS,
+    K.ORAL_KETAMINE: Modality.ORAL_KETAMINE,
 }
 
 # Ketamine-family doses: never two for one patient on one clinic day without a prescriber's
-# override (DOMAIN.md §8.14, and "block a second ketamine/esketamine dose the same day"). The
-# documented modalities come from ``patients.modality.KETAMINE_FAMILY``; oral ketamine is not a
-# documented session yet (see that module) but is a ketamine dose on the day all the same.
+# override (DOMAIN.md §8.14, and "block a second ketamine/esketamine dose the same day"): the
+# kinds that give a modality of ``patients.modality.KETAMINE_FAMILY``.
 KETAMINE_FAMILY: frozenset[str] = frozenset(
-    {kind for kind, modality in MODALITY.items() if modality in KETAMINE_MODALITIES}
-    | {K.ORAL_KETAMINE}
+    kind for kind, modality in MODALITY.items() if modality in KETAMINE_MODALITIES
 )
 
 # Kinds a therapist books (with Perm.APPOINTMENT_THERAPY); every other kind needs

@@ -161,8 +161,9 @@ def _course_out(course: Course, actor) -> dict:
 @router.post(
     "/patients/{patient_id}/courses",
     response={201: CourseOut, **errors(403, 409)},
-    summary="Start a course from the latest signed screening; 409 without one or when it "
-    "contraindicates the modality and no prescriber override is given",
+    summary="Start a course from the latest signed screening; 409 without one, when it was "
+    "signed before the modality could be screened, or when it contraindicates the modality "
+    "and no prescriber override is given",
 )
 def start_course(request, patient_id: str, payload: CourseIn):
     patient = access.patient(request.auth, patient_id, Perm.COURSE_CHANGE)

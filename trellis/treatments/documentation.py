@@ -197,6 +197,9 @@ KETAMINE_SIDE_EFFECTS = (
     "euphoria",
     "lethargy",
 )
+# Oral and sublingual ketamine: the ketamine label's list, less what belongs to an injection
+# [R10]; urinary symptoms stay (cystitis with repeated use, DOMAIN.md §9 [R90]).
+ORAL_KETAMINE_SIDE_EFFECTS = tuple(e for e in KETAMINE_SIDE_EFFECTS if e != "injection-site pain")
 TMS_SIDE_EFFECTS = (
     # DOMAIN.md §3.3 [R47].
     "scalp pain",
@@ -302,9 +305,10 @@ def predose_problems(
     spo2: int | None,
     limits: PredoseLimits,
 ) -> list[Problem]:
-    """Why dosing (IV ketamine or esketamine) may not start on these pre-dose readings.
+    """Why dosing (IV, oral or sublingual ketamine, or esketamine) may not start on these
+    pre-dose readings.
 
-    One definition for both modalities; ``field`` is the start time being recorded.
+    One definition for every ketamine-family modality; ``field`` is the start time being recorded.
     """
     problems = []
     if bp is not None and (bp[0] >= limits.systolic_hold or bp[1] >= limits.diastolic_hold):
@@ -329,6 +333,43 @@ def predose_problems(
             )
         )
     return problems
+
+
+# Doses past this are not a dose of a compounded tablet, troche or lozenge: a typing error,
+# refused as input (never overridable). The clinic's limit is far below it.
+ORAL_PLAUSIBLE_MAX_MG = 1000
+
+
+def oral_dose_problems(
+    dose_mg, protocol_max_mg: int | float | None, clinic_max_mg: int | float
+) -> list[Problem]:
+    """An oral or sublingual dose above the lower of the protocol's maximum and the clinic's
+    (``oral_ketamine_max_mg``) stops the note; a prescriber may override it with a reason.
+    Doses used run 25–300 mg per session [R81]; no consensus ladder (DOMAIN.md §8.11). A dose
+    equal to the limit is within it."""
+    if dose_mg is None:
+        return []
+    if not 0 < dose_mg <= ORAL_PLAUSIBLE_MAX_MG:
+        return [
+            Problem(
+                "dose_mg", "input", f"must be more than 0 and at most {ORAL_PLAUSIBLE_MAX_MG} mg"
+            )
+        ]
+    limits = [("the clinic's limit", clinic_max_mg)]
+    if protocol_max_mg is not None:
+        limits.append(("the protocol's maximum", protocol_max_mg))
+    whose, limit = min(limits, key=lambda pair: pair[1])
+    if dose_mg <= limit:
+        return []
+    return [
+        Problem(
+            "dose_mg",
+            "oral_ketamine_max_mg",
+            f"{float(dose_mg):g} mg is above {whose} of {float(limit):g} mg "
+            "(doses used: 25–300 mg per session [R81])",
+            overridable=True,
+        )
+    ]
 
 
 def same_day_dose_problem(field: str, earlier: list[str]) -> list[Problem]:
@@ -409,6 +450,13 @@ def infusion_missing(record: dict, vitals_count: int) -> list[str]:
         )
         if record.get(field) in (None, "")
     ]
+    return missing + _monitoring_and_discharge_missing(record, vitals_count)
+
+
+def _monitoring_and_discharge_missing(record: dict, vitals_count: int) -> list[str]:
+    """Dissociation, vitals and the discharge criteria of a ketamine session, IV or oral:
+    released after full recovery with a responsible adult [R10]."""
+    missing = []
     if len(record.get("cadss6") or []) != len(CADSS6_ITEMS):
         missing.append("dissociation (CADSS-6)")
     if vitals_count == 0:
@@ -420,6 +468,30 @@ def infusion_missing(record: dict, vitals_count: int) -> list[str]:
     ):
         if record.get(field) is not True:
             missing.append(f"discharge criterion: {label}")
+    return missing
+
+
+def oral_missing(record: dict, vitals_count: int, predose_bp: bool) -> list[str]:
+    """What an oral or sublingual ketamine note needs before signing: the dose as given, a
+    blood pressure before it (the pre-dose hold is checked on it), the scales and the discharge
+    of an IV session, and the escort by name (DOMAIN.md §9: escort and no driving as for IV)."""
+    missing = [
+        label
+        for field, label in (
+            ("route", "route"),
+            ("form", "form (tablet, lozenge or troche)"),
+            ("dose_mg", "dose in mg"),
+            ("given_at", "time given"),
+            ("moaas_lowest", "lowest MOAA/S"),
+            ("discharged_at", "discharge time"),
+        )
+        if record.get(field) in (None, "")
+    ]
+    if not predose_bp:
+        missing.append("blood pressure before dosing")
+    missing += _monitoring_and_discharge_missing(record, vitals_count)
+    if record.get("escort_present") is True and not (record.get("escort_name") or "").strip():
+        missing.append("the escort's name")
     return missing
 
 

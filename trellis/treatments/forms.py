@@ -9,7 +9,14 @@ from django.utils import timezone
 from trellis.lib.forms import Form
 from trellis.patients.modality import Modality
 from trellis.treatments import documentation as doc
-from trellis.treatments.models import MotorThreshold, RemsSubmissionMethod, Session, TmsRecord
+from trellis.treatments.models import (
+    MotorThreshold,
+    OralForm,
+    OralRoute,
+    RemsSubmissionMethod,
+    Session,
+    TmsRecord,
+)
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 NUMBER = {"inputmode": "decimal"}
@@ -89,7 +96,53 @@ class NoteForm(SessionForm):
     )
 
 
-class InfusionForm(NoteForm):
+class KetamineMonitoringForm(NoteForm):
+    """What an IV and an oral ketamine note share: dissociation (CADSS-6 [R14]), sedation
+    (MOAA/S [R15]) and the discharge criteria [R10]."""
+
+    moaas_lowest = forms.TypedChoiceField(
+        label="Lowest MOAA/S",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—"), *[(k, f"{k} — {v}") for k, v in doc.MOAAS.items()]],
+    )
+    discharge_vitals_in_range = forms.BooleanField(
+        label="Vital signs back within range", required=False
+    )
+    discharge_moaas_5 = forms.BooleanField(
+        label="MOAA/S 5: responds readily to name", required=False
+    )
+    escort_present = forms.BooleanField(
+        label="Responsible adult present to take the patient home", required=False
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for index, item in enumerate(doc.CADSS6_ITEMS):
+            self.fields[f"cadss_{index}"] = forms.TypedChoiceField(
+                label=f"{item}. {doc.CADSS6_SUBJECTS[item]}",
+                required=False,
+                coerce=int,
+                empty_value=None,
+                choices=[("", "—"), *[(n, str(n)) for n in range(doc.CADSS_MAX_ITEM + 1)]],
+            )
+        record = kwargs.get("record")
+        if record is not None and not self.is_bound:
+            for index, value in enumerate(record.cadss6 or []):
+                self.initial[f"cadss_{index}"] = value
+
+    def cadss_fields(self) -> list:
+        return [self[f"cadss_{i}"] for i in range(len(doc.CADSS6_ITEMS))]
+
+    def values(self) -> dict:
+        values = super().values()
+        cadss = [values.pop(f"cadss_{i}", None) for i in range(len(doc.CADSS6_ITEMS))]
+        values["cadss6"] = cadss if all(v is not None for v in cadss) else []
+        return values
+
+
+class InfusionForm(KetamineMonitoringForm):
     time_fields = ("infusion_started_at", "infusion_ended_at", "discharged_at")
 
     weight_kg = forms.DecimalField(
@@ -122,55 +175,47 @@ class InfusionForm(NoteForm):
     )
     infusion_started_at = _time_field("Infusion started")
     infusion_ended_at = _time_field("Infusion ended")
-    moaas_lowest = forms.TypedChoiceField(
-        label="Lowest MOAA/S",
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", "—"), *[(k, f"{k} — {v}") for k, v in doc.MOAAS.items()]],
-    )
     side_effects = forms.MultipleChoiceField(
         required=False,
         widget=forms.CheckboxSelectMultiple,
         choices=[(e, e.capitalize()) for e in doc.KETAMINE_SIDE_EFFECTS],
-    )
-    discharge_vitals_in_range = forms.BooleanField(
-        label="Vital signs back within range", required=False
-    )
-    discharge_moaas_5 = forms.BooleanField(
-        label="MOAA/S 5: responds readily to name", required=False
-    )
-    escort_present = forms.BooleanField(
-        label="Responsible adult present to take the patient home", required=False
     )
     discharged_at = _time_field("Discharged")
     note = forms.CharField(
         label="Nursing note", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for index, item in enumerate(doc.CADSS6_ITEMS):
-            self.fields[f"cadss_{index}"] = forms.TypedChoiceField(
-                label=f"{item}. {doc.CADSS6_SUBJECTS[item]}",
-                required=False,
-                coerce=int,
-                empty_value=None,
-                choices=[("", "—"), *[(n, str(n)) for n in range(doc.CADSS_MAX_ITEM + 1)]],
-            )
-        record = kwargs.get("record")
-        if record is not None and not self.is_bound:
-            for index, value in enumerate(record.cadss6 or []):
-                self.initial[f"cadss_{index}"] = value
 
-    def cadss_fields(self) -> list:
-        return [self[f"cadss_{i}"] for i in range(len(doc.CADSS6_ITEMS))]
+class OralDoseForm(KetamineMonitoringForm):
+    """Oral or sublingual ketamine given in the clinic; monitored and discharged as after an
+    infusion, with the same scales (CADSS-6, MOAA/S)."""
 
-    def values(self) -> dict:
-        values = super().values()
-        cadss = [values.pop(f"cadss_{i}", None) for i in range(len(doc.CADSS6_ITEMS))]
-        values["cadss6"] = cadss if all(v is not None for v in cadss) else []
-        return values
+    time_fields = ("given_at", "discharged_at")
+
+    route = forms.ChoiceField(
+        label="Route", required=False, widget=forms.RadioSelect, choices=OralRoute.choices
+    )
+    form = forms.ChoiceField(
+        label="Form", required=False, widget=forms.RadioSelect, choices=OralForm.choices
+    )
+    dose_mg = forms.DecimalField(
+        label="Dose (mg)",
+        decimal_places=1,
+        required=False,
+        widget=forms.NumberInput(attrs={**NUMBER, "step": "5"}),
+    )
+    given_at = _time_field("Given at")
+    lot_number = forms.CharField(label="Lot (optional)", required=False, max_length=60)
+    side_effects = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(e, e.capitalize()) for e in doc.ORAL_KETAMINE_SIDE_EFFECTS],
+    )
+    escort_name = forms.CharField(label="Escort's name", required=False, max_length=120)
+    discharged_at = _time_field("Discharged")
+    note = forms.CharField(
+        label="Nursing note", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class VitalsForm(SessionForm):
@@ -366,4 +411,5 @@ FORMS = {
     Modality.IV_KETAMINE: InfusionForm,
     Modality.ESKETAMINE: EsketamineForm,
     Modality.TMS: TmsForm,
+    Modality.ORAL_KETAMINE: OralDoseForm,
 }

@@ -367,6 +367,48 @@ class EsketamineRecord(models.Model):
         return int((self.monitoring_ended_at - self.first_device_at).total_seconds() // 60)
 
 
+class OralRoute(models.TextChoices):
+    ORAL = "oral", "Oral (swallowed)"
+    SUBLINGUAL = "sublingual", "Sublingual"
+
+
+class OralForm(models.TextChoices):
+    TABLET = "tablet", "Tablet"
+    LOZENGE = "lozenge", "Lozenge"
+    TROCHE = "troche", "Troche"
+
+
+class OralDoseRecord(models.Model):
+    """Oral or sublingual ketamine given in the clinic: the dose, when, and the monitoring and
+    discharge of an IV session (DOMAIN.md §9: escort and no driving as for IV [R10])."""
+
+    session = models.OneToOneField(
+        Session, on_delete=models.PROTECT, primary_key=True, related_name="oral"
+    )
+    route = models.CharField(max_length=12, choices=OralRoute.choices, blank=True)
+    form = models.CharField(max_length=12, choices=OralForm.choices, blank=True)
+    dose_mg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    given_at = models.DateTimeField(null=True, blank=True)
+    lot_number = models.CharField(max_length=60, blank=True)
+    dose_override_reason = models.TextField(blank=True)
+    dose_override_by = staff_reference(optional=True)
+    cadss6 = models.JSONField(
+        default=list, blank=True, help_text="CADSS items 1, 2, 6, 7, 15, 22, each 0–4 [R14]"
+    )
+    moaas_lowest = models.PositiveSmallIntegerField("lowest MOAA/S", null=True, blank=True)
+    side_effects = models.JSONField(default=list, blank=True)
+    discharge_vitals_in_range = models.BooleanField(null=True, blank=True)
+    discharge_moaas_5 = models.BooleanField(null=True, blank=True)
+    escort_present = models.BooleanField(null=True, blank=True)
+    escort_name = models.CharField(max_length=120, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    therapy_note = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Oral ketamine for {self.session}"
+
+
 class RemsStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SIGNED = "signed", "Signed"

@@ -1,4 +1,4 @@
-"""The built-in protocol library: data with sources (DOMAIN.md §1–3).
+"""The built-in protocol library: data with sources (DOMAIN.md §1–3, §9).
 
 A protocol's ``source`` is what the API and the course pages show: its references in readable
 form ("Andrade 2017 [R1]; …"), written out in ``docs/sources.md``.
@@ -14,6 +14,14 @@ from trellis.treatments import schedule
 IV_KETAMINE = Modality.IV_KETAMINE
 ESKETAMINE = Modality.ESKETAMINE
 TMS = Modality.TMS
+ORAL_KETAMINE = Modality.ORAL_KETAMINE
+
+# The most an oral or sublingual dose may be, in mg, unless the clinic's own limit
+# (``oral_ketamine_max_mg``) is lower: the top of the fixed doses used per session, 25–300 mg
+# [R81]; for sublingual ketamine-assisted psychotherapy, the 100–200 mg a compounding pharmacy
+# reports (a vendor's claim) [R82].
+ORAL_MAX_MG = 300
+SUBLINGUAL_KAP_MAX_MG = 200
 
 BUILTIN = [
     {
@@ -47,6 +55,36 @@ BUILTIN = [
         "then every 1–2 weeks. At least 2 hours of monitoring after each dose.",
         "defaults": {"first_dose_mg": 56, "dose_mg": 56, "monitoring_minutes": 120},
         "source": sources.readable("[R22, R28]"),
+    },
+    {
+        "code": "ketamine-oral-supervised",
+        "modality": ORAL_KETAMINE,
+        "name": "Oral ketamine, supervised in the clinic",
+        "schedule": schedule.KETAMINE_ORAL_WEEKLY,
+        "sessions": schedule.ORAL_WEEKLY_SESSIONS,
+        "description": "Off-label, compounded: a fixed dose of 25–300 mg, or a weight-based "
+        "dose found by titration (oral is ~20–25 % bioavailable: 2.0–2.5 mg/kg by mouth ≈ "
+        "0.5 mg/kg IV). Once a week for six weeks, monitored and discharged to an escort as "
+        "after an infusion. Evidence low-grade; third line (CANMAT 2023).",
+        "defaults": {"route": "oral", "form": "tablet", "max_dose_mg": ORAL_MAX_MG},
+        "source": sources.readable("[R81, R84, R86, R10]"),
+    },
+    {
+        "code": "ketamine-sublingual-kap",
+        "modality": ORAL_KETAMINE,
+        "name": "Sublingual ketamine with psychotherapy (KAP)",
+        "schedule": schedule.KETAMINE_ORAL_WEEKLY,
+        "sessions": schedule.ORAL_WEEKLY_SESSIONS,
+        "description": "Preparation, then six weekly dosing sessions of 100–200 mg sublingual "
+        "ketamine (troche or lozenge) with a therapist present, integration between doses. "
+        "Off-label, compounded; evidence open-label.",
+        "defaults": {
+            "route": "sublingual",
+            "form": "troche",
+            "dose_mg": 100,
+            "max_dose_mg": SUBLINGUAL_KAP_MAX_MG,
+        },
+        "source": sources.readable("[R82, R83, R96, R98]"),
     },
     {
         "code": "tms-10hz",

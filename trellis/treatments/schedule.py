@@ -21,10 +21,10 @@ How a calendar is laid out
   Later sessions then follow it, so a daily protocol never gets two sessions on one day.
 - A treatment week that is closed on every day (a clinic closure week) is not counted: that
   week's sessions, and all later weeks, move on by a week.
-- Spacing: TMS sessions are at most one a day (the accelerated protocol apart); ketamine and
-  esketamine sessions are never on consecutive days. DOMAIN.md gives no spacing rule for
-  esketamine; not dosing it on consecutive days is the conservative choice, and matches the
-  Monday/Thursday rhythm of twice-weekly dosing.
+- Spacing: TMS sessions are at most one a day (the accelerated protocol apart); ketamine
+  (IV, oral or sublingual) and esketamine sessions are never on consecutive days. DOMAIN.md
+  gives no spacing rule for esketamine; not dosing it on consecutive days is the conservative
+  choice, and matches the Monday/Thursday rhythm of twice-weekly dosing.
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ ESKETAMINE_TRD = "esketamine-trd"
 TMS_10HZ = "tms-10hz"
 TMS_ITBS = "tms-itbs"
 TMS_ACCELERATED_ITBS = "tms-accelerated-itbs"
+KETAMINE_ORAL_WEEKLY = "ketamine-oral-weekly"
 
 PROTOCOL_CODES = (
     KETAMINE_IV_INDUCTION,
     KETAMINE_IV_MAINTENANCE,
     ESKETAMINE_TRD,
+    KETAMINE_ORAL_WEEKLY,
     TMS_10HZ,
     TMS_ITBS,
     TMS_ACCELERATED_ITBS,
@@ -149,6 +151,8 @@ def plan_sessions(
         )
     if protocol_code == KETAMINE_IV_MAINTENANCE:
         return plan_ketamine_iv_maintenance(start_date, closed_dates)
+    if protocol_code == KETAMINE_ORAL_WEEKLY:
+        return plan_ketamine_oral_weekly(start_date, closed_dates)
     if protocol_code == ESKETAMINE_TRD:
         return plan_esketamine_trd(
             start_date,
@@ -190,6 +194,21 @@ def plan_ketamine_iv_maintenance(
 ) -> list[PlannedSession]:
     """Four once-weekly IV ketamine infusions for responders [R3]."""
     weeks = [_Week(Phase.MAINTENANCE, _WEEKLY)] * 4
+    return _plan_weeks(weeks, start_date, closed_dates, min_gap_days=2)
+
+
+# Oral and sublingual ketamine in the clinic: DOMAIN.md gives no session interval (no consensus
+# dose ladder, §8.11); the KAP programme it cites gave 4-6 sublingual or IM sessions with
+# integration visits between doses [R96, R98]. Once a week is the conservative choice: the
+# slowest rhythm of the IV maintenance series [R3], leaving the days between for integration.
+ORAL_WEEKLY_SESSIONS = 6
+
+
+def plan_ketamine_oral_weekly(
+    start_date: date, closed_dates: Iterable[date] = frozenset()
+) -> list[PlannedSession]:
+    """Six supervised oral or sublingual ketamine sessions, once a week [R96, R98]."""
+    weeks = [_Week(Phase.INDUCTION, _WEEKLY)] * ORAL_WEEKLY_SESSIONS
     return _plan_weeks(weeks, start_date, closed_dates, min_gap_days=2)
 
 

@@ -94,6 +94,12 @@ def start_course(
                 "sign one before a course can start.",
                 code="no_signed_screening",
             )
+        if protocol.modality not in screening.findings:
+            raise Conflict(
+                f"The signed screening predates {protocol.get_modality_display()} in Trellis and "
+                "did not decide it; a prescriber must sign a new screening first.",
+                code="screening_without_modality",
+            )
         contraindicated = screening.status(protocol.modality) == "contraindicated"
         if contraindicated:
             if not override_reason:

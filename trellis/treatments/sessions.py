@@ -35,6 +35,9 @@ from trellis.treatments.models import (
     EsketamineRecord,
     InfusionRecord,
     MotorThreshold,
+    OralDoseRecord,
+    OralForm,
+    OralRoute,
     RemsForm,
     RemsStatus,
     RemsSubmissionMethod,
@@ -400,6 +403,13 @@ def _create_record(session: Session) -> None:
         ).exists()
         dose = defaults.get("dose_mg") if earlier else defaults.get("first_dose_mg")
         EsketamineRecord.objects.create(session=session, dose_mg=dose, first_treatment=not earlier)
+    elif modality == Modality.ORAL_KETAMINE:
+        OralDoseRecord.objects.create(
+            session=session,
+            route=defaults.get("route", ""),
+            form=defaults.get("form", ""),
+            dose_mg=defaults.get("dose_mg"),
+        )
     else:
         previous = (
             TmsRecord.objects.filter(session__patient=patient)
@@ -591,6 +601,7 @@ def _doses_on_day(session: Session, start: datetime) -> list[str]:
     for model, field, label in (
         (InfusionRecord, "infusion_started_at", "IV ketamine"),
         (EsketamineRecord, "first_device_at", "esketamine"),
+        (OralDoseRecord, "given_at", "oral ketamine"),
     ):
         records = (
             model.objects.filter(
@@ -615,6 +626,8 @@ def note_problems(session: Session, data: dict) -> list[doc.Problem]:
         return _infusion_checks(session, data)[0]
     if modality == Modality.ESKETAMINE:
         return _esketamine_checks(session, data)
+    if modality == Modality.ORAL_KETAMINE:
+        return _oral_checks(session, data)
     return _tms_checks(session, data)[0]
 
 
@@ -831,6 +844,62 @@ def save_esketamine(
     return record
 
 
+# --- Oral and sublingual ketamine ---------------------------------------------------------------
+
+
+def oral_dose_limits(session: Session) -> tuple[int | None, int]:
+    """(the protocol's maximum, the clinic's limit) for an oral or sublingual dose, in mg."""
+    return (
+        session.course.protocol.defaults.get("max_dose_mg"),
+        session.clinic.setting("oral_ketamine_max_mg"),
+    )
+
+
+def _oral_checks(session: Session, data: dict) -> list[doc.Problem]:
+    problems = doc.oral_dose_problems(data.get("dose_mg"), *oral_dose_limits(session))
+    _gather(problems, _check_choice, "route", data.get("route") or None, OralRoute.values)
+    _gather(problems, _check_choice, "form", data.get("form") or None, OralForm.values)
+    if data.get("cadss6"):
+        _gather(problems, doc.cadss6_total, data["cadss6"])
+    _gather(problems, _check_choice, "moaas_lowest", data.get("moaas_lowest"), doc.MOAAS)
+    _gather(
+        problems,
+        _check_subset,
+        "side_effects",
+        data.get("side_effects", []),
+        doc.ORAL_KETAMINE_SIDE_EFFECTS,
+    )
+    _gather(problems, _check_order, data, "given_at", "discharged_at")
+    start = _effective(session.oral, data, "given_at")
+    problems += _dosing_problems(session, "given_at", start)
+    return problems
+
+
+def save_oral(actor, session: Session, data: dict, *, override_reason: str = "") -> OralDoseRecord:
+    """Save the oral or sublingual ketamine note. A dose above the protocol's or the clinic's
+    maximum, a dose given at a pre-dose reading past the hold level, or a second ketamine-family
+    dose the same day is refused unless a prescriber overrides it with a reason."""
+    require(actor, Perm.SESSION_CHANGE)
+    problems = _oral_checks(session, data)
+    overriding = _overrides_needed(actor, session, problems, override_reason)
+    with transaction.atomic():
+        _editable(session)
+        record = session.oral
+        for name, value in data.items():
+            setattr(record, name, value)
+        dose_overridden = any(p.field == "dose_mg" for p in overriding)
+        if dose_overridden:
+            record.dose_override_reason = override_reason.strip()
+            record.dose_override_by = actor.user
+        record.save()
+        detail = {"changed": sorted(data)}
+        if dose_overridden:
+            detail["dose_override_reason"] = record.dose_override_reason
+        record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
+        _record_overrides(actor, session, overriding, override_reason)
+    return record
+
+
 def _had_56mg(session: Session) -> bool:
     return (
         EsketamineRecord.objects.filter(
@@ -966,6 +1035,10 @@ def missing_for_signing(session: Session) -> list[str]:
         return doc.esketamine_missing(
             _values(session.esketamine), labels, esketamine_limits(session.clinic)
         )
+    if modality == Modality.ORAL_KETAMINE:
+        record = session.oral
+        predose = predose_reading(session, record.given_at)["bp"] is not None
+        return doc.oral_missing(_values(record), session.vitals.count(), predose)
     return doc.tms_missing(_values(session.tms))
 
 
@@ -1020,6 +1093,7 @@ _RECORDS = {
     Modality.IV_KETAMINE: "infusion",
     Modality.ESKETAMINE: "esketamine",
     Modality.TMS: "tms",
+    Modality.ORAL_KETAMINE: "oral",
 }
 
 

@@ -49,7 +49,12 @@ def _load(request, session_id, perm=Perm.SESSION_READ) -> Session:
     return access.load(request.actor, _SESSIONS, session_id, perm)
 
 
-_RECORD = {Modality.IV_KETAMINE: "infusion", Modality.ESKETAMINE: "esketamine", Modality.TMS: "tms"}
+_RECORD = {
+    Modality.IV_KETAMINE: "infusion",
+    Modality.ESKETAMINE: "esketamine",
+    Modality.TMS: "tms",
+    Modality.ORAL_KETAMINE: "oral",
+}
 
 
 def _record(session: Session):
@@ -209,7 +214,11 @@ def _keep_note_as_draft(actor, session: Session, form, record) -> None:
     )
 
 
-_DOSE_START = {Modality.IV_KETAMINE: "infusion_started_at", Modality.ESKETAMINE: "first_device_at"}
+_DOSE_START = {
+    Modality.IV_KETAMINE: "infusion_started_at",
+    Modality.ESKETAMINE: "first_device_at",
+    Modality.ORAL_KETAMINE: "given_at",
+}
 
 
 def _warnings(session: Session, record, vitals: list, shown=()) -> list[str]:
@@ -277,6 +286,8 @@ def _computed(session: Session, record, values: dict | None) -> dict:
             }
         if modality == Modality.ESKETAMINE:
             return {"monitoring_minutes": record.monitoring_minutes}
+        if modality == Modality.ORAL_KETAMINE:
+            return _oral_limit(session)
         return {
             "motor_threshold": record.motor_threshold,
             "intensity_pct_mt": record.intensity_pct_mt,
@@ -298,6 +309,8 @@ def _computed(session: Session, record, values: dict | None) -> dict:
         }
     if modality == Modality.ESKETAMINE:
         return {"monitoring_minutes": doc.monitoring_minutes(values)}
+    if modality == Modality.ORAL_KETAMINE:
+        return _oral_limit(session)
     threshold, pct_mt = values.get("motor_threshold"), values.get("intensity_pct_mt")
     calc = {
         "motor_threshold": threshold,
@@ -314,6 +327,15 @@ def _computed(session: Session, record, values: dict | None) -> dict:
         else:
             calc["beam_x_cm"], calc["beam_y_cm"] = beam.x_cm, beam.y_cm
     return calc
+
+
+def _oral_limit(session: Session) -> dict:
+    """The dose limit the oral note is checked against: the lower of the protocol's maximum
+    and the clinic's."""
+    protocol_max, clinic_max = sessions.oral_dose_limits(session)
+    if protocol_max is not None and protocol_max <= clinic_max:
+        return {"max_dose_mg": protocol_max, "max_dose_whose": "protocol maximum"}
+    return {"max_dose_mg": clinic_max, "max_dose_whose": "clinic limit"}
 
 
 _INFUSION_OUTPUTS = ("dose_mg", "drug_ml", "total_ml", "bag_mg_per_ml", "rate_ml_per_h")
@@ -391,6 +413,7 @@ _SAVE = {
     Modality.IV_KETAMINE: sessions.save_infusion,
     Modality.ESKETAMINE: sessions.save_esketamine,
     Modality.TMS: sessions.save_tms,
+    Modality.ORAL_KETAMINE: sessions.save_oral,
 }
 
 

@@ -22,7 +22,7 @@ from trellis.patients.eligibility import (
     validate_trials,
 )
 
-IVK, ESK, TMS = "iv_ketamine", "esketamine", "tms"
+IVK, ESK, TMS, ORAL = "iv_ketamine", "esketamine", "tms", "oral_ketamine"
 CONTRAINDICATED, NEEDS_INFO, CAUTION, ELIGIBLE = (
     "contraindicated",
     "needs_info",
@@ -301,6 +301,11 @@ RULE_ROWS = [
     ("tms.seizure_history", TMS, CAUTION, {"seizure_history": True}, {}, ("seizure_history",)),
     ("tms.not_treatment_resistant", TMS, CAUTION, {"trials": [trial()]}, {}, None),
 ]
+# Oral or sublingual ketamine: every IV ketamine rule, on the same answers (DOMAIN.md §9 names
+# no contraindication of its own).
+RULE_ROWS += [
+    ("oral." + row[0].removeprefix("ivk."), ORAL, *row[2:]) for row in RULE_ROWS if row[1] == IVK
+]
 
 RULE_PARAMS = [pytest.param(*row, id=row[0]) for row in RULE_ROWS]
 UNKNOWABLE_PARAMS = [pytest.param(*row, id=row[0]) for row in RULE_ROWS if row[5] is not None]
@@ -356,7 +361,7 @@ def test_every_rule_table_row_agrees_with_the_engine_on_modality_and_status():
 def test_every_rule_has_a_stable_id_a_message_and_a_source():
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
-    prefixes = {IVK: "ivk.", ESK: "esk.", TMS: "tms."}
+    prefixes = {IVK: "ivk.", ESK: "esk.", TMS: "tms.", ORAL: "oral."}
     for rule in RULES:
         assert rule.id.startswith(prefixes[rule.modality])
         assert rule.status in (Status.CONTRAINDICATED, Status.CAUTION)
@@ -367,6 +372,30 @@ def test_every_rule_has_a_stable_id_a_message_and_a_source():
 
 
 # --- Named clinical cases ----------------------------------------------------------------------
+
+
+def test_oral_ketamine_has_every_iv_ketamine_rule_and_no_other():
+    iv = {rule.id.removeprefix("ivk.") for rule in RULES if rule.modality == IVK}
+    oral = {rule.id.removeprefix("oral.") for rule in RULES if rule.modality == ORAL}
+    assert oral == iv
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule", "status", "cites"),
+    [
+        ({"pregnant": True}, "oral.pregnancy", CONTRAINDICATED, "[R16, R18, R19]"),
+        ({"ketamine_misuse": True}, "oral.ketamine_misuse", CONTRAINDICATED, "[R10, R18]"),
+        ({"age": 17}, "oral.age_under_minimum", CONTRAINDICATED, "[R16, R19, R85]"),
+        ({"trials": []}, "oral.not_treatment_resistant", CAUTION, "[R81, R84, R86]"),
+        ({"bp_systolic": 150}, "oral.blood_pressure_above_guide", CAUTION, "[R6, R7, R16, R22]"),
+    ],
+)
+def test_oral_ketamine_rules_speak_of_oral_dosing_with_their_sources(changes, rule, status, cites):
+    reason = reasons_of(screen(changes), ORAL)[rule]
+    assert reason.status == status
+    assert reason.source == sources.readable(cites)
+    assert "infusion" not in reason.message
+    assert "IV ketamine protocols" not in reason.message
 
 
 def test_it_finds_every_modality_eligible_with_no_reasons_when_every_answer_is_clear():
@@ -854,7 +883,7 @@ def test_it_converts_the_result_to_the_api_shape():
     assert json.loads(json.dumps(shape)) == shape
     assert set(shape) == {"trd", "findings"}
     assert shape["trd"] is True
-    assert list(shape["findings"]) == [IVK, ESK, TMS]
+    assert list(shape["findings"]) == [IVK, ESK, TMS, ORAL]
     esketamine = shape["findings"][ESK]
     assert esketamine["status"] == "contraindicated"
     assert esketamine["reasons"] == [

@@ -84,7 +84,7 @@ class PathwayTests(TrellisTestCase):
         screening.refresh_from_db()
         self.assertEqual(screening.signed_by, self.prescriber)
         page = self.client.get(f"/patients/{patient.id}/")
-        self.assertContains(page, "✓ Eligible", count=6)  # three findings, three history cells
+        self.assertContains(page, "✓ Eligible", count=8)  # four findings, four history cells
         self.assertContains(page, "Signed, current")
 
         # 5. Every step is in the audit trail.

@@ -20,7 +20,7 @@ class ScreeningCardWordingTests(TrellisTestCase):
         screening = self.screening(SAFE_ANSWERS)
         self.sign_in(self.prescriber)
         page = self.client.get(f"/screenings/{screening.id}/")
-        self.assertContains(page, "No contraindication or caution found.", count=3)
+        self.assertContains(page, "No contraindication or caution found.", count=4)
         self.assertNotContains(page, "No rule applies")
 
     def test_reasons_name_the_answer_in_words_not_its_key(self):

@@ -56,6 +56,7 @@ PLAN_SIZES = {
     "tms-10hz": 36,
     "tms-itbs": 36,
     "tms-accelerated-itbs": 50,
+    "ketamine-oral-weekly": 6,
 }
 EVERY_PLAN = [
     pytest.param(code, closures, id=f"{code} with {name}")
@@ -227,6 +228,12 @@ def test_ketamine_maintenance_is_4_once_weekly_infusions():
 
     assert dates(sessions) == [day(week, 0) for week in (1, 2, 3, 4)]
     assert {s.phase for s in sessions} == {Phase.MAINTENANCE}
+
+
+def test_oral_ketamine_is_6_once_weekly_sessions():
+    sessions = plan_sessions("ketamine-oral-weekly", MONDAY)
+
+    assert dates(sessions) == [day(week, 0) for week in (1, 2, 3, 4, 5, 6)]
 
 
 def test_accelerated_itbs_is_10_sessions_a_day_for_5_days():
