@@ -112,7 +112,15 @@ def _check_resource(resource: Resource | None, kind: str, start, end, clinic) ->
     if resource.clinic_id != clinic.pk:
         raise InputError("resource", "is not one of this clinic's resources")
     kinds.check_resource_kind(kind, resource.kind)
-    if not resource.is_active:
+    # The resource's row is locked for the rest of the transaction, as adding a block or taking
+    # the resource out of use locks it (resource_services): a booking and a block made at the
+    # same moment are checked one after the other, never both against the state before.
+    in_use = (
+        Resource.objects.select_for_update()
+        .filter(pk=resource.pk)
+        .values_list("is_active", flat=True)
+    )
+    if not in_use.get():
         raise ResourceUnavailable(f"{resource.name} is not in use.")
     block = availability.blocking(resource, start, end)
     if block is not None:

@@ -4,8 +4,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
+from django.test import skipUnlessDBFeature
+from django.test.utils import CaptureQueriesContext
 
 from trellis.accounts.permissions import Role
 from trellis.audit.models import Action, AuditEvent
@@ -158,6 +160,19 @@ class OpeningTests(SchedulingTestCase):
             self.book(kind="tms", resource=self.device, start=self.at(13, 30))
         self.assertIn("maintenance", caught.exception.message)
         self.book(kind="tms", resource=self.device, start=self.at(14))
+
+    @skipUnlessDBFeature("has_select_for_update")
+    def test_booking_locks_the_resource_as_adding_a_block_does(self):
+        # A block added at the same moment waits for the booking's transaction (and the
+        # booking for the block's): both lock the resource's row before they look at the other.
+        with CaptureQueriesContext(connection) as queries:
+            self.book(resource=self.chair, start=self.at(9))
+        locks = [
+            q["sql"]
+            for q in queries.captured_queries
+            if "FOR UPDATE" in q["sql"] and '"scheduling_resource"' in q["sql"].split("WHERE")[0]
+        ]
+        self.assertEqual(len(locks), 1, [q["sql"] for q in queries.captured_queries])
 
     def test_the_resource_must_suit_the_kind(self):
         with self.assertRaises(InputError) as caught:
