@@ -8,9 +8,10 @@
   reminder per booked or confirmed appointment of the next clinic day, from the clinic's
   ``appointment_reminder_hour`` (clinic time). An ``AppointmentMessage`` keyed
   ``reminder:<day>`` is written first, so a rerun, or a second worker, never queues it again.
-- **Channels**: by text when the patient has a phone number, else by e-mail; both when the
-  clinic setting ``appointment_message_channels`` is 2. A phone number the outbox refuses falls
-  back to e-mail.
+- **Channels**: the patient's choice, ``patients.contact.channels`` (a patient not asked yet:
+  by text when a phone number is on file, else by e-mail, or both when the clinic setting
+  ``appointment_message_channels`` is 2; no text without recorded agreement where the clinic
+  requires it). A phone number the outbox refuses falls back to e-mail.
 - **Answers**: each message but a cancellation carries a signed link (``lib.signed_tokens``) to
   a page where the patient confirms (the appointment becomes ``confirmed``) or asks to cancel
   or reschedule (recorded on the link for front desk, ``selectors.cancel_requests``; the
@@ -45,6 +46,7 @@ from trellis.lib.errors import InputError
 from trellis.lib.http import site_url
 from trellis.messaging.models import Channel
 from trellis.messaging.services import enqueue_email, enqueue_sms
+from trellis.patients import contact
 from trellis.patients.models import Patient
 from trellis.scheduling import kinds, patient_words
 from trellis.scheduling.kinds import AppointmentStatus
@@ -135,12 +137,11 @@ def compose(
 
 
 def _channels(patient: Patient, clinic) -> list[str]:
-    phone, email = patient.phone.strip(), patient.email.strip()
-    if clinic.setting("appointment_message_channels") == 2:
-        return [c for c, on_file in ((Channel.SMS, phone), (Channel.EMAIL, email)) if on_file]
-    if phone:
-        return [Channel.SMS]
-    return [Channel.EMAIL] if email else []
+    return contact.channels(
+        patient,
+        clinic.setting("appointment_message_channels"),
+        consent_required=bool(clinic.setting("sms_consent_required")),
+    )
 
 
 def _queue(patient: Patient, clinic, channels: list[str], words: Words, purpose: str) -> list[str]:
