@@ -11,8 +11,9 @@ from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
+from trellis.patients import contact
 from trellis.patients.models import Patient
-from trellis.scheduling import availability, kinds
+from trellis.scheduling import availability, kinds, reminders
 from trellis.scheduling.models import (
     Appointment,
     AppointmentLink,
@@ -109,10 +110,27 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     appointments = upcoming_for_patient(actor, patient, limit=CARD_LIMIT)
     for appointment in appointments:
         appointment.local_start = wall_clock(actor.clinic, appointment.start)
-    return {
+    card = {
         "patient": patient,
         "appointments": appointments,
         "can_book": actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY),
+    }
+    if actor.can(Perm.APPOINTMENT_CHANGE):
+        card.update(calendar_link(actor, patient))
+    return card
+
+
+def calendar_link(actor: Actor, patient: Patient) -> dict:
+    """The patient's calendar address for their card, one query: ``feed`` (the one in use, or
+    None), ``can_feed``, and ``feed_reach``, how sending it would reach them ("" for no way)."""
+    return {
+        "can_feed": True,
+        "feed": CalendarFeed.objects.filter(
+            clinic=actor.clinic, patient=patient, revoked_at__isnull=True
+        )
+        .select_related("created_by")
+        .first(),
+        "feed_reach": contact.in_words(reminders.channels(patient, actor.clinic)).lower(),
     }
 
 
