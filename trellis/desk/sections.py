@@ -21,6 +21,7 @@ from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.safety import selectors as safety
+from trellis.scheduling import selectors as scheduling
 from trellis.treatments import selectors as treatments
 
 
@@ -62,6 +63,15 @@ NEW_REQUESTS = Section(
     see_all="request_queue",
     see_all_query="?status=new",
     note="From the website and the phone, oldest first.",
+)
+CANCEL_REQUESTS = Section(
+    "cancel-requests",
+    "Patients asking to cancel or reschedule",
+    scheduling.cancel_requests_page,
+    "desk/rows/cancel_request.html",
+    "No patient has asked to cancel or reschedule.",
+    see_all="calendar_day",
+    note="Answered by their appointment link; call them, then move or cancel. Soonest first.",
 )
 TODAY_ALL = Section(
     "today",
@@ -182,7 +192,7 @@ REMS_OVERDUE = Section(
 
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
-    Role.FRONT_DESK: (NEW_REQUESTS, TODAY_ALL),
+    Role.FRONT_DESK: (NEW_REQUESTS, CANCEL_REQUESTS, TODAY_ALL),
     Role.NURSE: (TODAY_KETAMINE, TO_SIGN_KETAMINE, OPEN_ALERTS),
     Role.TMS_TECHNICIAN: (TODAY_TMS, TO_SIGN_TMS, OPEN_ALERTS),
     Role.PRESCRIBER: (SCREENINGS_TO_SIGN, TO_SIGN, OPEN_ALERTS, RECENT_OVERRIDES, REMS_DUE),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.core.paginator import Page
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
+from trellis.audit.selectors import audited_page
 from trellis.audit.services import record_for
 from trellis.patients import contact
 from trellis.patients.models import Patient
@@ -178,11 +181,9 @@ def wall_clock(clinic, moment: datetime) -> datetime:
     return availability.local(clinic, moment).replace(tzinfo=None)
 
 
-def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[AppointmentLink]:
-    """Upcoming appointments whose patient asked by link to cancel or reschedule, soonest
-    first: front desk calls them, then moves or cancels the appointment."""
+def _cancel_request_rows(actor: Actor, now: datetime | None) -> QuerySet[AppointmentLink]:
     require(actor, Perm.APPOINTMENT_READ)
-    return list(
+    return (
         AppointmentLink.objects.filter(
             clinic=actor.clinic,
             answer=LinkAnswer.CANCEL_REQUESTED,
@@ -192,8 +193,25 @@ def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[Appoin
             ),
             appointment__start__gte=now or timezone.now(),
         )
-        .select_related("appointment__patient", "appointment__resource")
-        .order_by("appointment__start")
+        .select_related("appointment__patient__clinic", "appointment__resource")
+        .order_by("appointment__start", "id")
+    )
+
+
+def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[AppointmentLink]:
+    """Upcoming appointments whose patient asked by link to cancel or reschedule, soonest
+    first: front desk calls them, then moves or cancels the appointment."""
+    return list(_cancel_request_rows(actor, now))
+
+
+def cancel_requests_page(actor: Actor, page=1, *, now: datetime | None = None) -> Page:
+    """``cancel_requests`` a page at a time, audited as one query: front desk's work list."""
+    return audited_page(
+        actor,
+        _cancel_request_rows(actor, now),
+        object_type="scheduling.appointmentlink",
+        name="cancel_requests",
+        page=page,
     )
 
 
