@@ -44,7 +44,8 @@ class PatientForm(ModelForm):
         labels = {"emergency_contact_name": "Emergency contact"}
         help_texts = {
             "phone": "With the country code if it is not a US number.",
-            "contact_channel": "Reminders, confirmations and questionnaire links.",
+            "contact_channel": "Reminders, confirmations and questionnaire links. Not chosen "
+            "yet: by text if a phone is on file, else by e-mail.",
         }
 
     sms_consent = forms.BooleanField(

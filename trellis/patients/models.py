@@ -53,7 +53,7 @@ class ContactChannel(models.TextChoices):
     """How the patient wants automated messages (reminders, confirmations, questionnaire
     links); ``patients.contact.channels`` reads it. Empty: not asked yet, the clinic's usual."""
 
-    USUAL = "", "Not chosen: text if a phone is on file, else e-mail"
+    USUAL = "", "Not chosen yet"
     TEXT = "text", "Text message"
     EMAIL = "email", "E-mail"
     BOTH = "both", "Text and e-mail"

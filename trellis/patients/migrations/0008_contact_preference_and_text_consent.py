@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='patient',
             name='contact_channel',
-            field=models.CharField(blank=True, choices=[('', 'Not chosen: text if a phone is on file, else e-mail'), ('text', 'Text message'), ('email', 'E-mail'), ('both', 'Text and e-mail'), ('none', 'No automated messages')], default='', max_length=8, verbose_name='automated messages by'),
+            field=models.CharField(blank=True, choices=[('', 'Not chosen yet'), ('text', 'Text message'), ('email', 'E-mail'), ('both', 'Text and e-mail'), ('none', 'No automated messages')], default='', max_length=8, verbose_name='automated messages by'),
         ),
         migrations.AddField(
             model_name='patient',

@@ -24,7 +24,7 @@ class CalendarLinkPageTests(MessagesTestCase):
 
     def test_front_desk_issues_a_link_shown_once_that_works_and_is_audited(self):
         self.sign_in(self.front_desk)
-        self.assertContains(self.page(), "none in use")
+        self.assertContains(self.page(), "no link in use")
         response = self.issue()
         self.assertEqual(response.status_code, 200)
         (url,) = set(FEED_URL.findall(response.content.decode()))
@@ -89,7 +89,7 @@ class CalendarLinkPageTests(MessagesTestCase):
             [(e.action, e.detail) for e in self.feed_events()][-1],
             (Action.UPDATE, {"revoked": True}),
         )
-        self.assertContains(self.page(), "none in use")
+        self.assertContains(self.page(), "no link in use")
 
     def test_only_staff_who_change_appointments_and_only_in_their_clinic(self):
         self.sign_in(self.therapist)
