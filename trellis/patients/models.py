@@ -80,7 +80,7 @@ class Patient(models.Model):
         max_length=8,
         choices=ContactChannel.choices,
         blank=True,
-        default=ContactChannel.USUAL,
+        default="",  # not chosen yet (a plain str: the bulk loaders marshal it)
     )
     # When the patient agreed to automated text messages (TCPA prior express consent,
     # 47 CFR 64.1200(a)(1)); None: not recorded, and no text goes where the clinic requires it.

@@ -106,7 +106,8 @@ CARD_LIMIT = 5
 
 
 def patient_card(actor: Actor, patient: Patient) -> dict:
-    """The patient's next appointments for their page, in one query.
+    """The patient's next appointments for their page, in one query; for staff who may change
+    appointments, one more for the patient's calendar link (``calendar_link``).
 
     Registered as a patient-page card (``patients.panels``), which has checked the clinic and
     ``appointment.read`` and audited the patient."""
