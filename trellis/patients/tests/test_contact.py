@@ -3,7 +3,9 @@ agreement to texts; and where staff and the API set them."""
 
 from datetime import UTC, datetime
 
-from django.test import SimpleTestCase
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test import SimpleTestCase, TransactionTestCase
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
@@ -193,3 +195,27 @@ class ApiContactTests(ApiTestCase):
         fields = schema["components"]["schemas"]["PatientIn"]["properties"]
         self.assertIn("none (no automated messages)", fields["contact_channel"]["description"])
         self.assertIn("sms_consent_at", schema["components"]["schemas"]["PatientOut"]["required"])
+
+
+class ExistingClinicsMigrationTests(TransactionTestCase):
+    def test_clinics_there_before_keep_texting_and_a_clinics_own_choice_stands(self):
+        before = [
+            ("patients", "0008_contact_preference_and_text_consent"),
+            ("accounts", "0003_clinic_country_subdivision"),
+        ]
+        after = [("patients", "0009_existing_clinics_keep_texting")]
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        Clinic = executor.loader.project_state(before).apps.get_model("accounts", "Clinic")
+        Clinic.objects.create(slug="gamma", name="Gamma", mrn_prefix="GAM")
+        Clinic.objects.create(
+            slug="delta", name="Delta", mrn_prefix="DEL", settings={"sms_consent_required": 1}
+        )
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        Clinic = executor.loader.project_state(after).apps.get_model("accounts", "Clinic")
+        self.assertEqual(
+            {c.slug: c.settings["sms_consent_required"] for c in Clinic.objects.all()},
+            {"gamma": 0, "delta": 1},
+        )
