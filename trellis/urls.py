@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("trellis.treatments.urls")),
     path("", include("trellis.treatments.urls_courses")),
     path("", include("trellis.scheduling.urls")),
+    path("", include("trellis.scheduling.urls_patient")),
     path("", include("trellis.reports.urls")),
     path("", include("trellis.scheduling.urls_public")),
     path("", include("trellis.controlled.urls")),

@@ -1,5 +1,6 @@
 // Trellis page behaviour: idle sign-out with a warning (kept off while a treatment session is
-// in progress on the page), the note saved as a draft while it is typed, auto-submitting selects.
+// in progress on the page), the note saved as a draft while it is typed, auto-submitting selects,
+// copy buttons.
 (function () {
   "use strict";
 
@@ -96,9 +97,23 @@
     });
   }
 
+  // A "Copy" button next to a read-only address: copies it and says so.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      var field = document.getElementById(button.dataset.copy);
+      button.hidden = !navigator.clipboard || !field;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(field.value).then(function () {
+          button.textContent = "Copied";
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     idleLogoff();
     noteDrafts();
     autosubmit();
+    copyButtons();
   });
 })();

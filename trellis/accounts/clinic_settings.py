@@ -452,6 +452,18 @@ DEFINITIONS: dict[str, SettingDef] = {
             "1 = text, else e-mail; 2 = both",
             "Clinic policy",
         ),
+        SettingDef(
+            "sms_consent_required",
+            "Send automated text messages only to patients whose agreement to them is recorded "
+            "(1), or to any patient who gave a phone number (0)",
+            1,
+            0,
+            1,
+            "1 = recorded agreement required, 0 = not",
+            "TCPA: automated texts to a mobile number need the patient's prior express consent "
+            "(47 CFR 64.1200(a)(1)); giving the number to a health care provider may count as "
+            "consent for health care messages, but recording it is common practice",
+        ),
         # --- Measurement and safety alerts (trellis/measures; docs/measures.md).
         SettingDef(
             "alert_escalation_minutes",

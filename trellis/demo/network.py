@@ -3,7 +3,7 @@ first steps on the pathway (requests, weights, screenings). Deterministic and id
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 
@@ -224,6 +224,10 @@ def _patient(actor: Actor, rng: random.Random, today: date, number: int) -> Pati
         # 555-0100 to 555-0199 are the numbers set aside for fiction, in the clinic's area code.
         phone=f"+1 {actor.clinic.phone.split()[1]} 555 01{number:02d}",
         email=f"{given.lower()}.{family.lower()}{number}@example.com",  # two may share a name
+        # Agreed to automated texts on the intake form, ten weeks ago.
+        sms_consent_at=datetime.combine(
+            today - timedelta(days=70), time(10), tzinfo=actor.clinic.tzinfo
+        ),
     )
     # Weighed at the intake visit, before any course started.
     patients.record_measurement(

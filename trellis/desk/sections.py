@@ -59,6 +59,15 @@ NEW_REQUESTS = Section(
     see_all_query="?status=new",
     note="From the website and the phone, oldest first.",
 )
+CANCEL_REQUESTS = Section(
+    "cancel-requests",
+    "Patients asking to cancel or reschedule",
+    scheduling.cancel_requests_page,
+    "desk/rows/cancel_request.html",
+    "No patient has asked to cancel or reschedule.",
+    see_all="calendar_day",
+    note="Answered by their appointment link; call them, then move or cancel. Soonest first.",
+)
 TO_SIGN = Section(
     "to-sign",
     "Sessions to document and sign",
@@ -216,7 +225,13 @@ NO_SHOWS_WEEK = Section(
 
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
-    Role.FRONT_DESK: (ARRIVALS, NEW_REQUESTS, UNCONFIRMED_TOMORROW, UNBOOKED_TODAY),
+    Role.FRONT_DESK: (
+        ARRIVALS,
+        NEW_REQUESTS,
+        CANCEL_REQUESTS,
+        UNCONFIRMED_TOMORROW,
+        UNBOOKED_TODAY,
+    ),
     Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS),
     Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS),
     Role.PRESCRIBER: (SCREENINGS_TO_SIGN, TO_SIGN, OPEN_ALERTS, RECENT_OVERRIDES, REMS_DUE),

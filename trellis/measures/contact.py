@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from trellis.lib.http import site_url as site_url  # where it lives; used here by its old name
 from trellis.measures import instruments
+from trellis.patients import contact
 
 # Crisis resources shown to a patient and printed in every message to one (US): the 988
 # Suicide & Crisis Lifeline, by call or text, and 911. Any PHQ-9 item 9 above 0 needs
@@ -27,3 +28,14 @@ def link_until(expires_at: datetime, clinic) -> str:
     """
     local = timezone.localtime(expires_at, clinic.tzinfo)
     return f"{local:%b %-d, %-I:%M %p} {local.tzname()}"
+
+
+def link_channel(patient) -> str | None:
+    """The ``LinkChannel`` value (sms, email, both; models import this module, so named here)
+    a questionnaire link to ``patient`` goes by without staff choosing: the way they are
+    reached (``patients.contact``), or None when there is none."""
+    return {
+        (contact.SMS,): "sms",
+        (contact.EMAIL,): "email",
+        (contact.SMS, contact.EMAIL): "both",
+    }.get(tuple(contact.clinic_channels(patient)))

@@ -4,7 +4,9 @@ from django.utils import timezone
 from trellis.lib.errors import InputError
 from trellis.lib.forms import Form
 from trellis.measures import instruments
+from trellis.measures.contact import link_channel
 from trellis.measures.models import Instrument, LinkChannel
+from trellis.patients.contact import may_text
 
 
 class QuestionnaireForm(Form):
@@ -113,14 +115,18 @@ class SendLinkForm(Form):
 
     def __init__(self, *args, patient, courses=(), **kwargs):
         super().__init__(*args, **kwargs)
+        texts = may_text(patient)
         labels = {
-            LinkChannel.SMS: f"Text message to {patient.phone_display}" if patient.phone else None,
+            LinkChannel.SMS: f"Text message to {patient.phone_display}" if texts else None,
             LinkChannel.EMAIL: f"E-mail to {patient.email}" if patient.email else None,
-            LinkChannel.BOTH: "Both" if patient.phone and patient.email else None,
+            LinkChannel.BOTH: "Both" if texts and patient.email else None,
         }
         self.fields["channel"].choices = [(k, v) for k, v in labels.items() if v]
         if self.fields["channel"].choices:
-            self.fields["channel"].initial = self.fields["channel"].choices[0][0]
+            # The way the patient chose to be reached, else the first on offer.
+            offered = [value for value, _ in self.fields["channel"].choices]
+            chosen = link_channel(patient)
+            self.fields["channel"].initial = chosen if chosen in offered else offered[0]
         self.fields["course"].choices = [("", "Not part of a course")] + [
             (str(c.pk), f"{c.protocol.name}, from {c.start_date:%b %-d, %Y}") for c in courses
         ]

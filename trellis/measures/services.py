@@ -31,6 +31,7 @@ from trellis.measures.contact import (
     CRISIS_LINE,
     EMERGENCY_NUMBER,
     PATIENT_WORDS,
+    link_channel,
     link_until,
     site_url,
 )
@@ -43,6 +44,7 @@ from trellis.measures.models import (
     hash_token,
 )
 from trellis.messaging.services import enqueue_email, enqueue_sms
+from trellis.patients.contact import may_text
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind
 from trellis.safety.services import SYSTEM_USERNAME, raise_alert
@@ -423,6 +425,10 @@ def _check_channel(patient: Patient, channel: str) -> None:
         raise InputError("channel", f"must be one of {', '.join(LinkChannel.values)}")
     if channel in (LinkChannel.SMS, LinkChannel.BOTH) and not patient.phone.strip():
         raise InputError("channel", "the patient has no phone number on file")
+    if channel in (LinkChannel.SMS, LinkChannel.BOTH) and not may_text(patient):
+        raise InputError(
+            "channel", "the patient's agreement to text messages is not recorded on their page"
+        )
     if channel in (LinkChannel.EMAIL, LinkChannel.BOTH) and not patient.email.strip():
         raise InputError("channel", "the patient has no e-mail address on file")
 
@@ -752,15 +758,9 @@ def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> 
 
 def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
     patient = items[0].patient
-    channel = (
-        LinkChannel.SMS
-        if patient.phone.strip()
-        else LinkChannel.EMAIL
-        if patient.email.strip()
-        else None
-    )
+    channel = link_channel(patient)
     if channel is None:
-        logger.info("No reminder for %s: no phone or e-mail on file", patient.mrn)
+        logger.info("No reminder for %s: no automated messages, or nothing on file", patient.mrn)
         return 0
     try:
         with transaction.atomic():

@@ -177,9 +177,7 @@ def due_send_link(request: HttpRequest, scheduled_id: UUID) -> HttpResponse:
         return redirect("measures_due")
     items = services.open_moment(scheduled)
     codes = list(dict.fromkeys(i.instrument for i in sorted(items, key=_instrument_order)))
-    channel = request.POST.get("channel") or (
-        LinkChannel.SMS if patient.phone else LinkChannel.EMAIL
-    )
+    channel = request.POST.get("channel") or contact.link_channel(patient) or LinkChannel.EMAIL
     try:
         services.send_questionnaire_links(request.actor, patient, codes, channel, scheduled=items)
     except InputError as error:

@@ -1,9 +1,10 @@
 """JSON API for patients and screenings (DESIGN.md §5)."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import AfterValidator, WithJsonSchema
 
@@ -12,6 +13,7 @@ from trellis.lib.apidoc import errors
 from trellis.lib.schema import (
     Boolean,
     Date,
+    DateTime,
     Name,
     PlainText,
     TextRule,
@@ -21,9 +23,18 @@ from trellis.lib.schema import (
     whole_numbers,
 )
 from trellis.patients import access, eligibility, services
-from trellis.patients.models import Patient, Screening, Sex
+from trellis.patients.models import ContactChannel, Patient, Screening, Sex
 
 router = Router(tags=["patients"])
+
+
+CONTACT_CHANNEL = (
+    "How automated messages (reminders, confirmations, questionnaire links) reach the patient: "
+    "text, email, both, none (no automated messages), or empty: not chosen, by text when a "
+    "phone is on file, else by e-mail. text and both need a phone, email and both an e-mail "
+    "address (else a 422 naming contact_channel). Where the clinic requires it, no text is "
+    "sent without sms_consent_at."
+)
 
 
 class PatientIn(Schema):
@@ -35,6 +46,15 @@ class PatientIn(Schema):
     sex: Sex
     phone: text(32) = ""
     email: text(254) = Field("", description="An e-mail address, or empty")
+    contact_channel: ContactChannel = Field(
+        ContactChannel.USUAL,
+        description=CONTACT_CHANNEL,
+    )
+    sms_consent_at: DateTime | None = Field(
+        None,
+        description="When the patient agreed to automated text messages (ISO 8601 with an "
+        "offset; not in the future), or null: not recorded",
+    )
     address: text(1000, multiline=True) = ""
     emergency_contact_name: text(200, name=True) = ""
     emergency_contact_phone: text(32) = ""
@@ -80,6 +100,10 @@ class PatientOut(Schema):
     sex: str
     phone: str
     email: str
+    contact_channel: str = Field(description=CONTACT_CHANNEL)
+    sms_consent_at: datetime | None = Field(
+        description="When the patient agreed to automated text messages, or null"
+    )
     address: str
     emergency_contact_name: str
     emergency_contact_phone: str
@@ -94,6 +118,8 @@ def _patient_out(patient: Patient) -> dict:
         for name in PatientOut.model_fields
         if name not in ("weight_kg", "height_cm")
     }
+    if patient.sms_consent_at is not None:
+        data["sms_consent_at"] = timezone.localtime(patient.sms_consent_at, patient.clinic.tzinfo)
     for field in ("weight_kg", "height_cm"):
         latest = patient.latest_measurement(field)
         data[field] = (

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import timezone
 
 from trellis.lib.errors import InputError
 from trellis.lib.forms import Form, ModelForm
@@ -28,6 +29,7 @@ class PatientForm(ModelForm):
             "sex",
             "phone",
             "email",
+            "contact_channel",
             "address",
             "emergency_contact_name",
             "emergency_contact_relation",
@@ -40,11 +42,41 @@ class PatientForm(ModelForm):
             "emergency_contact_phone": forms.TextInput(attrs={"type": "tel"}),
         }
         labels = {"emergency_contact_name": "Emergency contact"}
-        help_texts = {"phone": "With the country code if it is not a US number."}
+        help_texts = {
+            "phone": "With the country code if it is not a US number.",
+            "contact_channel": "Reminders, confirmations and questionnaire links. Not chosen "
+            "yet: by text if a phone is on file, else by e-mail.",
+        }
+
+    sms_consent = forms.BooleanField(
+        label="Agreed to automated text messages",
+        required=False,
+        help_text="Tick once the patient has agreed, in writing or on a call; today's date is "
+        "recorded. Without it no automated text is sent where the clinic requires agreement.",
+    )
+    field_order = [*Meta.fields[: Meta.fields.index("contact_channel") + 1], "sms_consent"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["sex"].choices = SEX_CHOICES
+        agreed = self.instance.sms_consent_at
+        self.fields["sms_consent"].initial = agreed is not None
+        if agreed is not None:
+            self.fields[
+                "sms_consent"
+            ].help_text = (
+                f"Agreed {timezone.localtime(agreed):%b %-d, %Y}. Untick if they withdraw it."
+            )
+
+    def model_changes(self) -> dict:
+        """The patient's changed fields, the "agreed to texts" box as ``sms_consent_at``: the
+        time of ticking it, or None once unticked."""
+        changes = {
+            name: self.cleaned_data[name] for name in self.changed_data if name != "sms_consent"
+        }
+        if self.cleaned_data["sms_consent"] != (self.instance.sms_consent_at is not None):
+            changes["sms_consent_at"] = timezone.now() if self.cleaned_data["sms_consent"] else None
+        return changes
 
 
 class NewPatientForm(PatientForm):

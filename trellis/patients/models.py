@@ -38,9 +38,26 @@ def validate_birth_date(value: date) -> None:
         raise ValidationError("The date of birth is more than 125 years ago.")
 
 
+def validate_not_future(value) -> None:
+    # A few minutes' grace for a client whose clock runs ahead of ours.
+    if value > timezone.now() + timedelta(minutes=5):
+        raise ValidationError("This time is in the future.")
+
+
 def validate_not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError("This field cannot be blank.")
+
+
+class ContactChannel(models.TextChoices):
+    """How the patient wants automated messages (reminders, confirmations, questionnaire
+    links); ``patients.contact.channels`` reads it. Empty: not asked yet, the clinic's usual."""
+
+    USUAL = "", "Not chosen yet"
+    TEXT = "text", "Text message"
+    EMAIL = "email", "E-mail"
+    BOTH = "both", "Text and e-mail"
+    NONE = "none", "No automated messages"
 
 
 class Patient(models.Model):
@@ -58,6 +75,18 @@ class Patient(models.Model):
     sex = models.CharField(max_length=10, choices=Sex.choices)
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
+    contact_channel = models.CharField(
+        "automated messages by",
+        max_length=8,
+        choices=ContactChannel.choices,
+        blank=True,
+        default="",  # not chosen yet (a plain str: the bulk loaders marshal it)
+    )
+    # When the patient agreed to automated text messages (TCPA prior express consent,
+    # 47 CFR 64.1200(a)(1)); None: not recorded, and no text goes where the clinic requires it.
+    sms_consent_at = models.DateTimeField(
+        "agreed to automated texts", null=True, blank=True, validators=[validate_not_future]
+    )
     address = models.TextField(blank=True)
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = models.CharField(max_length=32, blank=True)
@@ -77,6 +106,19 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+    def clean(self) -> None:
+        needs = []
+        wants_text = self.contact_channel in (ContactChannel.TEXT, ContactChannel.BOTH)
+        wants_email = self.contact_channel in (ContactChannel.EMAIL, ContactChannel.BOTH)
+        if wants_text and not self.phone.strip():
+            needs.append(
+                "Text messages need a mobile number: fill in Phone, or choose another way."
+            )
+        if wants_email and not self.email.strip():
+            needs.append("E-mail needs an address: fill in E-mail, or choose another way.")
+        if needs:
+            raise ValidationError({"contact_channel": " ".join(needs)})
 
     @property
     def full_name(self) -> str:

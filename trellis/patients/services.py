@@ -6,7 +6,7 @@ Each runs in one transaction and writes its audit event in that transaction.
 import hashlib
 import hmac
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -69,6 +69,14 @@ def normalise_phones(clinic: Clinic, fields: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def _aware(clinic: Clinic, fields: dict) -> dict:
+    """``fields`` with a consent time given without an offset read in the clinic's timezone."""
+    value = fields.get("sms_consent_at")
+    if isinstance(value, datetime) and timezone.is_naive(value):
+        return {**fields, "sms_consent_at": timezone.make_aware(value, clinic.tzinfo)}
+    return fields
 
 
 def _full_clean(row, extra_errors: dict[str, str], **kwargs) -> None:
@@ -181,7 +189,7 @@ def register_patient(
     unless ``confirm_duplicate`` says this is someone else.
     """
     require(actor, Perm.PATIENT_CHANGE)
-    fields, phone_errors = _phones_in_e164(actor.clinic, fields)
+    fields, phone_errors = _phones_in_e164(actor.clinic, _aware(actor.clinic, fields))
     patient = Patient(clinic=actor.clinic, mrn="pending", **fields)
     _full_clean(patient, phone_errors, exclude=["mrn"])
     if not confirm_duplicate:
@@ -223,7 +231,7 @@ def _refuse_duplicates(actor, fields: dict) -> None:
 
 def update_patient(actor, patient: Patient, changes: dict) -> Patient:
     require(actor, Perm.PATIENT_CHANGE)
-    changes, phone_errors = _phones_in_e164(patient.clinic, changes)
+    changes, phone_errors = _phones_in_e164(patient.clinic, _aware(patient.clinic, changes))
     with transaction.atomic():
         for name, value in changes.items():
             setattr(patient, name, value)

@@ -14,7 +14,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.forms import apply_validation_error
 from trellis.lib.http import client_address, is_htmx
 from trellis.lib.text import text_problem
-from trellis.patients import access, panels, selectors, services
+from trellis.patients import access, contact, panels, selectors, services
 from trellis.patients.forms import (
     QUESTION_GROUPS,
     MeasurementForm,
@@ -62,7 +62,8 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     form = NewPatientForm(request.POST or None)
     duplicates = []
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
+        data = {k: v for k, v in form.cleaned_data.items() if k != "sms_consent"}
+        data.update(form.model_changes())
         try:
             patient = services.register_patient(
                 actor, confirm_duplicate=_confirmed(request), **data
@@ -91,6 +92,11 @@ def patient_detail(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         "weight": patient.latest_measurement("weight_kg"),
         "height": patient.latest_measurement("height_cm"),
         "can_edit": actor.can(Perm.PATIENT_CHANGE),
+        # How an automated message reaches them today (their choice, what is on file, consent).
+        "reach": contact.in_words(
+            contact.clinic_channels(patient, actor.clinic.setting("appointment_message_channels"))
+        ),
+        "texts_need_consent": bool(actor.clinic.setting("sms_consent_required")),
         # The other apps' cards (alerts, questionnaires, courses), each under its own right.
         "panels": panels.for_page(actor, patient),
     }
@@ -107,7 +113,7 @@ def patient_edit(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.PATIENT_CHANGE)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        changes = form.model_changes()
         if changes:
             services.update_patient(request.actor, patient, changes)
             messages.success(request, "Patient details saved.")

@@ -8,16 +8,18 @@
   reminder per booked or confirmed appointment of the next clinic day, from the clinic's
   ``appointment_reminder_hour`` (clinic time). An ``AppointmentMessage`` keyed
   ``reminder:<day>`` is written first, so a rerun, or a second worker, never queues it again.
-- **Channels**: by text when the patient has a phone number, else by e-mail; both when the
-  clinic setting ``appointment_message_channels`` is 2. A phone number the outbox refuses falls
-  back to e-mail.
+- **Channels**: the patient's choice, ``patients.contact.channels`` (a patient not asked yet:
+  by text when a phone number is on file, else by e-mail, or both when the clinic setting
+  ``appointment_message_channels`` is 2; no text without recorded agreement where the clinic
+  requires it). A phone number the outbox refuses falls back to e-mail.
 - **Answers**: each message but a cancellation carries a signed link (``lib.signed_tokens``) to
   a page where the patient confirms (the appointment becomes ``confirmed``) or asks to cancel
   or reschedule (recorded on the link for front desk, ``selectors.cancel_requests``; the
   appointment stays booked until front desk acts). One answer per link; the link ends when the
   appointment starts. There is no inbound SMS path, so a text reply is not read.
 - **Calendar feed**: a per-patient signed address for their upcoming appointments as a
-  calendar file; issuing a new one revokes the old.
+  calendar file; issuing a new one revokes the old. Staff issue it from the patient's page,
+  and may send it to the patient the way they are reached (``send_calendar_feed``).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from trellis.lib.errors import InputError
 from trellis.lib.http import site_url
 from trellis.messaging.models import Channel
 from trellis.messaging.services import enqueue_email, enqueue_sms
+from trellis.patients import contact
 from trellis.patients.models import Patient
 from trellis.scheduling import kinds, patient_words
 from trellis.scheduling.kinds import AppointmentStatus
@@ -134,13 +137,13 @@ def compose(
 # --- Telling the patient -------------------------------------------------------------------------
 
 
-def _channels(patient: Patient, clinic) -> list[str]:
-    phone, email = patient.phone.strip(), patient.email.strip()
-    if clinic.setting("appointment_message_channels") == 2:
-        return [c for c, on_file in ((Channel.SMS, phone), (Channel.EMAIL, email)) if on_file]
-    if phone:
-        return [Channel.SMS]
-    return [Channel.EMAIL] if email else []
+def channels(patient: Patient, clinic) -> list[str]:
+    """How an automated message about appointments reaches ``patient`` (``patients.contact``)."""
+    return contact.channels(
+        patient,
+        clinic.setting("appointment_message_channels"),
+        consent_required=bool(clinic.setting("sms_consent_required")),
+    )
 
 
 def _queue(patient: Patient, clinic, channels: list[str], words: Words, purpose: str) -> list[str]:
@@ -190,7 +193,7 @@ def _tell(
         link_url = site_url(reverse("appointment_link", args=[token]))
         ics_url = site_url(reverse("appointment_link_ics", args=[token]))
     words = compose(kind, appointment, clinic, link_url=link_url, ics_url=ics_url)
-    used = _queue(patient, clinic, _channels(patient, clinic), words, f"appointment_{kind}")
+    used = _queue(patient, clinic, channels(patient, clinic), words, f"appointment_{kind}")
     if used and token:
         AppointmentLink.objects.create(
             clinic=clinic,
@@ -256,7 +259,7 @@ def _tell_bookings(appointments: list[Appointment], now: datetime) -> None:
         ],
         email="\n".join(lines) + "\n",
     )
-    used = _queue(patient, clinic, _channels(patient, clinic), words, "appointment_booked")
+    used = _queue(patient, clinic, channels(patient, clinic), words, "appointment_booked")
     AppointmentMessage.objects.filter(pk__in=[t.pk for t in told]).update(channels=",".join(used))
 
 
@@ -443,6 +446,56 @@ def revoke_calendar_feeds(actor: Actor, patient: Patient, *, now: datetime | Non
         feed.save(update_fields=["revoked_at"])
         record_for(actor, Action.UPDATE, patient=patient, obj=feed, detail={"revoked": True})
     return len(feeds)
+
+
+def feed_words(clinic, url: str) -> Words:
+    """The message carrying a calendar address. No name, no diagnosis."""
+    what = "the calendar of your appointments"
+    sms = f"{clinic.name}: {what}, to add to your phone's calendar: {url}"
+    lines = [
+        "Hello,",
+        "",
+        f"This is {clinic.name}. Here is {what}; add it to your calendar app (as a calendar "
+        'subscription, or "from URL") and your appointments with us appear there and stay '
+        "up to date:",
+        "",
+        url,
+        "",
+        "Keep the link to yourself: anyone with it can see your appointment times.",
+        "",
+        clinic.name,
+    ]
+    lines += [line for line in (patient_words.one_line(clinic.address), clinic.phone) if line]
+    return Words(
+        sms=sms,
+        subject=f"Your appointments calendar · {clinic.name}"[:200],
+        email="\n".join(lines) + "\n",
+    )
+
+
+@dataclass(frozen=True)
+class SentFeed:
+    url: str
+    channels: list[str]
+
+
+@transaction.atomic
+def send_calendar_feed(actor: Actor, patient: Patient, *, now: datetime | None = None) -> SentFeed:
+    """A new calendar address for ``patient`` (any earlier one stops working), sent to them
+    the way they are reached, through the outbox, in the same transaction. InputError when
+    they have no way to receive it (no automated messages, or nothing usable on file)."""
+    _feed_patient(actor, patient)
+    clinic = patient.clinic
+    ways = channels(patient, clinic)
+    if not ways:
+        raise InputError("patient", "has no way to receive automated messages")
+    url = issue_calendar_feed(actor, patient, now=now)
+    used = _queue(patient, clinic, ways, feed_words(clinic, url), "calendar_feed")
+    if not used:
+        raise InputError("patient", "has no phone number or e-mail address the outbox can use")
+    feed = CalendarFeed.objects.filter(patient=patient, revoked_at__isnull=True).get()
+    record_for(actor, Action.UPDATE, patient=patient, obj=feed, detail={"sent_by": used})
+    return SentFeed(url=url, channels=used)
 
 
 def open_feed(token: str) -> CalendarFeed | None:

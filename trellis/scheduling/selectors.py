@@ -15,9 +15,9 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.selectors import audited_page
 from trellis.audit.services import record_for
-from trellis.patients import access
+from trellis.patients import access, contact
 from trellis.patients.models import Patient
-from trellis.scheduling import availability, kinds
+from trellis.scheduling import availability, kinds, reminders
 from trellis.scheduling.kinds import AppointmentStatus
 from trellis.scheduling.models import (
     Appointment,
@@ -108,17 +108,35 @@ CARD_LIMIT = 5
 
 
 def patient_card(actor: Actor, patient: Patient) -> dict:
-    """The patient's next appointments for their page, in one query.
+    """The patient's next appointments for their page, in one query; for staff who may change
+    appointments, one more for the patient's calendar link (``calendar_link``).
 
     Registered as a patient-page card (``patients.panels``), which has checked the clinic and
     ``appointment.read`` and audited the patient."""
     appointments = upcoming_for_patient(actor, patient, limit=CARD_LIMIT)
     for appointment in appointments:
         appointment.local_start = wall_clock(actor.clinic, appointment.start)
-    return {
+    card = {
         "patient": patient,
         "appointments": appointments,
         "can_book": actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY),
+    }
+    if actor.can(Perm.APPOINTMENT_CHANGE):
+        card.update(calendar_link(actor, patient))
+    return card
+
+
+def calendar_link(actor: Actor, patient: Patient) -> dict:
+    """The patient's calendar address for their card, one query: ``feed`` (the one in use, or
+    None), ``can_feed``, and ``feed_reach``, how sending it would reach them ("" for no way)."""
+    return {
+        "can_feed": True,
+        "feed": CalendarFeed.objects.filter(
+            clinic=actor.clinic, patient=patient, revoked_at__isnull=True
+        )
+        .select_related("created_by")
+        .first(),
+        "feed_reach": contact.in_words(reminders.channels(patient, actor.clinic)).lower(),
     }
 
 
@@ -166,11 +184,9 @@ def wall_clock(clinic, moment: datetime) -> datetime:
     return availability.local(clinic, moment).replace(tzinfo=None)
 
 
-def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[AppointmentLink]:
-    """Upcoming appointments whose patient asked by link to cancel or reschedule, soonest
-    first: front desk calls them, then moves or cancels the appointment."""
+def _cancel_request_rows(actor: Actor, now: datetime | None) -> QuerySet[AppointmentLink]:
     require(actor, Perm.APPOINTMENT_READ)
-    return list(
+    return (
         AppointmentLink.objects.filter(
             clinic=actor.clinic,
             answer=LinkAnswer.CANCEL_REQUESTED,
@@ -180,8 +196,25 @@ def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[Appoin
             ),
             appointment__start__gte=now or timezone.now(),
         )
-        .select_related("appointment__patient", "appointment__resource")
-        .order_by("appointment__start")
+        .select_related("appointment__patient__clinic", "appointment__resource")
+        .order_by("appointment__start", "id")
+    )
+
+
+def cancel_requests(actor: Actor, *, now: datetime | None = None) -> list[AppointmentLink]:
+    """Upcoming appointments whose patient asked by link to cancel or reschedule, soonest
+    first: front desk calls them, then moves or cancels the appointment."""
+    return list(_cancel_request_rows(actor, now))
+
+
+def cancel_requests_page(actor: Actor, page=1, *, now: datetime | None = None) -> Page:
+    """``cancel_requests`` a page at a time, audited as one query: front desk's work list."""
+    return audited_page(
+        actor,
+        _cancel_request_rows(actor, now),
+        object_type="scheduling.appointmentlink",
+        name="cancel_requests",
+        page=page,
     )
 
 

@@ -10,11 +10,11 @@ from trellis.accounts.permissions import Role
 from trellis.audit.models import Action, AuditEvent
 from trellis.desk.sections import BY_ROLE, sections_for
 from trellis.measures.models import ScheduledMeasure
-from trellis.patients.models import AssessmentRequest, RequestStatus
+from trellis.patients.models import AssessmentRequest, Patient, RequestStatus
 from trellis.patients.services import create_screening, sign_screening
 from trellis.safety.models import AlertKind, AlertSeverity, SafetyAlert
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus, ResourceKind
-from trellis.scheduling.models import Appointment
+from trellis.scheduling.models import Appointment, AppointmentLink, LinkAnswer
 from trellis.scheduling.tests.base import add_resource
 from trellis.testing import AUDIT_LOCK_QUERIES, SAFE_ANSWERS, actor_for, make_patient
 from trellis.treatments import services
@@ -22,7 +22,7 @@ from trellis.treatments.models import RemsForm, SafetyOverride, Session, Session
 from trellis.treatments.tests.test_courses import CourseTestCase
 
 EXPECTED = {
-    Role.FRONT_DESK: ["arrivals", "requests", "unconfirmed", "unbooked-today"],
+    Role.FRONT_DESK: ["arrivals", "requests", "cancel-requests", "unconfirmed", "unbooked-today"],
     Role.NURSE: ["chairs", "to-sign-ketamine", "alerts"],
     Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts"],
     Role.PRESCRIBER: ["screenings", "to-sign", "alerts", "overrides", "rems"],
@@ -40,7 +40,7 @@ EXPECTED = {
 # The whole home page, in queries: signing in and the top bar (4 to 6) and 6 per list; the
 # administrator's staff count is one more.
 QUERIES = {
-    Role.FRONT_DESK: 28,
+    Role.FRONT_DESK: 34,
     Role.NURSE: 23,
     Role.TMS_TECHNICIAN: 22,
     Role.PRESCRIBER: 35,
@@ -138,6 +138,25 @@ class DeskTestCase(CourseTestCase):
                 summary=f"PHQ-9 item 9 {tag}",
             )
             SafetyAlert.objects.filter(pk=alert.pk).update(created_at=long_ago)
+            # An appointment in two days whose patient asked, by its link, to cancel.
+            start = timezone.now() + timedelta(days=2, hours=i)
+            appointment = Appointment.objects.create(
+                clinic=clinic,
+                patient=tms_patient,
+                kind="tms",
+                start=start,
+                end=start + timedelta(minutes=40),
+                created_by=user,
+                day=timezone.localtime(start, clinic.tzinfo).date(),
+            )
+            AppointmentLink.objects.create(
+                clinic=clinic,
+                appointment=appointment,
+                token_hash=f"{tag}".ljust(64, "0"),
+                expires_at=start,
+                answer=LinkAnswer.CANCEL_REQUESTED,
+                answered_at=timezone.now() - timedelta(hours=3),
+            )
             ScheduledMeasure.objects.filter(patient__in=[ketamine_patient, tms_patient]).update(
                 opens_on=today - timedelta(days=1), due_on=today, closes_on=today
             )
@@ -230,6 +249,7 @@ class SectionsPerRoleTests(DeskTestCase):
         self.assertContains(page, "No appointments today.")
         self.assertContains(page, "Every appointment tomorrow is confirmed.")
         self.assertContains(page, "Every session planned today has an appointment.")
+        self.assertContains(page, "No patient has asked to cancel or reschedule.")
         page = self.home(self.therapist)
         self.assertContains(page, "You have no therapy, group or coaching appointments today.")
         page = self.home(self.prescriber)
@@ -273,6 +293,23 @@ class RowsTests(DeskTestCase):
         self.assertNotRegex(page.content.decode(), r'href="/sessions/[0-9a-f]{8}-')
         self.assertNotContains(page, "PHQ-9 item 9")  # nor alerts
         self.assertNotContains(page, "Beta")
+
+    def test_front_desk_sees_who_asked_to_cancel_with_their_phone_and_the_day(self):
+        (link,) = AppointmentLink.objects.filter(clinic=self.clinic_a)
+        Patient.objects.filter(pk=link.appointment.patient_id).update(phone="+16175550134")
+        page = self.home(self.front_desk)
+        self.assertEqual(self.rows(page, "cancel-requests"), [link])
+        appointment = link.appointment
+        local = timezone.localtime(appointment.start, self.clinic_a.tzinfo)
+        self.assertContains(page, f"{local:%a %b %-d, %-I:%M} {local:%p}")
+        self.assertContains(page, "MagnetAlpha00, Tee")
+        self.assertContains(page, "(617) 555-0134")
+        self.assertContains(page, "asked 3")
+        self.assertContains(page, f'href="/calendar/?date={appointment.day:%Y-%m-%d}"')
+        # Once front desk cancels or moves it past, it leaves the list.
+        Appointment.objects.filter(pk=appointment.pk).update(status="cancelled")
+        page = self.home(self.front_desk)
+        self.assertEqual(self.rows(page, "cancel-requests"), [])
 
     def test_nurse_and_tms_technician_see_their_own_modality(self):
         nurse = self.home(self.nurse)

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from trellis.measures import services
+from trellis.patients.models import Patient
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
 from trellis.testing import TrellisTestCase, actor_for
@@ -50,6 +51,10 @@ class MeasuresTestCase(TrellisTestCase):
         cls.patient.phone = "+1 555 010 4477"
         cls.patient.email = "ada@example.com"
         cls.patient.save(update_fields=["phone", "email"])
+        # Every patient has agreed to texts: a test of a text without agreement says so.
+        Patient.objects.update(sms_consent_at=timezone.now())
+        for patient in (cls.patient, cls.other_patient, cls.patient_b):
+            patient.refresh_from_db()
         cls.prescriber_actor = actor_for(cls.prescriber, cls.clinic_a)
         cls.nurse_actor = actor_for(cls.nurse, cls.clinic_a)
 

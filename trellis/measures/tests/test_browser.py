@@ -3,6 +3,7 @@ opened at 390 × 844, item 9 answered above 0, crisis resources shown at once, a
 the clinic's queue. Run alone with ``pytest -m browser``."""
 
 import pytest
+from django.utils import timezone
 
 from trellis.accounts.permissions import Role
 from trellis.lib.browser_testing import page_errors, signed_in_context
@@ -26,7 +27,8 @@ def test_item_nine_on_the_phone_shows_crisis_resources_and_reaches_the_alert_que
     actor = actor_for(nurse, clinic)
     patient = make_patient(actor, "Margaret", "Hamilton")
     patient.phone = "+1 555 010 4477"
-    patient.save(update_fields=["phone"])
+    patient.sms_consent_at = timezone.now()  # agreed to texts
+    patient.save(update_fields=["phone", "sms_consent_at"])
     link = services.send_questionnaire_links(actor, patient, ["phq9"], "sms")[0]
     path = "/q/" + link.url.split("/q/")[1]
 

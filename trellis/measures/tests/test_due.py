@@ -327,6 +327,15 @@ class ReminderTests(MeasuresTestCase):
             ScheduledMeasure.objects.filter(key="baseline", reminded_at__isnull=False).exists()
         )
 
+    def test_the_patients_choice_decides_and_no_automated_text_without_agreement(self):
+        Patient.objects.filter(pk=self.patient.pk).update(contact_channel="none")
+        self.assertEqual(services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10)), 0)
+        self.assertFalse(OutboxMessage.objects.exists())
+        ScheduledMeasure.objects.update(reminded_at=None, link_sent_at=None)
+        Patient.objects.filter(pk=self.patient.pk).update(contact_channel="", sms_consent_at=None)
+        services.send_measure_reminders(now=local(self.clinic_a, self.eve, 10))
+        self.assertEqual(OutboxMessage.objects.get().channel, Channel.EMAIL)
+
     def test_no_reminder_when_a_link_was_already_sent_or_it_was_answered(self):
         services.send_questionnaire_links(
             self.nurse_actor,

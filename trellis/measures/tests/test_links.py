@@ -22,6 +22,7 @@ from trellis.measures.tests.helpers import (
     form_data,
 )
 from trellis.messaging.models import Channel, OutboxMessage
+from trellis.patients.models import Patient
 from trellis.safety.models import SafetyAlert
 from trellis.testing import actor_for
 
@@ -112,6 +113,20 @@ class SendingTests(LinkTestCase):
             ).count(),
             2,
         )
+
+    def test_no_text_without_the_patients_recorded_agreement(self):
+        Patient.objects.filter(pk=self.patient.pk).update(
+            sms_consent_at=None, contact_channel="email"
+        )
+        self.patient.refresh_from_db()
+        with self.assertRaisesMessage(InputError, "agreement to text messages is not recorded"):
+            self.send(("phq9",), "both")
+        self.assertFalse(OutboxMessage.objects.exists())
+        self.sign_in(self.nurse)
+        page = self.client.get(f"/patients/{self.patient.id}/questionnaire-links/new/")
+        self.assertNotContains(page, "Text message to")
+        # The way the patient chose is offered first.
+        self.assertEqual(page.context["form"]["channel"].initial, "email")
 
     def test_the_front_desk_and_other_clinics_cannot_send_links(self):
         url = f"/patients/{self.patient.id}/questionnaire-links/new/"

@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.http import Http404
 from django.test import TestCase
+from django.utils import timezone
 
 from trellis.accounts.permissions import Role
 from trellis.audit.models import AuditEvent
@@ -29,8 +30,16 @@ ADDRESS = "12 Main St\nSpringfield, MA 01101"
 LINK = re.compile(r"/a/([^/\s]+)/")
 
 
-def contactable(patient: Patient, *, phone="+16175550134", email="ada@example.org") -> None:
-    Patient.objects.filter(pk=patient.pk).update(phone=phone, email=email)
+def contactable(
+    patient: Patient, *, phone="+16175550134", email="ada@example.org", agreed=True, choice=""
+) -> None:
+    """The patient's phone and e-mail, their agreement to texts and their choice of channel."""
+    Patient.objects.filter(pk=patient.pk).update(
+        phone=phone,
+        email=email,
+        sms_consent_at=timezone.now() if agreed else None,
+        contact_channel=choice,
+    )
     patient.refresh_from_db()
 
 
@@ -121,6 +130,29 @@ class BookingMessageTests(MessagesTestCase):
         email = self.outbox()[0] if self.outbox()[0].channel == "email" else self.outbox()[1]
         self.assertIn("Add it to your calendar: ", email.body)
         self.assertIn("/calendar.ics", email.body)
+
+    def test_the_patients_choice_and_agreement_to_texts_decide_the_channels(self):
+        cases = [
+            # (choice, agreed to texts, clinic requires agreement) -> channels
+            ("", False, 1, ["email"]),
+            ("", False, 0, ["sms"]),
+            ("email", True, 1, ["email"]),
+            ("both", True, 1, ["email", "sms"]),
+            ("both", False, 1, ["email"]),
+            ("text", False, 1, ["email"]),
+            ("none", True, 1, []),
+        ]
+        for choice, agreed, required, expected in cases:
+            with self.subTest(choice=choice, agreed=agreed, required=required):
+                contactable(self.patient, agreed=agreed, choice=choice)
+                set_setting(self.clinic_a, sms_consent_required=required)
+                self.clinic_a.refresh_from_db()
+                appointment = self.book(resource=self.chair)
+                self.assertEqual(sorted(m.channel for m in self.outbox()), expected)
+                told = AppointmentMessage.objects.get(appointment=appointment)
+                self.assertEqual(sorted(filter(None, told.channels.split(","))), expected)
+                Appointment.objects.filter(pk=appointment.pk).update(status="cancelled")
+                OutboxMessage.objects.all().delete()
 
     def test_no_phone_sends_e_mail_and_a_refused_phone_falls_back_to_e_mail(self):
         contactable(self.patient, phone="")
