@@ -149,12 +149,21 @@ def check_resource_kind(kind: str, resource_kind: str) -> None:
     """A ``resource`` error when a resource of ``resource_kind`` cannot take ``kind``."""
     suitable = SUITABLE_RESOURCES[kind]
     if resource_kind not in suitable:
-        names = " or ".join(sorted(ResourceKind(r).label.lower() for r in suitable))
+        names = " or ".join(sorted(_noun(ResourceKind(r).label) for r in suitable))
         raise InputError(
             "resource",
-            f"a {ResourceKind(resource_kind).label.lower()} cannot take "
-            f"{AppointmentKind(kind).label} appointments; choose a {names}",
+            f"{_article(_noun(ResourceKind(resource_kind).label))} cannot take "
+            f"{AppointmentKind(kind).label} appointments; choose {_article(names)}",
         )
+
+
+def _noun(label: str) -> str:
+    """A label inside a sentence: "Infusion chair" → "infusion chair", "TMS device" kept."""
+    return label if label[:2].isupper() else label[0].lower() + label[1:]
+
+
+def _article(words: str) -> str:
+    return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
 
 def check_transition(current: str, new: str) -> None:

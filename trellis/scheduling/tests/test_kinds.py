@@ -88,6 +88,28 @@ def test_which_resource_suits_which_kind(kind, resource, fits):
         assert caught.value.field == "resource"
 
 
+@pytest.mark.parametrize(
+    ("kind", "resource", "message"),
+    [
+        (
+            "follow_up",
+            "chair",
+            "an infusion chair cannot take Follow-up appointments; choose a room",
+        ),
+        ("tms", "room", "a room cannot take TMS appointments; choose a TMS device"),
+        (
+            "iv_ketamine",
+            "tms_device",
+            "a TMS device cannot take IV ketamine appointments; choose an infusion chair or room",
+        ),
+    ],
+)
+def test_an_unsuitable_resource_is_named_in_plain_words(kind, resource, message):
+    with pytest.raises(InputError) as caught:
+        kinds.check_resource_kind(kind, resource)
+    assert caught.value.message == message
+
+
 S = AppointmentStatus
 
 
