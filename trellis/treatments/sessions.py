@@ -709,16 +709,7 @@ def save_infusion(
             record.total_ml = infusion.total_ml
             record.bag_mg_per_ml = infusion.bag_mg_per_ml
             record.rate_ml_per_h = infusion.rate_ml_per_h
-        dose_overridden = [p for p in overriding if p.field == "dose_mg_per_kg"]
-        if dose_overridden:
-            record.dose_override_reason = override_reason.strip()
-            record.dose_override_by = actor.user
-        record.save()
-        detail = {"changed": sorted(data)}
-        if dose_overridden:
-            detail["dose_override_reason"] = record.dose_override_reason
-        record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
-        _record_overrides(actor, session, overriding, override_reason)
+        _save_dosing(actor, session, record, data, overriding, override_reason, "dose_mg_per_kg")
     return infusion
 
 
@@ -887,17 +878,23 @@ def save_oral(actor, session: Session, data: dict, *, override_reason: str = "")
         record = session.oral
         for name, value in data.items():
             setattr(record, name, value)
-        dose_overridden = any(p.field == "dose_mg" for p in overriding)
-        if dose_overridden:
-            record.dose_override_reason = override_reason.strip()
-            record.dose_override_by = actor.user
-        record.save()
-        detail = {"changed": sorted(data)}
-        if dose_overridden:
-            detail["dose_override_reason"] = record.dose_override_reason
-        record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
-        _record_overrides(actor, session, overriding, override_reason)
+        _save_dosing(actor, session, record, data, overriding, override_reason, "dose_mg")
     return record
+
+
+def _save_dosing(actor, session, record, data, overriding, override_reason, dose_field) -> None:
+    """Save a ketamine dosing record (infusion or oral) with the changed fields audited; a dose
+    past its limit that a prescriber overrode keeps the reason and who gave it on the record."""
+    dose_overridden = any(p.field == dose_field for p in overriding)
+    if dose_overridden:
+        record.dose_override_reason = override_reason.strip()
+        record.dose_override_by = actor.user
+    record.save()
+    detail = {"changed": sorted(data)}
+    if dose_overridden:
+        detail["dose_override_reason"] = record.dose_override_reason
+    record_for(actor, Action.UPDATE, patient=session.patient, obj=session, detail=detail)
+    _record_overrides(actor, session, overriding, override_reason)
 
 
 def _had_56mg(session: Session) -> bool:
