@@ -98,7 +98,7 @@ AMOUNTS = (
 )
 
 
-_DECIMAL = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,10})?")
+_DECIMAL = re.compile(r"-?0*[0-9]{1,10}(\.[0-9]{1,10})?")  # leading zeros are still a number
 
 
 def _amount(value):

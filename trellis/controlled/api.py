@@ -148,7 +148,7 @@ class AdministrationOut(Schema):
 
 @router.post(
     "/controlled/administrations",
-    response={201: AdministrationOut, **errors(403, 409)},
+    response={201: AdministrationOut, **errors(403, 404, 409)},
     summary="Record a dose given from a container; 409 when it would take the container below "
     "zero, or the container is expired or quarantined",
 )
@@ -207,7 +207,7 @@ def _witness(request, username: str) -> User | None:
 
 @router.post(
     "/controlled/waste",
-    response={201: WasteOut, **errors(403, 409)},
+    response={201: WasteOut, **errors(403, 404, 409)},
     summary="Record waste of a remainder with its witness, who confirms it with their own "
     "token; 422 without a witness or with yourself as witness",
 )
@@ -277,7 +277,7 @@ class CountOut(Schema):
 
 @router.post(
     "/controlled/counts",
-    response={201: CountOut, **errors(403)},
+    response={201: CountOut, **errors(403, 404)},
     summary="Count a container; a difference from the ledger raises a controlled_discrepancy "
     "safety alert",
 )

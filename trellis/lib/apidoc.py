@@ -57,11 +57,12 @@ class ConflictOut(Schema):
     code: str
 
 
-ERROR_SCHEMAS = {403: ErrorOut, 409: ConflictOut}
+ERROR_SCHEMAS = {403: ErrorOut, 404: ErrorOut, 409: ConflictOut}
 
 
 def errors(*codes: int) -> dict[int, type[Schema]]:
-    """Responses an operation declares itself: 403 (its role rule), 409 (its state rules)."""
+    """Responses an operation declares itself: 403 (its role rule), 404 (a record its body
+    names by id that is not in the clinic), 409 (its state rules)."""
     return {code: ERROR_SCHEMAS[code] for code in codes}
 
 

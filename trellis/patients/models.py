@@ -7,7 +7,7 @@ never deleted (the admin refuses to), so no foreign-key check looks for them eit
 """
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -42,6 +42,15 @@ def validate_not_future(value) -> None:
     # A few minutes' grace for a client whose clock runs ahead of ours.
     if value > timezone.now() + timedelta(minutes=5):
         raise ValidationError("This time is in the future.")
+
+
+# The first text message was sent on 3 December 1992: an agreement to texts cannot be older.
+FIRST_TEXT_MESSAGE = datetime(1992, 12, 3, tzinfo=UTC)
+
+
+def validate_texting_era(value) -> None:
+    if value < FIRST_TEXT_MESSAGE:
+        raise ValidationError("This time is before text messages existed (December 1992).")
 
 
 def validate_not_blank(value: str) -> None:
@@ -85,7 +94,10 @@ class Patient(models.Model):
     # When the patient agreed to automated text messages (TCPA prior express consent,
     # 47 CFR 64.1200(a)(1)); None: not recorded, and no text goes where the clinic requires it.
     sms_consent_at = models.DateTimeField(
-        "agreed to automated texts", null=True, blank=True, validators=[validate_not_future]
+        "agreed to automated texts",
+        null=True,
+        blank=True,
+        validators=[validate_not_future, validate_texting_era],
     )
     address = models.TextField(blank=True)
     emergency_contact_name = models.CharField(max_length=200, blank=True)

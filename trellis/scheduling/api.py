@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema, Status
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.errors import InputError
-from trellis.lib.schema import DateTime, bounded, text
+from trellis.lib.schema import Date, DateTime, bounded, text
 from trellis.patients import access
 from trellis.scheduling import kinds, selectors, services
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus
@@ -103,7 +103,7 @@ def _session(actor, pk: UUID | None) -> Session | None:
 
 @router.post(
     "/appointments",
-    response={201: AppointmentOut, **errors(403, 409)},
+    response={201: AppointmentOut, **errors(403, 404, 409)},
     summary="Book an appointment; 409 when the resource or the patient is booked then, or a "
     "ketamine-family dose is already booked that day without a prescriber's override",
 )
@@ -128,23 +128,11 @@ def book(request, payload: AppointmentIn):
     response={200: list[AppointmentOut], **errors(403)},
     summary="The clinic's appointments on a day, in start order",
 )
-def day_list(request, date: str = ""):
+def day_list(request, date: Date | None = None):
     """``date`` is YYYY-MM-DD at the clinic; without it, the clinic's today."""
     actor = request.auth
-    if date:
-        try:
-            day = _parse_day(date)
-        except ValueError:
-            raise InputError("date", "must be a date written YYYY-MM-DD") from None
-    else:
-        day = actor.clinic.today()
+    day = date or actor.clinic.today()
     return [_out(a) for a in selectors.day_appointments(actor, day)]
-
-
-def _parse_day(value: str) -> date:
-    if len(value) != 10:
-        raise ValueError(value)
-    return date.fromisoformat(value)
 
 
 class StatusIn(Schema):

@@ -106,6 +106,9 @@ class FeeScheduleTests(ApiTestCase):
         self.assertEqual(response.json()["amount"], "0.00")
         response = self.call("put", "/api/v1/fees/j0013", "admin", {"amount": 10.1})
         self.assertEqual((response.json()["code"], response.json()["amount"]), ("J0013", "10.10"))
+        body = {"amount": "0" * 23}  # leading zeros are still a number
+        response = self.call("put", "/api/v1/fees/J3490", "admin", body)
+        self.assertEqual((response.status_code, response.json()["amount"]), (200, "0.00"))
 
     def test_bad_amounts_and_unknown_codes_are_422_and_change_nothing(self):
         cases = [

@@ -182,6 +182,8 @@ class ApiContactTests(ApiTestCase):
             ({"contact_channel": "pigeon"}, "contact_channel"),
             ({"sms_consent_at": "2999-01-01T00:00:00Z"}, "sms_consent_at"),
             ({"sms_consent_at": "yesterday"}, "sms_consent_at"),
+            # Before text messages existed (and before zones had whole-minute offsets).
+            ({"sms_consent_at": "1867-03-26T22:00:23-04:00"}, "sms_consent_at"),
         ]
         for extra, field in cases:
             with self.subTest(extra=extra):
