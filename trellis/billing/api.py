@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Field, Router, Schema
-from pydantic import BeforeValidator, StrictBool
+from pydantic import BeforeValidator, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from trellis.billing import coding, selectors, services
 from trellis.lib.apidoc import errors
-from trellis.lib.schema import bounded, text
+from trellis.lib.schema import bounded
 
 router = Router(tags=["billing"])
 
@@ -98,12 +98,14 @@ AMOUNTS = (
 )
 
 
-_DECIMAL = re.compile(r"-?0*[0-9]{1,10}(\.[0-9]{1,10})?")  # leading zeros are still a number
+# Leading zeros are still a number; the pattern is the OpenAPI document's too.
+_DECIMAL_TEXT = r"^-?0*[0-9]{1,10}(\.[0-9]{1,10})?$"
+_DECIMAL = re.compile(_DECIMAL_TEXT)
 
 
 def _amount(value):
     """A JSON number or a decimal string; the service checks the amount's range and cents."""
-    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+    if isinstance(value, str) and _DECIMAL.match(value.strip()):
         return value.strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PydanticCustomError("amount", "must be a number of US dollars")
@@ -111,7 +113,10 @@ def _amount(value):
 
 
 class FeeIn(Schema):
-    amount: Annotated[float | text(24), BeforeValidator(_amount)] = Field(..., description=AMOUNTS)
+    amount: Annotated[
+        float | Annotated[str, StringConstraints(pattern=_DECIMAL_TEXT, max_length=40)],
+        BeforeValidator(_amount),
+    ] = Field(..., description=AMOUNTS)
 
 
 class FeeOut(Schema):

@@ -90,7 +90,7 @@ def _brief(container: Container) -> dict:
 
 @router.post(
     "/controlled/receipts",
-    response={201: ReceiptOut, **errors(403)},
+    response={201: ReceiptOut, **errors(403, 404)},
     summary="Receive ketamine or esketamine on an invoice: one container per vial or device",
 )
 def create_receipt(request, payload: ReceiptIn):
