@@ -145,6 +145,12 @@ def check_minutes(minutes) -> int:
     return minutes
 
 
+def first_kind_for(resource_kind: str) -> str:
+    """The first appointment kind (in the book's order) a resource of ``resource_kind`` takes:
+    what a booking begun from that resource's column starts as."""
+    return next(k for k in AppointmentKind.values if resource_kind in SUITABLE_RESOURCES[k])
+
+
 def check_resource_kind(kind: str, resource_kind: str) -> None:
     """A ``resource`` error when a resource of ``resource_kind`` cannot take ``kind``."""
     suitable = SUITABLE_RESOURCES[kind]

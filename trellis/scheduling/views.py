@@ -355,6 +355,10 @@ def book(request: HttpRequest) -> HttpResponse:
         patient = access.patient(actor, data["patient"])
     kind = _kind_from(data)
     resources = selectors.resources(clinic)
+    if kind is None and request.method == "GET":
+        # Begun from a resource's column: start as a kind that resource takes.
+        chosen = next((r for r in resources if str(r.pk) == data.get("resource")), None)
+        kind = kinds.first_kind_for(chosen.kind) if chosen is not None else None
     staff = selectors.bookable_staff(clinic)
     may_override = actor.can(Perm.APPOINTMENT_OVERRIDE)
     initial = {"kind": kind or AppointmentKind.ASSESSMENT}

@@ -129,6 +129,18 @@ class DayGridTests(CalendarTestCase):
         self.assertContains(form, 'value="09:15"')
         self.assertContains(form, f'value="{self.monday.isoformat()}"')
         self.assertContains(form, f'<option value="{self.room.pk}" selected>')
+        # From a chair's column the booking starts as a kind a chair takes, with the chair kept.
+        form = self.client.get(
+            "/calendar/book/",
+            {
+                "patient": str(self.patient.id),
+                "date": self.monday.isoformat(),
+                "time": "09:15",
+                "resource": str(self.chair.pk),
+            },
+        )
+        self.assertContains(form, f'<option value="{self.chair.pk}" selected>')
+        self.assertContains(form, '<option value="iv_ketamine" selected>')
 
     def test_booked_blocked_and_closed_cells_are_not_links(self):
         late = add_resource(self.clinic_a, "Room 2", ResourceKind.ROOM, opens=time(10), ordering=5)
