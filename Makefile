@@ -10,8 +10,10 @@ PORT ?= 8000
 venv: $(VENV)/.installed
 
 # A development machine or CI: the product's dependencies and the dev tools (pytest, ruff,
-# Playwright, schemathesis). Production installs requirements.lock alone (docs/operations.md).
+# Playwright, schemathesis), and the Debian libraries WeasyPrint lays PDFs out with.
+# Production installs requirements.lock alone (docs/operations.md).
 $(VENV)/.installed: requirements-dev.lock
+	scripts/ensure-pdf-libraries
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@

@@ -54,3 +54,19 @@ def on_session_page(provider: Callable) -> None:
 
 def session_page_parts(actor, session) -> list[dict]:
     return [part for provider in _SESSION_PARTS if (part := provider(actor, session)) is not None]
+
+
+_SESSION_SIGNED: list[Callable] = []
+
+
+def on_session_signed(receiver: Callable) -> None:
+    """Call ``receiver(actor, session)`` when a session is signed, in the signing transaction:
+    the charges it earns and the stock it drew are written with it, or not at all."""
+    if receiver not in _SESSION_SIGNED:
+        _SESSION_SIGNED.append(receiver)
+
+
+def session_signed(actor, session) -> None:
+    """Tell every receiver, in the caller's transaction: a receiver's error rolls it back."""
+    for receiver in _SESSION_SIGNED:
+        receiver(actor, session)

@@ -1063,6 +1063,7 @@ def sign_session(actor, session: Session, *, now: datetime | None = None) -> Ses
         )
         if session.course.modality == Modality.ESKETAMINE:
             _file_rems_form(actor, session)
+        hooks.session_signed(actor, session)
         _complete_course_if_done(actor, session.course, now)
     return session
 
