@@ -95,9 +95,7 @@ class PlanningTests(CheckInTestCase):
         ended = self.local(self.clinic_a.today() - timedelta(days=1), 11)
         self.signed_session(ended)
         run_clinic_jobs(ended + timedelta(hours=25))
-        self.assertEqual(
-            CheckIn.objects.get(hours_after=24).status, CheckInStatus.UNREACHABLE
-        )
+        self.assertEqual(CheckIn.objects.get(hours_after=24).status, CheckInStatus.UNREACHABLE)
 
 
 class AnsweringTests(CheckInTestCase):
@@ -166,9 +164,7 @@ class AnsweringTests(CheckInTestCase):
             ),
             self.assertRaises(RuntimeError),
         ):
-            services.submit_check_in(
-                token, mood=7, sleep=0, side_effects=[], harm_thoughts=True
-            )
+            services.submit_check_in(token, mood=7, sleep=0, side_effects=[], harm_thoughts=True)
         row = CheckIn.objects.get()
         self.assertIsNone(row.answered_at)
         self.assertIsNone(row.harm_thoughts)
@@ -185,9 +181,7 @@ class AnsweringTests(CheckInTestCase):
         self.assertIsNone(CheckIn.objects.get().answered_at)
 
     def test_a_journal_note_comes_with_the_check_in_private_or_shared(self):
-        self.client.post(
-            f"/c/{self.send()}/", answers(journal="Walked by the lake. Felt lighter.")
-        )
+        self.client.post(f"/c/{self.send()}/", answers(journal="Walked by the lake. Felt lighter."))
         entry = JournalEntry.objects.get()
         self.assertFalse(entry.shared)
         self.client.post(
