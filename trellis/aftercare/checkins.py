@@ -79,7 +79,7 @@ RULES: dict[Rule, RuleDef] = {
         RuleDef(
             Rule.MOOD_DROP,
             "high",
-            "Mood fell by the clinic's threshold or more since the last check-in",
+            "Mood fell past the clinic's threshold since the last check-in",
             "Clinic setting checkin_mood_drop; no published cut-off for a 0–10 mood rating",
         ),
     )

@@ -31,7 +31,7 @@ class PlanForm(InputErrorMixin, Form):
     )
     journal = forms.BooleanField(label="Journal", required=False)
     follow_up = forms.ChoiceField(
-        label="Follow-up with a mental-health professional",
+        label="Follow-up with",
         choices=FollowUpWith.choices,
         required=False,
     )

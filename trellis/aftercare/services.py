@@ -327,12 +327,12 @@ def send_check_in(actor, patient: Patient, *, now: datetime | None = None) -> Se
             created_by=actor.user,
             created_at=now,
         )
-        sent = _issue_link(row, now)
+        sent = issue_link(row, now)
         record_for(actor, Action.CREATE, patient=patient, obj=row, detail={"sent": True})
     return sent
 
 
-def _issue_link(row: CheckIn, now: datetime) -> SentCheckIn:
+def issue_link(row: CheckIn, now: datetime) -> SentCheckIn:
     """Give ``row`` a fresh single-use link and queue the message (inside a transaction)."""
     patient = row.patient
     clinic = patient.clinic
@@ -394,7 +394,7 @@ def send_due_check_ins(*, now: datetime | None = None, limit: int = 200) -> int:
                     elif not contact.clinic_channels(row.patient):
                         _close(row, CheckInStatus.UNREACHABLE)
                     else:
-                        _issue_link(row, now)
+                        issue_link(row, now)
                         record(
                             Action.UPDATE,
                             clinic=clinic,
