@@ -156,3 +156,41 @@ class CoachingTests(AftercareTestCase):
                 self.nurse_actor, self.plan, held_on=day, code="0591T", minutes=40
             )
         self.assertEqual(raised.exception.field, "code")
+
+
+class CardTests(AftercareTestCase):
+    def test_the_card_loads_in_a_fixed_number_of_queries_and_renders_without_any(self):
+        from datetime import timedelta as td
+
+        from django.template import Context, Template
+        from django.utils import timezone
+
+        plan = services.save_plan(
+            self.nurse_actor,
+            self.patient,
+            services.PlanInput(
+                course=self.course,
+                coaching=True,
+                coaching_goals="Walk daily",
+                follow_up="internal",
+                follow_up_clinician_id=self.therapist.pk,
+                referral_status="accepted",
+                referral_date=self.clinic_a.today(),
+            ),
+        )
+        services.record_coaching_session(
+            self.nurse_actor, plan, held_on=self.clinic_a.today(), code="0591T", minutes=30
+        )
+        self.signed_session(timezone.now() - td(hours=1), number=1)
+        self.signed_session(timezone.now() - td(hours=1), number=2)
+        services.add_journal_entry(self.nurse_actor, self.patient, "Calm week", shared=True)
+        services.add_journal_entry(self.nurse_actor, self.patient, "Mine only", shared=False)
+        with self.assertNumQueries(5):
+            card = selectors.patient_card(self.nurse_actor, self.patient)
+        template = Template('{% include "aftercare/includes/patient_card.html" %}')
+        with self.assertNumQueries(0):
+            html = template.render(Context({"card": card}))
+        self.assertIn("Calm week", html)
+        self.assertNotIn("Mine only", html)
+        self.assertIn("Session 2, 72 h", html)
+        self.assertIn("0591T", html)
