@@ -184,15 +184,20 @@ class AnsweringTests(CheckInTestCase):
         self.client.post(f"/c/{self.send()}/", answers(journal="Walked by the lake. Felt lighter."))
         entry = JournalEntry.objects.get()
         self.assertFalse(entry.shared)
-        self.client.post(
+        response = self.client.post(
             f"/c/{self.send()}/",
             answers(journal="I just want to die some days", share_journal="on"),
         )
+        # The net's alert shows the crisis screen at once, as a yes to the question does.
+        self.assertContains(response, "Please reach out now")
+        self.assertContains(response, 'href="tel:988"')
         shared = JournalEntry.objects.get(shared=True)
         self.assertTrue(shared.crisis_language)
         alert = SafetyAlert.objects.get()
         self.assertEqual(alert.kind, "journal_crisis_language")
         self.assertNotIn("die", alert.summary)
+        self.sign_in(self.nurse)
+        self.assertContains(self.client.get(f"/alerts/{alert.id}/"), "Shared journal entry of")
         # The words are in no audit event.
         for event in AuditEvent.objects.all():
             self.assertNotIn("lake", str(event.detail))
