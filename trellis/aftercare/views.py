@@ -107,12 +107,13 @@ def journal_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                     "at the top of this page. Read the entry, speak with the patient and "
                     "acknowledge the alert with what was done.",
                 )
-            else:
-                messages.success(
-                    request,
-                    "Journal entry saved"
-                    + (", shared with the care team." if entry.shared else ", private."),
-                )
+                # The top of the page, where the alert and this message are.
+                return redirect("patient_detail", patient.id)
+            messages.success(
+                request,
+                "Journal entry saved"
+                + (", shared with the care team." if entry.shared else ", private."),
+            )
             return redirect(_card(patient.id))
     return render(request, "aftercare/journal_form.html", {"patient": patient, "form": form})
 

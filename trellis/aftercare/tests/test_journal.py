@@ -37,6 +37,8 @@ class JournalTests(AftercareTestCase):
             follow=True,
         )
         self.assertContains(page, "a safety alert is open at the top of this page")
+        # To the top of the page, where the alert banner is, not down to the card.
+        self.assertEqual(page.redirect_chain[0][0], f"/patients/{self.patient.id}/")
         entry = JournalEntry.objects.get()
         self.assertTrue(entry.crisis_language)
         alert = SafetyAlert.objects.get()
