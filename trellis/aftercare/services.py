@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -695,6 +696,11 @@ def escalate_unreturned_follow_ups(*, now: datetime | None = None, limit: int = 
     for clinic in Clinic.objects.all():
         today = timezone.localtime(now, clinic.tzinfo).date()
         last_due = today - timedelta(days=clinic.setting("follow_up_escalation_days"))
+        # Moments already escalated are left out in the query, so that they can never fill
+        # the batch and hold back new ones.
+        escalated_before = FollowUpEscalation.objects.filter(
+            patient=OuterRef("patient"), due_on=OuterRef("due_on")
+        )
         rows = list(
             ScheduledMeasure.objects.filter(
                 clinic=clinic,
@@ -703,20 +709,14 @@ def escalate_unreturned_follow_ups(*, now: datetime | None = None, limit: int = 
                 due_on__lte=last_due,
                 due_on__gt=last_due - timedelta(days=ESCALATION_LOOKBACK_DAYS),
             )
+            .filter(~Exists(escalated_before))
             .select_related("patient__clinic", "course")
             .order_by("due_on", "patient_id", "instrument")[:limit]
         )
         moments: dict[tuple, list[ScheduledMeasure]] = {}
         for row in rows:
             moments.setdefault((row.patient_id, row.due_on), []).append(row)
-        done = set(
-            FollowUpEscalation.objects.filter(
-                clinic=clinic, patient_id__in={k[0] for k in moments}
-            ).values_list("patient_id", "due_on")
-        )
-        for key, items in moments.items():
-            if key in done:
-                continue
+        for items in moments.values():
             try:
                 with transaction.atomic():
                     if _escalate_follow_up(items, now):

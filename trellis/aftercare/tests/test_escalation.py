@@ -77,3 +77,25 @@ class EscalationTests(AftercareTestCase):
         self.sign_in(self.nurse)
         page = self.client.get(f"/alerts/{alert.id}/")
         self.assertContains(page, "1-month follow-up due")
+
+    def test_escalated_moments_never_hold_back_new_ones(self):
+        from trellis.aftercare import services
+
+        run_clinic_jobs(self.at(14))
+        later = self.due_on + timedelta(days=1)
+        ScheduledMeasure.objects.create(
+            clinic=self.clinic_a,
+            patient=self.other_patient,
+            course=self.course,
+            key="follow-up-1b",
+            occasion="follow_up",
+            label="1-month follow-up",
+            instrument="phq9",
+            opens_on=later - timedelta(days=7),
+            due_on=later,
+            closes_on=later + timedelta(days=28),
+        )
+        # A batch of one: the moment escalated already is not what fills it.
+        escalated = services.escalate_unreturned_follow_ups(now=self.at(16), limit=1)
+        self.assertEqual(escalated, 1)
+        self.assertEqual(SafetyAlert.objects.count(), 2)
