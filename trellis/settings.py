@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "trellis.billing",
     "trellis.scheduling",
     "trellis.therapy",
+    "trellis.aftercare",
     "trellis.controlled",
     "trellis.measures",
     "trellis.messaging",

@@ -555,6 +555,62 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic or state policy: witnessing waste is an institutional or state rule, not a "
             "federal one [R69, R66]",
         ),
+        # --- Aftercare (trellis/aftercare; docs/aftercare.md).
+        SettingDef(
+            "checkin_first_hours",
+            "First check-in after a dosing session (0: none)",
+            24,
+            0,
+            168,
+            "hours after the session",
+            "Integration within 24–72 hours of a dosing session [R110]",
+        ),
+        SettingDef(
+            "checkin_second_hours",
+            "Second check-in after a dosing session (0: none)",
+            72,
+            0,
+            336,
+            "hours after the session",
+            "Integration within 24–72 hours of a dosing session [R110]",
+        ),
+        SettingDef(
+            "checkin_link_hours",
+            "A check-in link works once, for this long",
+            48,
+            4,
+            168,
+            "hours",
+            "Clinic policy",
+        ),
+        SettingDef(
+            "checkin_mood_floor",
+            "Raise a safety alert when a check-in's mood (0 worst – 10 best) is at or below",
+            2,
+            0,
+            9,
+            "points of 10",
+            "Clinic policy; no published cut-off for a single 0–10 mood rating",
+        ),
+        SettingDef(
+            "checkin_mood_drop",
+            "Raise a safety alert when mood falls this much or more since the last check-in",
+            3,
+            1,
+            10,
+            "points of 10",
+            "Clinic policy; no published cut-off for a single 0–10 mood rating",
+        ),
+        SettingDef(
+            "follow_up_escalation_days",
+            "Raise a safety alert when follow-up questionnaires are still not returned this long "
+            "after they were due",
+            14,
+            1,
+            60,
+            "days after the due date",
+            "Clinic policy; follow-ups after a course watch for relapse [R58]",
+        ),
     )
 }
 

@@ -52,6 +52,8 @@ class Perm(StrEnum):
     PROGRESS_NOTE_CHANGE = "progress_note.change"
     PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
+    AFTERCARE_READ = "aftercare.read"
+    AFTERCARE_CHANGE = "aftercare.change"
 
 
 _R = Role
@@ -109,6 +111,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.PROGRESS_NOTE_CHANGE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_WRITE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_READ: _CLINICIANS,
+    # Aftercare (DOMAIN.md §13): the care team reads and edits the plan, sends check-ins and
+    # reads the journal entries a patient shares; the front desk and administrator do not.
+    Perm.AFTERCARE_READ: _CLINICIANS,
+    Perm.AFTERCARE_CHANGE: _CLINICIANS,
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -145,6 +151,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
     Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
+    Perm.AFTERCARE_READ: "Read aftercare plans, check-ins and shared journal entries",
+    Perm.AFTERCARE_CHANGE: "Edit an aftercare plan, send a check-in, enter a journal entry",
 }
 
 

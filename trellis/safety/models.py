@@ -25,6 +25,11 @@ class AlertKind(models.TextChoices):
         "controlled_waste_unwitnessed",
         "Controlled-substance waste not witnessed",
     )
+    # Aftercare (trellis/aftercare): a check-in's answer, a shared journal entry, a follow-up.
+    CHECK_IN_HARM = "check_in_harm", "Check-in: thoughts of harming oneself"
+    CHECK_IN_WORSENING = "check_in_worsening", "Check-in: mood past the clinic's threshold"
+    JOURNAL_CRISIS_LANGUAGE = "journal_crisis_language", "Shared journal entry: crisis language"
+    FOLLOW_UP_UNRETURNED = "follow_up_unreturned", "Follow-up questionnaires not returned"
 
 
 class AlertSeverity(models.TextChoices):

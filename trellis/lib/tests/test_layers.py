@@ -38,6 +38,7 @@ CLINICAL: dict[str, set[str]] = {
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
+    "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
     "desk": {
         "measures",
         "treatments",
@@ -48,6 +49,7 @@ CLINICAL: dict[str, set[str]] = {
         "reports",
         "billing",
         "therapy",
+        "aftercare",
     },
     "demo": {
         "measures",
@@ -60,6 +62,7 @@ CLINICAL: dict[str, set[str]] = {
         "billing",
         "desk",
         "therapy",
+        "aftercare",
     },
 }
 

@@ -12,7 +12,15 @@ class ClinicJobsTests(SimpleTestCase):
     def test_escalation_runs_first_then_reminders_then_schedules(self):
         self.assertEqual(
             [job.name for job in jobs.registered()],
-            ["escalated", "reminders", "unwitnessed_waste", "appointment_reminders", "scheduled"],
+            [
+                "escalated",
+                "reminders",
+                "unwitnessed_waste",
+                "appointment_reminders",
+                "check_ins",
+                "scheduled",
+                "follow_up_escalations",
+            ],
         )
 
     def test_a_failing_job_is_logged_and_the_others_still_run(self):
