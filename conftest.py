@@ -15,7 +15,48 @@ def pytest_configure(config) -> None:
 
     # Tests that write from several threads need a database file: SQLite's in-memory test
     # database cannot take concurrent writers, so they are skipped unless this names a file.
+    _static_files_read_once()
+
     sqlite_file = os.environ.get("TRELLIS_TEST_SQLITE_FILE")
     database = settings.DATABASES["default"]
     if sqlite_file and database["ENGINE"] == "django.db.backends.sqlite3":
         database.setdefault("TEST", {})["NAME"] = sqlite_file
+
+
+def _static_files_read_once() -> None:
+    """Django's test client builds the middleware afresh for every test, and WhiteNoise then
+    reads every static file the finders know (the admin's and the API documentation's too) and
+    works out its headers: a tenth of a typical page test. The files do not change while the
+    suite runs, so each build after the first takes the table the first one made under the
+    same settings. (A server process builds its middleware once, so this is the tests' cost
+    only.)"""
+    from django.conf import settings
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    read_from_finders = WhiteNoiseMiddleware.add_files_from_finders
+    tables: dict[tuple, dict] = {}
+
+    def add_files_from_finders(self) -> None:
+        key = (
+            type(self),
+            self.static_prefix,
+            self.max_age,
+            self.allow_all_origins,
+            self.charset,
+            self.index_file,
+            self.add_headers_function,
+            repr(getattr(settings, "WHITENOISE_MIMETYPES", None)),
+            tuple(settings.INSTALLED_APPS),
+            tuple(map(str, settings.STATICFILES_DIRS)),
+            tuple(settings.STATICFILES_FINDERS),
+        )
+        if key not in tables:
+            files, self.files = self.files, {}
+            try:
+                read_from_finders(self)
+                tables[key] = self.files
+            finally:
+                self.files = files
+        self.files.update(tables[key])
+
+    WhiteNoiseMiddleware.add_files_from_finders = add_files_from_finders
