@@ -16,10 +16,10 @@ def pytest_configure(config) -> None:
     # test checks it does).
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-    # Tests that write from several threads need a database file: SQLite's in-memory test
-    # database cannot take concurrent writers, so they are skipped unless this names a file.
     _static_files_read_once()
 
+    # Tests that write from several threads need a database file: SQLite's in-memory test
+    # database cannot take concurrent writers, so they are skipped unless this names a file.
     sqlite_file = os.environ.get("TRELLIS_TEST_SQLITE_FILE")
     database = settings.DATABASES["default"]
     if sqlite_file and database["ENGINE"] == "django.db.backends.sqlite3":
@@ -41,8 +41,9 @@ def django_db_setup(django_db_setup):
 def _keep_out_of_garbage_collection() -> None:
     """Python's collector walks every object it tracks on each full pass; the suite keeps
     hundreds of thousands alive from start to end (Django, the apps, their modules and the
-    test classes) and those passes took a sixth of a run. Once they exist, they are moved
-    out of its sight (``gc.freeze``); what the tests create is collected as before."""
+    test classes), and walking them again and again cost a few milliseconds a test. Once they
+    exist they are moved out of its sight (``gc.freeze``); what the tests create is collected
+    as before."""
     gc.collect()
     gc.freeze()
 
@@ -50,10 +51,10 @@ def _keep_out_of_garbage_collection() -> None:
 def _static_files_read_once() -> None:
     """Django's test client builds the middleware afresh for every test, and WhiteNoise then
     reads every static file the finders know (the admin's and the API documentation's too) and
-    works out its headers: a tenth of a typical page test. The files do not change while the
-    suite runs, so each build after the first takes the table the first one made under the
-    same settings. (A server process builds its middleware once, so this is the tests' cost
-    only.)"""
+    works out its headers: some 13 ms of CPU for every test that uses the client. The files
+    do not change while the suite runs, so each build after the first takes the table the
+    first one made under the same settings. (A server process builds its middleware once, so
+    this is the tests' cost only.)"""
     from django.conf import settings
     from whitenoise.middleware import WhiteNoiseMiddleware
 
