@@ -1,5 +1,5 @@
 """A tiny run of the benchmark suite (``make bench``, docs/benchmarks.md) so that it keeps
-working as the pages change: the load driver for about a second against a live server, the
+working as the pages change: the load driver for about half a second against a live server, the
 interactive mix's staff sessions and forms included, and the durability writer killed mid-run.
 
 Structure and zero lost writes only: no timing thresholds, as the machine is shared.
@@ -58,7 +58,7 @@ def test_the_driver_measures_the_bare_view_and_the_interactive_mix(live_server, 
             "port": port,
             "clients": 2,
             "warmup": 0,
-            "duration": 1,
+            "duration": 0.5,
             "kinds": [
                 {"name": "bare view", "method": "GET", "weight": 1, "expect": [200],
                  "variants": [{"path": "/bench/bare"}]}
@@ -72,7 +72,7 @@ def test_the_driver_measures_the_bare_view_and_the_interactive_mix(live_server, 
 
     # One client: the test server shares one database connection between its threads.
     mixed = drive(
-        {"port": port, "clients": 1, "warmup": 0, "duration": 1, "tour": True, **mix}, tmp_path
+        {"port": port, "clients": 1, "warmup": 0, "duration": 0.5, "tour": True, **mix}, tmp_path
     )
     assert set(mixed["by_endpoint"]) == MIX
     assert all(e.keys() >= SUMMARY for e in mixed["by_endpoint"].values())
@@ -99,7 +99,7 @@ def writer_env(tmp_path):
 
 
 def test_every_acknowledged_write_is_found_after_sigkill(writer_env):
-    result = durability.run(writer_env, threads=2, kill_after=1.0)
+    result = durability.run(writer_env, threads=2, kill_after=0.5)
     assert result["exit_signal"] == 9
     assert result["acknowledged"] > 0
     assert result["missing"] == 0, result["missing_sample"]

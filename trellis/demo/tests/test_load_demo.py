@@ -1,3 +1,4 @@
+import contextlib
 import io
 from unittest import mock
 
@@ -33,12 +34,55 @@ def counts() -> dict:
     }
 
 
+class Discard(Exception):
+    pass
+
+
+def plan() -> list[tuple]:
+    """Every demo course: clinic, patient, protocol, start date, payer."""
+    return list(
+        Course.objects.order_by("clinic__slug", "patient__mrn").values_list(
+            "clinic__slug", "patient__mrn", "protocol__code", "start_date", "payer"
+        )
+    )
+
+
 class LoadDemoTests(TestCase):
-    """The demo loaded once for the class (loading it takes seconds)."""
+    """The demo loaded once for the class, from an empty database (loading it takes seconds).
+
+    Before that, on the same empty database, the demo is loaded in two steps and rolled back:
+    what those loads did is kept for ``test_the_courses_are_the_same_every_time_...``."""
 
     @classmethod
     def setUpTestData(cls):
+        cls.two_steps = cls.load_in_two_steps()
         call_command("load_demo", stdout=io.StringIO())
+
+    @classmethod
+    def load_in_two_steps(cls) -> dict:
+        """Load the demo as one loaded before Lakeshore had courses would be, then again; note
+        what each step left, and roll it all back."""
+        seen = {}
+        with contextlib.suppress(Discard), transaction.atomic():
+            with mock.patch.dict(clinical.PLANS, {"lakeshore": []}):
+                network.build()
+            seen["lakeshore_courses_at_first"] = Course.objects.filter(
+                clinic__slug="lakeshore"
+            ).exists()
+            seen["riverside_courses_at_first"] = Course.objects.filter(
+                clinic__slug="riverside"
+            ).count()
+            seen["added_courses"] = network.build().courses
+            seen["riverside_courses_after"] = Course.objects.filter(
+                clinic__slug="riverside"
+            ).count()
+            seen["plan"] = plan()
+            seen["before_third"] = counts()
+            seen["third_courses"] = network.build().courses
+            seen["after_third"] = counts()
+            raise Discard
+        seen["rolled_back"] = not Course.objects.exists()
+        return seen
 
     def test_it_builds_two_clinics_with_every_role_and_patients(self):
         self.assertEqual(Clinic.objects.count(), 2)
@@ -109,38 +153,15 @@ class LoadDemoTests(TestCase):
             {"lakeshore"},
         )
 
-
-def plan() -> list[tuple]:
-    """Every demo course: clinic, patient, protocol, start date, payer."""
-    return list(
-        Course.objects.order_by("clinic__slug", "patient__mrn").values_list(
-            "clinic__slug", "patient__mrn", "protocol__code", "start_date", "payer"
-        )
-    )
-
-
-class FreshDemoTests(TestCase):
-    """Loads that must start from an empty database."""
-
     def test_the_courses_are_the_same_every_time_and_a_later_clinic_gets_its_own_once(self):
-        class Discard(Exception):
-            pass
-
-        with self.assertRaises(Discard), transaction.atomic():
-            call_command("load_demo", stdout=io.StringIO())
-            first = plan()
-            raise Discard
-        self.assertFalse(Course.objects.exists())
-        # Loaded again in two steps, as a demo loaded before Lakeshore had courses would be:
-        # the same courses as the first load, Lakeshore's added once and Riverside's untouched.
-        with mock.patch.dict(clinical.PLANS, {"lakeshore": []}):
-            network.build()
-        self.assertFalse(Course.objects.filter(clinic__slug="lakeshore").exists())
-        riverside = Course.objects.filter(clinic__slug="riverside").count()
-        added = network.build()
-        self.assertEqual(added.courses, len(clinical.PLANS["lakeshore"]))
-        self.assertEqual(Course.objects.filter(clinic__slug="riverside").count(), riverside)
-        self.assertEqual(plan(), first)
-        before = counts()
-        self.assertEqual(network.build().courses, 0)
-        self.assertEqual(counts(), before)
+        # This class's demo is one fresh load; the two-step load before it (rolled back) was
+        # what a demo loaded before Lakeshore had courses would be: the same courses as the
+        # fresh load, Lakeshore's added once and Riverside's untouched.
+        seen = self.two_steps
+        self.assertTrue(seen["rolled_back"])
+        self.assertFalse(seen["lakeshore_courses_at_first"])
+        self.assertEqual(seen["added_courses"], len(clinical.PLANS["lakeshore"]))
+        self.assertEqual(seen["riverside_courses_after"], seen["riverside_courses_at_first"])
+        self.assertEqual(seen["plan"], plan())
+        self.assertEqual(seen["third_courses"], 0)
+        self.assertEqual(seen["after_third"], seen["before_third"])

@@ -1,41 +1,52 @@
 """Alerts raised before they had their own app are the safety app's afterwards: the move
-changes no table and no row."""
+changes no table and no row.
 
-from django.db import connection
+The migrations run on an empty database of their own (``migration_database``), brought to the
+state before the move, so the test database is not taken back past every app after measures."""
+
+from datetime import date
+
 from django.db.migrations.executor import MigrationExecutor
-from django.test import TransactionTestCase
+from django.test import TestCase
 
-from trellis.accounts.permissions import Role
-from trellis.safety.models import SafetyAlert
-from trellis.testing import actor_for, make_clinic, make_patient, make_staff
+from trellis.safety.models import AlertStatus
+from trellis.testing import migration_database
 
-BEFORE = [("measures", "0005_one_answer_per_moment_across_courses"), ("safety", None)]
+BEFORE = [("measures", "0005_one_answer_per_moment_across_courses")]
 AFTER = [("measures", "0006_safety_alerts_have_their_own_app")]
 
 
-class SafetyAlertsMoveTest(TransactionTestCase):
-    def tearDown(self) -> None:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
-
+class SafetyAlertsMoveTest(TestCase):
     def test_an_alert_raised_before_the_move_is_still_open_after_it(self):
-        clinic = make_clinic("alpha", "Alpha Clinic", "ALP")
-        patient = make_patient(actor_for(make_staff("desk", clinic, Role.FRONT_DESK), clinic))
-        executor = MigrationExecutor(connection)
-        executor.migrate(BEFORE)
-        old = executor.loader.project_state(BEFORE[:1]).apps.get_model("measures", "SafetyAlert")
-        created = old.objects.create(
-            clinic_id=patient.clinic_id,
-            patient_id=patient.pk,
-            kind="suicide_item",
-            severity="high",
-            summary="Item 9 answered 2",
-        )
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(AFTER)
-        self.assertIn("measures_safetyalert", connection.introspection.table_names())
-        alert = SafetyAlert.objects.get(pk=created.pk)
-        self.assertEqual(
-            (alert.patient, alert.summary, alert.is_open), (patient, "Item 9 answered 2", True)
-        )
+        with migration_database() as database:
+            executor = MigrationExecutor(database)
+            executor.migrate(BEFORE)
+            old = executor.loader.project_state(BEFORE).apps
+            clinic = old.get_model("accounts", "Clinic").objects.create(
+                slug="alpha", name="Alpha Clinic", mrn_prefix="ALP"
+            )
+            patient = old.get_model("patients", "Patient").objects.create(
+                clinic=clinic,
+                mrn="ALP-000001",
+                given_name="Ada",
+                family_name="Lovelace",
+                birth_date=date(1980, 5, 17),
+                sex="female",
+            )
+            created = old.get_model("measures", "SafetyAlert").objects.create(
+                clinic_id=patient.clinic_id,
+                patient_id=patient.pk,
+                kind="suicide_item",
+                severity="high",
+                summary="Item 9 answered 2",
+            )
+            executor = MigrationExecutor(database)
+            executor.loader.build_graph()
+            executor.migrate(AFTER)
+            self.assertIn("measures_safetyalert", database.introspection.table_names())
+            new = executor.loader.project_state(AFTER).apps
+            alert = new.get_model("safety", "SafetyAlert").objects.get(pk=created.pk)
+            self.assertEqual(
+                (alert.patient_id, alert.summary, alert.status),
+                (patient.pk, "Item 9 answered 2", AlertStatus.OPEN),
+            )
