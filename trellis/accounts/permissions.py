@@ -52,6 +52,7 @@ class Perm(StrEnum):
     PROGRESS_NOTE_CHANGE = "progress_note.change"
     PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
+    PRESCRIPTION_CHANGE = "prescription.change"
 
 
 _R = Role
@@ -109,6 +110,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.PROGRESS_NOTE_CHANGE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_WRITE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_READ: _CLINICIANS,
+    # At-home oral ketamine (DOMAIN.md §9): only a prescriber writes a Schedule III
+    # prescription, and so checks the PDMP and records the urine drug screen it rests on;
+    # clinicians read them with the rest of the record (session.read).
+    Perm.PRESCRIPTION_CHANGE: frozenset({_R.PRESCRIBER}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -124,7 +129,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.COURSE_OVERRIDE: "Override a contraindication or dose limit with a reason",
     Perm.SESSION_READ: "Read session documentation",
     Perm.SESSION_CHANGE: "Begin a session; record dose, weight, vitals, TMS parameters",
-    Perm.SESSION_NOTE: "Add a therapist's note or an addendum to a session",
+    Perm.SESSION_NOTE: "Add an addendum to a signed session",
     Perm.SESSION_SIGN: "Sign a session note",
     Perm.MEASURE_READ: "Read questionnaires and outcomes",
     Perm.MEASURE_CHANGE: "Record a questionnaire, send a patient link",
@@ -145,6 +150,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
     Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
+    Perm.PRESCRIPTION_CHANGE: "Prescribe oral ketamine for home; record PDMP checks, drug screens",
 }
 
 

@@ -25,6 +25,7 @@ class AlertKind(models.TextChoices):
         "controlled_waste_unwitnessed",
         "Controlled-substance waste not witnessed",
     )
+    URINARY_SYMPTOMS = "urinary_symptoms", "Bladder or urinary symptoms on ketamine"
 
 
 class AlertSeverity(models.TextChoices):
