@@ -316,6 +316,8 @@ class InfusionRecord(models.Model):
     discharge_moaas_5 = models.BooleanField(null=True, blank=True)
     escort_present = models.BooleanField(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
@@ -349,6 +351,8 @@ class EsketamineRecord(models.Model):
     monitoring_ended_at = models.DateTimeField(null=True, blank=True)
     vitals_acceptable_end = models.BooleanField(null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
@@ -402,6 +406,8 @@ class OralDoseRecord(models.Model):
     escort_present = models.BooleanField(null=True, blank=True)
     escort_name = models.CharField(max_length=120, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
@@ -698,6 +704,8 @@ class TmsRecord(models.Model):
     discomfort = models.PositiveSmallIntegerField("discomfort (0–10)", null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
     seizure = models.BooleanField(null=True, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 

@@ -34,7 +34,6 @@ from trellis.treatments.models import (
     OralRoute,
     PdmpCheck,
     PdmpResult,
-    PrescribingBasis,
     PrescriptionFill,
     Session,
     UdsResult,
@@ -130,9 +129,7 @@ def record_urine_drug_screen(
     _same_clinic(actor, patient)
     collected_on = _day("collected_on", collected_on, patient.clinic.today())
     result = _choice("result", result, UdsResult)
-    substances = _text(
-        "substances", substances, required=result == UdsResult.UNEXPECTED, limit=200
-    )
+    substances = _text("substances", substances, required=result == UdsResult.UNEXPECTED, limit=200)
     note = _text("note", note)
     with transaction.atomic():
         screen = UrineDrugScreen.objects.create(
@@ -160,6 +157,8 @@ class PrescriptionChecks:
     warnings: list[str] = field(default_factory=list)
     pdmp: PdmpCheck | None = None
     uds: UrineDrugScreen | None = None
+    pdmp_days: int = 0
+    uds_days: int = 0
 
 
 def _latest_supply(patient: Patient) -> tuple[date, int] | None:
@@ -185,7 +184,10 @@ def checks_before_prescribing(patient: Patient, today: date) -> PrescriptionChec
     what the prescriber should know: unexpected results, an early supply, a rising dose, bladder
     symptoms not asked lately."""
     clinic = patient.clinic
-    checks = PrescriptionChecks()
+    checks = PrescriptionChecks(
+        pdmp_days=clinic.setting("oral_home_pdmp_days"),
+        uds_days=clinic.setting("oral_home_uds_days"),
+    )
     if not home_prescribing_enabled(clinic):
         checks.problems.append(
             prescribing.Problem(
@@ -198,13 +200,13 @@ def checks_before_prescribing(patient: Patient, today: date) -> PrescriptionChec
         "PDMP check",
         checks.pdmp.checked_on if checks.pdmp else None,
         today,
-        clinic.setting("oral_home_pdmp_days"),
+        checks.pdmp_days,
     )
     if problem:
         checks.problems.append(problem)
     elif checks.pdmp.result == PdmpResult.CONCERNS:
         checks.warnings.append(f"The PDMP check of {checks.pdmp.checked_on:%d %b} found concerns.")
-    uds_days = clinic.setting("oral_home_uds_days")
+    uds_days = checks.uds_days
     checks.uds = UrineDrugScreen.objects.filter(patient=patient).first()
     if uds_days:
         problem = prescribing.check_is_current(
@@ -279,13 +281,17 @@ def issue_prescription(
         "form": _choice("form", form, OralForm),
         "route": _choice("route", route, OralRoute),
         "directions": _text("directions", directions, required=True),
-        "peer_monitor_name": _text("peer_monitor_name", peer_monitor_name, required=True, limit=120),
+        "peer_monitor_name": _text(
+            "peer_monitor_name", peer_monitor_name, required=True, limit=120
+        ),
         "peer_monitor_relationship": _text(
             "peer_monitor_relationship", peer_monitor_relationship, limit=60
         ),
     }
     early_reason = _text("early_reason", early_reason)
-    if course is not None and (course.patient_id != patient.pk or course.modality != Modality.ORAL_KETAMINE):
+    if course is not None and (
+        course.patient_id != patient.pk or course.modality != Modality.ORAL_KETAMINE
+    ):
         raise InputError("course", "must be one of this patient's oral ketamine courses")
     problems = prescribing.prescription_problems(
         strength_mg=strength,
@@ -498,3 +504,109 @@ def oral_dose_escalation(patient: Patient) -> dosing.DoseEscalation:
         unit="mg",
         doses_word="oral doses",
     )
+
+
+# --- Reads ---------------------------------------------------------------------------------------
+
+
+def home_record(patient: Patient, today: date) -> dict:
+    """What the prescriptions page and the API show: the prescriptions with their fills, the
+    PDMP checks, drug screens and bladder answers, and the oral dose over time. The caller has
+    loaded ``patient`` through the access helper (its read audited)."""
+    prescriptions = list(
+        OralPrescription.objects.filter(patient=patient)
+        .select_related("prescriber", "course__protocol", "pdmp_check", "urine_drug_screen")
+        .prefetch_related("fills")
+    )
+    for rx in prescriptions:
+        rx.fill_list = list(rx.fills.all())
+        rx.is_void = today >= rx.void_on
+        rx.refills_left = max(0, 1 + rx.refills - len(rx.fill_list))
+    return {
+        "prescriptions": prescriptions,
+        "pdmp_checks": list(PdmpCheck.objects.filter(patient=patient).select_related("checked_by")),
+        "screens": list(
+            UrineDrugScreen.objects.filter(patient=patient).select_related("recorded_by")
+        ),
+        "bladder_checks": list(
+            BladderCheck.objects.filter(patient=patient).select_related(
+                "recorded_by", "session", "alert"
+            )[:12]
+        ),
+        "bladder_due": bladder_due(patient, today),
+        "dose_history": oral_dose_history(patient),
+        "escalation": oral_dose_escalation(patient),
+    }
+
+
+def oral_courses(patient: Patient) -> list[Course]:
+    return list(
+        Course.objects.filter(patient=patient, modality=Modality.ORAL_KETAMINE).select_related(
+            "protocol"
+        )
+    )
+
+
+# --- What other pages show ---------------------------------------------------------------------
+
+
+def patient_card(actor, patient: Patient) -> dict | None:
+    """The card on the patient's page: shown once the patient has oral ketamine (a course, a
+    prescription or bladder answers), or when a prescriber of a clinic that prescribes for home
+    could start one."""
+    latest = OralPrescription.objects.filter(patient=patient).first()
+    has_oral = (
+        latest is not None
+        or Course.objects.filter(patient=patient, modality=Modality.ORAL_KETAMINE).exists()
+        or BladderCheck.objects.filter(patient=patient).exists()
+    )
+    can_prescribe = actor.can(Perm.PRESCRIPTION_CHANGE) and home_prescribing_enabled(patient.clinic)
+    if not has_oral and not can_prescribe:
+        return None
+    today = patient.clinic.today()
+    return {
+        "patient": patient,
+        "latest": latest,
+        "bladder_due": has_oral and bladder_due(patient, today),
+        "last_bladder": BladderCheck.objects.filter(patient=patient).first(),
+        "escalation": oral_dose_escalation(patient) if has_oral else None,
+        "can_prescribe": can_prescribe,
+    }
+
+
+def session_part(actor, session: Session) -> dict | None:
+    """The bladder and urinary questions on an oral ketamine session's page
+    (``hooks.on_session_page``)."""
+    if session.course.modality != Modality.ORAL_KETAMINE or not actor.can(Perm.SESSION_READ):
+        return None
+    from trellis.treatments.oral_forms import BladderCheckForm
+
+    today = session.clinic.today()
+    last = BladderCheck.objects.filter(patient=session.patient).first()
+    can_ask = actor.can(Perm.MEASURE_CHANGE) and session.status not in (
+        "planned",
+        "cancelled",
+        "no_show",
+    )
+    return {
+        "template": "treatments/includes/bladder_part.html",
+        "session_id": session.pk,
+        "last": last,
+        "due": bladder_due(session.patient, today),
+        "interval": session.clinic.setting("bladder_symptom_interval_days"),
+        "form": BladderCheckForm() if can_ask else None,
+    }
+
+
+def describe_alert_source(alert, actor):
+    """The bladder answers that raised ``alert``, for the alert's page (``safety.sources``)."""
+    from django.urls import reverse
+
+    from trellis.safety.sources import Source
+
+    check = BladderCheck.objects.filter(pk=alert.source_id, clinic=alert.clinic_id).first()
+    if check is None:
+        return None
+    text = f"Bladder and urinary symptoms asked on {check.asked_on:%b} {check.asked_on.day}"
+    url = reverse("patient_prescriptions", args=[check.patient_id]) + "#bladder"
+    return Source(text, url if actor.can(Perm.SESSION_READ) else "")
