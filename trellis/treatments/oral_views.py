@@ -46,9 +46,12 @@ def _page(request, patient, status=200, **forms) -> HttpResponse:
         "can_prescribe": can_prescribe,
         "can_ask": actor.can(Perm.MEASURE_CHANGE),
         "checks": prescriptions.checks_before_prescribing(patient, today),
-        "pdmp_form": forms.get("pdmp_form") or PdmpCheckForm(initial={"checked_on": today}),
-        "uds_form": forms.get("uds_form") or UrineDrugScreenForm(initial={"collected_on": today}),
-        "bladder_form": forms.get("bladder_form") or BladderCheckForm(),
+        # Several forms on one page: each its own element ids (the field names stay plain).
+        "pdmp_form": forms.get("pdmp_form")
+        or PdmpCheckForm(initial={"checked_on": today}, auto_id="pdmp_%s"),
+        "uds_form": forms.get("uds_form")
+        or UrineDrugScreenForm(initial={"collected_on": today}, auto_id="uds_%s"),
+        "bladder_form": forms.get("bladder_form") or BladderCheckForm(auto_id="bladder_%s"),
         "fill_form": forms.get("fill_form") or FillForm(initial={"filled_on": today}),
         "fill_error_for": forms.get("fill_error_for"),
         "interval": patient.clinic.setting("bladder_symptom_interval_days"),
@@ -135,7 +138,7 @@ def _record_then_page(request, patient, form_name, form, record) -> HttpResponse
 @login_required
 def pdmp_check_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.PRESCRIPTION_CHANGE)
-    form = PdmpCheckForm(request.POST)
+    form = PdmpCheckForm(request.POST, auto_id="pdmp_%s")
     refused = _record_then_page(
         request,
         patient,
@@ -153,7 +156,7 @@ def pdmp_check_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
 @login_required
 def urine_drug_screen_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.PRESCRIPTION_CHANGE)
-    form = UrineDrugScreenForm(request.POST)
+    form = UrineDrugScreenForm(request.POST, auto_id="uds_%s")
     refused = _record_then_page(
         request,
         patient,
@@ -195,7 +198,7 @@ def prescription_fill_new(request: HttpRequest, prescription_id: UUID) -> HttpRe
 
 
 def _bladder(request, patient, session: Session | None) -> HttpResponse | None:
-    form = BladderCheckForm(request.POST)
+    form = BladderCheckForm(request.POST, auto_id="bladder_%s")
     if form.is_valid():
         try:
             check = prescriptions.record_bladder_check(

@@ -594,7 +594,7 @@ def session_part(actor, session: Session) -> dict | None:
         "last": last,
         "due": bladder_due(session.patient, today),
         "interval": session.clinic.setting("bladder_symptom_interval_days"),
-        "form": BladderCheckForm() if can_ask else None,
+        "form": BladderCheckForm(auto_id="bladder_%s") if can_ask else None,
     }
 
 
