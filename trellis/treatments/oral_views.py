@@ -74,6 +74,9 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     courses = prescriptions.oral_courses(patient)
     latest = OralPrescription.objects.filter(patient=patient).first()
     initial = {"basis": "in_person", "refills": 0, "units_per_dose": 1}
+    active = [c for c in courses if c.status == "active"]
+    if len(active) == 1:
+        initial["course"] = str(active[0].pk)
     if latest is not None:
         # A new prescription usually continues the last one: start from it.
         for name in (

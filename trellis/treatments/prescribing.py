@@ -137,7 +137,7 @@ def basis_problems(basis: str, issued_on: date, *, ends_on: date = TELEMEDICINE_
             Problem(
                 "basis",
                 f"prescribing by telemedicine without an in-person examination rests on the "
-                f"DEA flexibilities, which ended on {ends_on:%d %B %Y} [R91]",
+                f"DEA flexibilities, which ended on {day_text(ends_on)} [R91]",
             )
         ]
     return []
@@ -177,7 +177,7 @@ def fill_problems(
         problems.append(
             Problem(
                 "filled_on",
-                f"the prescription was void from {void_on(issued_on):%d %b %Y}, 6 months after "
+                f"the prescription was void from {day_text(void_on(issued_on))}, 6 months after "
                 "it was issued [R88]",
             )
         )
@@ -197,7 +197,7 @@ class EarlyRefill:
     def message(self) -> str:
         return (
             f"{self.days_early} day{'s' if self.days_early != 1 else ''} early: the previous "
-            f"supply should last until {self.due_on:%d %b %Y}"
+            f"supply should last until {day_text(self.due_on)}"
         )
 
 
@@ -220,6 +220,10 @@ def early_refill(
     if filled_on >= allowed_from:
         return None
     return EarlyRefill(days_early=(runs_out - filled_on).days, due_on=runs_out)
+
+
+def day_text(value: date) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
 
 
 def _plain(value: Decimal) -> str:

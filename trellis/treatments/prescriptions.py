@@ -36,6 +36,7 @@ from trellis.treatments.models import (
     PdmpResult,
     PrescriptionFill,
     Session,
+    SessionStatus,
     UdsResult,
     UrineDrugScreen,
 )
@@ -205,7 +206,9 @@ def checks_before_prescribing(patient: Patient, today: date) -> PrescriptionChec
     if problem:
         checks.problems.append(problem)
     elif checks.pdmp.result == PdmpResult.CONCERNS:
-        checks.warnings.append(f"The PDMP check of {checks.pdmp.checked_on:%d %b} found concerns.")
+        checks.warnings.append(
+            "The PDMP check of " + prescribing.day_text(checks.pdmp.checked_on) + " found concerns."
+        )
     uds_days = checks.uds_days
     checks.uds = UrineDrugScreen.objects.filter(patient=patient).first()
     if uds_days:
@@ -220,8 +223,8 @@ def checks_before_prescribing(patient: Patient, today: date) -> PrescriptionChec
             checks.problems.append(problem)
     if checks.uds is not None and checks.uds.result == UdsResult.UNEXPECTED:
         checks.warnings.append(
-            f"The urine drug screen of {checks.uds.collected_on:%d %b} was unexpected "
-            f"({checks.uds.substances})."
+            f"The urine drug screen of {prescribing.day_text(checks.uds.collected_on)} was "
+            f"unexpected ({checks.uds.substances})."
         )
     supply = _latest_supply(patient)
     if supply is not None:
@@ -232,7 +235,7 @@ def checks_before_prescribing(patient: Patient, today: date) -> PrescriptionChec
             tolerance_days=clinic.setting("oral_home_early_refill_tolerance_days"),
         )
         if early:
-            checks.warnings.append(f"Early: {early.message()}. Say why below.")
+            checks.warnings.append(f"This prescription would be {early.message()}. Say why below.")
     escalation = oral_dose_escalation(patient)
     for reason in escalation.reasons:
         checks.warnings.append(f"Rising oral ketamine dose: {reason}.")
@@ -583,11 +586,8 @@ def session_part(actor, session: Session) -> dict | None:
 
     today = session.clinic.today()
     last = BladderCheck.objects.filter(patient=session.patient).first()
-    can_ask = actor.can(Perm.MEASURE_CHANGE) and session.status not in (
-        "planned",
-        "cancelled",
-        "no_show",
-    )
+    # Asked while the patient is in the chair; afterwards, at a follow-up (prescriptions page).
+    can_ask = actor.can(Perm.MEASURE_CHANGE) and session.status == SessionStatus.IN_PROGRESS
     return {
         "template": "treatments/includes/bladder_part.html",
         "session_id": session.pk,

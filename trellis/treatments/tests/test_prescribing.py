@@ -118,7 +118,7 @@ ISSUED = date(2026, 3, 2)
         pytest.param(5, 5, date(2026, 8, 1), [], id="the fifth refill"),
         pytest.param(5, 6, date(2026, 8, 20), ["allows 5 refills"], id="a sixth refill"),
         pytest.param(1, 1, date(2026, 9, 1), [], id="the day before it is void"),
-        pytest.param(1, 1, date(2026, 9, 2), ["void from 02 Sep 2026"], id="on the void date"),
+        pytest.param(1, 1, date(2026, 9, 2), ["void from Sep 2, 2026"], id="on the void date"),
         pytest.param(1, 0, date(2026, 3, 1), ["before the prescription"], id="before issue"),
     ],
 )
