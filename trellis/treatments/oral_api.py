@@ -12,11 +12,12 @@ from typing import Literal
 from uuid import UUID
 
 from django.http import Http404
+from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 
 from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
-from trellis.lib.errors import Conflict
+from trellis.lib.errors import Conflict, InputError
 from trellis.lib.schema import Boolean, Date, DateTime, bounded, text
 from trellis.patients import access
 from trellis.patients.modality import Modality
@@ -174,6 +175,11 @@ def record_oral_dose(request, session_id: str, payload: OralDoseIn):
     for name in _LISTS:
         if name in data and data[name] is None:
             data[name] = []
+    day = sessions.session_day(session)
+    for name in ("given_at", "discharged_at"):
+        when = data.get(name)
+        if when is not None and timezone.localtime(when, session.clinic.tzinfo).date() != day:
+            raise InputError(name, f"must be on the session's day, {day.isoformat()}")
     if "dose_mg" in data and data["dose_mg"] is not None:
         data["dose_mg"] = Decimal(str(data["dose_mg"])).quantize(Decimal("0.1"))
     sessions.save_oral(request.auth, session, data, override_reason=override_reason)

@@ -424,6 +424,7 @@ class OralApiTests(ApiTestCase):
             ({"moaas_lowest": 7}, "moaas_lowest"),
             ({"given_at": "09:05"}, "given_at"),
             ({"escort_present": "yes"}, "escort_present"),
+            ({"given_at": "2020-01-06T09:05:00-05:00"}, "given_at"),
         ):
             with self.subTest(field):
                 response = self.call("put", path, "nurse", body)
