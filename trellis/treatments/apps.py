@@ -13,15 +13,15 @@ class TreatmentsConfig(AppConfig):
         from trellis.audit import naming
         from trellis.patients import panels
         from trellis.safety import sources
-        from trellis.treatments import hooks, prescriptions, selectors
+        from trellis.treatments import hooks, oral_selectors, selectors
 
         # The course card on the patient's page (the patients app imports none of this).
         panels.register("courses", Perm.COURSE_READ, selectors.course_card)
         # At-home oral ketamine: the patient's card, the bladder questions on an oral
         # session's page, and the alert page's link to the answers that raised an alert.
-        panels.register("oral_home", Perm.SESSION_READ, prescriptions.patient_card)
-        hooks.on_session_page(prescriptions.session_part)
-        sources.register("treatments.bladdercheck", prescriptions.describe_alert_source)
+        panels.register("oral_home", Perm.SESSION_READ, oral_selectors.patient_card)
+        hooks.on_session_page(oral_selectors.session_part)
+        sources.register("treatments.bladdercheck", oral_selectors.describe_alert_source)
         # How the audit report names these records (the audit app imports none of them).
         naming.register(
             "treatments.course", lambda c, tz: f"Course from {naming.day(c.start_date, tz)}"

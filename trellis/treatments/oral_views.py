@@ -16,7 +16,7 @@ from trellis.accounts.permissions import Perm
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
 from trellis.patients.modality import Modality
-from trellis.treatments import prescriptions
+from trellis.treatments import oral_selectors, prescriptions
 from trellis.treatments.models import OralPrescription, Session
 from trellis.treatments.oral_forms import (
     BladderCheckForm,
@@ -55,7 +55,7 @@ def _page(request, patient, status=200, **forms) -> HttpResponse:
         "fill_form": forms.get("fill_form") or FillForm(initial={"filled_on": today}),
         "fill_error_for": forms.get("fill_error_for"),
         "interval": patient.clinic.setting("bladder_symptom_interval_days"),
-        **prescriptions.home_record(patient, today),
+        **oral_selectors.home_record(patient, today),
     }
     return render(request, "treatments/prescriptions.html", context, status=status)
 
@@ -71,7 +71,7 @@ def prescription_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     patient = access.patient(request.actor, patient_id, Perm.PRESCRIPTION_CHANGE)
     actor = request.actor
     today = patient.clinic.today()
-    courses = prescriptions.oral_courses(patient)
+    courses = oral_selectors.oral_courses(patient)
     latest = OralPrescription.objects.filter(patient=patient).first()
     initial = {"basis": "in_person", "refills": 0, "units_per_dose": 1}
     active = [c for c in courses if c.status == "active"]
