@@ -194,6 +194,25 @@ def checks_before_prescribing(patient: Patient, today: date) -> PrescriptionChec
                 "clinic", "this clinic does not prescribe oral ketamine for use at home"
             )
         )
+    # The same eligibility as a course of oral ketamine: the latest signed screening decides.
+    screening = patient.screenings.current()
+    if screening is None:
+        checks.problems.append(
+            prescribing.Problem("screening", "no signed screening; a prescriber signs one first")
+        )
+    elif Modality.ORAL_KETAMINE not in screening.findings:
+        checks.problems.append(
+            prescribing.Problem(
+                "screening",
+                "the latest signed screening did not decide oral ketamine; sign a new one",
+            )
+        )
+    elif screening.status(Modality.ORAL_KETAMINE) == "contraindicated":
+        checks.problems.append(
+            prescribing.Problem(
+                "screening", "the latest signed screening contraindicates oral ketamine"
+            )
+        )
     checks.pdmp = PdmpCheck.objects.filter(patient=patient).first()
     problem = prescribing.check_is_current(
         "pdmp_check",

@@ -140,6 +140,23 @@ class PrescriptionPageTests(OralHomeTestCase):
         self.checks(days_ago=7)
         self.assertEqual(self.issue().quantity, 8)
 
+    def test_the_latest_signed_screening_must_allow_oral_ketamine(self):
+        from trellis.patients import services as patient_services
+        from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+
+        self.enable()
+        self.checks()
+        screening = patient_services.create_screening(
+            self.prescriber_actor, self.patient, {**SAFE_ANSWERS, "pregnant": True}, TRD_TRIALS
+        )
+        patient_services.sign_screening(self.prescriber_actor, screening, acknowledge_cautions=True)
+        with self.assertRaises(Conflict) as raised:
+            self.issue()
+        self.assertIn(
+            "screening: the latest signed screening contraindicates", str(raised.exception)
+        )
+        self.assertFalse(OralPrescription.objects.exists())
+
     def test_a_clinic_that_needs_no_drug_screen(self):
         self.enable(oral_home_uds_days=0)
         prescriptions.record_pdmp_check(
