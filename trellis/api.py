@@ -37,6 +37,7 @@ from trellis.patients.api import router as patients_router
 from trellis.safety.api import router as safety_router
 from trellis.scheduling.api import router as scheduling_router
 from trellis.treatments.api import router as treatments_router
+from trellis.treatments.oral_api import router as oral_router
 
 
 class BearerToken(HttpBearer):
@@ -252,6 +253,7 @@ api.add_router("", patients_router)
 api.add_router("", measures_router)
 api.add_router("", safety_router)
 api.add_router("", treatments_router)
+api.add_router("", oral_router)
 api.add_router("", billing_router)
 api.add_router("", scheduling_router)
 api.add_router("", controlled_router)

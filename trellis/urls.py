@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("trellis.safety.urls")),
     path("", include("trellis.treatments.urls")),
     path("", include("trellis.treatments.urls_courses")),
+    path("", include("trellis.treatments.urls_oral")),
     path("", include("trellis.scheduling.urls")),
     path("", include("trellis.scheduling.urls_patient")),
     path("", include("trellis.reports.urls")),

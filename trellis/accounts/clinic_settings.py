@@ -219,6 +219,77 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Top of the fixed doses used, 25–300 mg per session [R81]; clinic policy, no "
             "consensus dose ladder. A protocol's lower maximum applies first",
         ),
+        # --- At-home oral and sublingual ketamine (trellis/treatments/prescribing.py;
+        # docs/oral-ketamine.md).
+        SettingDef(
+            "oral_home_prescribing",
+            "Prescribe oral or sublingual ketamine for use at home",
+            0,
+            0,
+            1,
+            "1 = yes, 0 = no",
+            "Clinic policy (default off): compounded 503A products, not FDA-approved for "
+            "depression [R85]; non-parenteral use reasonable only in select cases [R86]",
+        ),
+        SettingDef(
+            "oral_home_max_days_supply",
+            "At-home oral ketamine: most days' supply on one prescription",
+            30,
+            1,
+            90,
+            "days",
+            "Clinic policy: no federal quantity cap for Schedule III [R88]",
+        ),
+        SettingDef(
+            "oral_home_max_quantity",
+            "At-home oral ketamine: most tablets or troches on one prescription",
+            12,
+            1,
+            120,
+            "tablets or troches",
+            "Clinic policy: no federal quantity cap for Schedule III [R88]",
+        ),
+        SettingDef(
+            "oral_home_pdmp_days",
+            "At-home oral ketamine: the PDMP must have been checked within this many days "
+            "before each prescription (0: the same day)",
+            0,
+            0,
+            30,
+            "days",
+            "Pharmacy guidance: check the PDMP at every fill [R89]; the interval is clinic "
+            "policy (default the same day)",
+        ),
+        SettingDef(
+            "oral_home_uds_days",
+            "At-home oral ketamine: a urine drug screen within this many days before each "
+            "prescription (0: not required)",
+            90,
+            0,
+            365,
+            "days",
+            "Manitoba regulator (2026) recommends comprehensive urine drug screening [R89]; "
+            "the interval is clinic policy",
+        ),
+        SettingDef(
+            "oral_home_early_refill_tolerance_days",
+            "At-home oral ketamine: flag a refill or new prescription that comes more than this "
+            "many days before the previous supply runs out",
+            2,
+            0,
+            14,
+            "days",
+            "Clinic policy: watch for diversion [R87]",
+        ),
+        SettingDef(
+            "bladder_symptom_interval_days",
+            "Oral ketamine: ask about bladder and urinary symptoms at least this often",
+            28,
+            7,
+            180,
+            "days",
+            "Ketamine cystitis with repeated use [R90, R10]; the interval is clinic policy",
+        ),
         SettingDef(
             "escalation_consecutive_increases",
             "Flag a rising ketamine dose after this many increases in a row",

@@ -54,6 +54,7 @@ class Perm(StrEnum):
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
     AFTERCARE_READ = "aftercare.read"
     AFTERCARE_CHANGE = "aftercare.change"
+    PRESCRIPTION_CHANGE = "prescription.change"
 
 
 _R = Role
@@ -115,6 +116,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     # reads the journal entries a patient shares; the front desk and administrator do not.
     Perm.AFTERCARE_READ: _CLINICIANS,
     Perm.AFTERCARE_CHANGE: _CLINICIANS,
+    # At-home oral ketamine (DOMAIN.md §9): only a prescriber writes a Schedule III
+    # prescription, and so checks the PDMP and records the urine drug screen it rests on;
+    # clinicians read them with the rest of the record (session.read).
+    Perm.PRESCRIPTION_CHANGE: frozenset({_R.PRESCRIBER}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -130,7 +135,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.COURSE_OVERRIDE: "Override a contraindication or dose limit with a reason",
     Perm.SESSION_READ: "Read session documentation",
     Perm.SESSION_CHANGE: "Begin a session; record dose, weight, vitals, TMS parameters",
-    Perm.SESSION_NOTE: "Add a therapist's note or an addendum to a session",
+    Perm.SESSION_NOTE: "Add an addendum to a signed session",
     Perm.SESSION_SIGN: "Sign a session note",
     Perm.MEASURE_READ: "Read questionnaires and outcomes",
     Perm.MEASURE_CHANGE: "Record a questionnaire, send a patient link",
@@ -153,6 +158,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
     Perm.AFTERCARE_READ: "Read aftercare plans, check-ins and shared journal entries",
     Perm.AFTERCARE_CHANGE: "Edit an aftercare plan, send a check-in, enter a journal entry",
+    Perm.PRESCRIPTION_CHANGE: "Prescribe oral ketamine for home; record PDMP checks, drug screens",
 }
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.demo import aftercare, appointments, book, clinical, therapy
+from trellis.demo import aftercare, appointments, book, clinical, oral_home, therapy
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -167,6 +167,7 @@ def build(today: date | None = None) -> Summary:
             summary.appointments += appointments.add_appointments(clinic, today)
             therapy.add_progress_notes(clinic)
             aftercare.add_aftercare(clinic)
+            oral_home.add_home_prescription(clinic)
     return summary
 
 

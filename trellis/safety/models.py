@@ -30,6 +30,7 @@ class AlertKind(models.TextChoices):
     CHECK_IN_WORSENING = "check_in_worsening", "Check-in: mood past the clinic's threshold"
     JOURNAL_CRISIS_LANGUAGE = "journal_crisis_language", "Shared journal entry: crisis language"
     FOLLOW_UP_UNRETURNED = "follow_up_unreturned", "Follow-up questionnaires not returned"
+    URINARY_SYMPTOMS = "urinary_symptoms", "Bladder or urinary symptoms on ketamine"
 
 
 class AlertSeverity(models.TextChoices):

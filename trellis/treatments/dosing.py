@@ -249,12 +249,16 @@ def check_dose_escalation(
     *,
     consecutive_increases: int = ESCALATION_CONSECUTIVE_INCREASES,
     rise_pct: float | Decimal = ESCALATION_RISE_PCT,
+    unit: str = "mg/kg",
+    doses_word: str = "infusions",
 ) -> DoseEscalation:
-    """Flag a dose that keeps going up, from a patient's doses in mg/kg, oldest first.
+    """Flag a dose that keeps going up, from a patient's doses in ``unit``, oldest first
+    (IV ketamine in mg/kg; oral and sublingual ketamine in mg per dose, given in the clinic or
+    prescribed for home, which ``doses_word`` names).
 
     Escalating means either:
 
-    - each of the last ``consecutive_increases`` infusions was a higher dose than the one
+    - each of the last ``consecutive_increases`` doses was a higher dose than the one
       before it (so 3 needs four doses, each above the last); an equal dose breaks the run; or
     - the latest dose is more than ``rise_pct`` per cent above the first.
 
@@ -269,7 +273,7 @@ def check_dose_escalation(
     for index, value in enumerate(doses_mg_per_kg):
         field = f"doses_mg_per_kg[{index}]"
         dose = _number(field, value)
-        _require_above_zero(field, dose, "mg/kg")
+        _require_above_zero(field, dose, unit)
         doses.append(dose)
     if isinstance(consecutive_increases, bool) or not isinstance(consecutive_increases, int):
         raise InputError("consecutive_increases", "must be a whole number")
@@ -286,7 +290,8 @@ def check_dose_escalation(
     ):
         steps = " to ".join(_plain(dose) for dose in recent)
         reasons.append(
-            f"the dose rose at each of the last {consecutive_increases} infusions ({steps} mg/kg)"
+            f"the dose rose at each of the last {consecutive_increases} {doses_word} "
+            f"({steps} {unit})"
         )
     if len(doses) >= 2:
         first, latest = doses[0], doses[-1]
@@ -295,8 +300,8 @@ def check_dose_escalation(
         if rise > threshold:
             shown = rise.quantize(Decimal(1), rounding=ROUND_HALF_UP)
             reasons.append(
-                f"the latest dose, {_plain(latest)} mg/kg, is {_plain(shown)} % above the "
-                f"first, {_plain(first)} mg/kg (clinic threshold {_plain(threshold)} %)"
+                f"the latest dose, {_plain(latest)} {unit}, is {_plain(shown)} % above the "
+                f"first, {_plain(first)} {unit} (clinic threshold {_plain(threshold)} %)"
             )
     return DoseEscalation(escalating=bool(reasons), reasons=tuple(reasons))
 

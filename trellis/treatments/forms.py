@@ -377,19 +377,6 @@ class AddendumForm(Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Correction")
 
 
-class TherapyNoteForm(Form):
-    """The therapist's note, saved on its own so it never touches the treatment note."""
-
-    therapy_note = forms.CharField(
-        label="Therapist's note",
-        required=False,
-        max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="If therapy accompanied the session: what was worked on, and how the "
-        "patient was.",
-    )
-
-
 class RemsSubmitForm(Form):
     """How the signed form went to the REMS and the proof of it (the rules are the service's)."""
 

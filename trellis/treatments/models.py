@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from trellis.lib.models import staff_reference
 from trellis.patients.modality import Modality
-from trellis.treatments import rems, schedule
+from trellis.treatments import prescribing, rems, schedule, urinary
 
 MODALITY_CHOICES = Modality.choices
 
@@ -316,6 +316,8 @@ class InfusionRecord(models.Model):
     discharge_moaas_5 = models.BooleanField(null=True, blank=True)
     escort_present = models.BooleanField(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
@@ -349,6 +351,8 @@ class EsketamineRecord(models.Model):
     monitoring_ended_at = models.DateTimeField(null=True, blank=True)
     vitals_acceptable_end = models.BooleanField(null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
@@ -402,11 +406,192 @@ class OralDoseRecord(models.Model):
     escort_present = models.BooleanField(null=True, blank=True)
     escort_name = models.CharField(max_length=120, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"Oral ketamine for {self.session}"
+
+
+# --- At-home oral and sublingual ketamine (DOMAIN.md §9; rules in prescribing.py) ---------------
+
+
+class PdmpResult(models.TextChoices):
+    NO_CONCERNS = "no_concerns", "No concerns"
+    CONCERNS = "concerns", "Concerns found"
+
+
+class PdmpCheck(models.Model):
+    """A look at the state prescription drug monitoring programme before prescribing [R89]."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    checked_on = models.DateField()
+    result = models.CharField(max_length=12, choices=PdmpResult.choices)
+    note = models.TextField(blank=True)
+    checked_by = staff_reference()
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-checked_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"PDMP check on {self.checked_on}"
+
+
+class UdsResult(models.TextChoices):
+    EXPECTED = "expected", "As expected"
+    UNEXPECTED = "unexpected", "Unexpected"
+
+
+class UrineDrugScreen(models.Model):
+    """A urine drug screen's result, asked for when the clinic requires one [R89]."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    collected_on = models.DateField()
+    result = models.CharField(max_length=12, choices=UdsResult.choices)
+    substances = models.CharField(
+        max_length=200, blank=True, help_text="What was found that was not expected"
+    )
+    note = models.TextField(blank=True)
+    recorded_by = staff_reference()
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-collected_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"Urine drug screen of {self.collected_on}"
+
+
+class PrescribingBasis(models.TextChoices):
+    IN_PERSON = "in_person", "In-person examination"
+    TELEMEDICINE = "telemedicine", "Telemedicine (DEA flexibilities)"
+
+
+class OralPrescription(models.Model):
+    """Compounded (503A) ketamine tablets or troches for use at home [R85]: a Schedule III
+    prescription, never changed once issued (a new one replaces it)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="oral_prescriptions"
+    )
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, null=True, blank=True, related_name="prescriptions"
+    )
+    product = models.CharField(max_length=120, help_text="e.g. Ketamine HCl sublingual troche")
+    pharmacy = models.CharField(max_length=200, help_text="The 503A compounding pharmacy")
+    form = models.CharField(max_length=12, choices=OralForm.choices)
+    route = models.CharField(max_length=12, choices=OralRoute.choices)
+    strength_mg = models.DecimalField(max_digits=5, decimal_places=1)
+    units_per_dose = models.PositiveSmallIntegerField(default=1)
+    quantity = models.PositiveSmallIntegerField()
+    days_supply = models.PositiveSmallIntegerField()
+    directions = models.TextField()
+    refills = models.PositiveSmallIntegerField(default=0)
+    basis = models.CharField(max_length=14, choices=PrescribingBasis.choices)
+    peer_monitor_name = models.CharField(max_length=120)
+    peer_monitor_relationship = models.CharField(max_length=60, blank=True)
+    issued_on = models.DateField()
+    issued_at = models.DateTimeField(default=timezone.now, editable=False)
+    prescriber = staff_reference()
+    pdmp_check = models.ForeignKey(PdmpCheck, on_delete=models.PROTECT, related_name="+")
+    urine_drug_screen = models.ForeignKey(
+        UrineDrugScreen, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Issued before the previous supply should have run out, less the clinic's tolerance.
+    early_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    early_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.strength_mg} mg × {self.quantity}"
+
+    @property
+    def dose_mg(self):
+        return self.strength_mg * self.units_per_dose
+
+    @property
+    def void_on(self) -> date:
+        return prescribing.void_on(self.issued_on)
+
+
+class PrescriptionFill(models.Model):
+    """The pharmacy dispensed the prescription (its first fill, or a refill), as the pharmacy
+    or the PDMP reports it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    prescription = models.ForeignKey(
+        OralPrescription, on_delete=models.PROTECT, related_name="fills"
+    )
+    filled_on = models.DateField()
+    early_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    recorded_by = staff_reference()
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["filled_on", "recorded_at"]
+
+    def __str__(self) -> str:
+        return f"Fill of {self.filled_on}"
+
+
+class BladderCheck(models.Model):
+    """The six bladder and urinary symptoms asked at an oral session or a follow-up [R90, R10].
+    A yes raises a safety alert in the same transaction (``alert``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="bladder_checks"
+    )
+    session = models.ForeignKey(
+        Session, on_delete=models.PROTECT, null=True, blank=True, related_name="bladder_checks"
+    )
+    asked_on = models.DateField()
+    frequency = models.BooleanField()
+    urgency = models.BooleanField()
+    nocturia = models.BooleanField()
+    dysuria = models.BooleanField()
+    haematuria = models.BooleanField()
+    bladder_pain = models.BooleanField()
+    note = models.TextField(blank=True)
+    recorded_by = staff_reference()
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    alert = models.ForeignKey(
+        "safety.SafetyAlert", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-asked_on", "-recorded_at"]
+
+    def __str__(self) -> str:
+        return f"Bladder symptoms asked on {self.asked_on}"
+
+    @property
+    def present(self) -> list[str]:
+        return [label for key, label in urinary.SYMPTOMS.items() if getattr(self, key)]
 
 
 class RemsStatus(models.TextChoices):
@@ -519,6 +704,8 @@ class TmsRecord(models.Model):
     discomfort = models.PositiveSmallIntegerField("discomfort (0–10)", null=True, blank=True)
     side_effects = models.JSONField(default=list, blank=True)
     seizure = models.BooleanField(null=True, blank=True)
+    # Retired: the free-text therapist's note from before progress notes (trellis/therapy).
+    # Kept so that no word is lost and shown read only on the session page; nothing writes it.
     therapy_note = models.TextField(blank=True)
     note = models.TextField(blank=True)
 

@@ -1087,38 +1087,6 @@ def _complete_course_if_done(actor, course: Course, now: datetime) -> None:
         )
 
 
-_RECORDS = {
-    Modality.IV_KETAMINE: "infusion",
-    Modality.ESKETAMINE: "esketamine",
-    Modality.TMS: "tms",
-    Modality.ORAL_KETAMINE: "oral",
-}
-
-
-def save_therapy_note(actor, session: Session, text: str) -> None:
-    """The therapist's note on a session that has begun and is not yet signed. Kept apart from
-    the treatment note so that writing it never touches the dose, vitals or parameters."""
-    require(actor, Perm.SESSION_NOTE)
-    if session.status == SessionStatus.PLANNED:
-        raise Conflict("The session has not begun yet.", code="not_begun")
-    limit = 10_000
-    text = (text or "").strip()
-    if len(text) > limit:
-        raise InputError("therapy_note", f"must be at most {limit:,} characters")
-    with transaction.atomic():
-        locked = _editable(session)
-        record = getattr(locked, _RECORDS[locked.course.modality])
-        record.therapy_note = text
-        record.save(update_fields=["therapy_note"])
-        record_for(
-            actor,
-            Action.UPDATE,
-            patient=session.patient,
-            obj=session,
-            detail={"changed": ["therapy_note"]},
-        )
-
-
 def add_addendum(actor, session: Session, *, reason: str, text: str) -> Addendum:
     require(actor, Perm.SESSION_NOTE)
     if not session.is_signed:

@@ -17,11 +17,6 @@ urlpatterns = [
         "sessions/<uuid:session_id>/keepalive/", views.session_keepalive, name="session_keepalive"
     ),
     path("sessions/<uuid:session_id>/sign/", views.session_sign, name="session_sign"),
-    path(
-        "sessions/<uuid:session_id>/therapy-note/",
-        views.session_therapy_note,
-        name="session_therapy_note",
-    ),
     path("sessions/<uuid:session_id>/addenda/", views.session_addendum, name="session_addendum"),
     path(
         "sessions/<uuid:session_id>/motor-threshold/",

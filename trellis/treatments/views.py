@@ -22,13 +22,12 @@ from trellis.lib.http import is_htmx
 from trellis.patients import access
 from trellis.patients.modality import Modality
 from trellis.treatments import documentation as doc
-from trellis.treatments import dosing, drafts, hooks, selectors, sessions, targeting
+from trellis.treatments import dosing, drafts, hooks, prescriptions, selectors, sessions, targeting
 from trellis.treatments.forms import (
     FORMS,
     AddendumForm,
     MotorThresholdForm,
     RemsSubmitForm,
-    TherapyNoteForm,
     VitalsForm,
 )
 from trellis.treatments.models import (
@@ -115,7 +114,6 @@ def _context(
     session: Session,
     form=None,
     vitals_form=None,
-    therapy_form=None,
     values=None,
     stop=None,
     **extra,
@@ -133,6 +131,8 @@ def _context(
     escalation = None
     if session.course.modality == Modality.IV_KETAMINE:
         escalation = sessions.dose_escalation(session.patient)
+    elif session.course.modality == Modality.ORAL_KETAMINE:
+        escalation = prescriptions.oral_dose_escalation(session.patient)
     total = session.course.sessions.count()
     today = session.clinic.today()
     begin = None
@@ -160,10 +160,9 @@ def _context(
         "addenda": session.addenda.select_related("author"),
         "addendum_form": AddendumForm(),
         "mt_form": MotorThresholdForm(initial={"measured_on": today}),
-        "therapy_form": therapy_form
-        or (TherapyNoteForm(initial={"therapy_note": record.therapy_note}) if record else None),
+        # The free-text therapist's note that came before progress notes: kept, read only.
+        "earlier_therapy_note": getattr(record, "therapy_note", ""),
         "can_change": actor.can(Perm.SESSION_CHANGE) and session.is_open,
-        "can_note": actor.can(Perm.SESSION_NOTE) and session.is_open,
         "can_sign": actor.can(Perm.SESSION_SIGN) and session.is_open,
         "can_annotate": actor.can(Perm.SESSION_NOTE) and session.is_signed,
         "rems_form": getattr(session, "rems_form", None)
@@ -553,29 +552,6 @@ def session_sign(request: HttpRequest, session_id: UUID) -> HttpResponse:
             request, "Session signed. It can no longer change; corrections are addenda."
         )
     return redirect("session_detail", session.id)
-
-
-@require_POST
-@login_required
-def session_therapy_note(request: HttpRequest, session_id: UUID) -> HttpResponse:
-    session = _load(request, session_id, Perm.SESSION_NOTE)
-    form = TherapyNoteForm(request.POST)
-    if form.is_valid():
-        try:
-            sessions.save_therapy_note(request.actor, session, form.cleaned_data["therapy_note"])
-        except InputError as error:
-            form.add_error("therapy_note", error.message)
-        except Conflict as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, "Therapist's note saved.")
-            return redirect("session_detail", session.id)
-    return render(
-        request,
-        "treatments/session_detail.html",
-        _context(request, session, therapy_form=form),
-        status=422,
-    )
 
 
 @require_POST

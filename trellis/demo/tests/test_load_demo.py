@@ -129,6 +129,16 @@ class LoadDemoTests(TestCase):
             )
             self.assertTrue(session.oral.escort_name)
 
+    def test_riverside_prescribes_oral_ketamine_for_home_after_the_checks(self):
+        from trellis.treatments.models import BladderCheck, OralPrescription
+
+        rx = OralPrescription.objects.get(clinic__slug="riverside")
+        self.assertEqual(rx.course.modality, "oral_ketamine")
+        self.assertEqual(rx.pdmp_check.checked_on, rx.issued_on)
+        self.assertIsNotNone(rx.urine_drug_screen)
+        self.assertTrue(BladderCheck.objects.filter(patient=rx.patient).exists())
+        self.assertFalse(OralPrescription.objects.filter(clinic__slug="lakeshore").exists())
+
     def test_both_clinics_have_courses_with_signed_sessions_and_questionnaires(self):
         for slug in ("riverside", "lakeshore"):
             courses = Course.objects.filter(clinic__slug=slug)

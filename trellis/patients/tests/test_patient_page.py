@@ -41,15 +41,19 @@ class PatientPageAuditTests(MeasuresTestCase):
                 self.assertEqual(len(events), 1)
 
     def test_each_role_gets_the_cards_its_rights_allow_from_the_view(self):
+        # oral_home: at-home oral ketamine, loaded for clinicians (empty for a patient without).
+        clinical = {
+            "alerts",
+            "measures",
+            "courses",
+            "appointments",
+            "progress_notes",
+            "aftercare",
+            "oral_home",
+        }
         cases = [
-            (
-                self.prescriber,
-                {"alerts", "measures", "courses", "appointments", "progress_notes", "aftercare"},
-            ),
-            (
-                self.nurse,
-                {"alerts", "measures", "courses", "appointments", "progress_notes", "aftercare"},
-            ),
+            (self.prescriber, clinical),
+            (self.nurse, clinical),
             (self.front_desk, {"courses", "appointments"}),
             (self.admin, {"alerts", "appointments"}),
         ]

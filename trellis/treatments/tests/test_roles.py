@@ -6,8 +6,8 @@ from datetime import timedelta
 from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS, ApiTestCase
 from trellis.testing import actor_for
-from trellis.treatments import services, sessions
-from trellis.treatments.models import Session, SessionStatus
+from trellis.treatments import services
+from trellis.treatments.models import InfusionRecord, Session, SessionStatus
 from trellis.treatments.tests.test_courses import TMS_CONTRAINDICATED, next_monday
 from trellis.treatments.tests.test_sessions import SessionTestCase
 
@@ -49,28 +49,26 @@ class TherapistOnIvKetamineTests(SessionTestCase):
         )
         self.assertEqual(response.status_code, 403)
 
-    def test_the_therapist_sees_no_treatment_controls_but_writes_the_therapists_note(self):
+    def test_the_therapist_sees_no_treatment_controls_and_writes_a_progress_note(self):
         self.begin()
         self.sign_in(self.therapist)
         page = self.client.get(f"/sessions/{self.session.id}/")
         self.assertNotContains(page, "Save note")
         self.assertNotContains(page, "Add vitals")
         self.assertNotContains(page, "Sign session")
-        self.assertContains(page, "Save therapist's note")
-
+        # The free-text therapist's note is retired: new words go into a progress note.
+        self.assertNotContains(page, "Save therapist's note")
+        self.assertContains(page, "Write progress note")
         response = self.client.post(
-            f"/sessions/{self.session.id}/therapy-note/",
-            {"therapy_note": "Worked on the intention set before the infusion."},
+            f"/sessions/{self.session.id}/therapy-note/", {"therapy_note": "Free text"}
         )
-        self.assertRedirects(response, f"/sessions/{self.session.id}/")
-        record = Session.objects.get(pk=self.session.pk).infusion
-        self.assertEqual(record.therapy_note, "Worked on the intention set before the infusion.")
-        self.assertEqual(str(record.dose_mg_per_kg), "0.50")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(Session.objects.get(pk=self.session.pk).infusion.therapy_note, "")
 
-    def test_saving_the_treatment_note_keeps_the_therapists_note(self):
+    def test_an_earlier_therapists_note_stays_read_only_beside_the_treatment_note(self):
         self.begin()
-        sessions.save_therapy_note(
-            actor_for(self.therapist, self.clinic_a), self.session, "Integration discussed."
+        InfusionRecord.objects.filter(session=self.session).update(
+            therapy_note="Integration discussed."
         )
         self.sign_in(self.nurse)
         self.client.post(
@@ -78,6 +76,12 @@ class TherapistOnIvKetamineTests(SessionTestCase):
         )
         record = Session.objects.get(pk=self.session.pk).infusion
         self.assertEqual((record.note, record.therapy_note), ("Calm.", "Integration discussed."))
+        for user in (self.nurse, self.therapist):
+            self.sign_in(user)
+            page = self.client.get(f"/sessions/{self.session.id}/")
+            self.assertContains(page, "Integration discussed.")
+            self.assertContains(page, "written before progress notes; read only")
+            self.assertNotContains(page, 'name="therapy_note"')
 
     def test_a_therapist_adds_an_addendum_to_a_signed_session(self):
         self.begin()
@@ -96,7 +100,7 @@ class TherapistOnIvKetamineTests(SessionTestCase):
         response = self.client.post(
             f"/sessions/{self.session.id}/therapy-note/", {"therapy_note": "Too late"}
         )
-        self.assertEqual(response.status_code, 422)
+        self.assertEqual(response.status_code, 404)
 
 
 class TherapistOnTmsTests(SessionTestCase):
@@ -119,7 +123,7 @@ class TherapistOnTmsTests(SessionTestCase):
         self.assertEqual(Session.objects.get(pk=self.session.pk).tms.intensity_pct_mt, 120)
         page = self.client.get(f"/sessions/{self.session.id}/")
         self.assertNotContains(page, "Record a motor threshold")
-        self.assertContains(page, "Therapist's note")
+        self.assertContains(page, "Write progress note")
 
 
 class TherapistApiTests(ApiTestCase):
