@@ -555,6 +555,26 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic or state policy: witnessing waste is an institutional or state rule, not a "
             "federal one [R69, R66]",
         ),
+        SettingDef(
+            "controlled_exact_counts",
+            "Count opened ketamine containers in an inventory",
+            0,
+            0,
+            1,
+            "rule",
+            "Federal rule: an opened Schedule III container may be estimated [R67, R132]; some "
+            "states want exact counts always (Iowa) [R63]",
+            choices=((0, "Estimates allowed (federal)"), (1, "Exact counts always")),
+        ),
+        SettingDef(
+            "controlled_inventory_months",
+            "Take a full inventory of controlled substances at least every",
+            24,
+            1,
+            24,
+            "months",
+            "Federal rule: biennial, at most two years apart [R67]; Iowa: every year [R63]",
+        ),
     )
 }
 

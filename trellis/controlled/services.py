@@ -23,7 +23,7 @@ from trellis.accounts.permissions import Perm, Role
 from trellis.audit import chain
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
-from trellis.controlled import balance, dea
+from trellis.controlled import balance, dea, inventory_rules
 from trellis.controlled.models import (
     CHAIN_FIELDS,
     Container,
@@ -221,6 +221,7 @@ def receive(
             raise InputError("patient", "is another clinic's")
         if substance != Substance.ESKETAMINE:
             raise InputError("patient", "only Spravato devices are labelled for one patient")
+    per_kit = inventory_rules.devices_per_kit(ndc) if form == DosageForm.NASAL_DEVICE else None
     with transaction.atomic():
         receipt = Receipt.objects.create(
             clinic=clinic,
@@ -252,6 +253,7 @@ def receive(
                 received_ug=amount_ug,
                 balance_ug=amount_ug,
                 patient=patient,
+                kit=inventory_rules.kit_of(number, per_kit) if per_kit else None,
             )
             for number in range(1, containers + 1)
         )
@@ -386,9 +388,10 @@ def record_waste(
     *,
     patient: Patient | None = None,
     note: str = "",
+    session=None,
 ) -> LedgerEntry:
     """Record the unused remainder wasted [R69], naming the witness, who confirms it by signing
-    in themselves (``witness_waste``)."""
+    in themselves (``witness_waste``). ``session``: the dosing it was left over from."""
     require(actor, Perm.CONTROLLED_CHANGE)
     _own_container(actor, container)
     _check_witness(actor, witness)
@@ -396,6 +399,11 @@ def record_waste(
     note = _text("note", note, 2000, required=False)
     if patient is not None and patient.clinic_id != actor.clinic.pk:
         raise InputError("patient", "is another clinic's")
+    if session is not None and (
+        session.clinic_id != actor.clinic.pk
+        or (patient is not None and session.patient_id != patient.pk)
+    ):
+        raise InputError("session", "is not one of this patient's sessions")
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     with transaction.atomic():
         after = _draw(actor, container, amount_ug, "amount_mg", usable=False)
@@ -410,6 +418,7 @@ def record_waste(
             witness=witness,
             method=method,
             note=note,
+            session=session,
         )
         record_for(
             actor,

@@ -1020,6 +1020,13 @@ def save_tms(actor, session: Session, data: dict, *, override_reason: str = "") 
 
 
 def missing_for_signing(session: Session) -> list[str]:
+    missing = _note_missing(session)
+    if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
+        return missing
+    return missing + hooks.signing_missing(session)
+
+
+def _note_missing(session: Session) -> list[str]:
     modality = session.course.modality
     if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
         return ["the session has not begun"]
@@ -1179,7 +1186,7 @@ def rems_fields(session: Session) -> dict:
         if record.dose_mg in doc.DOSES_MG
         else f"other: {record.dose_mg} mg",
         "devices": record.devices,
-        "lot_numbers": record.lot_numbers,
+        "lot_numbers": ", ".join(hooks.session_lots(session)) or record.lot_numbers,
         "first_device_at": at(record.first_device_at),
         "monitoring_ended_at": at(record.monitoring_ended_at),
         "total_monitoring_minutes": record.monitoring_minutes,
