@@ -151,6 +151,7 @@ def choose(actor: Actor, session: Session, container: Container, amount_mg=None)
             amount_ug = dose - chosen
             if amount_ug <= 0:
                 raise InputError("container", "the dose is already covered by the chosen ones")
+        container.refresh_from_db(fields=["balance_ug"])
         if amount_ug > container.balance_ug:
             raise InputError(
                 "amount_mg",
