@@ -131,7 +131,7 @@ def administration_log(actor: Actor, span: Range) -> list[LogRow]:
         if entry.kind == EntryKind.WASTE:
             detail = entry.method + ("" if entry.pk in witnessed else " (witness to confirm)")
         elif entry.session_id:
-            detail = f"session {entry.session.number}, signed"
+            detail = f"session {entry.session.number} of {entry.session.planned_date:%b %-d}"
         rows.append(
             LogRow(
                 when=_local(entry.created_at, tz),

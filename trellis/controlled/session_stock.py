@@ -37,6 +37,12 @@ from trellis.treatments.models import Session, SessionStatus
 
 DEVICE_UG = services.ESKETAMINE_DEVICE_MG * balance.UG_PER_MG
 
+# How the remainder is usually destroyed, as the waste form's starting text.
+WASTE_METHODS = {
+    DosageForm.VIAL: "Drawn into a syringe and emptied into a drug-disposal container",
+    DosageForm.TABLETS: "Crushed and put into a drug-disposal container",
+}
+
 
 @dataclass(frozen=True)
 class Stocked:
@@ -339,7 +345,13 @@ def session_part(actor: Actor, session: Session) -> dict | None:
         "is_device": kind.form == DosageForm.NASAL_DEVICE,
         "choosable": choosable(session, today) if can_choose else [],
         "can_choose": can_choose,
-        "can_waste": can_change and session.status in (SessionStatus.IN_PROGRESS, "signed"),
+        # Spravato devices are single-use and drawn whole [R130]: nothing of theirs is wasted
+        # here. A vial's or bottle's remainder is, right after dosing [R69].
+        "can_waste": can_change
+        and kind.form != DosageForm.NASAL_DEVICE
+        and session.status in (SessionStatus.IN_PROGRESS, SessionStatus.SIGNED),
+        "wastable": [d for d in chosen if d.container.balance_ug > 0],
+        "waste_method": WASTE_METHODS.get(kind.form, ""),
         "witnesses": witnesses,
         "wastes": _wastes(session),
         "choose_url": reverse("controlled_session_choose", args=[session.id]),

@@ -72,6 +72,7 @@ def stock(request: HttpRequest) -> HttpResponse:
         "controlled/stock.html",
         {
             "containers": containers,
+            "lots": _by_lot(containers),
             "substance": substance,
             "substances": Substance.choices,
             "totals": [(labels[key], balance.mg_text(ug)) for key, ug in sorted(totals.items())],
@@ -86,6 +87,50 @@ def stock(request: HttpRequest) -> HttpResponse:
             "today": clinic.today(),
         },
     )
+
+
+_UNITS = {"vial": ("vial", "vials"), "nasal_device": ("device", "devices"), "tablets": (
+    "bottle",
+    "bottles",
+)}
+
+
+_LABELS = {"vial": "Ketamine vial", "nasal_device": "Spravato device", "tablets": "Ketamine bottle"}
+
+
+def _by_lot(containers: list) -> list[dict]:
+    """The stock page's summary: one row per lot (and expiry), soonest expiry first."""
+    lots: dict = {}
+    for c in containers:
+        row = lots.setdefault(
+            (c.substance, c.form, c.lot, c.expires_on),
+            {
+                "substance": c.get_substance_display(),
+                "form": c.get_form_display(),
+                "lot": c.lot,
+                "expires_on": c.expires_on,
+                "count": 0,
+                "opened": 0,
+                "quarantined": 0,
+                "kits": set(),
+                "remaining": 0,
+                "expired": c.expired,
+                "expiring_soon": c.expiring_soon,
+                "unit": _UNITS.get(c.form, ("container", "containers")),
+            },
+        )
+        row["count"] += 1
+        row["opened"] += c.balance_ug < c.received_ug
+        row["quarantined"] += c.quarantined
+        row["remaining"] += c.balance_ug
+        if c.kit:
+            row["kits"].add(c.kit)
+    found = sorted(lots.values(), key=lambda r: (r["expires_on"], r["substance"], r["lot"]))
+    for row in found:
+        row["unit_text"] = row["unit"][row["count"] != 1]
+        row["remaining_text"] = balance.mg_text(row["remaining"])
+        row["kit_count"] = len(row["kits"])
+    return found
 
 
 # --- Receiving ----------------------------------------------------------------------------------
@@ -205,6 +250,7 @@ def count(request: HttpRequest) -> HttpResponse:
         container.value = values.get(f"counted-{container.pk}", "")
         container.expected_text = balance.mg_text(container.balance_ug)
         container.per_container_text = balance.mg_text(container.received_ug)
+        container.label = _LABELS.get(container.form, container.get_form_display())
     return render(
         request,
         "controlled/count.html",

@@ -54,6 +54,18 @@ def add_stock(clinic: Clinic, nurse: Actor, today: date) -> int:
             received_on=received_on,
         )
         count += containers
+    # The initial inventory, taken when the first stock came in (21 CFR 1304.11 [R67]).
+    counting.take_inventory(
+        nurse,
+        InventoryKind.INITIAL,
+        [
+            counting.Counted(c, Decimal(c.balance_ug) / 1000)
+            for c in Container.objects.filter(clinic=clinic, balance_ug__gt=0)
+        ],
+        taken_on=received_on,
+        time_of_day="close",
+        note="Initial inventory on the first delivery",
+    )
     return count
 
 
