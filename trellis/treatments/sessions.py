@@ -1036,9 +1036,10 @@ def _note_missing(session: Session) -> list[str]:
         labels = set(
             session.vitals.filter(bp_systolic__isnull=False).values_list("label", flat=True)
         )
-        return doc.esketamine_missing(
-            _values(session.esketamine), labels, esketamine_limits(session.clinic)
-        )
+        values = _values(session.esketamine)
+        # The lots of the devices chosen from the clinic's stock count as written (hooks).
+        values["lot_numbers"] = values["lot_numbers"] or ", ".join(hooks.session_lots(session))
+        return doc.esketamine_missing(values, labels, esketamine_limits(session.clinic))
     if modality == Modality.ORAL_KETAMINE:
         record = session.oral
         predose = predose_reading(session, record.given_at)["bp"] is not None

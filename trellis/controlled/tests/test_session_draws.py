@@ -290,3 +290,17 @@ class SessionPageTests(SessionTestCase):
             (confirmation.refers_to_id, confirmation.actor_id), (waste.pk, self.prescriber.pk)
         )
         self.assertContains(self.client.get(self.url), "Confirmed")
+
+
+class EsketamineLotTests(SessionTestCase):
+    protocol = "esketamine-trd"
+
+    def test_the_chosen_devices_lot_needs_no_typing_in_the_note(self):
+        self.begin()
+        EsketamineRecord.objects.filter(session=self.session).update(dose_mg=56, lot_numbers="")
+        self.assertIn("device lot numbers", sessions.missing_for_signing(self.session))
+        for device in receive(
+            self.nurse_actor, substance="esketamine", containers=2, mg=28, lot="EK9"
+        ).created_items:
+            session_stock.choose(self.nurse_actor, self.session, device)
+        self.assertNotIn("device lot numbers", sessions.missing_for_signing(self.session))
