@@ -89,10 +89,14 @@ def stock(request: HttpRequest) -> HttpResponse:
     )
 
 
-_UNITS = {"vial": ("vial", "vials"), "nasal_device": ("device", "devices"), "tablets": (
-    "bottle",
-    "bottles",
-)}
+_UNITS = {
+    "vial": ("vial", "vials"),
+    "nasal_device": ("device", "devices"),
+    "tablets": (
+        "bottle",
+        "bottles",
+    ),
+}
 
 
 _LABELS = {"vial": "Ketamine vial", "nasal_device": "Spravato device", "tablets": "Ketamine bottle"}
