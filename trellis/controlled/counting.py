@@ -73,7 +73,7 @@ def take_inventory(
     taken_on = taken_on or today
     if taken_on > today:
         raise InputError("taken_on", "must not be in the future")
-    note = services._text("note", note, 2000, required=False)
+    note = services._text("note", note, 2000, required=False, multiline=True)
     if not counts:
         raise InputError("counts", "count at least one container")
     seen = set()
@@ -220,7 +220,7 @@ def report_loss(
     problem = dea.dea_number_problem(registrant_dea)
     if problem:
         raise InputError("registrant_dea", problem)
-    description = services._text("description", description, 4000)
+    description = services._text("description", description, 4000, multiline=True)
     police_report = services._text("police_report", police_report, 100, required=False)
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     if container is not None:

@@ -3,13 +3,14 @@
 from django import forms
 
 from trellis.controlled.models import DosageForm, LossKind, Substance
+from trellis.lib.forms import Form
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class ReceiveForm(forms.Form):
+class ReceiveForm(Form):
     substance = forms.ChoiceField(choices=Substance.choices)
     form = forms.ChoiceField(
         label="Form",
@@ -46,12 +47,12 @@ class ReceiveForm(forms.Form):
     received_on = forms.DateField(label="Received on", widget=DateInput, required=False)
 
 
-class RangeForm(forms.Form):
+class RangeForm(Form):
     start = forms.DateField(widget=DateInput, required=False)
     end = forms.DateField(widget=DateInput, required=False)
 
 
-class LossReportForm(forms.Form):
+class LossReportForm(Form):
     kind = forms.ChoiceField(label="What happened", choices=LossKind.choices)
     discovered_on = forms.DateField(label="Discovered on", widget=DateInput)
     amount_mg = forms.DecimalField(label="Amount missing (mg)", min_value=0, decimal_places=3)
@@ -64,10 +65,10 @@ class LossReportForm(forms.Form):
     police_report = forms.CharField(label="Police report number", max_length=100, required=False)
 
 
-class NoticeForm(forms.Form):
+class NoticeForm(Form):
     sent_on = forms.DateField(label="Written notice sent on", widget=DateInput)
 
 
-class FiledForm(forms.Form):
+class FiledForm(Form):
     filed_on = forms.DateField(label="Form 106 filed on", widget=DateInput)
     reference = forms.CharField(label="Confirmation number", max_length=60)

@@ -33,6 +33,7 @@ from trellis.controlled.models import (
     Receipt,
     Substance,
 )
+from trellis.lib import text
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind, AlertSeverity, SafetyAlert
@@ -53,8 +54,13 @@ _PG_LOCK_CLASS = 0x4C_44_47  # "LDG"
 _NDC = re.compile(r"\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2}|\d{10,11}")
 
 
-def _text(field: str, value: str, max_length: int, *, required: bool = True) -> str:
+def _text(
+    field: str, value: str, max_length: int, *, required: bool = True, multiline: bool = False
+) -> str:
     value = (value or "").strip()
+    problem = text.text_problem(value, multiline=multiline, name=False)
+    if problem:
+        raise InputError(field, problem)
     if required and not value:
         raise InputError(field, "is required")
     if len(value) > max_length:
@@ -209,7 +215,7 @@ def receive(
             raise InputError("volume_per_container_ml", "must be more than 0 and under 10000 ml")
         volume = volume.quantize(Decimal("0.01"))
     name = _text("supplier.name", supplier.name, 200)
-    address = _text("supplier.address", supplier.address, 500)
+    address = _text("supplier.address", supplier.address, 500, multiline=True)
     problem = dea.dea_number_problem(supplier.dea_number)
     if problem:
         raise InputError("supplier_dea", problem)
@@ -396,7 +402,7 @@ def record_waste(
     _own_container(actor, container)
     _check_witness(actor, witness)
     method = _text("method", method, 200)
-    note = _text("note", note, 2000, required=False)
+    note = _text("note", note, 2000, required=False, multiline=True)
     if patient is not None and patient.clinic_id != actor.clinic.pk:
         raise InputError("patient", "is another clinic's")
     if session is not None and (
@@ -491,7 +497,7 @@ def record_adjustment(
         raise PermissionDenied("Only a prescriber may adjust a controlled-substance balance.")
     _own_container(actor, container)
     change_ug = balance.to_signed_ug("change_mg", change_mg)
-    reason = _text("reason", reason, 2000)
+    reason = _text("reason", reason, 2000, multiline=True)
     if corrects is not None and corrects.container_id != container.pk:
         raise InputError("corrects", "must be an entry of the same container")
     with transaction.atomic():
@@ -560,7 +566,7 @@ def record_count(actor: Actor, container: Container, counted_mg, note: str = "")
     require(actor, Perm.CONTROLLED_CHANGE)
     _own_container(actor, container)
     counted_ug = balance.to_ug("counted_mg", counted_mg, allow_zero=True)
-    note = _text("note", note, 2000, required=False)
+    note = _text("note", note, 2000, required=False, multiline=True)
     with transaction.atomic():
         locked = Container.objects.select_for_update().get(pk=container.pk)
         expected = locked.balance_ug

@@ -220,3 +220,17 @@ class LossReportTests(TrellisTestCase):
     def test_a_nurse_gets_no_loss_pages(self):
         self.sign_in(self.nurse)
         self.assertEqual(self.client.get("/controlled/losses/").status_code, 403)
+
+
+class ControlCharacterTests(CountTestCase):
+    def test_a_control_character_in_a_note_is_refused_naming_the_field(self):
+        with self.assertRaises(InputError) as refused:
+            counting.take_inventory(
+                self.nurse_actor,
+                InventoryKind.SHIFT,
+                [Counted(self.full, "500")],
+                note="Evening\x00 count",
+            )
+        self.assertEqual(refused.exception.field, "note")
+        self.assertIn("must not contain control characters", refused.exception.message)
+        self.assertFalse(LedgerEntry.objects.filter(kind=EntryKind.COUNT).exists())
