@@ -435,9 +435,8 @@ def _span(request) -> tuple[RangeForm, records.Range | None, str | None]:
         span = records.date_range(data.get("start"), data.get("end"), today)
     except InputError as error:
         return form, None, f"{error.field.capitalize()}: {error.message}"
-    if not form.is_bound:
-        form = RangeForm(initial={"start": span.start, "end": span.end})
-    return form, span, None
+    # The form shows the range the report covers, the defaults filled in.
+    return RangeForm(initial={"start": span.start, "end": span.end}), span, None
 
 
 @login_required
