@@ -682,6 +682,26 @@ DEFINITIONS: dict[str, SettingDef] = {
             "days after the due date",
             "Clinic policy; follow-ups after a course watch for relapse [R58]",
         ),
+        SettingDef(
+            "controlled_exact_counts",
+            "Count opened ketamine containers in an inventory",
+            0,
+            0,
+            1,
+            "rule",
+            "Federal rule: an opened Schedule III container may be estimated [R67, R132]; some "
+            "states want exact counts always (Iowa) [R63]",
+            choices=((0, "Estimates allowed (federal)"), (1, "Exact counts always")),
+        ),
+        SettingDef(
+            "controlled_inventory_months",
+            "Take a full inventory of controlled substances at least every",
+            24,
+            1,
+            24,
+            "months",
+            "Federal rule: biennial, at most two years apart [R67]; Iowa: every year [R63]",
+        ),
     )
 }
 

@@ -49,6 +49,7 @@ class Perm(StrEnum):
     RESOURCE_CHANGE = "resource.change"
     CONTROLLED_READ = "controlled.read"
     CONTROLLED_CHANGE = "controlled.change"
+    CONTROLLED_REPORT = "controlled.report"
     PROGRESS_NOTE_CHANGE = "progress_note.change"
     PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
@@ -105,6 +106,8 @@ RULES: dict[Perm, frozenset[Role]] = {
     # Those who give ketamine and esketamine keep its ledger; the administrator reconciles it.
     Perm.CONTROLLED_READ: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER, _R.NURSE}),
     Perm.CONTROLLED_CHANGE: frozenset({_R.PRESCRIBER, _R.NURSE}),
+    # A theft or significant loss is the registrant's to report to the DEA [R70].
+    Perm.CONTROLLED_REPORT: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
     # Psychotherapy (DOMAIN.md §11): those who give it write progress notes, which every
     # clinician reads as part of the record (session.read). Psychotherapy notes are read by
     # their author and by a colleague the author grants, never by role alone [R100]: the role
@@ -153,6 +156,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.RESOURCE_CHANGE: "Set up chairs, rooms, TMS devices, their hours, closures, maintenance",
     Perm.CONTROLLED_READ: "Read the controlled-substance stock and ledger",
     Perm.CONTROLLED_CHANGE: "Receive, administer, waste, witness and count controlled substances",
+    Perm.CONTROLLED_REPORT: "Report a theft or significant loss (DEA Form 106) and its notices",
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
     Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",

@@ -12,9 +12,10 @@ class ControlledConfig(AppConfig):
 
     def ready(self) -> None:
         from trellis.audit import naming
-        from trellis.controlled import services
+        from trellis.controlled import services, session_stock
         from trellis.messaging import jobs
         from trellis.safety import sources
+        from trellis.treatments import hooks
 
         # How the audit report names these records (the audit app imports none of them).
         naming.register(
@@ -38,3 +39,15 @@ class ControlledConfig(AppConfig):
             _raised,
             order=22,
         )
+        # The dose a session gives is drawn from the containers chosen at its dosing step, in
+        # the signing transaction; the lot shows on the session page and the REMS form.
+        hooks.on_session_signed(session_stock.draw_at_signing)
+        hooks.on_signing_missing(session_stock.signing_missing)
+        hooks.on_session_lots(session_stock.session_lots)
+        hooks.on_session_page(session_stock.session_part)
+        naming.register(
+            "controlled.sessiondraw",
+            lambda d, tz: f"Stock chosen for a session: lot {d.container.lot}",
+        )
+        naming.register("controlled.inventory", lambda i, tz: str(i))
+        naming.register("controlled.lossreport", lambda r, tz: f"Loss report: {r}")

@@ -88,6 +88,9 @@ class Container(models.Model):
     expires_on = models.DateField()
     received_ug = models.PositiveBigIntegerField()
     balance_ug = models.BigIntegerField()
+    # A Spravato device's kit (1, 2 …) within its receipt: 2 devices make a 56 mg kit, 3 an
+    # 84 mg kit [R130]. None for vials and bottles.
+    kit = models.PositiveIntegerField(null=True, blank=True)
     quarantined = models.BooleanField(default=False)
     quarantine_reason = models.CharField(max_length=300, blank=True)
     patient = models.ForeignKey(
@@ -229,3 +232,139 @@ CHAIN_FIELDS = (
     "created_at",
     "id",
 )
+
+
+class SessionDraw(models.Model):
+    """A container chosen at the dosing step of a session, and how much of the dose comes from
+    it. Signing the session draws it (``entry``), in the signing transaction, exactly once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    session = models.ForeignKey("treatments.Session", on_delete=models.PROTECT, related_name="+")
+    container = models.ForeignKey(Container, on_delete=models.PROTECT, related_name="draws")
+    amount_ug = models.PositiveBigIntegerField()
+    chosen_by = staff_reference()
+    chosen_at = models.DateTimeField(default=timezone.now, editable=False)
+    entry = models.OneToOneField(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="draw"
+    )
+
+    class Meta:
+        ordering = ["chosen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "container"], name="session_draws_container_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{balance.mg_text(self.amount_ug)} from {self.container}"
+
+
+class InventoryKind(models.TextChoices):
+    INITIAL = "initial", "Initial inventory"
+    BIENNIAL = "biennial", "Biennial inventory"
+    SHIFT = "shift", "Shift or daily count"
+
+
+class TimeOfDay(models.TextChoices):
+    OPENING = "opening", "Opening of business"
+    CLOSE = "close", "Close of business"
+
+
+class Inventory(models.Model):
+    """A count of every container on hand at one moment: the initial inventory, the biennial
+    one (at most two years apart) [R67, R132], or a shift or daily count. Each line is also a
+    count entry on the ledger, so a difference raises a discrepancy alert."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=InventoryKind.choices)
+    taken_on = models.DateField()
+    time_of_day = models.CharField(max_length=8, choices=TimeOfDay.choices)
+    taken_by = staff_reference()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-taken_on", "-created_at"]
+        verbose_name_plural = "inventories"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.taken_on}"
+
+
+class InventoryLine(models.Model):
+    """One container in an inventory: what was counted, exactly or as an estimate (allowed for
+    an opened Schedule III container unless the clinic or state requires exact counts) [R67]."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    inventory = models.ForeignKey(Inventory, on_delete=models.PROTECT, related_name="lines")
+    container = models.ForeignKey(Container, on_delete=models.PROTECT, related_name="+")
+    substance = models.CharField(max_length=12, choices=Substance.choices)
+    form = models.CharField(max_length=14, choices=DosageForm.choices)
+    units_per_container_ug = models.PositiveBigIntegerField()
+    opened = models.BooleanField()
+    estimated = models.BooleanField(default=False)
+    expected_ug = models.BigIntegerField()
+    counted_ug = models.BigIntegerField()
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["substance", "container__lot", "container__number"]
+
+    def __str__(self) -> str:
+        return f"{self.container}: counted {balance.mg_text(self.counted_ug)}"
+
+    @property
+    def discrepancy_ug(self) -> int:
+        return self.counted_ug - self.expected_ug
+
+
+class LossKind(models.TextChoices):
+    THEFT = "theft", "Theft"
+    SIGNIFICANT_LOSS = "significant_loss", "Significant loss"
+    IN_TRANSIT = "in_transit", "Lost in transit"
+
+
+class LossReport(models.Model):
+    """A suspected theft or significant loss: the facts DEA Form 106 asks for, and its two
+    deadlines: written notice within one business day of discovery, the form within 45 days
+    [R70] (``form106.py``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=LossKind.choices)
+    discovered_on = models.DateField()
+    registrant_dea = models.CharField("clinic's DEA number", max_length=9)
+    description = models.TextField()
+    police_notified = models.BooleanField(default=False)
+    police_report = models.CharField(max_length=100, blank=True)
+    count = models.ForeignKey(
+        LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    container = models.ForeignKey(
+        Container, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    amount_ug = models.PositiveBigIntegerField()
+    notice_due = models.DateField()
+    form_due = models.DateField()
+    notice_sent_on = models.DateField(null=True, blank=True)
+    notice_sent_by = staff_reference(optional=True)
+    form_filed_on = models.DateField(null=True, blank=True)
+    form_reference = models.CharField(max_length=60, blank=True)
+    form_filed_by = staff_reference(optional=True)
+    reported_by = staff_reference()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-discovered_on", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} discovered {self.discovered_on}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.notice_sent_on is not None and self.form_filed_on is not None

@@ -23,7 +23,7 @@ from trellis.accounts.permissions import Perm, Role
 from trellis.audit import chain
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
-from trellis.controlled import balance, dea
+from trellis.controlled import balance, dea, inventory_rules
 from trellis.controlled.models import (
     CHAIN_FIELDS,
     Container,
@@ -33,6 +33,7 @@ from trellis.controlled.models import (
     Receipt,
     Substance,
 )
+from trellis.lib import text
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind, AlertSeverity, SafetyAlert
@@ -53,8 +54,13 @@ _PG_LOCK_CLASS = 0x4C_44_47  # "LDG"
 _NDC = re.compile(r"\d{4}-\d{4}-\d{2}|\d{5}-\d{3}-\d{2}|\d{5}-\d{4}-\d{1,2}|\d{10,11}")
 
 
-def _text(field: str, value: str, max_length: int, *, required: bool = True) -> str:
+def _text(
+    field: str, value: str, max_length: int, *, required: bool = True, multiline: bool = False
+) -> str:
     value = (value or "").strip()
+    problem = text.text_problem(value, multiline=multiline, name=False)
+    if problem:
+        raise InputError(field, problem)
     if required and not value:
         raise InputError(field, "is required")
     if len(value) > max_length:
@@ -209,7 +215,7 @@ def receive(
             raise InputError("volume_per_container_ml", "must be more than 0 and under 10000 ml")
         volume = volume.quantize(Decimal("0.01"))
     name = _text("supplier.name", supplier.name, 200)
-    address = _text("supplier.address", supplier.address, 500)
+    address = _text("supplier.address", supplier.address, 500, multiline=True)
     problem = dea.dea_number_problem(supplier.dea_number)
     if problem:
         raise InputError("supplier_dea", problem)
@@ -221,6 +227,7 @@ def receive(
             raise InputError("patient", "is another clinic's")
         if substance != Substance.ESKETAMINE:
             raise InputError("patient", "only Spravato devices are labelled for one patient")
+    per_kit = inventory_rules.devices_per_kit(ndc) if form == DosageForm.NASAL_DEVICE else None
     with transaction.atomic():
         receipt = Receipt.objects.create(
             clinic=clinic,
@@ -252,6 +259,7 @@ def receive(
                 received_ug=amount_ug,
                 balance_ug=amount_ug,
                 patient=patient,
+                kit=inventory_rules.kit_of(number, per_kit) if per_kit else None,
             )
             for number in range(1, containers + 1)
         )
@@ -386,16 +394,22 @@ def record_waste(
     *,
     patient: Patient | None = None,
     note: str = "",
+    session=None,
 ) -> LedgerEntry:
     """Record the unused remainder wasted [R69], naming the witness, who confirms it by signing
-    in themselves (``witness_waste``)."""
+    in themselves (``witness_waste``). ``session``: the dosing it was left over from."""
     require(actor, Perm.CONTROLLED_CHANGE)
     _own_container(actor, container)
     _check_witness(actor, witness)
     method = _text("method", method, 200)
-    note = _text("note", note, 2000, required=False)
+    note = _text("note", note, 2000, required=False, multiline=True)
     if patient is not None and patient.clinic_id != actor.clinic.pk:
         raise InputError("patient", "is another clinic's")
+    if session is not None and (
+        session.clinic_id != actor.clinic.pk
+        or (patient is not None and session.patient_id != patient.pk)
+    ):
+        raise InputError("session", "is not one of this patient's sessions")
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     with transaction.atomic():
         after = _draw(actor, container, amount_ug, "amount_mg", usable=False)
@@ -410,6 +424,7 @@ def record_waste(
             witness=witness,
             method=method,
             note=note,
+            session=session,
         )
         record_for(
             actor,
@@ -482,7 +497,7 @@ def record_adjustment(
         raise PermissionDenied("Only a prescriber may adjust a controlled-substance balance.")
     _own_container(actor, container)
     change_ug = balance.to_signed_ug("change_mg", change_mg)
-    reason = _text("reason", reason, 2000)
+    reason = _text("reason", reason, 2000, multiline=True)
     if corrects is not None and corrects.container_id != container.pk:
         raise InputError("corrects", "must be an entry of the same container")
     with transaction.atomic():
@@ -551,7 +566,7 @@ def record_count(actor: Actor, container: Container, counted_mg, note: str = "")
     require(actor, Perm.CONTROLLED_CHANGE)
     _own_container(actor, container)
     counted_ug = balance.to_ug("counted_mg", counted_mg, allow_zero=True)
-    note = _text("note", note, 2000, required=False)
+    note = _text("note", note, 2000, required=False, multiline=True)
     with transaction.atomic():
         locked = Container.objects.select_for_update().get(pk=container.pk)
         expected = locked.balance_ug

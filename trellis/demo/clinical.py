@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from trellis.accounts.access import Actor
+from trellis.demo import stock
 from trellis.measures.demo import ITEM9_ALERT, add_demo_measures
 from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
@@ -100,6 +101,7 @@ def _document(session: Session, documenter: Actor, prescriber: Actor, rng: rando
         _oral(session, documenter, start, rng)
     else:
         _tms(session, documenter, start, rng)
+    stock.choose_for_dose(session, documenter)
     signer = prescriber if modality == Modality.IV_KETAMINE else documenter
     sessions.sign_session(signer, session, now=start + timedelta(hours=2, minutes=30))
 

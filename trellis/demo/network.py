@@ -10,7 +10,7 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.demo import aftercare, appointments, book, clinical, oral_home, therapy
+from trellis.demo import aftercare, appointments, book, clinical, oral_home, stock, therapy
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -185,7 +185,9 @@ def _courses(clinic: Clinic, members: dict, today: date) -> int:
         for username in DOCUMENTERS[clinic.slug]
     )
     rng = random.Random(f"{clinic.slug}-courses")
+    stock.add_stock(clinic, nurse, today)
     courses = clinical.add_courses(patients, prescriber, nurse, tms, rng, today)
+    stock.closing_count(clinic, nurse)
     return len(courses)
 
 

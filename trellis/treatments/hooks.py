@@ -70,3 +70,32 @@ def session_signed(actor, session) -> None:
     """Tell every receiver, in the caller's transaction: a receiver's error rolls it back."""
     for receiver in _SESSION_SIGNED:
         receiver(actor, session)
+
+
+_SIGNING_MISSING: list[Callable] = []
+
+
+def on_signing_missing(provider: Callable) -> None:
+    """``provider(session)`` answers what another app still needs before the session may be
+    signed (a list of phrases, empty when nothing): the controlled-substance ledger asks for
+    the containers the dose was drawn from."""
+    if provider not in _SIGNING_MISSING:
+        _SIGNING_MISSING.append(provider)
+
+
+def signing_missing(session) -> list[str]:
+    return [phrase for provider in _SIGNING_MISSING for phrase in provider(session)]
+
+
+_SESSION_LOTS: list[Callable] = []
+
+
+def on_session_lots(provider: Callable) -> None:
+    """``provider(session)`` answers the lot numbers the session's dose came from (a list of
+    text); the REMS form shows them."""
+    if provider not in _SESSION_LOTS:
+        _SESSION_LOTS.append(provider)
+
+
+def session_lots(session) -> list[str]:
+    return [lot for provider in _SESSION_LOTS for lot in provider(session)]

@@ -1020,6 +1020,13 @@ def save_tms(actor, session: Session, data: dict, *, override_reason: str = "") 
 
 
 def missing_for_signing(session: Session) -> list[str]:
+    missing = _note_missing(session)
+    if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
+        return missing
+    return missing + hooks.signing_missing(session)
+
+
+def _note_missing(session: Session) -> list[str]:
     modality = session.course.modality
     if session.status in (SessionStatus.PLANNED, SessionStatus.BOOKED):
         return ["the session has not begun"]
@@ -1029,9 +1036,10 @@ def missing_for_signing(session: Session) -> list[str]:
         labels = set(
             session.vitals.filter(bp_systolic__isnull=False).values_list("label", flat=True)
         )
-        return doc.esketamine_missing(
-            _values(session.esketamine), labels, esketamine_limits(session.clinic)
-        )
+        values = _values(session.esketamine)
+        # The lots of the devices chosen from the clinic's stock count as written (hooks).
+        values["lot_numbers"] = values["lot_numbers"] or ", ".join(hooks.session_lots(session))
+        return doc.esketamine_missing(values, labels, esketamine_limits(session.clinic))
     if modality == Modality.ORAL_KETAMINE:
         record = session.oral
         predose = predose_reading(session, record.given_at)["bp"] is not None
@@ -1147,7 +1155,7 @@ def rems_fields(session: Session) -> dict:
         if record.dose_mg in doc.DOSES_MG
         else f"other: {record.dose_mg} mg",
         "devices": record.devices,
-        "lot_numbers": record.lot_numbers,
+        "lot_numbers": ", ".join(hooks.session_lots(session)) or record.lot_numbers,
         "first_device_at": at(record.first_device_at),
         "monitoring_ended_at": at(record.monitoring_ended_at),
         "total_monitoring_minutes": record.monitoring_minutes,

@@ -19,12 +19,14 @@ class StockPageTests(TrellisTestCase):
         response = self.client.get("/controlled/")
         self.assertEqual(response.status_code, 200)
         page = response.content.decode()
-        self.assertEqual(page.count("FRESH1"), 2)
+        # One row for the lot, one for each of its two vials.
+        self.assertEqual(page.count("FRESH1"), 3)
+        self.assertContains(response, "2 vials")
         self.assertIn("SOON22", page)
         self.assertNotIn("OTHERCLINIC", page)
         self.assertNotIn("EMPTY9", page)
         self.assertContains(response, "1 expiring within 30 days")
-        self.assertContains(response, "Expires soon", count=1)
+        self.assertContains(response, "Expires soon", count=2)  # its lot and its vial
         self.assertEqual(response.context["containers"][0].pk, soon.pk)
         self.assertContains(response, "1500 mg on hand")
 
