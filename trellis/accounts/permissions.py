@@ -52,6 +52,14 @@ class Perm(StrEnum):
     PROGRESS_NOTE_CHANGE = "progress_note.change"
     PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
+    PAYER_CHANGE = "payer.change"
+    COVERAGE_READ = "coverage.read"
+    COVERAGE_CHANGE = "coverage.change"
+    PRIOR_AUTH_READ = "prior_auth.read"
+    PRIOR_AUTH_CHANGE = "prior_auth.change"
+    PRIOR_AUTH_ATTEST = "prior_auth.attest"
+    ESTIMATE_READ = "estimate.read"
+    ESTIMATE_CHANGE = "estimate.change"
 
 
 _R = Role
@@ -109,6 +117,20 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.PROGRESS_NOTE_CHANGE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_WRITE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_READ: _CLINICIANS,
+    # Insurance (DOMAIN.md §14): the administrator sets up payers and sees everything; the front
+    # desk keeps patients' coverage, sends prior authorisation requests and gives estimates;
+    # a prescriber answers the clinical criteria a payer asks; those who give the sessions see
+    # the authorisation's warnings on the course.
+    Perm.PAYER_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    Perm.COVERAGE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
+    Perm.COVERAGE_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    Perm.PRIOR_AUTH_READ: frozenset(
+        {_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}
+    ),
+    Perm.PRIOR_AUTH_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
+    Perm.PRIOR_AUTH_ATTEST: frozenset({_R.PRESCRIBER}),
+    Perm.ESTIMATE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
+    Perm.ESTIMATE_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -145,6 +167,14 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
     Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
+    Perm.PAYER_CHANGE: "Add and change the clinic's payers and how each codes esketamine",
+    Perm.COVERAGE_READ: "Read a patient's insurance coverage",
+    Perm.COVERAGE_CHANGE: "Add, edit and end a patient's insurance coverage",
+    Perm.PRIOR_AUTH_READ: "See prior authorisations, their criteria and sessions left",
+    Perm.PRIOR_AUTH_CHANGE: "Request, submit and record the payer's decision on a prior auth",
+    Perm.PRIOR_AUTH_ATTEST: "Answer the clinical criteria of a prior authorisation request",
+    Perm.ESTIMATE_READ: "Read Good Faith Estimates and their PDFs",
+    Perm.ESTIMATE_CHANGE: "Give a self-pay patient a Good Faith Estimate",
 }
 
 
