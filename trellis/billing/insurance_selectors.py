@@ -126,15 +126,22 @@ def checklist(auth: PriorAuthorization, today: date) -> list[authorisation.Crite
 
 def usage(auth: PriorAuthorization, today: date) -> authorisation.Usage | None:
     """Sessions used (the course's signed sessions inside the window) against those approved;
-    None unless the request was approved with a number of sessions."""
+    None unless the request was approved with a number of sessions. A row annotated with
+    ``used`` and ``to_come`` (``authorisations_to_watch``) is not counted again."""
     if auth.status != AuthStatus.APPROVED or auth.approved_units is None:
         return None
     sessions = Session.objects.filter(course_id=auth.course_id)
-    used = sessions.filter(delivered_q()).filter(_in_window(auth.approved_from, auth.approved_to))
+    used = getattr(auth, "used", None)
+    if used is None:
+        window = _in_window(auth.approved_from, auth.approved_to)
+        used = sessions.filter(delivered_q()).filter(window).count()
+    to_come = getattr(auth, "to_come", None)
+    if to_come is None:
+        to_come = sessions.filter(status__in=OPEN_STATUSES).count()
     return authorisation.Usage(
         approved=auth.approved_units,
-        used=used.count(),
-        to_come=sessions.filter(status__in=OPEN_STATUSES).count(),
+        used=used,
+        to_come=to_come,
         starts_on=auth.approved_from,
         ends_on=auth.approved_to,
         today=today,

@@ -48,8 +48,9 @@ RETENTION_YEARS = 6  # "often quoted; not confirmed" (DOMAIN.md §14, §8)
 
 def _choice(field: str, value, choices) -> str:
     text = str(value or "").strip()
-    if text not in choices.values:
-        raise InputError(field, f"must be one of {', '.join(choices.values)}")
+    names = [str(choice.value) for choice in choices]
+    if text not in names:
+        raise InputError(field, f"must be one of {', '.join(names)}")
     return text
 
 
