@@ -181,6 +181,19 @@ def authorised_units(courses) -> dict:
     return {pk: totals.get(pk) for pk in ids}
 
 
+def with_usage(rows: QuerySet[PriorAuthorization]) -> QuerySet[PriorAuthorization]:
+    """``rows`` annotated with ``used`` (the course's signed sessions inside the window) and
+    ``to_come`` (its sessions not yet over), counted in the same query."""
+    window = Q(course__sessions__planned_date__gte=F("approved_from")) | Q(
+        approved_from__isnull=True
+    )
+    window &= Q(course__sessions__planned_date__lte=F("approved_to")) | Q(approved_to__isnull=True)
+    return rows.annotate(
+        used=Count("course__sessions", filter=delivered_q("course__sessions__") & window),
+        to_come=Count("course__sessions", filter=Q(course__sessions__status__in=OPEN_STATUSES)),
+    )
+
+
 def describe(auth: PriorAuthorization, today: date, *, with_criteria: bool = False) -> dict:
     """One request with everything its card shows."""
     info = {
@@ -222,9 +235,10 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     auths = []
     if actor.can(Perm.PRIOR_AUTH_READ):
         rows = (
-            PriorAuthorization.objects.filter(clinic=actor.clinic, patient=patient)
+            with_usage(PriorAuthorization.objects.filter(clinic=actor.clinic, patient=patient))
             .exclude(course__status__in=[CourseStatus.COMPLETED, CourseStatus.STOPPED])
             .select_related("payer", "clinic", "course__protocol")
+            .order_by("-created_at")
         )
         auths = [describe(auth, today) for auth in rows]
     estimates = []
@@ -234,12 +248,14 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
             .select_related("protocol")
             .defer("pdf")[:5]
         )
+    found = coverages(actor, patient)
+    insured = any(c.active and c.payer.type != PayerType.SELF_PAY for c in found)
     return {
         "patient": patient,
-        "coverages": coverages(actor, patient),
+        "coverages": found,
         "authorisations": auths,
         "estimates": estimates,
-        "self_pay": is_self_pay(patient, today),
+        "self_pay": not insured,
         "can_change": actor.can(Perm.COVERAGE_CHANGE),
         "can_estimate": actor.can(Perm.ESTIMATE_CHANGE),
     }
@@ -256,17 +272,9 @@ def authorisations_to_watch(actor: Actor, page=1) -> Page:
     require(actor, Perm.PRIOR_AUTH_READ)
     today = actor.clinic.today()
     warn = int(actor.clinic.setting("authorization_warn_remaining"))
-    window = Q(course__sessions__planned_date__gte=F("approved_from")) | Q(
-        approved_from__isnull=True
-    )
-    window &= Q(course__sessions__planned_date__lte=F("approved_to")) | Q(approved_to__isnull=True)
     rows = (
-        PriorAuthorization.objects.filter(clinic=actor.clinic)
+        with_usage(PriorAuthorization.objects.filter(clinic=actor.clinic))
         .filter(course__status=CourseStatus.ACTIVE)
-        .annotate(
-            used=Count("course__sessions", filter=delivered_q("course__sessions__") & window),
-            to_come=Count("course__sessions", filter=Q(course__sessions__status__in=OPEN_STATUSES)),
-        )
         .filter(
             Q(
                 status=AuthStatus.APPROVED,

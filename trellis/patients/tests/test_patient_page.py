@@ -42,10 +42,13 @@ class PatientPageAuditTests(MeasuresTestCase):
 
     def test_each_role_gets_the_cards_its_rights_allow_from_the_view(self):
         cases = [
-            (self.prescriber, {"alerts", "measures", "courses", "appointments", "progress_notes"}),
+            (
+                self.prescriber,
+                {"alerts", "measures", "courses", "appointments", "progress_notes", "insurance"},
+            ),
             (self.nurse, {"alerts", "measures", "courses", "appointments", "progress_notes"}),
-            (self.front_desk, {"courses", "appointments"}),
-            (self.admin, {"alerts", "appointments"}),
+            (self.front_desk, {"courses", "appointments", "insurance"}),
+            (self.admin, {"alerts", "appointments", "insurance"}),
         ]
         for user, cards in cases:
             with self.subTest(user=user.username):
