@@ -96,12 +96,12 @@ def criteria_facts(auth: PriorAuthorization, today: date) -> authorisation.Facts
     patient = auth.patient
     birth = patient.birth_date
     age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-    phq9 = (
-        Measure.objects.filter(patient=patient, instrument=Instrument.PHQ9)
-        .order_by("-observed_at")
-        .only("total", "observed_at")
-        .first()
-    )
+    # The record as it stood when the request went to the payer (a draft: as it stands now),
+    # so a course's later improvement does not unmeet what was met when it was asked.
+    measures = Measure.objects.filter(patient=patient, instrument=Instrument.PHQ9)
+    if auth.submitted_at is not None:
+        measures = measures.filter(observed_at__lte=auth.submitted_at)
+    phq9 = measures.order_by("-observed_at").only("total", "observed_at").first()
     screening = Screening.objects.filter(patient=patient).current()
     failed: list[str] | None = None
     if screening is not None:

@@ -495,6 +495,8 @@ def authorisation_from_course(course: Course) -> None:
     if PriorAuthorization.objects.filter(course=course).exists():
         return
     name = (course.payer or "").strip()[:120] or "Payer not recorded"
+    if is_self_pay_name(name):  # a self-pay course has no payer to authorise it
+        return
     payer = Payer.objects.filter(clinic_id=course.clinic_id, name__iexact=name).first()
     if payer is None:
         payer = Payer.objects.create(
@@ -516,6 +518,10 @@ def authorisation_from_course(course: Course) -> None:
         created_by_id=course.created_by_id,
         decided_at=timezone.now(),
     )
+
+
+def is_self_pay_name(name: str) -> bool:
+    return " ".join(name.replace("-", " ").split()).casefold() in ("self pay", "selfpay", "cash")
 
 
 # --- Good Faith Estimates ----------------------------------------------------------------------

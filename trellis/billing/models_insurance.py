@@ -76,6 +76,13 @@ class Payer(models.Model):
             return coding.PayerType.SELF_PAY
         return coding.PayerType.COMMERCIAL
 
+    @property
+    def authorises_first(self) -> list[str]:
+        """The treatments the payer authorises before they are given, by name."""
+        names = [("TMS", self.requires_auth_tms), ("Esketamine", self.requires_auth_esketamine)]
+        names.append(("IV ketamine", self.requires_auth_iv_ketamine))
+        return [name for name, required in names if required]
+
     def requires_authorisation(self, modality: str) -> bool:
         return bool(getattr(self, f"requires_auth_{modality}", False))
 

@@ -18,6 +18,8 @@ def forwards(apps, schema_editor):
         if PriorAuthorization.objects.filter(course=course).exists():
             continue
         name = (course.payer or "").strip()[:120] or UNNAMED
+        if " ".join(name.replace("-", " ").split()).casefold() in ("self pay", "selfpay", "cash"):
+            continue  # a self-pay course has no payer to authorise it
         payer, _ = Payer.objects.get_or_create(
             clinic_id=course.clinic_id,
             name=name,

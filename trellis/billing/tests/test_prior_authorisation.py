@@ -268,3 +268,20 @@ class HomeListTests(InsuranceTestCase):
         many, rows = cost()
         self.assertEqual(rows, 10)
         self.assertEqual(one, many)
+
+
+class CriteriaAsSubmittedTests(InsuranceTestCase):
+    def test_a_submitted_request_reads_the_phq9_as_it_stood_when_submitted(self):
+        course = self.start("tms-10hz")
+        self.cover()
+        self.phq9(19)
+        auth = insurance_services.request_authorisation(self.front_actor, course)
+        auth = insurance_services.submit_authorisation(self.front_actor, auth)
+        later = self.phq9(6)  # the course worked
+        today = self.clinic_a.today()
+        rows = {c.key: c for c in insurance_selectors.checklist(auth, today)}
+        self.assertEqual(rows["phq9"].status, "met")
+        self.assertTrue(rows["phq9"].evidence.startswith("Latest PHQ-9 19"))
+        draft = insurance_services.request_authorisation(self.front_actor, course)
+        rows = {c.key: c for c in insurance_selectors.checklist(draft, today)}
+        self.assertEqual((rows["phq9"].status, later.total), ("not_met", 6))
