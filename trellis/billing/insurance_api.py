@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Literal
+from uuid import UUID
 
 from django.urls import reverse
 from ninja import Field, Router, Schema, Status
@@ -105,7 +106,7 @@ def create_payer(request, payload: PayerIn):
 
 
 class CoverageIn(Schema):
-    payer: str = Field(..., description="The id of one of the clinic's payers")
+    payer: UUID = Field(..., description="The id of one of the clinic's payers")
     rank: Literal[tuple(CoverageRank.values)] = "primary"  # type: ignore[valid-type]
     member_id: text(40, required=True)
     group_number: text(40) = ""
@@ -187,7 +188,7 @@ def create_coverage(request, patient_id: str, payload: CoverageIn):
 
 
 class AuthorizationIn(Schema):
-    coverage: str | None = Field(
+    coverage: UUID | None = Field(
         None, description="The patient's coverage to request from; default the one in force"
     )
     urgent: Boolean = False
@@ -343,7 +344,7 @@ class EstimateIn(Schema):
     diagnosis_codes: list[text(10)] = Field(
         default_factory=list, max_length=12, description="ICD-10-CM, e.g. F33.1"
     )
-    course: str | None = Field(None, description="The patient's course of that protocol")
+    course: UUID | None = Field(None, description="The patient's course of that protocol")
 
 
 class EstimateLineOut(Schema):
