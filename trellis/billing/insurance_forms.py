@@ -15,6 +15,7 @@ from trellis.billing.models_insurance import (
     Relationship,
 )
 from trellis.lib.errors import InputError
+from trellis.lib.forms import Form
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -29,7 +30,7 @@ def put_error(form: forms.Form, error: InputError, fields: dict | None = None) -
         form.add_error(None, f"{error.field}: {error.message}")
 
 
-class PayerForm(forms.Form):
+class PayerForm(Form):
     name = forms.CharField(max_length=120)
     payer_id = forms.CharField(
         label="Payer id", max_length=20, required=False, help_text="The clearinghouse's payer id"
@@ -50,7 +51,7 @@ class PayerForm(forms.Form):
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
 
 
-class CoverageForm(forms.Form):
+class CoverageForm(Form):
     payer = forms.ChoiceField(choices=())
     rank = forms.ChoiceField(choices=CoverageRank.choices, initial=CoverageRank.PRIMARY)
     member_id = forms.CharField(label="Member id", max_length=40)
@@ -88,12 +89,12 @@ class CoverageForm(forms.Form):
         self.fields["payer"].choices = [("", "Choose a payer"), *((p.pk, p.name) for p in payers)]
 
 
-class EndCoverageForm(forms.Form):
+class EndCoverageForm(Form):
     effective_to = forms.DateField(label="Last day covered", widget=DATE)
     reason = forms.CharField(max_length=200, required=False)
 
 
-class AuthorisationRequestForm(forms.Form):
+class AuthorisationRequestForm(Form):
     coverage = forms.ChoiceField(label="Coverage", choices=())
     urgent = forms.BooleanField(
         label="Urgent (expedited) request",
@@ -112,7 +113,7 @@ class AuthorisationRequestForm(forms.Form):
         ]
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(Form):
     number = forms.CharField(
         label="Request or authorisation number",
         max_length=60,
@@ -121,7 +122,7 @@ class SubmitForm(forms.Form):
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     decision = forms.ChoiceField(choices=[("approved", "Approved"), ("denied", "Denied")])
     number = forms.CharField(label="Authorisation number", max_length=60, required=False)
     approved_units = forms.IntegerField(
@@ -132,7 +133,7 @@ class DecisionForm(forms.Form):
     denial_reason = forms.CharField(label="Reason for denial", max_length=300, required=False)
 
 
-class AttestForm(forms.Form):
+class AttestForm(Form):
     criterion = forms.CharField(max_length=30)
     status = forms.ChoiceField(
         choices=[("met", "Met"), ("not_met", "Not met"), ("unknown", "Clear")]
@@ -140,7 +141,7 @@ class AttestForm(forms.Form):
     note = forms.CharField(max_length=300, required=False)
 
 
-class EstimateForm(forms.Form):
+class EstimateForm(Form):
     protocol = forms.ChoiceField(choices=())
     basis = forms.ChoiceField(
         label="Given because",
@@ -170,7 +171,7 @@ class EstimateForm(forms.Form):
         self.fields["protocol"].choices = [(p.code, p.name) for p in protocols]
 
 
-class IdentityForm(forms.Form):
+class IdentityForm(Form):
     npi = forms.CharField(
         label="Clinic NPI",
         max_length=12,
