@@ -28,6 +28,7 @@ from ninja.security import HttpBearer
 from trellis.accounts.access import Actor
 from trellis.accounts.models import ApiToken
 from trellis.billing.api import router as billing_router
+from trellis.billing.insurance_api import router as insurance_router
 from trellis.controlled.api import router as controlled_router
 from trellis.lib import apidoc
 from trellis.lib.errors import Conflict, InputError
@@ -257,3 +258,4 @@ api.add_router("", oral_router)
 api.add_router("", billing_router)
 api.add_router("", scheduling_router)
 api.add_router("", controlled_router)
+api.add_router("", insurance_router)

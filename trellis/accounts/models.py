@@ -67,6 +67,10 @@ class Clinic(models.Model):
     mrn_prefix = models.CharField(
         max_length=6, help_text="Letters that start every MRN of this clinic, e.g. RIV"
     )
+    # The clinic as a billing provider: its organisation NPI and federal tax id (EIN), printed
+    # on Good Faith Estimates and claims; checked by trellis.billing.npi where they are set.
+    npi = models.CharField("NPI", max_length=10, blank=True)
+    tax_id = models.CharField("tax id (EIN)", max_length=10, blank=True)
     next_mrn = models.PositiveIntegerField(default=1, editable=False)
     settings = models.JSONField(
         default=dict,
@@ -115,6 +119,8 @@ class Membership(models.Model):
     )
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
+    # The clinician's individual NPI, as a rendering provider (checked by trellis.billing.npi).
+    npi = models.CharField("NPI", max_length=10, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

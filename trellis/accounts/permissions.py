@@ -56,6 +56,14 @@ class Perm(StrEnum):
     AFTERCARE_READ = "aftercare.read"
     AFTERCARE_CHANGE = "aftercare.change"
     PRESCRIPTION_CHANGE = "prescription.change"
+    PAYER_CHANGE = "payer.change"
+    COVERAGE_READ = "coverage.read"
+    COVERAGE_CHANGE = "coverage.change"
+    PRIOR_AUTH_READ = "prior_auth.read"
+    PRIOR_AUTH_CHANGE = "prior_auth.change"
+    PRIOR_AUTH_ATTEST = "prior_auth.attest"
+    ESTIMATE_READ = "estimate.read"
+    ESTIMATE_CHANGE = "estimate.change"
 
 
 _R = Role
@@ -123,6 +131,20 @@ RULES: dict[Perm, frozenset[Role]] = {
     # prescription, and so checks the PDMP and records the urine drug screen it rests on;
     # clinicians read them with the rest of the record (session.read).
     Perm.PRESCRIPTION_CHANGE: frozenset({_R.PRESCRIBER}),
+    # Insurance (DOMAIN.md §14): the administrator sets up payers and sees everything; the front
+    # desk keeps patients' coverage, sends prior authorisation requests and gives estimates;
+    # a prescriber answers the clinical criteria a payer asks; those who give the sessions see
+    # the authorisation's warnings on the course.
+    Perm.PAYER_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    Perm.COVERAGE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
+    Perm.COVERAGE_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    Perm.PRIOR_AUTH_READ: frozenset(
+        {_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER, _R.NURSE, _R.TMS_TECHNICIAN}
+    ),
+    Perm.PRIOR_AUTH_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
+    Perm.PRIOR_AUTH_ATTEST: frozenset({_R.PRESCRIBER}),
+    Perm.ESTIMATE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
+    Perm.ESTIMATE_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -163,6 +185,14 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.AFTERCARE_READ: "Read aftercare plans, check-ins and shared journal entries",
     Perm.AFTERCARE_CHANGE: "Edit an aftercare plan, send a check-in, enter a journal entry",
     Perm.PRESCRIPTION_CHANGE: "Prescribe oral ketamine for home; record PDMP checks, drug screens",
+    Perm.PAYER_CHANGE: "Add and change the clinic's payers and how each codes esketamine",
+    Perm.COVERAGE_READ: "Read a patient's insurance coverage",
+    Perm.COVERAGE_CHANGE: "Add, edit and end a patient's insurance coverage",
+    Perm.PRIOR_AUTH_READ: "See prior authorisations, their criteria and sessions left",
+    Perm.PRIOR_AUTH_CHANGE: "Request, submit and record the payer's decision on a prior auth",
+    Perm.PRIOR_AUTH_ATTEST: "Answer the clinical criteria of a prior authorisation request",
+    Perm.ESTIMATE_READ: "Read Good Faith Estimates and their PDFs",
+    Perm.ESTIMATE_CHANGE: "Give a self-pay patient a Good Faith Estimate",
 }
 
 

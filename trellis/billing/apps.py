@@ -11,3 +11,28 @@ class BillingConfig(AppConfig):
 
         # How the audit report names a fee ("Fee for 90868").
         naming.register("billing.fee", lambda fee, tz: f"Fee for {fee.code}")
+
+        from trellis.accounts.permissions import Perm
+        from trellis.billing import insurance_selectors, insurance_services
+        from trellis.patients import panels
+        from trellis.treatments import hooks
+
+        naming.register("billing.payer", lambda payer, tz: f"Payer {payer.name}")
+        naming.register(
+            "billing.coverage", lambda c, tz: f"Coverage with {c.payer}", related=["payer"]
+        )
+        naming.register(
+            "billing.priorauthorization",
+            lambda a, tz: f"Prior authorisation {a.number or 'request'} ({a.payer})",
+            related=["payer"],
+        )
+        naming.register(
+            "billing.goodfaithestimate", lambda e, tz: f"Good Faith Estimate {e.number}"
+        )
+        # Coverage, prior authorisations and estimates on the patient's page.
+        panels.register("insurance", Perm.COVERAGE_READ, insurance_selectors.patient_card)
+        # The payer's authorised sessions of a course are its approved prior authorisations';
+        # a course started with authorised sessions records them as one.
+        hooks.on_authorised_units(insurance_selectors.authorised_units)
+        hooks.on_course_planned(insurance_services.authorisation_from_course)
+        hooks.on_course_page(insurance_selectors.course_part)

@@ -41,3 +41,12 @@ class Fee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ${self.amount}"
+
+
+# Payers, coverage, prior authorisations and Good Faith Estimates live in their own module.
+from trellis.billing.models_insurance import (  # noqa: E402, F401
+    Coverage,
+    GoodFaithEstimate,
+    Payer,
+    PriorAuthorization,
+)

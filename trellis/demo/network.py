@@ -10,7 +10,16 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.demo import aftercare, appointments, book, clinical, oral_home, stock, therapy
+from trellis.demo import (
+    aftercare,
+    appointments,
+    book,
+    clinical,
+    insurance,
+    oral_home,
+    stock,
+    therapy,
+)
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -168,6 +177,13 @@ def build(today: date | None = None) -> Summary:
             therapy.add_progress_notes(clinic)
             aftercare.add_aftercare(clinic)
             oral_home.add_home_prescription(clinic)
+            if clinic.slug == "riverside":
+                insurance.add_insurance(
+                    clinic,
+                    members[("admin", "riverside")],
+                    members[("frontdesk", "riverside")],
+                    members[("prescriber", "riverside")],
+                )
     return summary
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from trellis.accounts.access import Actor
 from trellis.accounts.permissions import Role
+from trellis.billing import insurance_selectors as insurance
 from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
@@ -223,6 +224,16 @@ NO_SHOWS_WEEK = Section(
     note="Since Monday, the latest first.",
 )
 
+PRIOR_AUTHORISATIONS = Section(
+    "prior-auth",
+    "Prior authorisations to renew or chase",
+    insurance.authorisations_to_watch,
+    "desk/rows/prior_auth.html",
+    "No prior authorisation is running low, ending soon or waiting past its decision date.",
+    see_all="authorisation_list",
+    note="Few sessions left, dates ending within 2 weeks, or a payer's decision due within a day.",
+)
+
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
     Role.FRONT_DESK: (
@@ -231,10 +242,18 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         CANCEL_REQUESTS,
         UNCONFIRMED_TOMORROW,
         UNBOOKED_TODAY,
+        PRIOR_AUTHORISATIONS,
     ),
     Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS),
     Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS),
-    Role.PRESCRIBER: (SCREENINGS_TO_SIGN, TO_SIGN, OPEN_ALERTS, RECENT_OVERRIDES, REMS_DUE),
+    Role.PRESCRIBER: (
+        SCREENINGS_TO_SIGN,
+        TO_SIGN,
+        OPEN_ALERTS,
+        RECENT_OVERRIDES,
+        REMS_DUE,
+        PRIOR_AUTHORISATIONS,
+    ),
     Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS),
     Role.CLINIC_ADMIN: (
         ALERTS_PAST_ESCALATION,
@@ -242,6 +261,7 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         REMS_OVERDUE,
         NO_SHOWS_WEEK,
         NEW_REQUESTS,
+        PRIOR_AUTHORISATIONS,
     ),
 }
 

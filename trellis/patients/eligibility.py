@@ -339,14 +339,23 @@ def _failed_antidepressants(trials: Sequence[Mapping[str, Any]], thresholds: Thr
     generic names of one drug are not recognised as the same drug. The screening is treatment
     resistant when the count reaches ``min_failed_trials``; no trials recorded means not resistant.
     """
-    failed = {
-        " ".join(trial["drug"].split()).casefold()
-        for trial in trials
-        if trial["adequate_dose"] is True
-        and trial["weeks"] >= thresholds.adequacy_weeks
-        and trial["outcome"] == "inadequate_response"
-    }
-    return len(failed)
+    return len(failed_antidepressants(trials, thresholds))
+
+
+def failed_antidepressants(
+    trials: Sequence[Mapping[str, Any]], thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> list[str]:
+    """The distinct drugs that failed an adequate trial, as ``_failed_antidepressants`` counts
+    them (first spelling kept, in the order given): the evidence a payer's criteria cite."""
+    found: dict[str, str] = {}
+    for trial in trials:
+        if (
+            trial["adequate_dose"] is True
+            and trial["weeks"] >= thresholds.adequacy_weeks
+            and trial["outcome"] == "inadequate_response"
+        ):
+            found.setdefault(" ".join(trial["drug"].split()).casefold(), trial["drug"].strip())
+    return list(found.values())
 
 
 # --- Conditions --------------------------------------------------------------------------------

@@ -184,11 +184,14 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
     remaining = [s for s in sessions if services.is_replannable(s)]
     can_change = actor.can(Perm.COURSE_CHANGE) and course.status == CourseStatus.ACTIVE
     next_session = next((s for s in sessions if s.is_open), None)
+    authorisation = services.authorisation(
+        course, used=progress.delivered, planned=progress.going_ahead
+    )
     context = {
         "course": course,
         "patient": course.patient,
         "sessions": sessions,
-        "weeks": _calendar(sessions, closures, course.authorized_units),
+        "weeks": _calendar(sessions, closures, authorisation.authorised),
         "has_times": any(s.planned_time or s.booking for s in sessions),
         "can_book": actor.can(Perm.APPOINTMENT_CHANGE)
         and course.status == CourseStatus.ACTIVE
@@ -199,9 +202,9 @@ def course_detail(request: HttpRequest, course_id: UUID) -> HttpResponse:
         "delivered": progress.delivered,
         "total": progress.total,
         "next_session": next_session,
-        "authorisation": services.authorisation(
-            course, used=progress.delivered, planned=progress.going_ahead
-        ),
+        "authorisation": authorisation,
+        # Other apps' parts of the page (billing's prior authorisation card).
+        "course_parts": hooks.course_page_parts(actor, course, today),
         "remaining": remaining,
         "can_change": can_change,
         "can_open_sessions": actor.can(Perm.SESSION_READ),

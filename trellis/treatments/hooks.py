@@ -99,3 +99,39 @@ def on_session_lots(provider: Callable) -> None:
 
 def session_lots(session) -> list[str]:
     return [lot for provider in _SESSION_LOTS for lot in provider(session)]
+_AUTHORISED_UNITS: list[Callable] = []
+
+
+def on_authorised_units(provider: Callable) -> None:
+    """``provider(courses)`` answers, by course id, the sessions a payer has authorised for each
+    course (None: nothing authorised to track); billing's prior authorisations register here.
+    Without a provider the course's own ``authorized_units`` are used."""
+    if provider not in _AUTHORISED_UNITS:
+        _AUTHORISED_UNITS.append(provider)
+
+
+def authorised_units(courses) -> dict | None:
+    """The authorised sessions of ``courses`` by course id, or None when no provider answers."""
+    if not _AUTHORISED_UNITS:
+        return None
+    found: dict = {}
+    for provider in _AUTHORISED_UNITS:
+        found.update(provider(courses))
+    return found
+
+
+_COURSE_PARTS: list[Callable] = []
+
+
+def on_course_page(provider: Callable) -> None:
+    """``provider(actor, course, today)`` answers a part of the course's page another app shows
+    (a dict naming its ``template`` and what it reads), or None; billing's prior authorisation
+    card registers here."""
+    if provider not in _COURSE_PARTS:
+        _COURSE_PARTS.append(provider)
+
+
+def course_page_parts(actor, course, today) -> list[dict]:
+    return [
+        part for provider in _COURSE_PARTS if (part := provider(actor, course, today)) is not None
+    ]

@@ -47,9 +47,13 @@ def course_card(actor: Actor, patient: Patient) -> dict:
             ),
         )
     )
+    units = services.authorised_units(courses)
     for course in courses:
         course.auth = services.authorisation(
-            course, used=course.delivered, planned=course.total - course.undelivered
+            course,
+            used=course.delivered,
+            planned=course.total - course.undelivered,
+            authorised=units.get(course.pk),
         )
     return {"patient": patient, "courses": courses, "can_start": actor.can(Perm.COURSE_CHANGE)}
 

@@ -312,11 +312,20 @@ class Authorisation:
         return self.authorised is not None and self.planned > self.authorised
 
 
-def authorisation(course: Course, *, used: int, planned: int) -> Authorisation:
+_FROM_HOOKS = object()
+
+
+def authorisation(
+    course: Course, *, used: int, planned: int, authorised=_FROM_HOOKS
+) -> Authorisation:
     """``used``: sessions delivered; ``planned``: sessions going ahead (``Progress.going_ahead``:
-    the calendar without its cancelled, no-show and not-given sessions)."""
+    the calendar without its cancelled, no-show and not-given sessions). ``authorised``: the
+    sessions the payer authorised, by default from the prior authorisations (``hooks``), else
+    the course's own figure."""
+    if authorised is _FROM_HOOKS:
+        authorised = authorised_units([course]).get(course.pk)
     return Authorisation(
-        authorised=course.authorized_units,
+        authorised=authorised,
         used=used,
         planned=planned,
         warn_remaining=int(course.clinic.setting("authorization_warn_remaining")),
@@ -569,3 +578,12 @@ def remove_closure(actor, day: date) -> None:
             object_id=day.isoformat(),
             detail=detail,
         )
+
+
+def authorised_units(courses) -> dict:
+    """The payer-authorised sessions of ``courses`` by course id: from the prior authorisations
+    when an app provides them (``hooks.on_authorised_units``), else each course's own figure."""
+    found = hooks.authorised_units(courses)
+    if found is None:
+        return {course.pk: course.authorized_units for course in courses}
+    return found

@@ -175,3 +175,21 @@ class LoadDemoTests(TestCase):
         self.assertEqual(seen["plan"], plan())
         self.assertEqual(seen["third_courses"], 0)
         self.assertEqual(seen["after_third"], seen["before_third"])
+
+    def test_riverside_has_payers_coverage_authorisations_and_an_estimate(self):
+        from trellis.billing.models import Coverage, GoodFaithEstimate, Payer, PriorAuthorization
+
+        riverside = Clinic.objects.get(slug="riverside")
+        self.assertEqual((riverside.npi, riverside.tax_id), ("1234567893", "12-3456789"))
+        types = set(Payer.objects.filter(clinic=riverside).values_list("type", flat=True))
+        self.assertTrue({"medicare", "medicare_advantage", "commercial"} <= types)
+        approved = PriorAuthorization.objects.get(clinic=riverside, number="A7730215")
+        self.assertEqual((approved.service, approved.approved_units), ("tms", 30))
+        self.assertTrue(Coverage.objects.filter(patient=approved.patient).exists())
+        pending = PriorAuthorization.objects.get(clinic=riverside, number="SR-55102")
+        self.assertEqual((pending.service, pending.status), ("esketamine", "submitted"))
+        self.assertIsNotNone(pending.decision_due_at)
+        estimate = GoodFaithEstimate.objects.get(clinic=riverside)
+        self.assertEqual(estimate.protocol.modality, "iv_ketamine")
+        self.assertFalse(Coverage.objects.filter(patient=estimate.patient).exists())
+        self.assertTrue(bytes(estimate.pdf).startswith(b"%PDF"))

@@ -32,7 +32,7 @@ CLINICAL: dict[str, set[str]] = {
     "messaging": set(),  # infrastructure: the outbox knows no clinical app
     "safety": {"messaging"},
     "treatments": {"safety"},
-    "billing": {"treatments", "safety", "messaging"},
+    "billing": {"treatments", "safety", "messaging", "measures"},
     "controlled": {"treatments", "safety", "messaging"},
     "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},

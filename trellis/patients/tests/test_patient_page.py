@@ -52,10 +52,10 @@ class PatientPageAuditTests(MeasuresTestCase):
             "oral_home",
         }
         cases = [
-            (self.prescriber, clinical),
+            (self.prescriber, clinical | {"insurance"}),
             (self.nurse, clinical),
-            (self.front_desk, {"courses", "appointments"}),
-            (self.admin, {"alerts", "appointments"}),
+            (self.front_desk, {"courses", "appointments", "insurance"}),
+            (self.admin, {"alerts", "appointments", "insurance"}),
         ]
         for user, cards in cases:
             with self.subTest(user=user.username):

@@ -296,8 +296,9 @@ class CoursePageTests(CourseTestCase):
         self.client.get(f"/courses/{short.id}/")  # warm the session and user caches
         for course in (short, long):
             count = course.sessions.count()
-            # 13: the sessions' appointments (treatments.hooks.session_bookings) are one more
-            with self.subTest(sessions=count), self.assertNumQueries(13 + AUDIT_LOCK_QUERIES):
+            # 13: the sessions' appointments (treatments.hooks.session_bookings) are one more;
+            # 15: the payer's authorised sessions and the prior authorisation card (billing)
+            with self.subTest(sessions=count), self.assertNumQueries(15 + AUDIT_LOCK_QUERIES):
                 self.assertEqual(self.client.get(f"/courses/{course.id}/").status_code, 200)
 
     def test_the_authorised_units_warning_grows_louder(self):
@@ -654,8 +655,10 @@ class PatientCoursesPanelTests(CourseTestCase):
         self.assertIn(f"/patients/{self.patient.id}/courses/new/", html)
         front_desk = actor_for(self.front_desk, self.clinic_a)
         # The courses, and the appointments card's own two: its appointments, and (for front
-        # desk, who may change appointments) the patient's calendar link in use.
-        with self.assertNumQueries(3):
+        # desk, who may change appointments) the patient's calendar link in use; the payer's
+        # authorised sessions, and the insurance card's three (coverage, prior
+        # authorisations with their sessions used, estimates).
+        with self.assertNumQueries(7):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):
