@@ -52,6 +52,11 @@ class Perm(StrEnum):
     PROGRESS_NOTE_CHANGE = "progress_note.change"
     PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
+    DIAGNOSIS_READ = "diagnosis.read"
+    DIAGNOSIS_CHANGE = "diagnosis.change"
+    BILLING_READ = "billing.read"
+    BILLING_WRITE = "billing.write"
+    BILLING_REPORT = "billing.report"
 
 
 _R = Role
@@ -109,6 +114,15 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.PROGRESS_NOTE_CHANGE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_WRITE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_READ: _CLINICIANS,
+    # Money (DOMAIN.md §14): a prescriber keeps the problem list whose codes the charges carry;
+    # everyone sees a patient's charges and balance (the front desk and the administrator need
+    # the diagnosis codes a superbill prints); the front desk and the administrator take
+    # payments and correct charges; the administrator reads the clinic's takings and ageing.
+    Perm.DIAGNOSIS_READ: frozenset(Role),
+    Perm.DIAGNOSIS_CHANGE: frozenset({_R.PRESCRIBER}),
+    Perm.BILLING_READ: frozenset(Role),
+    Perm.BILLING_WRITE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    Perm.BILLING_REPORT: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -145,6 +159,11 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
     Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
+    Perm.DIAGNOSIS_READ: "Read a patient's problem list (ICD-10-CM diagnoses)",
+    Perm.DIAGNOSIS_CHANGE: "Add a diagnosis to the problem list, resolve one",
+    Perm.BILLING_READ: "Read a patient's charges, payments, balance, statement and superbill",
+    Perm.BILLING_WRITE: "Record a payment, apply it, correct a charge by a credit",
+    Perm.BILLING_REPORT: "Read the daily takings and aged receivables (with CSV)",
 }
 
 

@@ -7,7 +7,26 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        from trellis.accounts.permissions import Perm
         from trellis.audit import naming
+        from trellis.billing import selectors, services
+        from trellis.patients import panels
+        from trellis.treatments import hooks
 
-        # How the audit report names a fee ("Fee for 90868").
+        # How the audit report names billing records.
         naming.register("billing.fee", lambda fee, tz: f"Fee for {fee.code}")
+        naming.register("billing.diagnosis", lambda row, tz: f"Diagnosis {row.code}")
+        naming.register(
+            "billing.charge",
+            from_id=lambda value: "Charges",
+        )
+        naming.register(
+            "billing.payment",
+            lambda row, tz: f"Payment of {naming.day(row.received_on, tz)}",
+        )
+        # A signed session's charges are written in its signing's transaction; the patient's
+        # page shows the problem list and the account (patients and treatments import nothing
+        # from here).
+        hooks.on_session_signed(services.capture_session)
+        panels.register("diagnoses", Perm.DIAGNOSIS_READ, selectors.diagnosis_card)
+        panels.register("billing", Perm.BILLING_READ, selectors.billing_card)
