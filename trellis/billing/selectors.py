@@ -71,9 +71,7 @@ class Account:
 def account(patient, *, date_from: date | None = None, date_to: date | None = None) -> Account:
     """Every charge and payment of ``patient`` (or those from ``date_from`` to ``date_to``,
     by date of service and of receipt); the balance is always the whole account's."""
-    charges = Charge.objects.filter(patient=patient).select_related(
-        "rendering_provider", "credits"
-    )
+    charges = Charge.objects.filter(patient=patient).select_related("rendering_provider", "credits")
     payments = Payment.objects.filter(patient=patient).prefetch_related("allocations")
     all_charged = charges.aggregate(s=Sum("amount"))["s"] or ledger.ZERO
     all_paid = payments.aggregate(s=Sum("amount"))["s"] or ledger.ZERO
@@ -231,3 +229,43 @@ def aged_receivables(actor, as_of: date, *, export: bool = False) -> tuple[list,
         detail={"report": "aged_receivables", "as_of": as_of.isoformat(), "results": len(rows)},
     )
     return rows, totals
+
+
+def document(patient, *, date_from=None, date_to=None, today: date) -> dict:
+    """What a statement or a superbill prints (DOMAIN.md §14 [R117]): the patient's identity and
+    contact; the clinic (billing provider) with its address, tax id and NPI; each rendering
+    provider with credentials and NPI; the lines with date and place of service, code,
+    modifiers, units, fee and diagnosis pointers; the ICD-10-CM codes lettered A–L; what was
+    charged and paid in the period, and the account's balance."""
+    found = account(patient, date_from=date_from, date_to=date_to)
+    codes = diagnoses.for_claim(
+        [code for row in found.charges for code in (row.diagnosis_codes or [])]
+    )
+    labels = dict(diagnoses.LABELS)
+    labels.update(
+        Diagnosis.objects.filter(patient=patient, code__in=codes).values_list("code", "label")
+    )
+    letters = {code: diagnoses.letter(i) for i, code in enumerate(codes)}
+    for row in found.charges:
+        row.letters = "".join(letters[c] for c in (row.diagnosis_codes or []) if c in letters)[
+            : diagnoses.POINTERS_PER_LINE
+        ]
+    providers = []
+    for row in found.charges:
+        if row.rendering_provider not in [p["user"] for p in providers]:
+            providers.append(
+                {
+                    "user": row.rendering_provider,
+                    "npi": row.rendering_npi or row.rendering_provider.npi,
+                }
+            )
+    return {
+        "patient": patient,
+        "clinic": patient.clinic,
+        "account": found,
+        "diagnoses": [(letters[c], c, labels.get(c, "")) for c in codes],
+        "providers": providers,
+        "date_from": date_from,
+        "date_to": date_to,
+        "today": today,
+    }
