@@ -10,7 +10,7 @@ from django.db import transaction
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
-from trellis.demo import appointments, book, clinical, therapy
+from trellis.demo import appointments, billing, book, clinical, therapy
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -162,10 +162,12 @@ def build(today: date | None = None) -> Summary:
                     _request(clinic, actor, row)
                     summary.requests += 1
         for clinic in clinics.values():
+            billing.prepare(clinic)  # fees and problem lists before sessions are signed
             summary.courses += _courses(clinic, members, today or clinic.today())
             summary.resources += book.add_resources(clinic)
             summary.appointments += appointments.add_appointments(clinic, today)
             therapy.add_progress_notes(clinic)
+            billing.add_payments(clinic)
     return summary
 
 
