@@ -8,6 +8,7 @@ Thin: parse, call the pure coding module or one service, shape the answer. Bad i
 import re
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 from ninja import Field, Router, Schema, Status
 from pydantic import BeforeValidator, StrictBool, StringConstraints
@@ -245,7 +246,7 @@ def session_charges(request, session_id: str):
 
 
 class ApplyIn(Schema):
-    charge: str = Field(..., description="A charge of this patient that still owes")
+    charge: UUID = Field(..., description="A charge of this patient that still owes")
     amount: Annotated[
         float | Annotated[str, StringConstraints(pattern=_DECIMAL_TEXT, max_length=40)],
         BeforeValidator(_amount),
@@ -268,6 +269,7 @@ class PaymentIn(Schema):
     note: PlainText = ""
     apply_to: list[ApplyIn] | None = Field(
         None,
+        max_length=200,
         description="Where the money goes; without it, to the charges still owing, oldest "
         "first. What is not applied stays on the account as a credit.",
     )
