@@ -5,7 +5,7 @@ signing is retried; corrected only by a credit and a new line."""
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from trellis.accounts.models import Clinic, User
 from trellis.billing import services
@@ -155,6 +155,19 @@ class SigningWritesChargesTests(ChargeTestCase):
         with self.assertRaises(TypeError):
             Charge.objects.update(units=2)
 
+    def test_the_database_refuses_to_change_or_delete_a_charge(self):
+        self.begin()
+        sessions.sign_session(self.prescriber_actor, self.document_infusion())
+        for sql in ("UPDATE billing_charge SET units = 9", "DELETE FROM billing_charge"):
+            with (
+                self.subTest(sql=sql),
+                self.assertRaises(DatabaseError),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
+        self.assertEqual(Charge.objects.filter(units=1).count(), 2)
+
     def test_a_missing_fee_is_charged_at_zero_and_flagged(self):
         Fee.objects.filter(code="J3490").delete()
         self.begin()
@@ -174,6 +187,10 @@ class CaptureCase(ChargeTestCase):
     def capture(self, session=None):
         return codes(services.capture_session(self.prescriber_actor, self.signed(session)))
 
+    def coded(self, session=None):
+        """The lines signing would write, without writing them (charges are never deleted)."""
+        return codes(services.session_codes(self.signed(session)))
+
 
 class InfusionCodesTests(CaptureCase):
     def test_minutes_choose_the_infusion_codes(self):
@@ -187,12 +204,12 @@ class InfusionCodesTests(CaptureCase):
         self.begin()
         for minutes, expected in cases:
             with self.subTest(minutes=minutes):
-                Charge.objects.all()._raw_delete(Charge.objects.db)
                 record = Session.objects.get(pk=self.session.pk).infusion
                 record.infusion_started_at = self.at(9)
                 record.infusion_ended_at = self.at(9) + timedelta(minutes=minutes)
                 record.save()
-                self.assertEqual(self.capture(), expected)
+                self.assertEqual(self.coded(), expected)
+        self.assertEqual(self.capture(), expected)  # the last case, written
 
 
 class EsketamineCodesTests(CaptureCase):
@@ -208,14 +225,13 @@ class EsketamineCodesTests(CaptureCase):
         self.begin()
         for payer, dose, expected in cases:
             with self.subTest(payer=payer, dose=dose):
-                Charge.objects.all()._raw_delete(Charge.objects.db)
                 Clinic.objects.filter(pk=self.clinic_a.pk).update(
                     settings={"billing_default_payer": payer}
                 )
                 record = Session.objects.get(pk=self.session.pk).esketamine
                 record.dose_mg = dose
                 record.save()
-                self.assertEqual(self.capture(), expected)
+                self.assertEqual(self.coded(), expected)
 
 
 class TmsCodesTests(CaptureCase):
