@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("trellis.therapy.urls")),
     path("", include("trellis.aftercare.urls")),
     path("", include("trellis.billing.insurance_urls")),
+    path("", include("trellis.billing.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

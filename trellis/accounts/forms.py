@@ -40,7 +40,16 @@ class ClinicForm(ModelForm):
 
     class Meta:
         model = Clinic
-        fields = ["name", "timezone", "address", "phone", "country", "subdivision"]
+        fields = [
+            "name",
+            "timezone",
+            "address",
+            "phone",
+            "country",
+            "subdivision",
+            "billing_npi",
+            "tax_id",
+        ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
         labels = {"country": "Country", "subdivision": "State or province"}
         help_texts = {
@@ -167,4 +176,18 @@ class MfaResetForm(Form):
         max_length=500,
         help_text="Why the authenticator is removed (a lost or replaced phone); kept in the "
         "audit trail.",
+    )
+
+
+class ProviderForm(Form):
+    """A member of staff's identifiers as a provider of care (superbills, claims)."""
+
+    npi = forms.CharField(
+        label="NPI",
+        max_length=14,
+        required=False,
+        help_text="Their own 10-digit National Provider Identifier; checked by its last digit.",
+    )
+    credentials = forms.CharField(
+        max_length=40, required=False, help_text="Shown after the name, e.g. MD, PMHNP-BC, LCSW."
     )

@@ -1,4 +1,5 @@
 import hashlib
+import re
 import secrets
 import uuid
 import zoneinfo
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from trellis.accounts import clinic_settings
 from trellis.accounts.permissions import Perm, Role, role_can
+from trellis.lib import npi
 from trellis.lib.errors import InputError
 
 
@@ -35,8 +37,30 @@ def validate_settings(value: dict) -> None:
         raise ValidationError(str(error)) from None
 
 
+TAX_ID = re.compile(r"^[0-9]{2}-[0-9]{7}$")
+
+
+def validate_tax_id(value: str) -> None:
+    """An employer identification number written 12-3456789 [R124]."""
+    if value and not TAX_ID.match(value):
+        raise ValidationError("must be an EIN of 9 digits written 12-3456789")
+
+
 class User(AbstractUser):
     """A member of staff. Patients never log in; they answer through single-use links."""
+
+    # Who renders a service: their own (type 1) NPI and the credentials printed after their
+    # name on a superbill or claim (DOMAIN.md §14) [R124, R125].
+    npi = models.CharField(
+        "NPI",
+        max_length=10,
+        blank=True,
+        validators=[npi.validate],
+        help_text="The person's own 10-digit National Provider Identifier, if they have one",
+    )
+    credentials = models.CharField(
+        max_length=40, blank=True, help_text="Printed after the name, e.g. MD, PMHNP-BC, LCSW"
+    )
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -67,11 +91,22 @@ class Clinic(models.Model):
     mrn_prefix = models.CharField(
         max_length=6, help_text="Letters that start every MRN of this clinic, e.g. RIV"
     )
-    # The clinic as a billing provider: its organisation NPI and federal tax id (EIN), printed
-    # on Good Faith Estimates and claims; checked by trellis.billing.npi where they are set.
-    npi = models.CharField("NPI", max_length=10, blank=True)
-    tax_id = models.CharField("tax id (EIN)", max_length=10, blank=True)
     next_mrn = models.PositiveIntegerField(default=1, editable=False)
+    # The billing provider on superbills and claims (CMS-1500 items 25 and 33) [R124, R125].
+    billing_npi = models.CharField(
+        "billing NPI",
+        max_length=10,
+        blank=True,
+        validators=[npi.validate],
+        help_text="The clinic's organisation (type 2) NPI, 10 digits",
+    )
+    tax_id = models.CharField(
+        "federal tax ID",
+        max_length=10,
+        blank=True,
+        validators=[validate_tax_id],
+        help_text="The clinic's EIN, e.g. 12-3456789 (CMS-1500 item 25)",
+    )
     settings = models.JSONField(
         default=dict,
         blank=True,
@@ -119,8 +154,6 @@ class Membership(models.Model):
     )
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
-    # The clinician's individual NPI, as a rendering provider (checked by trellis.billing.npi).
-    npi = models.CharField("NPI", max_length=10, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -64,6 +64,11 @@ class Perm(StrEnum):
     PRIOR_AUTH_ATTEST = "prior_auth.attest"
     ESTIMATE_READ = "estimate.read"
     ESTIMATE_CHANGE = "estimate.change"
+    DIAGNOSIS_READ = "diagnosis.read"
+    DIAGNOSIS_CHANGE = "diagnosis.change"
+    BILLING_READ = "billing.read"
+    BILLING_WRITE = "billing.write"
+    BILLING_REPORT = "billing.report"
 
 
 _R = Role
@@ -145,6 +150,15 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.PRIOR_AUTH_ATTEST: frozenset({_R.PRESCRIBER}),
     Perm.ESTIMATE_READ: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.PRESCRIBER}),
     Perm.ESTIMATE_CHANGE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    # Money (DOMAIN.md §14): a prescriber keeps the problem list whose codes the charges carry;
+    # everyone sees a patient's charges and balance (the front desk and the administrator need
+    # the diagnosis codes a superbill prints); the front desk and the administrator take
+    # payments and correct charges; the administrator reads the clinic's takings and ageing.
+    Perm.DIAGNOSIS_READ: frozenset(Role),
+    Perm.DIAGNOSIS_CHANGE: frozenset({_R.PRESCRIBER}),
+    Perm.BILLING_READ: frozenset(Role),
+    Perm.BILLING_WRITE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
+    Perm.BILLING_REPORT: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -193,6 +207,11 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PRIOR_AUTH_ATTEST: "Answer the clinical criteria of a prior authorisation request",
     Perm.ESTIMATE_READ: "Read Good Faith Estimates and their PDFs",
     Perm.ESTIMATE_CHANGE: "Give a self-pay patient a Good Faith Estimate",
+    Perm.DIAGNOSIS_READ: "Read a patient's problem list (ICD-10-CM diagnoses)",
+    Perm.DIAGNOSIS_CHANGE: "Add a diagnosis to the problem list, resolve one",
+    Perm.BILLING_READ: "Read a patient's charges, payments, balance, statement and superbill",
+    Perm.BILLING_WRITE: "Record a payment, apply it, correct a charge by a credit",
+    Perm.BILLING_REPORT: "Read the daily takings and aged receivables (with CSV)",
 }
 
 

@@ -42,7 +42,16 @@ def confirm_totp_device(device: TOTPDevice) -> None:
 
 
 # What the administrator may change about the clinic besides its settings.
-CLINIC_DETAILS = ("name", "timezone", "address", "phone", "country", "subdivision")
+CLINIC_DETAILS = (
+    "name",
+    "timezone",
+    "address",
+    "phone",
+    "country",
+    "subdivision",
+    "billing_npi",
+    "tax_id",
+)
 
 
 def update_clinic(

@@ -23,6 +23,7 @@ from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
 from trellis.accounts.signals import staff_changed
+from trellis.lib import npi
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import site_url
 
@@ -271,6 +272,33 @@ def reset_mfa(actor: Actor, member: User, reason: str) -> int:
         detail={"devices_removed": removed, "reason": reason},
     )
     return removed
+
+
+CREDENTIALS_MAX = 40
+
+
+@transaction.atomic
+def set_provider(actor: Actor, member: User, npi_value: str, credentials: str) -> User:
+    """Set ``member``'s own NPI (validated by its check digit [R125]) and the credentials shown
+    after their name on superbills and claims; empty clears them."""
+    _membership(actor, member)
+    value = npi.clean(npi_value, "npi")
+    credentials = " ".join((credentials or "").split())
+    if len(credentials) > CREDENTIALS_MAX:
+        raise InputError("credentials", f"must be at most {CREDENTIALS_MAX} characters")
+    before = {"npi": member.npi, "credentials": member.credentials}
+    if before == {"npi": value, "credentials": credentials}:
+        return member
+    member.npi, member.credentials = value, credentials
+    member.save(update_fields=["npi", "credentials"])
+    staff_changed.send(
+        sender=User,
+        actor=actor,
+        member=member,
+        change="provider_changed",
+        detail={"npi": value, "credentials": credentials, "before": before},
+    )
+    return member
 
 
 def password_changed(actor: Actor | None, member: User, how: str, source_address: str) -> None:

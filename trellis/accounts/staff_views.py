@@ -18,6 +18,7 @@ from trellis.accounts.forms import (
     MfaResetForm,
     PasswordChangeForm,
     PasswordResetForm,
+    ProviderForm,
     ReasonForm,
     RoleForm,
     SetPasswordForm,
@@ -86,6 +87,9 @@ def _member_page(
         "role_form": RoleForm(initial={"role": membership.role}),
         "active_form": ReasonForm(),
         "mfa_form": MfaResetForm(),
+        "provider_form": ProviderForm(
+            initial={"npi": membership.user.npi, "credentials": membership.user.credentials}
+        ),
         "problem": "",
         **forms,
     }
@@ -105,6 +109,7 @@ _CHANGES = {
     "reactivate": (ReasonForm, "active_form"),
     "mfa": (MfaResetForm, "mfa_form"),
     "resend": (ReasonForm, "active_form"),
+    "provider": (ProviderForm, "provider_form"),
 }
 
 
@@ -134,6 +139,11 @@ def staff_change(request: HttpRequest, username: str, change: str) -> HttpRespon
         elif change == "mfa":
             staff.reset_mfa(actor, member, reason)
             text = f"{member}'s authenticator is removed; they set up a new one at next sign-in."
+        elif change == "provider":
+            staff.set_provider(
+                actor, member, form.cleaned_data["npi"], form.cleaned_data["credentials"]
+            )
+            text = f"{member}'s provider details are saved."
         else:
             staff.resend_invitation(actor, member)
             text = f"The invitation was sent again to {member.email}."

@@ -1,20 +1,25 @@
-"""JSON API for the charge-code calculator and the fee schedule (DESIGN.md §5.1).
+"""JSON API for the charge-code calculator, the fee schedule (DESIGN.md §5.1), and a patient's
+charges (read-only: written at signing) and payments.
 
 Thin: parse, call the pure coding module or one service, shape the answer. Bad input is an
 ``InputError`` naming the field (422); a role that may not change fees gets 403.
 """
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import BeforeValidator, StrictBool, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from trellis.accounts.permissions import Perm
 from trellis.billing import coding, selectors, services
 from trellis.lib.apidoc import errors
-from trellis.lib.schema import bounded
+from trellis.lib.schema import Date, PlainText, bounded
+from trellis.patients import access
+from trellis.treatments.models import Session
 
 router = Router(tags=["billing"])
 
@@ -154,3 +159,189 @@ def list_fees(request):
 )
 def put_fee(request, code: str, payload: FeeIn):
     return _fee(services.set_fee(request.auth, code, payload.amount))
+
+
+# --- Charges and payments of a patient ----------------------------------------------------------
+
+
+class ChargeOut(Schema):
+    id: str
+    session: str | None
+    source: Literal["session", "progress_note", "correction"]
+    service_date: date
+    place_of_service: Literal["11", "02"] = Field(..., description="11 office, 02 telehealth")
+    code: str
+    label: str
+    modifiers: list[str]
+    units: int
+    unit_fee: str = Field(..., description="US dollars, two decimal places")
+    amount: str = Field(..., description="units × unit_fee; negative for a credit")
+    fee_missing: bool = Field(..., description="No fee was set for the code when written")
+    diagnoses: list[str] = Field(..., description="ICD-10-CM codes in item-21 order (A–L)")
+    pointers: str = Field(..., description="Item 24E: the letters this line points at")
+    rendering_npi: str
+    billing_npi: str
+    credits: str | None = Field(None, description="The charge this credit cancels")
+    reason: str
+    created_at: datetime
+
+
+def _charge(row) -> dict:
+    return {
+        "id": str(row.pk),
+        "session": str(row.session_id) if row.session_id else None,
+        "source": row.source,
+        "service_date": row.service_date,
+        "place_of_service": row.place_of_service,
+        "code": row.code,
+        "label": row.label,
+        "modifiers": row.modifiers.split(),
+        "units": row.units,
+        "unit_fee": f"{row.unit_fee:.2f}",
+        "amount": f"{row.amount:.2f}",
+        "fee_missing": row.fee_missing,
+        "diagnoses": list(row.diagnosis_codes or []),
+        "pointers": row.pointers,
+        "rendering_npi": row.rendering_npi,
+        "billing_npi": row.billing_npi,
+        "credits": str(row.credits_id) if row.credits_id else None,
+        "reason": row.reason,
+        "created_at": row.created_at,
+    }
+
+
+class AccountOut(Schema):
+    charges: list[ChargeOut]
+    charged: str
+    paid: str
+    balance: str = Field(..., description="Every charge and credit less every payment")
+
+
+@router.get(
+    "/patients/{patient_id}/charges",
+    response={200: AccountOut, **errors(403)},
+    summary="A patient's charges, credits and balance (written at signing; read-only)",
+)
+def patient_charges(request, patient_id: str):
+    patient = access.patient(request.auth, patient_id, Perm.BILLING_READ)
+    found = selectors.account(patient)
+    return {
+        "charges": [_charge(row) for row in found.charges],
+        "charged": f"{found.charged:.2f}",
+        "paid": f"{found.paid:.2f}",
+        "balance": f"{found.balance:.2f}",
+    }
+
+
+@router.get(
+    "/sessions/{session_id}/charges",
+    response={200: list[ChargeOut], **errors(403)},
+    summary="The charges a signed treatment session was billed with",
+)
+def session_charges(request, session_id: str):
+    session = access.load(
+        request.auth, Session.objects.select_related("patient"), session_id, Perm.BILLING_READ
+    )
+    return [_charge(row) for row in selectors.session_charges(session)]
+
+
+class ApplyIn(Schema):
+    charge: UUID = Field(..., description="A charge of this patient that still owes")
+    amount: Annotated[
+        float | Annotated[str, StringConstraints(pattern=_DECIMAL_TEXT, max_length=40)],
+        BeforeValidator(_amount),
+    ]
+
+
+class PaymentIn(Schema):
+    method: Literal["cash", "card", "check", "insurer"]
+    amount: Annotated[
+        float | Annotated[str, StringConstraints(pattern=_DECIMAL_TEXT, max_length=40)],
+        BeforeValidator(_amount),
+    ] = Field(..., description="More than 0 US dollars, at most two decimal places")
+    received_on: Date | None = Field(None, description="Default: the clinic's today; not later")
+    reference: PlainText = Field(
+        "",
+        description="Required for card, check and insurer: the transaction, check number "
+        "or remittance reference (at most 60 characters)",
+    )
+    payer_name: PlainText = Field("", description="Required for insurer: the insurer's name")
+    note: PlainText = ""
+    apply_to: list[ApplyIn] | None = Field(
+        None,
+        max_length=200,
+        description="Where the money goes; without it, to the charges still owing, oldest "
+        "first. What is not applied stays on the account as a credit.",
+    )
+
+
+class AllocationOut(Schema):
+    charge: str
+    amount: str
+
+
+class PaymentOut(Schema):
+    id: str
+    patient: str
+    method: str
+    amount: str
+    received_on: date
+    reference: str
+    payer_name: str
+    note: str
+    allocations: list[AllocationOut]
+    created_at: datetime
+
+
+def _payment(row) -> dict:
+    return {
+        "id": str(row.pk),
+        "patient": str(row.patient_id),
+        "method": row.method,
+        "amount": f"{row.amount:.2f}",
+        "received_on": row.received_on,
+        "reference": row.reference,
+        "payer_name": row.payer_name,
+        "note": row.note,
+        "allocations": [
+            {"charge": str(a.charge_id), "amount": f"{a.amount:.2f}"} for a in row.allocations.all()
+        ],
+        "created_at": row.created_at,
+    }
+
+
+@router.post(
+    "/patients/{patient_id}/payments",
+    response={201: PaymentOut, **errors(403)},
+    summary="Record a payment and apply it to the patient's charges (front desk, administrator)",
+    description="A 422 names the field: an amount of 0 or less, a missing reference for a "
+    "card, check or insurer payment, a missing insurer name, a date in the future, or an "
+    "``apply_to[i]`` that is not a charge of the patient still owing or applies more than it "
+    "owes (or more than the payment in all).",
+)
+def create_payment(request, patient_id: str, payload: PaymentIn):
+    patient = access.patient(request.auth, patient_id, Perm.BILLING_WRITE)
+    payment = services.record_payment(
+        request.auth,
+        patient,
+        method=payload.method,
+        amount=payload.amount,
+        received_on=payload.received_on,
+        reference=payload.reference,
+        payer_name=payload.payer_name,
+        note=payload.note,
+        apply_to=None
+        if payload.apply_to is None
+        else [(item.charge, item.amount) for item in payload.apply_to],
+    )
+    return Status(201, _payment(payment))
+
+
+@router.get(
+    "/patients/{patient_id}/payments",
+    response={200: list[PaymentOut], **errors(403)},
+    summary="A patient's payments, oldest first, with what each was applied to",
+)
+def list_payments(request, patient_id: str):
+    patient = access.patient(request.auth, patient_id, Perm.BILLING_READ)
+    return [_payment(row) for row in selectors.account(patient).payments]

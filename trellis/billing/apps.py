@@ -7,15 +7,14 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from trellis.audit import naming
-
-        # How the audit report names a fee ("Fee for 90868").
-        naming.register("billing.fee", lambda fee, tz: f"Fee for {fee.code}")
-
         from trellis.accounts.permissions import Perm
-        from trellis.billing import insurance_selectors, insurance_services
+        from trellis.audit import naming
+        from trellis.billing import insurance_selectors, insurance_services, selectors, services
         from trellis.patients import panels
         from trellis.treatments import hooks
+
+        # How the audit report names billing records.
+        naming.register("billing.fee", lambda fee, tz: f"Fee for {fee.code}")
 
         naming.register("billing.payer", lambda payer, tz: f"Payer {payer.name}")
         naming.register(
@@ -36,3 +35,18 @@ class BillingConfig(AppConfig):
         hooks.on_authorised_units(insurance_selectors.authorised_units)
         hooks.on_course_planned(insurance_services.authorisation_from_course)
         hooks.on_course_page(insurance_selectors.course_part)
+        naming.register("billing.diagnosis", lambda row, tz: f"Diagnosis {row.code}")
+        naming.register(
+            "billing.charge",
+            from_id=lambda value: "Charges",
+        )
+        naming.register(
+            "billing.payment",
+            lambda row, tz: f"Payment of {naming.day(row.received_on, tz)}",
+        )
+        # A signed session's charges are written in its signing's transaction; the patient's
+        # page shows the problem list and the account (patients and treatments import nothing
+        # from here).
+        hooks.on_session_signed(services.capture_session)
+        panels.register("diagnoses", Perm.DIAGNOSIS_READ, selectors.diagnosis_card)
+        panels.register("billing", Perm.BILLING_READ, selectors.billing_card)

@@ -23,6 +23,9 @@ cites its source ([Rn], written out in ``docs/sources.md``):
 - **Psychotherapy with an E/M visit** [R102]: the visit code (the clinic setting above) plus the
   add-on by psychotherapy minutes: +90833 for 16–37, +90836 for 38–52, +90838 for 53 or more;
   under 16 minutes no add-on.
+- **Psychotherapy alone** [R102]: 90832 for 16–37, 90834 for 38–52, 90837 for 53 or more
+  minutes, when no E/M visit is billed with it (a therapist who is not a prescriber); never
+  with an E/M visit.
 - **Group psychotherapy** [R103, R104]: 90853 once per attendee present, one line each (each is
   on that attendee's own claim); at most 12 participants [R103, R104].
 
@@ -85,6 +88,9 @@ CODES: dict[str, tuple[str, str]] = {
     "90836": ("Psychotherapy with a visit, 38–52 minutes", "R102"),
     "90838": ("Psychotherapy with a visit, 53 minutes or more", "R102"),
     "90853": ("Group psychotherapy, one attendee", "R103, R104"),
+    "90832": ("Psychotherapy, 16–37 minutes", "R102"),
+    "90834": ("Psychotherapy, 38–52 minutes", "R102"),
+    "90837": ("Psychotherapy, 53 minutes or more", "R102"),
 }
 
 VISIT_CODES = ("99211", "99212", "99213", "99214", "99215")
@@ -97,6 +103,7 @@ PUSH_MAX_MINUTES = 15  # 96365 needs more than 15 minutes; 15 or less is 96374 [
 INFUSION_MAX_MINUTES = 600
 EXTRA_HOUR_AFTER_MINUTES = 30  # an additional hour counts once more than 30 minutes have run
 PSYCHOTHERAPY_BANDS = ((53, "90838"), (38, "90836"), (16, "90833"))  # [R102]
+PSYCHOTHERAPY_ALONE_BANDS = ((53, "90837"), (38, "90834"), (16, "90832"))  # [R102]
 PSYCHOTHERAPY_MAX_MINUTES = 600
 GROUP_MAX_ATTENDEES = 12  # [R103, R104]
 
@@ -169,6 +176,16 @@ def psychotherapy_addon(minutes: int) -> list[CodeLine]:
     """The add-on to an E/M visit for ``minutes`` of psychotherapy, or none under 16 [R102]."""
     total = _whole("psychotherapy_minutes", minutes, 0, PSYCHOTHERAPY_MAX_MINUTES, "minutes")
     for floor, code in PSYCHOTHERAPY_BANDS:
+        if total >= floor:
+            return [line(code)]
+    return []
+
+
+def psychotherapy_alone(minutes: int) -> list[CodeLine]:
+    """Psychotherapy without an E/M visit: 90832 for 16–37, 90834 for 38–52, 90837 for 53 or
+    more minutes; under 16 minutes nothing is billed [R102]. Never billed with an E/M visit."""
+    total = _whole("psychotherapy_minutes", minutes, 0, PSYCHOTHERAPY_MAX_MINUTES, "minutes")
+    for floor, code in PSYCHOTHERAPY_ALONE_BANDS:
         if total >= floor:
             return [line(code)]
     return []

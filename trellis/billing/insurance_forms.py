@@ -169,15 +169,3 @@ class EstimateForm(Form):
     def __init__(self, *args, protocols=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["protocol"].choices = [(p.code, p.name) for p in protocols]
-
-
-class IdentityForm(Form):
-    npi = forms.CharField(
-        label="Clinic NPI",
-        max_length=12,
-        required=False,
-        help_text="The organisation's 10-digit NPI (type 2); its check digit is verified [R125]",
-    )
-    tax_id = forms.CharField(
-        label="Tax id (EIN)", max_length=12, required=False, help_text="e.g. 12-3456789"
-    )

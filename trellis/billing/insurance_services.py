@@ -14,11 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
-from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
-from trellis.billing import authorisation, estimate, npi
+from trellis.billing import authorisation, estimate
 from trellis.billing import selectors as fee_selectors
 from trellis.billing.models import Fee
 from trellis.billing.models_insurance import (
@@ -546,7 +545,7 @@ def providers_of(clinic) -> list[dict]:
     return [
         {
             "name": clinic.name,
-            "npi": clinic.npi,
+            "npi": clinic.billing_npi,
             "tax_id": clinic.tax_id,
             "address": clinic.address,
             "phone": clinic.phone,
@@ -677,34 +676,3 @@ def estimate_context(gfe: GoodFaithEstimate) -> dict:
         "issued_on": timezone.localdate(gfe.issued_at, gfe.clinic.tzinfo),
     }
 
-
-# --- The clinic's billing identity -------------------------------------------------------------
-
-
-@transaction.atomic
-def set_billing_identity(actor: Actor, *, npi_value: str, tax_id: str) -> None:
-    """The clinic's organisation NPI (Luhn-checked [R125]) and EIN."""
-    require(actor, Perm.CLINIC_CHANGE)
-    clinic = actor.clinic
-    before = {"npi": clinic.npi, "tax_id": clinic.tax_id}
-    clinic.npi = npi.clean_npi(npi_value, "npi")
-    clinic.tax_id = npi.clean_ein(tax_id, "tax_id")
-    clinic.save(update_fields=["npi", "tax_id"])
-    record_for(
-        actor,
-        Action.UPDATE,
-        obj=clinic,
-        detail={"before": before, "npi": clinic.npi, "tax_id": clinic.tax_id},
-    )
-
-
-@transaction.atomic
-def set_staff_npi(actor: Actor, membership: Membership, npi_value: str) -> Membership:
-    """A clinician's individual NPI (Luhn-checked [R125])."""
-    require(actor, Perm.CLINIC_CHANGE)
-    if membership.clinic_id != actor.clinic.pk:
-        raise InputError("membership", "is not a member of this clinic's staff")
-    membership.npi = npi.clean_npi(npi_value, "npi")
-    membership.save(update_fields=["npi"])
-    record_for(actor, Action.UPDATE, obj=membership, detail={"npi": membership.npi})
-    return membership

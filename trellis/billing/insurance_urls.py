@@ -8,7 +8,6 @@ urlpatterns = [
     path("billing/payers/", views.payer_list, name="payer_list"),
     path("billing/payers/new/", views.payer_edit, name="payer_new"),
     path("billing/payers/<uuid:payer_id>/", views.payer_edit, name="payer_edit"),
-    path("billing/identity/", views.billing_identity, name="billing_identity"),
     path(
         "billing/patients/<uuid:patient_id>/coverage/new/",
         views.coverage_new,

@@ -11,14 +11,12 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.access import require
-from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
@@ -32,7 +30,6 @@ from trellis.billing.insurance_forms import (
     DecisionForm,
     EndCoverageForm,
     EstimateForm,
-    IdentityForm,
     PayerForm,
     SubmitForm,
     put_error,
@@ -417,49 +414,3 @@ def estimate_detail(request: HttpRequest, estimate_id: UUID) -> HttpResponse:
 def estimate_pdf(request: HttpRequest, estimate_id: UUID) -> HttpResponse:
     gfe = _estimate(request, estimate_id)
     return pdf_response(bytes(gfe.pdf), f"good-faith-estimate-{gfe.number}.pdf")
-
-
-# --- Billing identity --------------------------------------------------------------------------
-
-
-@login_required
-def billing_identity(request: HttpRequest) -> HttpResponse:
-    actor = request.actor
-    if actor is None or not actor.can(Perm.CLINIC_CHANGE):
-        raise PermissionDenied("Only the clinic administrator sets the clinic's NPI and tax id.")
-    clinic = actor.clinic
-    form = IdentityForm(
-        request.POST if request.POST.get("form") == "clinic" else None,
-        initial={"npi": clinic.npi, "tax_id": clinic.tax_id},
-    )
-    if form.is_bound and form.is_valid():
-        try:
-            services.set_billing_identity(
-                actor, npi_value=form.cleaned_data["npi"], tax_id=form.cleaned_data["tax_id"]
-            )
-        except InputError as error:
-            put_error(form, error, {"npi": "npi"})
-        else:
-            messages.success(request, "The clinic's NPI and tax id are saved.")
-            return redirect("billing_identity")
-    error_for = {}
-    if request.method == "POST" and request.POST.get("form") == "staff":
-        member = Membership.objects.filter(clinic=clinic, pk=request.POST.get("membership")).first()
-        if member is None:
-            messages.error(request, "No such member of staff.")
-            return redirect("billing_identity")
-        try:
-            services.set_staff_npi(actor, member, request.POST.get("npi", ""))
-        except InputError as error:
-            error_for[member.pk] = error.message
-        else:
-            messages.success(request, f"NPI of {member.user} saved.")
-            return redirect("billing_identity")
-    staff = list(
-        Membership.objects.filter(clinic=clinic, is_active=True)
-        .select_related("user")
-        .order_by("user__last_name", "user__username")
-    )
-    for member in staff:
-        member.npi_error = error_for.get(member.pk, "")
-    return render(request, "billing/identity.html", {"form": form, "staff": staff})

@@ -1,11 +1,19 @@
-"""Reading the fee schedule."""
+"""Reading what a clinic bills: the fee schedule, a patient's problem list and account, and the
+clinic's takings and aged receivables (audited as queries)."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 
 from trellis.accounts.access import require
 from trellis.accounts.permissions import Perm
-from trellis.billing import coding
-from trellis.billing.models import Fee
+from trellis.audit.models import Action
+from trellis.audit.services import record_for
+from trellis.billing import coding, diagnoses, insurance_selectors, ledger
+from trellis.billing.models import Allocation, Charge, Diagnosis, Fee, Payment, PaymentMethod
+from trellis.patients.models import Patient
 
 
 def fees(actor) -> QuerySet[Fee]:
@@ -19,6 +27,15 @@ def payer_type(clinic) -> coding.PayerType:
     return PAYER_SETTING[clinic.setting("billing_default_payer")]
 
 
+def session_payer_type(session) -> coding.PayerType:
+    """How a session's codes are chosen: the payer of the patient's primary coverage on the
+    session's day (its esketamine setting), else the clinic's ``billing_default_payer``."""
+    coverage = insurance_selectors.coverage_on(session.patient, session.planned_date)
+    if coverage is None:
+        return payer_type(session.clinic)
+    return coverage.payer.coding_payer_type
+
+
 def visit_code(clinic) -> str:
     """The office visit billed with esketamine and psychotherapy (``billing_visit_code``)."""
     return str(clinic.setting("billing_visit_code"))
@@ -30,3 +47,234 @@ PAYER_SETTING = {
     2: coding.PayerType.COMMERCIAL,
     3: coding.PayerType.SELF_PAY,
 }
+
+
+# --- A patient's problem list and account -------------------------------------------------------
+
+
+def diagnosis_card(actor, patient) -> dict:
+    """The patient page's problem list (loaded by ``patients.panels``, which audited the read)."""
+    rows = list(Diagnosis.objects.filter(patient=patient, clinic=patient.clinic))
+    active = [row for row in rows if row.is_active]
+    return {
+        "patient": patient,
+        "active": [(diagnoses.LETTERS[i] if i < 12 else "", row) for i, row in enumerate(active)],
+        "resolved": [row for row in rows if not row.is_active][-10:],
+        "can_change": actor.can(Perm.DIAGNOSIS_CHANGE),
+        "suggestions": sorted(diagnoses.LABELS.items()),
+    }
+
+
+@dataclass
+class Account:
+    """A patient's charges (with credits), payments and what they come to."""
+
+    charges: list
+    payments: list
+    charged: Decimal
+    paid: Decimal
+    balance: Decimal
+    unapplied: Decimal
+
+
+def account(patient, *, date_from: date | None = None, date_to: date | None = None) -> Account:
+    """Every charge and payment of ``patient`` (or those from ``date_from`` to ``date_to``,
+    by date of service and of receipt); the balance is always the whole account's."""
+    charges = Charge.objects.filter(patient=patient).select_related("rendering_provider", "credits")
+    payments = Payment.objects.filter(patient=patient).prefetch_related("allocations")
+    all_charged = charges.aggregate(s=Sum("amount"))["s"] or ledger.ZERO
+    all_paid = payments.aggregate(s=Sum("amount"))["s"] or ledger.ZERO
+    applied = (
+        Allocation.objects.filter(payment__patient=patient).aggregate(s=Sum("amount"))["s"]
+        or ledger.ZERO
+    )
+    if date_from:
+        charges = charges.filter(service_date__gte=date_from)
+        payments = payments.filter(received_on__gte=date_from)
+    if date_to:
+        charges = charges.filter(service_date__lte=date_to)
+        payments = payments.filter(received_on__lte=date_to)
+    charge_rows = list(charges.order_by("service_date", "created_at", "line"))
+    payment_rows = list(payments.order_by("received_on", "created_at"))
+    applied_to: dict = {}
+    for charge_id, part in Allocation.objects.filter(charge__patient=patient).values_list(
+        "charge_id", "amount"
+    ):
+        applied_to[charge_id] = applied_to.get(charge_id, ledger.ZERO) + part
+    credited = {row.credits_id for row in charge_rows if row.credits_id} | set(
+        Charge.objects.filter(patient=patient, credits__isnull=False).values_list(
+            "credits_id", flat=True
+        )
+    )
+    for row in charge_rows:
+        row.paid = applied_to.get(row.pk, ledger.ZERO)
+        row.is_credited = row.pk in credited
+    return Account(
+        charges=charge_rows,
+        payments=payment_rows,
+        charged=ledger.money(sum((r.amount for r in charge_rows), ledger.ZERO)),
+        paid=ledger.money(sum((p.amount for p in payment_rows), ledger.ZERO)),
+        balance=ledger.money(all_charged - all_paid),
+        unapplied=ledger.money(all_paid - applied),
+    )
+
+
+def billing_card(actor, patient) -> dict:
+    """The patient page's account summary (loaded by ``patients.panels``): one query."""
+
+    def total(model, **filters):
+        rows = model.objects.filter(patient=OuterRef("pk"), **filters).values("patient")
+        return Subquery(rows.annotate(s=Sum("amount")).values("s")[:1])
+
+    row = (
+        Patient.objects.filter(pk=patient.pk)
+        .annotate(
+            charged=total(Charge),
+            paid=total(Payment),
+            lines=Subquery(
+                Charge.objects.filter(patient=OuterRef("pk"), credits__isnull=True)
+                .values("patient")
+                .annotate(n=Count("pk"))
+                .values("n")[:1]
+            ),
+        )
+        .values("charged", "paid", "lines")
+        .get()
+    )
+    charged = ledger.money(row["charged"] or 0)
+    paid = ledger.money(row["paid"] or 0)
+    return {
+        "patient": patient,
+        "charged": charged,
+        "paid": paid,
+        "balance": ledger.money(charged - paid),
+        "lines": row["lines"] or 0,
+        "can_write": actor.can(Perm.BILLING_WRITE),
+    }
+
+
+def session_charges(session) -> list[Charge]:
+    return list(Charge.objects.filter(session=session).order_by("created_at", "line"))
+
+
+# --- The clinic's reports (audited as queries) --------------------------------------------------
+
+
+@dataclass
+class Takings:
+    day: date
+    payments: list
+    by_method: list  # [(label, count, total)]
+    total: Decimal
+
+
+def takings(actor, day: date, *, export: bool = False) -> Takings:
+    """The payments the clinic received on ``day``, by method."""
+    require(actor, Perm.BILLING_REPORT)
+    rows = list(
+        Payment.objects.filter(clinic=actor.clinic, received_on=day)
+        .select_related("patient", "received_by")
+        .order_by("created_at")
+    )
+    methods = []
+    for value, label in PaymentMethod.choices:
+        mine = [p.amount for p in rows if p.method == value]
+        if mine:
+            methods.append((label, len(mine), ledger.money(sum(mine, ledger.ZERO))))
+    record_for(
+        actor,
+        Action.EXPORT if export else Action.QUERY,
+        object_type="billing.payment",
+        detail={"report": "takings", "day": day.isoformat(), "results": len(rows)},
+    )
+    return Takings(day, rows, methods, ledger.money(sum((p.amount for p in rows), ledger.ZERO)))
+
+
+@dataclass
+class AgedRow:
+    patient: object
+    buckets: dict  # bucket name → Decimal, and "total"
+
+
+def aged_receivables(actor, as_of: date, *, export: bool = False) -> tuple[list, dict]:
+    """What each patient of the clinic still owes on ``as_of``, in ageing buckets by date of
+    service (0–30, 31–60, 61–90, 90+ days), and the clinic's totals. Charges serviced after
+    ``as_of`` and payments received after it are left out."""
+    require(actor, Perm.BILLING_REPORT)
+    charges = Charge.objects.filter(clinic=actor.clinic, service_date__lte=as_of)
+    amounts: dict = {}
+    for pk, patient_id, credits_id, service_date, amount in charges.values_list(
+        "pk", "patient_id", "credits_id", "service_date", "amount"
+    ):
+        key = credits_id or pk
+        entry = amounts.setdefault(key, [patient_id, service_date, ledger.ZERO])
+        entry[2] += amount
+        if credits_id is None:
+            entry[1] = service_date
+    for charge_id, amount in Allocation.objects.filter(
+        charge__clinic=actor.clinic, payment__received_on__lte=as_of
+    ).values_list("charge_id", "amount"):
+        if charge_id in amounts:
+            amounts[charge_id][2] -= amount
+    by_patient: dict = {}
+    for key, (patient_id, service_date, owing) in amounts.items():
+        by_patient.setdefault(patient_id, []).append(ledger.Owing(key, service_date, owing))
+    patients = {p.pk: p for p in Patient.objects.filter(pk__in=by_patient)}
+    rows = []
+    for patient_id, owing in by_patient.items():
+        buckets = ledger.aged(owing, as_of)
+        if buckets["total"] > 0:
+            rows.append(AgedRow(patients[patient_id], buckets))
+    rows.sort(key=lambda r: (r.patient.family_name, r.patient.given_name))
+    totals = {name: ledger.ZERO for name, _ in ledger.BUCKETS}
+    totals["total"] = ledger.ZERO
+    for row in rows:
+        for name, value in row.buckets.items():
+            totals[name] += value
+    record_for(
+        actor,
+        Action.EXPORT if export else Action.QUERY,
+        object_type="billing.charge",
+        detail={"report": "aged_receivables", "as_of": as_of.isoformat(), "results": len(rows)},
+    )
+    return rows, totals
+
+
+def document(patient, *, date_from=None, date_to=None, today: date) -> dict:
+    """What a statement or a superbill prints (DOMAIN.md §14 [R117]): the patient's identity and
+    contact; the clinic (billing provider) with its address, tax id and NPI; each rendering
+    provider with credentials and NPI; the lines with date and place of service, code,
+    modifiers, units, fee and diagnosis pointers; the ICD-10-CM codes lettered A–L; what was
+    charged and paid in the period, and the account's balance."""
+    found = account(patient, date_from=date_from, date_to=date_to)
+    codes = diagnoses.for_claim(
+        [code for row in found.charges for code in (row.diagnosis_codes or [])]
+    )
+    labels = dict(diagnoses.LABELS)
+    labels.update(
+        Diagnosis.objects.filter(patient=patient, code__in=codes).values_list("code", "label")
+    )
+    letters = {code: diagnoses.letter(i) for i, code in enumerate(codes)}
+    for row in found.charges:
+        row.letters = "".join(letters[c] for c in (row.diagnosis_codes or []) if c in letters)[
+            : diagnoses.POINTERS_PER_LINE
+        ]
+    providers = []
+    for row in found.charges:
+        if row.rendering_provider not in [p["user"] for p in providers]:
+            providers.append(
+                {
+                    "user": row.rendering_provider,
+                    "npi": row.rendering_npi or row.rendering_provider.npi,
+                }
+            )
+    return {
+        "patient": patient,
+        "clinic": patient.clinic,
+        "account": found,
+        "diagnoses": [(letters[c], c, labels.get(c, "")) for c in codes],
+        "providers": providers,
+        "date_from": date_from,
+        "date_to": date_to,
+        "today": today,
+    }

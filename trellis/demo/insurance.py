@@ -32,11 +32,6 @@ FEES = {
     "99213": "150.00",
 }
 
-# A valid NPI (the published example [R125]) and an EIN-shaped tax id: demonstration values.
-CLINIC_NPI = "1234567893"
-CLINIC_EIN = "12-3456789"
-PRESCRIBER_NPI = "1245319599"
-
 
 def add_insurance(clinic: Clinic, admin: Membership, front: Membership, prescriber: Membership):
     if clinic.slug != "riverside" or GoodFaithEstimate.objects.filter(clinic=clinic).exists():
@@ -44,11 +39,6 @@ def add_insurance(clinic: Clinic, admin: Membership, front: Membership, prescrib
     admin_actor = Actor(admin.user, admin, "demo-loader")
     front_actor = Actor(front.user, front, "demo-loader")
     prescriber_actor = Actor(prescriber.user, prescriber, "demo-loader")
-    if not clinic.npi:
-        insurance_services.set_billing_identity(
-            admin_actor, npi_value=CLINIC_NPI, tax_id=CLINIC_EIN
-        )
-        insurance_services.set_staff_npi(admin_actor, prescriber, PRESCRIBER_NPI)
     for code, amount in FEES.items():
         Fee.objects.get_or_create(
             clinic=clinic, code=code, defaults={"amount": Decimal(amount), "updated_by": admin.user}

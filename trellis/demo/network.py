@@ -13,6 +13,7 @@ from trellis.accounts.permissions import Role
 from trellis.demo import (
     aftercare,
     appointments,
+    billing,
     book,
     clinical,
     insurance,
@@ -171,6 +172,7 @@ def build(today: date | None = None) -> Summary:
                     _request(clinic, actor, row)
                     summary.requests += 1
         for clinic in clinics.values():
+            billing.prepare(clinic)  # fees and problem lists before sessions are signed
             summary.courses += _courses(clinic, members, today or clinic.today())
             summary.resources += book.add_resources(clinic)
             summary.appointments += appointments.add_appointments(clinic, today)
@@ -184,6 +186,7 @@ def build(today: date | None = None) -> Summary:
                     members[("frontdesk", "riverside")],
                     members[("prescriber", "riverside")],
                 )
+            billing.add_payments(clinic)
     return summary
 
 

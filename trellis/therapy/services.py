@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from trellis.accounts.access import require
 from trellis.accounts.models import Membership, User
-from trellis.accounts.permissions import Perm
+from trellis.accounts.permissions import Perm, Role
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
+from trellis.billing import services as billing_services
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind
@@ -160,6 +161,10 @@ def sign_progress_note(actor, note: ProgressNote) -> ProgressNote:
     locked.save(update_fields=["status", "signed_at"])
     record_for(
         actor, Action.UPDATE, patient=locked.patient, obj=locked, detail={"status": "signed"}
+    )
+    # The psychotherapy's charges, written with the signature or not at all [R102].
+    billing_services.capture_progress_note(
+        actor, locked, prescriber=actor.role == Role.PRESCRIBER
     )
     return locked
 

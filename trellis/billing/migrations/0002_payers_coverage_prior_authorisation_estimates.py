@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_clinic_npi_tax_id_membership_npi'),
+        ('accounts', '0004_provider_identifiers'),
         ('billing', '0001_fee_schedule'),
         ('patients', '0010_consent_to_texts_not_before_texting'),
         ('treatments', '0012_builtin_oral_ketamine_protocols'),

@@ -120,7 +120,7 @@ class FeeScheduleTests(ApiTestCase):
             ("90868", {"amount": True}, "amount"),
             ("90868", {"amount": 1e12}, "amount"),
             ("90868", {}, "amount"),
-            ("90832", {"amount": 100}, "code"),
+            ("90846", {"amount": 100}, "code"),
             ("ABCDE", {"amount": 100}, "code"),
         ]
         for code, body, field in cases:

@@ -167,4 +167,4 @@ def test_every_code_has_a_label_and_a_source_in_the_sources_page():
         cited = sources.numbers(f"[{source}]")
         assert cited and set(cited) <= set(entries), code
     assert set(coding.VISIT_CODES) <= set(coding.CODES)
-    assert coding.is_known("90853") and not coding.is_known("90832")
+    assert coding.is_known("90853") and not coding.is_known("90846")

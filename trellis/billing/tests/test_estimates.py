@@ -106,7 +106,7 @@ class EstimatePdfTests(InsuranceTestCase):
     def setUpTestData(cls):
         super().setUpTestData()
         cls.clinic_a.address = "12 Lakeshore Drive\nBuffalo, NY 14202"
-        cls.clinic_a.npi = "1234567893"
+        cls.clinic_a.billing_npi = "1234567893"
         cls.clinic_a.tax_id = "12-3456789"
         cls.clinic_a.save()
 

@@ -180,7 +180,7 @@ class LoadDemoTests(TestCase):
         from trellis.billing.models import Coverage, GoodFaithEstimate, Payer, PriorAuthorization
 
         riverside = Clinic.objects.get(slug="riverside")
-        self.assertEqual((riverside.npi, riverside.tax_id), ("1234567893", "12-3456789"))
+        self.assertEqual((riverside.billing_npi, riverside.tax_id), ("1647895022", "06-1234567"))
         types = set(Payer.objects.filter(clinic=riverside).values_list("type", flat=True))
         self.assertTrue({"medicare", "medicare_advantage", "commercial"} <= types)
         approved = PriorAuthorization.objects.get(clinic=riverside, number="A7730215")

@@ -57,6 +57,8 @@ class PatientPageAuditTests(MeasuresTestCase):
             (self.front_desk, {"courses", "appointments", "insurance"}),
             (self.admin, {"alerts", "appointments", "insurance"}),
         ]
+        # Every role sees the problem list and the account (billing.md).
+        cases = [(user, cards | {"diagnoses", "billing"}) for user, cards in cases]
         for user, cards in cases:
             with self.subTest(user=user.username):
                 self.sign_in(user)

@@ -657,8 +657,9 @@ class PatientCoursesPanelTests(CourseTestCase):
         # The courses, and the appointments card's own two: its appointments, and (for front
         # desk, who may change appointments) the patient's calendar link in use; the payer's
         # authorised sessions, and the insurance card's three (coverage, prior
-        # authorisations with their sessions used, estimates).
-        with self.assertNumQueries(7):
+        # authorisations with their sessions used, estimates); the problem list and the
+        # account's balance, one each.
+        with self.assertNumQueries(9):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):
