@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "trellis.billing",
     "trellis.scheduling",
     "trellis.therapy",
+    "trellis.groups",
     "trellis.controlled",
     "trellis.measures",
     "trellis.messaging",

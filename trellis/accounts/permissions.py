@@ -52,6 +52,10 @@ class Perm(StrEnum):
     PROGRESS_NOTE_CHANGE = "progress_note.change"
     PSYCHOTHERAPY_NOTE_WRITE = "psychotherapy_note.write"
     PSYCHOTHERAPY_NOTE_READ = "psychotherapy_note.read"
+    GROUP_READ = "group.read"
+    GROUP_ENROL = "group.enrol"
+    GROUP_DOCUMENT = "group.document"
+    GROUP_PROGRAM_CHANGE = "group.program"
 
 
 _R = Role
@@ -109,6 +113,14 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.PROGRESS_NOTE_CHANGE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_WRITE: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.PSYCHOTHERAPY_NOTE_READ: _CLINICIANS,
+    # Group therapy (DOMAIN.md §12): everyone sees the groups and who is in them; the front
+    # desk and therapists enrol and work the waitlist and the public page's interest requests;
+    # those who lead a group take its attendance and write its note (read as part of the record
+    # with session.read); the administrator sets up programs and cohorts.
+    Perm.GROUP_READ: frozenset(Role),
+    Perm.GROUP_ENROL: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.THERAPIST}),
+    Perm.GROUP_DOCUMENT: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
+    Perm.GROUP_PROGRAM_CHANGE: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -145,6 +157,10 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.PROGRESS_NOTE_CHANGE: "Write, sign and correct a therapy progress note; set plan goals",
     Perm.PSYCHOTHERAPY_NOTE_WRITE: "Write one's own psychotherapy notes and grant colleagues them",
     Perm.PSYCHOTHERAPY_NOTE_READ: "Read psychotherapy notes: one's own, or a colleague's by grant",
+    Perm.GROUP_READ: "See group programs, cohorts, their members and waitlists",
+    Perm.GROUP_ENROL: "Enrol, waitlist and withdraw group members; answer interest requests",
+    Perm.GROUP_DOCUMENT: "Lead a group: take its attendance, write and sign the group note",
+    Perm.GROUP_PROGRAM_CHANGE: "Set up group programs and cohorts, their rooms and capacity",
 }
 
 

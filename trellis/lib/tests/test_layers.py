@@ -38,6 +38,7 @@ CLINICAL: dict[str, set[str]] = {
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
+    "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
     "desk": {
         "measures",
         "treatments",
@@ -48,6 +49,7 @@ CLINICAL: dict[str, set[str]] = {
         "reports",
         "billing",
         "therapy",
+        "groups",
     },
     "demo": {
         "measures",
@@ -60,6 +62,7 @@ CLINICAL: dict[str, set[str]] = {
         "billing",
         "desk",
         "therapy",
+        "groups",
     },
 }
 
