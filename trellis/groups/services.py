@@ -154,6 +154,7 @@ def create_cohort(
     capacity: int = rules.MAX_CAPACITY,
     late_join_until: int = 2,
     listed: bool = True,
+    now: datetime | None = None,
 ) -> Cohort:
     """A cohort of ``program`` meeting weekly from ``start_date`` at ``start_time`` in
     ``room``: its sessions are created and the room is held for each."""
@@ -162,7 +163,7 @@ def create_cohort(
     clinic = actor.clinic
     if not isinstance(start_date, date):
         raise InputError("start_date", "must be a date")
-    if start_date < clinic.today():
+    if start_date < availability.clinic_day(clinic, now or timezone.now()):
         raise InputError("start_date", "must be today or later at the clinic")
     if not isinstance(start_time, time):
         raise InputError("start_time", "must be a time of day")
