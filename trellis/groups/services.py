@@ -684,6 +684,7 @@ def add_addendum(
     """A correction to a signed note: its shared part, or one member's ``section``."""
     require(actor, Perm.GROUP_DOCUMENT)
     _same_clinic(actor, note)
+    note = GroupNote.objects.get(pk=note.pk)
     if not note.is_signed:
         raise Conflict("The note is not signed yet: correct the note itself.", code="unsigned")
     if section is not None and section.note_id != note.pk:

@@ -30,7 +30,9 @@ class GroupsTestCase(TrellisTestCase):
     def actor(self, user=None):
         return actor_for(user or self.front_desk, self.clinic_a)
 
-    def cohort(self, start: date | None = None, *, capacity: int = 12, late: int = 2, **kw) -> Cohort:
+    def cohort(
+        self, start: date | None = None, *, capacity: int = 12, late: int = 2, **kw
+    ) -> Cohort:
         return services.create_cohort(
             self.actor(self.admin),
             self.program,

@@ -78,9 +78,7 @@ class CohortTests(GroupsTestCase):
         from django.core.exceptions import PermissionDenied
 
         with self.assertRaises(PermissionDenied):
-            services.create_program(
-                self.actor(self.front_desk), name="X", sessions=4, minutes=60
-            )
+            services.create_program(self.actor(self.front_desk), name="X", sessions=4, minutes=60)
 
 
 class EnrolmentTests(GroupsTestCase):
@@ -137,8 +135,9 @@ class EnrolmentTests(GroupsTestCase):
         self.assertEqual({e.patient for e in enrolled}, {people[2], people[3], people[4]})
         self.assertEqual(
             list(
-                Enrolment.objects.filter(cohort=cohort, status=EnrolmentStatus.WAITLISTED)
-                .values_list("patient", flat=True)
+                Enrolment.objects.filter(
+                    cohort=cohort, status=EnrolmentStatus.WAITLISTED
+                ).values_list("patient", flat=True)
             ),
             [people[5].pk],
         )
