@@ -9,6 +9,7 @@ from trellis.accounts.models import Membership, User
 from trellis.accounts.permissions import Perm
 from trellis.groups import rules
 from trellis.groups.models import Cohort
+from trellis.lib.forms import Form
 from trellis.scheduling.kinds import ResourceKind
 from trellis.scheduling.models import Resource
 
@@ -16,7 +17,7 @@ DATE = forms.DateInput(attrs={"type": "date"})
 TIME = forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
 
 
-class ProgramForm(forms.Form):
+class ProgramForm(Form):
     name = forms.CharField(max_length=120, help_text='e.g. "Integration group, 8 weeks"')
     sessions = forms.IntegerField(min_value=1, max_value=rules.MAX_SESSIONS, initial=8)
     minutes = forms.IntegerField(
@@ -40,7 +41,7 @@ class ProgramForm(forms.Form):
     )
 
 
-class CohortForm(forms.Form):
+class CohortForm(Form):
     start_date = forms.DateField(widget=DATE)
     start_time = forms.TimeField(label="Weekly at", widget=TIME)
     room = forms.ModelChoiceField(queryset=Resource.objects.none())
@@ -79,11 +80,11 @@ class CohortForm(forms.Form):
         self.fields["facilitators"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(Form):
     mrn = forms.CharField(label="Patient's MRN", max_length=40)
 
 
-class InterestEnrolForm(forms.Form):
+class InterestEnrolForm(Form):
     cohort = forms.ModelChoiceField(queryset=Cohort.objects.none(), empty_label=None)
 
     def __init__(self, cohorts, *args, **kwargs) -> None:
@@ -94,20 +95,20 @@ class InterestEnrolForm(forms.Form):
         )
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(Form):
     reason = forms.CharField(max_length=300)
 
 
-class CapacityForm(forms.Form):
+class CapacityForm(Form):
     capacity = forms.IntegerField(min_value=1, max_value=rules.MAX_CAPACITY)
 
 
-class AddendumForm(forms.Form):
+class AddendumForm(Form):
     reason = forms.CharField(max_length=200)
     text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class InterestForm(forms.Form):
+class InterestForm(Form):
     """The public page's form: like the assessment request's, with the group chosen."""
 
     cohort = forms.ModelChoiceField(
