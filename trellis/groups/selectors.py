@@ -342,6 +342,13 @@ def interests(actor: Actor, status: str) -> tuple[list[GroupInterest], dict[str,
     return found, counts
 
 
+def new_interest_count(actor: Actor) -> int:
+    """How many interest requests wait for an answer (a count: nothing about who)."""
+    if not actor.can(Perm.GROUP_ENROL):
+        return 0
+    return GroupInterest.objects.filter(clinic=actor.clinic, status=InterestStatus.NEW).count()
+
+
 def interest(actor: Actor, interest_id) -> GroupInterest:
     require(actor, Perm.GROUP_ENROL)
     row = (

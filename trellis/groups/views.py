@@ -82,11 +82,7 @@ def group_list(request: HttpRequest) -> HttpResponse:
             "past": selectors.cohorts(actor, past=True)[:10],
             "can_manage": actor.can(Perm.GROUP_PROGRAM_CHANGE),
             "can_enrol": actor.can(Perm.GROUP_ENROL),
-            "new_interest": (
-                selectors.interests(actor, InterestStatus.NEW)[1][InterestStatus.NEW]
-                if actor.can(Perm.GROUP_ENROL)
-                else 0
-            ),
+            "new_interest": selectors.new_interest_count(actor),
         },
     )
 
