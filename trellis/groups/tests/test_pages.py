@@ -149,6 +149,16 @@ class SessionPageTests(GroupsTestCase):
         self.assertContains(record, "Hopeful")
         self.assertContains(record, "90853")
 
+    def test_the_members_chart_asks_no_progress_note_for_a_group_session(self):
+        self.sign_in(self.therapist)
+        self.client.post(
+            self.url + "attendance/",
+            {self.keys[self.patient.pk]: "present", self.keys[self.other_patient.pk]: "present"},
+        )
+        page = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(page, "Integration group, 8 weeks")
+        self.assertNotContains(page, "Therapy appointments without a note")
+
     def test_signing_an_incomplete_note_says_what_is_missing(self):
         self.sign_in(self.therapist)
         self.client.post(
