@@ -30,6 +30,7 @@ from trellis.accounts.models import ApiToken
 from trellis.billing.api import router as billing_router
 from trellis.billing.insurance_api import router as insurance_router
 from trellis.controlled.api import router as controlled_router
+from trellis.groups.api import router as groups_router
 from trellis.lib import apidoc
 from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
@@ -259,3 +260,4 @@ api.add_router("", billing_router)
 api.add_router("", scheduling_router)
 api.add_router("", controlled_router)
 api.add_router("", insurance_router)
+api.add_router("", groups_router)

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "trellis.scheduling",
     "trellis.therapy",
     "trellis.aftercare",
+    "trellis.groups",
     "trellis.controlled",
     "trellis.measures",
     "trellis.messaging",

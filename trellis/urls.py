@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("trellis.aftercare.urls")),
     path("", include("trellis.billing.insurance_urls")),
     path("", include("trellis.billing.urls")),
+    path("", include("trellis.groups.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -69,6 +69,10 @@ class Perm(StrEnum):
     BILLING_READ = "billing.read"
     BILLING_WRITE = "billing.write"
     BILLING_REPORT = "billing.report"
+    GROUP_READ = "group.read"
+    GROUP_ENROL = "group.enrol"
+    GROUP_DOCUMENT = "group.document"
+    GROUP_PROGRAM_CHANGE = "group.program"
 
 
 _R = Role
@@ -159,6 +163,14 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.BILLING_READ: frozenset(Role),
     Perm.BILLING_WRITE: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK}),
     Perm.BILLING_REPORT: frozenset({_R.CLINIC_ADMIN}),
+    # Group therapy (DOMAIN.md §12): everyone sees the groups and who is in them; the front
+    # desk and therapists enrol and work the waitlist and the public page's interest requests;
+    # those who lead a group take its attendance and write its note (read as part of the record
+    # with session.read); the administrator sets up programs and cohorts.
+    Perm.GROUP_READ: frozenset(Role),
+    Perm.GROUP_ENROL: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.THERAPIST}),
+    Perm.GROUP_DOCUMENT: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
+    Perm.GROUP_PROGRAM_CHANGE: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -212,6 +224,10 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.BILLING_READ: "Read a patient's charges, payments, balance, statement and superbill",
     Perm.BILLING_WRITE: "Record a payment, apply it, correct a charge by a credit",
     Perm.BILLING_REPORT: "Read the daily takings and aged receivables (with CSV)",
+    Perm.GROUP_READ: "See group programs, cohorts, their members and waitlists",
+    Perm.GROUP_ENROL: "Enrol, waitlist and withdraw group members; answer interest requests",
+    Perm.GROUP_DOCUMENT: "Lead a group: take its attendance, write and sign the group note",
+    Perm.GROUP_PROGRAM_CHANGE: "Set up group programs and cohorts, their rooms and capacity",
 }
 
 

@@ -16,6 +16,7 @@ from trellis.demo import (
     billing,
     book,
     clinical,
+    groups,
     insurance,
     oral_home,
     stock,
@@ -187,6 +188,7 @@ def build(today: date | None = None) -> Summary:
                     members[("prescriber", "riverside")],
                 )
             billing.add_payments(clinic)
+            groups.add_groups(clinic, today)
     return summary
 
 

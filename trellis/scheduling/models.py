@@ -88,6 +88,8 @@ class OpeningHours(models.Model):
 class BlockKind(models.TextChoices):
     CLOSURE = "closure", "Closure"
     MAINTENANCE = "maintenance", "Maintenance"
+    # A room held for a group's session (trellis.groups): nothing else is booked in it then.
+    GROUP = "group", "Group session"
 
 
 class ResourceBlock(models.Model):

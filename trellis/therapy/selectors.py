@@ -18,7 +18,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.patients.models import Patient
-from trellis.scheduling.kinds import THERAPY_KINDS, AppointmentStatus
+from trellis.scheduling.kinds import THERAPY_KINDS, AppointmentKind, AppointmentStatus
 from trellis.scheduling.models import Appointment
 from trellis.therapy import rules
 from trellis.therapy.models import (
@@ -87,6 +87,8 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
                 progress_notes__isnull=True,
             )
             .exclude(status__in=[AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW])
+            # A group's sessions are documented by the group's note (trellis.groups).
+            .exclude(kind=AppointmentKind.GROUP)
             .order_by("-start")[:5]
         )
     return {

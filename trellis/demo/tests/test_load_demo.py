@@ -106,7 +106,8 @@ class LoadDemoTests(TestCase):
                 [(d.model, d.coil) for d in devices],
                 [("NeuroStar Advanced Therapy", "Figure-8"), ("MagPro R30", "Cool-B65")],
             )
-            booked = Appointment.objects.filter(clinic__slug=slug)
+            # Group sessions are booked for each member of a cohort, not for a course's session.
+            booked = Appointment.objects.filter(clinic__slug=slug).exclude(kind="group")
             self.assertTrue(booked.exists(), slug)
             self.assertFalse(booked.exclude(session__status="booked").exists(), slug)
 
@@ -118,6 +119,20 @@ class LoadDemoTests(TestCase):
         self.assertEqual(
             list(Patient.objects.order_by("mrn").values_list("mrn", "family_name")), names
         )
+
+    def test_riverside_has_an_upcoming_cohort_and_a_past_one_with_signed_notes(self):
+        from trellis.groups.models import Attendance, Cohort, GroupNote
+
+        cohorts = Cohort.objects.filter(clinic__slug="riverside").order_by("start_date")
+        self.assertEqual(cohorts.count(), 2)
+        past, upcoming = cohorts
+        self.assertEqual(upcoming.enrolments.count(), 6)
+        self.assertTrue(upcoming.listed)
+        notes = GroupNote.objects.filter(meeting__cohort=past)
+        self.assertTrue(notes.exists())
+        self.assertEqual({n.status for n in notes}, {"signed"})
+        self.assertTrue(Attendance.objects.filter(billing_code="90853").exists())
+        self.assertFalse(Cohort.objects.filter(clinic__slug="lakeshore").exists())
 
     def test_riverside_has_an_oral_ketamine_course_documented_in_the_clinic(self):
         course = Course.objects.get(clinic__slug="riverside", modality="oral_ketamine")

@@ -39,6 +39,7 @@ CLINICAL: dict[str, set[str]] = {
     "reports": {"measures", "treatments", "safety"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
+    "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
     "desk": {
         "measures",
         "treatments",
@@ -50,6 +51,7 @@ CLINICAL: dict[str, set[str]] = {
         "billing",
         "therapy",
         "aftercare",
+        "groups",
     },
     "demo": {
         "measures",
@@ -63,6 +65,7 @@ CLINICAL: dict[str, set[str]] = {
         "desk",
         "therapy",
         "aftercare",
+        "groups",
     },
 }
 

@@ -52,10 +52,10 @@ class PatientPageAuditTests(MeasuresTestCase):
             "oral_home",
         }
         cases = [
-            (self.prescriber, clinical | {"insurance"}),
-            (self.nurse, clinical),
-            (self.front_desk, {"courses", "appointments", "insurance"}),
-            (self.admin, {"alerts", "appointments", "insurance"}),
+            (self.prescriber, clinical | {"insurance", "groups"}),
+            (self.nurse, clinical | {"groups"}),
+            (self.front_desk, {"courses", "appointments", "insurance", "groups"}),
+            (self.admin, {"alerts", "appointments", "insurance", "groups"}),
         ]
         # Every role sees the problem list and the account (billing.md).
         cases = [(user, cards | {"diagnoses", "billing"}) for user, cards in cases]
@@ -75,6 +75,7 @@ class PatientPageAuditTests(MeasuresTestCase):
             "appointments": "{% load scheduling_tags %}{% patient_appointments_card card %}",
             "progress_notes": '{% include "therapy/includes/patient_card.html" %}',
             "aftercare": '{% include "aftercare/includes/patient_card.html" %}',
+            "groups": '{% include "groups/includes/patient_card.html" %}',
         }
         for name, text in tags.items():
             with self.subTest(card=name), self.assertNumQueries(0):

@@ -658,8 +658,8 @@ class PatientCoursesPanelTests(CourseTestCase):
         # desk, who may change appointments) the patient's calendar link in use; the payer's
         # authorised sessions, and the insurance card's three (coverage, prior
         # authorisations with their sessions used, estimates); the problem list and the
-        # account's balance, one each.
-        with self.assertNumQueries(9):
+        # account's balance, one each; and the groups card's one: the patient's enrolments.
+        with self.assertNumQueries(10):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):
