@@ -115,3 +115,10 @@ def test_the_setting_offers_only_the_phq9_rules():
     assert relapse.rule_for_setting(1).code == LOSS_OF_RESPONSE == relapse.DEFAULT_RULE
     with pytest.raises(InputError):
         relapse.rule_for_setting(9)
+
+
+def test_the_clinic_setting_offers_the_same_rules():
+    from trellis.accounts.clinic_settings import DEFINITIONS
+
+    assert DEFINITIONS["relapse_rule"].choices == relapse.SETTING_CHOICES
+    assert DEFINITIONS["relapse_rule"].default == relapse.RULES[relapse.DEFAULT_RULE].setting
