@@ -16,7 +16,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
-from trellis.treatments import hooks, public_holidays, schedule
+from trellis.treatments import concomitant, hooks, public_holidays, schedule
 from trellis.treatments.models import (
     MODALITY_CHOICES,
     ClosureDay,
@@ -72,8 +72,12 @@ def start_course(
     payer: str = "",
     authorization_ref: str = "",
     authorized_units: int | None = None,
+    with_antidepressant: concomitant.Concomitant | None = None,
 ) -> Course:
     """Start a course from the patient's current signed screening and plan its sessions.
+
+    An esketamine course records ``with_antidepressant``: the oral antidepressant given with it
+    or monotherapy (``concomitant.check``, InputError naming the field) [R95, R25, R23].
 
     No signed screening: refused. A contraindication: refused unless a prescriber overrides it
     with a written reason, which is kept on the course and in the audit trail. ``start_date``
@@ -85,6 +89,12 @@ def start_course(
         raise Http404("No such record.")
     _check_start_date(start_date, clinic_today(actor.clinic))
     protocol = find_protocol(actor.clinic, protocol_code)
+    given = concomitant.check(
+        with_antidepressant or concomitant.Concomitant(),
+        esketamine=protocol.modality == Modality.ESKETAMINE,
+        indication=protocol.defaults.get("indication", concomitant.TRD),
+        start_date=start_date,
+    )
     override_reason = override_reason.strip()
     with transaction.atomic():
         screening = current_screening(patient)
@@ -125,6 +135,10 @@ def start_course(
             payer=payer,
             authorization_ref=authorization_ref,
             authorized_units=authorized_units,
+            concomitant_antidepressant=given.name,
+            concomitant_dose=given.dose,
+            concomitant_started_on=given.started_on,
+            esketamine_monotherapy=given.monotherapy,
         )
         course.full_clean()
         course.save(force_insert=True)
@@ -144,6 +158,8 @@ def start_course(
         hooks.course_planned(course)
         course.warnings = active_course_warnings(patient, protocol.modality, exclude=course)
         detail = {"protocol": protocol.code, "sessions": len(planned)}
+        if given.given:
+            detail["concomitant"] = course.concomitant_text()
         if course.warnings:
             detail["warnings"] = course.warnings
         if contraindicated:

@@ -19,6 +19,7 @@ from trellis.scheduling.tests.base import add_resource
 from trellis.testing import AUDIT_LOCK_QUERIES, SAFE_ANSWERS, actor_for, make_patient
 from trellis.treatments import services
 from trellis.treatments.models import RemsForm, SafetyOverride, Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 from trellis.treatments.tests.test_courses import CourseTestCase
 
 EXPECTED = {
@@ -196,7 +197,9 @@ class DeskTestCase(CourseTestCase):
         return sign_screening(actor, screening, acknowledge_cautions=True)
 
     def start_for(self, actor, patient, protocol, start_date):
-        return services.start_course(actor, patient, protocol, start_date)
+        return services.start_course(
+            actor, patient, protocol, start_date, with_antidepressant=antidepressant(protocol)
+        )
 
     def home(self, user, **params):
         self.sign_in(user)

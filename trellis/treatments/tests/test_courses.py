@@ -17,6 +17,7 @@ from trellis.patients.tests.test_api import SAFE_ANSWERS
 from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 from trellis.treatments import services
 from trellis.treatments.models import ClosureDay, Course, CourseStatus, Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 # A metal implant in the head contraindicates TMS and nothing else [R46].
 TMS_CONTRAINDICATED = {**SAFE_ANSWERS, "head_metal_implant": True}
@@ -47,7 +48,7 @@ class CourseTestCase(TrellisTestCase):
             patient or self.patient,
             protocol,
             start_date or next_monday(self.clinic_a),
-            **extra,
+            **{"with_antidepressant": antidepressant(protocol), **extra},
         )
 
     def deliver(self, course, *numbers, signed=True):
