@@ -549,8 +549,11 @@ DEFINITIONS: dict[str, SettingDef] = {
             "define relapse on the MADRS [R115]",
             # The same options as trellis.measures.relapse.SETTING_CHOICES (a test keeps them so).
             choices=(
-                (1, "Loss of response: PHQ-9 10 or more after response, or a rise of 5 points or "
-                "more"),
+                (
+                    1,
+                    "Loss of response: PHQ-9 10 or more after response, or a rise of 5 points or "
+                    "more",
+                ),
                 (2, "PHQ-9 10 or more after response"),
                 (3, "PHQ-9 rise of 5 points or more after response"),
             ),

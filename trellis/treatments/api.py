@@ -125,7 +125,7 @@ class CourseOut(Schema):
     authorized_units: int | None
     concomitant_antidepressant: str = Field(
         description="Esketamine: the oral antidepressant, its dose and start, in words; "
-        "\"Monotherapy (no oral antidepressant)\"; empty for other modalities"
+        '"Monotherapy (no oral antidepressant)"; empty for other modalities'
     )
     delivered: int
     cancelled: int

@@ -53,9 +53,7 @@ class StartCourseForm(Form):
         max_length=Course._meta.get_field("concomitant_dose").max_length,
         required=False,
     )
-    concomitant_started_on = forms.DateField(
-        label="Started on", widget=DATE_INPUT, required=False
-    )
+    concomitant_started_on = forms.DateField(label="Started on", widget=DATE_INPUT, required=False)
     esketamine_monotherapy = forms.BooleanField(
         label="Monotherapy: no oral antidepressant", required=False
     )

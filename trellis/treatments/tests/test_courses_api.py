@@ -401,7 +401,9 @@ class ConcomitantAntidepressantApiTests(CourseApiTestCase):
             ("Sertraline", "100 mg daily"),
         )
         read = self.call("get", f"/api/v1/courses/{course.id}", "nurse").json()
-        self.assertEqual(read["concomitant_antidepressant"], "Sertraline 100 mg daily, since 2 Jun 2025")
+        self.assertEqual(
+            read["concomitant_antidepressant"], "Sertraline 100 mg daily, since 2 Jun 2025"
+        )
 
     def test_a_tms_course_takes_none(self):
         response = self.start(concomitant_antidepressant="Sertraline")
