@@ -20,6 +20,7 @@ win: the loser's ``IntegrityError`` becomes the same domain error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -520,12 +521,22 @@ class Proposal:
     problem: str = ""
 
 
-def propose_course_slots(course: Course, *, first_start: datetime | None = None) -> list[Proposal]:
+def propose_course_slots(
+    course: Course,
+    *,
+    first_start: datetime | None = None,
+    busy: Iterable[tuple[datetime, datetime]] = (),
+    not_before_on: Mapping[date, datetime] | None = None,
+) -> list[Proposal]:
     """For each planned session of ``course``, the earliest free time on its planned day on a
     suitable active resource (in ``Resource.ordering``), within opening hours, clear of blocks,
     the resource's and the patient's appointments and the sessions proposed before it. The
     search begins at the session's planned time, else at ``first_start``'s clinic-local time of
-    day, else at the opening. Reads only; front desk adjusts, then ``book_course``."""
+    day, else at the opening. Reads only; front desk adjusts, then ``book_course``.
+
+    Two courses proposed together (a combined plan) pass the other's proposals as ``busy`` (the
+    patient is taken then) and, for a day when this course must wait, ``not_before_on[day]``:
+    nothing is proposed to start before it."""
     clinic = course.clinic
     kind = course.modality
     schedule_code = course.protocol.schedule
@@ -544,6 +555,8 @@ def propose_course_slots(course: Course, *, first_start: datetime | None = None)
         (a.start, a.end)
         for a in Appointment.objects.active().filter(patient=course.patient, day__in=days)
     ]
+    patient_busy += list(busy)
+    not_before_on = not_before_on or {}
     start_time = (
         availability.local(clinic, first_start).time().replace(tzinfo=None)
         if first_start is not None
@@ -561,6 +574,9 @@ def propose_course_slots(course: Course, *, first_start: datetime | None = None)
         if session.planned_date == today:
             now = timezone.now()
             not_before = max(not_before, now) if not_before else now
+        waits = not_before_on.get(session.planned_date)
+        if waits is not None:
+            not_before = max(not_before, waits) if not_before else waits
         best = None
         for resource in resources:
             starts = availability.free_starts(
