@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "trellis.therapy",
     "trellis.controlled",
     "trellis.measures",
+    "trellis.plans",
     "trellis.messaging",
     "trellis.reports",
     "trellis.desk",

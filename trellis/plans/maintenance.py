@@ -52,8 +52,7 @@ INTERVALS: dict[str, Interval] = {
         7,
         14,
         "[R22]",
-        "Every 2 weeks or weekly, the lowest frequency that keeps the response (label, week 9 "
-        "on).",
+        "Every 2 weeks or weekly, the lowest frequency that keeps the response (label, week 9 on).",
     ),
     Modality.TMS: Interval(
         28,
@@ -77,9 +76,7 @@ def check_interval(modality: str, days: object) -> int:
     """The interval in days, or InputError naming ``modality`` or ``interval_days``."""
     interval = INTERVALS.get(modality)
     if interval is None:
-        raise InputError(
-            "modality", "maintenance is planned for IV ketamine, esketamine or TMS"
-        )
+        raise InputError("modality", "maintenance is planned for IV ketamine, esketamine or TMS")
     if isinstance(days, bool) or not isinstance(days, int):
         raise InputError("interval_days", "must be a whole number of days")
     if not interval.min_days <= days <= interval.max_days:

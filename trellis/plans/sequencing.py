@@ -127,13 +127,11 @@ def problems(
                 )
             elif slot.start < dose.start:
                 found[slot.label] = (
-                    f"comes before {dose.label}; TMS follows the dose once it has reached "
-                    "discharge"
+                    f"comes before {dose.label}; TMS follows the dose once it has reached discharge"
                 )
             elif slot.start < (ready := tms_not_before(dose, esketamine=esketamine)):
                 shown = ready.astimezone(tz) if tz is not None else ready
                 found[slot.label] = (
-                    f"starts before {dose.label} reaches discharge ({shown:%H:%M} at the "
-                    "earliest)"
+                    f"starts before {dose.label} reaches discharge ({shown:%H:%M} at the earliest)"
                 )
     return found

@@ -640,6 +640,50 @@ def _book_each(actor: Actor, course: Course, proposals: list[Proposal], booked: 
             raise CourseBookingFailed(session, error) from error
 
 
+def propose_slot(
+    clinic, patient: Patient, kind: str, day: date, *, search_days: int = 14
+) -> tuple[datetime, int, Resource] | None:
+    """The earliest free (start, minutes, resource) for ``patient`` to have ``kind`` on ``day``
+    or one of the ``search_days`` after it: a suitable active resource within its opening hours,
+    clear of its blocks and appointments and of the patient's own, never in the past, and never
+    a second ketamine-family dose on one day. None when nothing is free. Reads only."""
+    kinds.check_kind(kind)
+    minutes = kinds.default_minutes(kind, clinic.setting)
+    resources = list(
+        Resource.objects.filter(
+            clinic=clinic, is_active=True, kind__in=kinds.SUITABLE_RESOURCES[kind]
+        )
+        .select_related("clinic")
+        .prefetch_related("opening_hours")
+    )
+    now = timezone.now()
+    today = clinic.today()
+    for offset in range(search_days + 1):
+        on = day + timedelta(days=offset)
+        if on < today:
+            continue
+        if kind in kinds.KETAMINE_FAMILY and _other_dose(patient, on, None):
+            continue
+        busy = [
+            (a.start, a.end) for a in Appointment.objects.active().filter(patient=patient, day=on)
+        ]
+        best = None
+        for resource in resources:
+            starts = availability.free_starts(
+                resource,
+                on,
+                minutes,
+                busy=busy,
+                hours=resource.opening_hours.all(),
+                not_before=now if on == today else None,
+            )
+            if starts and (best is None or starts[0] < best[0]):
+                best = (starts[0], resource)
+        if best is not None:
+            return best[0], minutes, best[1]
+    return None
+
+
 __all__ = [
     "AppointmentKind",
     "CourseBookingFailed",
@@ -652,5 +696,6 @@ __all__ = [
     "book_course",
     "move_appointment",
     "propose_course_slots",
+    "propose_slot",
     "set_status",
 ]

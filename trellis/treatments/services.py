@@ -585,3 +585,55 @@ def remove_closure(actor, day: date) -> None:
             object_id=day.isoformat(),
             detail=detail,
         )
+
+
+def move_planned_sessions(
+    actor, course: Course, dates: dict[int, date], *, why: str
+) -> list[Session]:
+    """Give some of the course's planned, untouched sessions new days, ``{number: date}`` — as a
+    combined plan does to keep TMS off the days of ketamine doses — keeping the sessions in
+    number order. Each day must be today or later. Audited with ``why``; the course's
+    questionnaires are planned again (``hooks.course_planned``). Returns the moved sessions."""
+    if actor is None or not actor.can(Perm.COURSE_CHANGE):
+        raise PermissionDenied("Your role may not re-plan a course.")
+    if course.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    if not dates:
+        return []
+    today = clinic_today(course.clinic)
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.status != CourseStatus.ACTIVE:
+            raise Conflict(
+                f"This course is {locked.get_status_display().lower()}; only an active course "
+                "can be re-planned.",
+                code="course_not_active",
+            )
+        sessions = list(
+            Session.objects.select_for_update().filter(course=course).order_by("number")
+        )
+        by_number = {s.number: s for s in sessions}
+        moved = []
+        for number, day in sorted(dates.items()):
+            session = by_number.get(number)
+            if session is None or not is_replannable(session):
+                raise InputError(f"sessions.{number}", "is not a planned session left to move")
+            if day < today:
+                raise InputError(f"sessions.{number}.planned_date", "must be today or later")
+            moves = {"number": number, "from": session.planned_date.isoformat()}
+            session.planned_date = day
+            moves["to"] = day.isoformat()
+            moved.append((session, moves))
+        days = [s.planned_date for s in sessions]
+        if days != sorted(days):
+            raise InputError("sessions", "the new days would put the sessions out of order")
+        Session.objects.bulk_update([s for s, _ in moved], ["planned_date"])
+        hooks.course_planned(course)
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=course.patient,
+            obj=course,
+            detail={"moved": [m for _, m in moved], "why": why},
+        )
+    return [s for s, _ in moved]

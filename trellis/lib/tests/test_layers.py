@@ -37,6 +37,7 @@ CLINICAL: dict[str, set[str]] = {
     "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
+    "plans": {"measures", "treatments", "scheduling", "safety", "messaging"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "desk": {
         "measures",
@@ -48,6 +49,7 @@ CLINICAL: dict[str, set[str]] = {
         "reports",
         "billing",
         "therapy",
+        "plans",
     },
     "demo": {
         "measures",
@@ -60,6 +62,7 @@ CLINICAL: dict[str, set[str]] = {
         "billing",
         "desk",
         "therapy",
+        "plans",
     },
 }
 
