@@ -8,12 +8,15 @@ an active maintenance plan's next session is brought forward by it (``maintenanc
 
 The trajectory is the patient's: the baseline of their latest course that shows a response (its
 earliest linked PHQ-9), then every PHQ-9 the patient answered after it, linked to a course or
-not (follow-ups and maintenance count). A flag is raised by the PHQ-9 that meets the rule, once:
-later totals in the same relapse raise nothing more, and a flag a clinician reviewed stays
-reviewed unless the patient responds again and then relapses again.
+not (follow-ups and maintenance count). A flag is raised once for the PHQ-9 that meets the rule
+(judged in time order, so a questionnaire entered late counts where it belongs): later totals in
+the same relapse raise nothing more, and a flag a clinician reviewed stays reviewed unless the
+patient responds again and then relapses again.
 """
 
 from __future__ import annotations
+
+from django.db.models import Q
 
 from trellis.audit.models import Action
 from trellis.audit.services import record
@@ -61,27 +64,39 @@ def verdict_for(patient, *, rule: str, measures: list[Measure] | None = None):
 
 
 def measure_recorded(measure: Measure) -> RelapseFlag | None:
-    """Registered with ``measures.hooks``: raise a flag when this PHQ-9 meets the rule."""
+    """Registered with ``measures.hooks``: raise a flag when the patient's PHQ-9s now meet the
+    rule at a total no flag was raised for (the one just recorded, or an earlier one when a
+    questionnaire is entered late)."""
     if measure.instrument != instruments.PHQ9.code:
         return None
     patient = measure.patient
     rule = clinic_rule(patient.clinic)
-    course_id, verdict = verdict_for(patient, rule=rule)
-    if verdict is None or not verdict.relapsed or verdict.relapsed_at != measure.observed_at:
+    phq9 = list(
+        Measure.objects.filter(patient=patient, instrument=instruments.PHQ9.code).only(
+            "observed_at", "total", "course_id", "created_at"
+        )
+    )
+    course_id, verdict = verdict_for(patient, rule=rule, measures=phq9)
+    if verdict is None or not verdict.relapsed:
         return None
-    if RelapseFlag.objects.filter(patient=patient, status=FlagStatus.OPEN).exists():
+    trigger = next(m for m in phq9 if m.observed_at == verdict.relapsed_at)
+    if (
+        RelapseFlag.objects.filter(patient=patient)
+        .filter(Q(status=FlagStatus.OPEN) | Q(measure=trigger))
+        .exists()
+    ):
         return None
     flag = RelapseFlag.objects.create(
         clinic_id=patient.clinic_id,
         patient=patient,
         course_id=course_id,
-        measure=measure,
+        measure=trigger,
         rule=rule,
         reason=verdict.reason[:200],
         baseline=verdict.baseline,
         nadir=verdict.nadir,
         total=verdict.relapse_total,
-        raised_at=measure.created_at,
+        raised_at=measure.created_at,  # when the watch saw it
     )
     record(
         Action.CREATE,
