@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("trellis.scheduling.urls_public")),
     path("", include("trellis.controlled.urls")),
     path("", include("trellis.therapy.urls")),
+    path("", include("trellis.plans.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

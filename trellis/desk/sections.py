@@ -20,6 +20,7 @@ from trellis.accounts.permissions import Role
 from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
+from trellis.plans import selectors as plans
 from trellis.safety import selectors as safety
 from trellis.scheduling import kinds
 from trellis.scheduling import selectors as scheduling
@@ -223,6 +224,16 @@ NO_SHOWS_WEEK = Section(
     note="Since Monday, the latest first.",
 )
 
+RELAPSE_WATCH = Section(
+    "relapse",
+    "Relapse watch",
+    plans.relapse_watch,
+    "desk/rows/relapse.html",
+    "No patient who responded has a PHQ-9 past the relapse rule.",
+    note="Responded, then the PHQ-9 rose past the clinic's rule; with the maintenance session "
+    "proposed.",
+)
+
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
     Role.FRONT_DESK: (
@@ -232,10 +243,17 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         UNCONFIRMED_TOMORROW,
         UNBOOKED_TODAY,
     ),
-    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS),
-    Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS),
-    Role.PRESCRIBER: (SCREENINGS_TO_SIGN, TO_SIGN, OPEN_ALERTS, RECENT_OVERRIDES, REMS_DUE),
-    Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS),
+    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS, RELAPSE_WATCH),
+    Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS, RELAPSE_WATCH),
+    Role.PRESCRIBER: (
+        SCREENINGS_TO_SIGN,
+        TO_SIGN,
+        OPEN_ALERTS,
+        RELAPSE_WATCH,
+        RECENT_OVERRIDES,
+        REMS_DUE,
+    ),
+    Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS, RELAPSE_WATCH),
     Role.CLINIC_ADMIN: (
         ALERTS_PAST_ESCALATION,
         UNSIGNED_PAST_DAY,

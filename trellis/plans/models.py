@@ -162,6 +162,12 @@ class RelapseFlag(models.Model):
     nadir = models.PositiveSmallIntegerField()
     total = models.PositiveSmallIntegerField()
     raised_at = models.DateTimeField(default=timezone.now)
+    # The maintenance session proposed when the flag was raised (the plan's page shows it live).
+    proposed_on = models.DateField(null=True, blank=True)
+    proposed_note = models.CharField(max_length=120, blank=True)
+    maintenance_plan = models.ForeignKey(
+        MaintenancePlan, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(max_length=10, choices=FlagStatus.choices, default=FlagStatus.OPEN)
     reviewed_by = staff_reference(optional=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)

@@ -200,33 +200,53 @@ def start_plan(
     actor: Actor,
     patient: Patient,
     *,
-    tms_protocol: str,
-    dose_protocol: str,
-    start_date: date,
+    tms_course: Course | None = None,
+    dose_course: Course | None = None,
+    tms_protocol: str = "",
+    dose_protocol: str = "",
+    start_date: date | None = None,
     with_antidepressant: concomitant.Concomitant | None = None,
     rule: str | None = None,
     note: str = "",
 ) -> TreatmentPlan:
-    """Start a TMS course and an IV ketamine or esketamine course on ``start_date`` and join them
-    (``create_plan``): all or nothing."""
+    """A combined plan from an existing course or a new one on each side: a side without a
+    course starts one of its protocol on ``start_date`` (``with_antidepressant`` for a new
+    esketamine course). All or nothing."""
     require(actor, Perm.COURSE_CHANGE)
-    tms = courses.find_protocol(actor.clinic, tms_protocol)
-    if tms.modality != Modality.TMS:
-        raise InputError("tms_protocol", f"{tms_protocol!r} is not a TMS protocol")
-    dose = courses.find_protocol(actor.clinic, dose_protocol)
-    if dose.modality not in DOSE_MODALITIES:
-        raise InputError(
-            "dose_protocol", f"{dose_protocol!r} is not an IV ketamine or esketamine protocol"
-        )
-    try:
-        dose_course = courses.start_course(
-            actor, patient, dose_protocol, start_date, with_antidepressant=with_antidepressant
-        )
-        tms_course = courses.start_course(actor, patient, tms_protocol, start_date)
-    except InputError as error:
-        if error.field == "protocol":
-            raise InputError("dose_protocol", error.message) from error
-        raise
+    if patient.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    for side, course, code, allowed in (
+        ("tms", tms_course, tms_protocol, (Modality.TMS,)),
+        ("dose", dose_course, dose_protocol, DOSE_MODALITIES),
+    ):
+        if course is None:
+            if not code:
+                raise InputError(f"{side}_protocol", "choose a course or a protocol to start")
+            protocol = courses.find_protocol(actor.clinic, code)
+            if protocol.modality not in allowed:
+                raise InputError(
+                    f"{side}_protocol",
+                    f"{protocol.name} is not "
+                    + ("a TMS protocol" if side == "tms" else "IV ketamine or esketamine"),
+                )
+            if start_date is None:
+                raise InputError("start_date", "give the day the new course starts")
+    if dose_course is None:
+        try:
+            dose_course = courses.start_course(
+                actor, patient, dose_protocol, start_date, with_antidepressant=with_antidepressant
+            )
+        except InputError as error:
+            raise InputError(
+                "dose_protocol" if error.field == "protocol" else error.field, error.message
+            ) from error
+    if tms_course is None:
+        try:
+            tms_course = courses.start_course(actor, patient, tms_protocol, start_date)
+        except InputError as error:
+            raise InputError(
+                "tms_protocol" if error.field == "protocol" else error.field, error.message
+            ) from error
     return create_plan(
         actor, patient, tms_course=tms_course, dose_course=dose_course, rule=rule, note=note
     )
@@ -590,6 +610,44 @@ def end_maintenance(actor: Actor, plan: MaintenancePlan, reason: str) -> Mainten
     record_for(actor, Action.UPDATE, patient=plan.patient, obj=locked, detail={"ended": reason})
     plan.status, plan.ended_at, plan.end_reason = locked.status, locked.ended_at, reason
     return locked
+
+
+def proposed_session(patient: Patient, course: Course, flagged_on: date) -> tuple:
+    """The maintenance session proposed for a patient flagged on ``flagged_on``: (day or None,
+    the active maintenance plan or None, words). With a plan: its next session, brought forward
+    (``maintenance_state``). Without: the first open day after the flag, as a maintenance plan of
+    the course's treatment at its default interval would have it."""
+    plan = (
+        MaintenancePlan.objects.filter(patient=patient, status=MaintenanceStatus.ACTIVE)
+        .select_related("clinic", "patient")
+        .order_by("-created_at")
+        .first()
+    )
+    if plan is not None:
+        state = maintenance_state(plan, propose=False)
+        if state.upcoming is not None and not state.needs_booking:
+            return state.upcoming.day, plan, "maintenance session booked"
+        if state.due is not None:
+            return state.due.day, plan, state.due.reason
+    last = (
+        Session.objects.filter(course=course)
+        .filter(delivered_q())
+        .order_by("-planned_date")
+        .values_list("planned_date", flat=True)
+        .first()
+    )
+    if course.modality not in maintenance.INTERVALS or last is None:
+        return None, None, "no maintenance plan"
+    closed = courses.closed_dates(course.clinic)
+    due = maintenance.next_due(
+        course.modality,
+        last=last,
+        interval_days=maintenance.INTERVALS[course.modality].default_days,
+        today=course.clinic.today(),
+        flagged_on=flagged_on,
+        is_open=lambda day: day.weekday() < 5 and day not in closed,
+    )
+    return due.day, None, "no maintenance plan yet: plan one"
 
 
 # --- Relapse flags ------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ from trellis.audit.models import Action
 from trellis.audit.services import record
 from trellis.measures import instruments, relapse
 from trellis.measures.models import Measure
+from trellis.plans import services
 from trellis.plans.models import FlagStatus, RelapseFlag
 from trellis.safety.services import SYSTEM_USERNAME
+from trellis.scheduling import availability
 from trellis.treatments.models import Course
 
 
@@ -98,12 +100,21 @@ def measure_recorded(measure: Measure) -> RelapseFlag | None:
         total=verdict.relapse_total,
         raised_at=measure.created_at,  # when the watch saw it
     )
+    day, plan, note = services.proposed_session(
+        patient, flag.course, availability.clinic_day(patient.clinic, flag.raised_at)
+    )
+    flag.proposed_on, flag.maintenance_plan, flag.proposed_note = day, plan, note[:120]
+    flag.save(update_fields=["proposed_on", "maintenance_plan", "proposed_note"])
     record(
         Action.CREATE,
         clinic=patient.clinic,
         patient=patient,
         obj=flag,
         username=SYSTEM_USERNAME,
-        detail={"rule": rule, "reason": flag.reason},
+        detail={
+            "rule": rule,
+            "reason": flag.reason,
+            "proposed_on": day.isoformat() if day else None,
+        },
     )
     return flag

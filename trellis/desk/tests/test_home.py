@@ -24,10 +24,10 @@ from trellis.treatments.tests.test_courses import CourseTestCase
 
 EXPECTED = {
     Role.FRONT_DESK: ["arrivals", "requests", "cancel-requests", "unconfirmed", "unbooked-today"],
-    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts"],
-    Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts"],
-    Role.PRESCRIBER: ["screenings", "to-sign", "alerts", "overrides", "rems"],
-    Role.THERAPIST: ["therapy", "questionnaires", "alerts"],
+    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts", "relapse"],
+    Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts", "relapse"],
+    Role.PRESCRIBER: ["screenings", "to-sign", "alerts", "relapse", "overrides", "rems"],
+    Role.THERAPIST: ["therapy", "questionnaires", "alerts", "relapse"],
     Role.CLINIC_ADMIN: [
         "alerts-escalating",
         "unsigned-overdue",
@@ -42,10 +42,10 @@ EXPECTED = {
 # administrator's staff count is one more.
 QUERIES = {
     Role.FRONT_DESK: 34,
-    Role.NURSE: 23,
-    Role.TMS_TECHNICIAN: 22,
-    Role.PRESCRIBER: 35,
-    Role.THERAPIST: 23,
+    Role.NURSE: 28,
+    Role.TMS_TECHNICIAN: 27,
+    Role.PRESCRIBER: 40,
+    Role.THERAPIST: 28,
     Role.CLINIC_ADMIN: 36,
 }
 
@@ -235,7 +235,7 @@ class SectionsPerRoleTests(DeskTestCase):
         )
         keys = [s.key for s in sections_for([Role.NURSE, Role.THERAPIST])]
         self.assertEqual(
-            keys, ["chairs", "to-sign-ketamine", "alerts", "therapy", "questionnaires"]
+            keys, ["chairs", "to-sign-ketamine", "alerts", "relapse", "therapy", "questionnaires"]
         )
         self.assertEqual(sections_for([]), [])
 

@@ -42,9 +42,15 @@ class PatientPageAuditTests(MeasuresTestCase):
 
     def test_each_role_gets_the_cards_its_rights_allow_from_the_view(self):
         cases = [
-            (self.prescriber, {"alerts", "measures", "courses", "appointments", "progress_notes"}),
-            (self.nurse, {"alerts", "measures", "courses", "appointments", "progress_notes"}),
-            (self.front_desk, {"courses", "appointments"}),
+            (
+                self.prescriber,
+                {"alerts", "measures", "courses", "plans", "appointments", "progress_notes"},
+            ),
+            (
+                self.nurse,
+                {"alerts", "measures", "courses", "plans", "appointments", "progress_notes"},
+            ),
+            (self.front_desk, {"courses", "plans", "appointments"}),
             (self.admin, {"alerts", "appointments"}),
         ]
         for user, cards in cases:
@@ -62,6 +68,7 @@ class PatientPageAuditTests(MeasuresTestCase):
             "courses": "{% load treatments_tags %}{% patient_courses_panel card %}",
             "appointments": "{% load scheduling_tags %}{% patient_appointments_card card %}",
             "progress_notes": '{% include "therapy/includes/patient_card.html" %}',
+            "plans": '{% include "plans/includes/patient_card.html" %}',
         }
         for name, text in tags.items():
             with self.subTest(card=name), self.assertNumQueries(0):
