@@ -34,6 +34,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import client_address
 from trellis.measures.api import router as measures_router
 from trellis.patients.api import router as patients_router
+from trellis.plans.api import router as plans_router
 from trellis.safety.api import router as safety_router
 from trellis.scheduling.api import router as scheduling_router
 from trellis.treatments.api import router as treatments_router
@@ -255,3 +256,4 @@ api.add_router("", treatments_router)
 api.add_router("", billing_router)
 api.add_router("", scheduling_router)
 api.add_router("", controlled_router)
+api.add_router("", plans_router)
