@@ -11,6 +11,7 @@ from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.accounts.permissions import Role
 from trellis.demo import appointments, book, clinical, therapy
+from trellis.demo import plans as demo_plans
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -166,6 +167,7 @@ def build(today: date | None = None) -> Summary:
             summary.resources += book.add_resources(clinic)
             summary.appointments += appointments.add_appointments(clinic, today)
             therapy.add_progress_notes(clinic)
+            demo_plans.add_plans(clinic, today)
     return summary
 
 
