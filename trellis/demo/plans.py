@@ -48,6 +48,8 @@ def add_plans(clinic: Clinic, today: date | None = None) -> int:
     if (
         TreatmentPlan.objects.filter(clinic=clinic).exists()
         or MaintenancePlan.objects.filter(clinic=clinic).exists()
+        # Plans come after the demo's courses: a clinic without them yet gets none.
+        or not Course.objects.filter(clinic=clinic).exists()
     ):
         return 0
     prescriber = _actor(clinic, Role.PRESCRIBER)
