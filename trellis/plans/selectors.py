@@ -172,6 +172,7 @@ def plan_page(actor: Actor, plan: TreatmentPlan) -> PlanPage:
         "sessions": len(sessions),
         "booked": sum(1 for s in sessions if s.pk in booked),
         "given": sum(1 for s in sessions if s.is_delivered),
+        "planned": sum(1 for s in sessions if s.status == SessionStatus.PLANNED),
     }
     return PlanPage(
         plan=plan,

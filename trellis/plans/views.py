@@ -127,8 +127,7 @@ def plan_detail(request: HttpRequest, plan_id: UUID) -> HttpResponse:
             "plan": plan,
             "patient": plan.patient,
             "page": page,
-            "can_book": actor.can(Perm.APPOINTMENT_CHANGE)
-            and page.counts["booked"] + page.counts["given"] < page.counts["sessions"],
+            "can_book": actor.can(Perm.APPOINTMENT_CHANGE) and page.counts["planned"] > 0,
             "can_read_outcome": actor.can(Perm.MEASURE_READ),
             "can_open_sessions": actor.can(Perm.SESSION_READ),
             "today": plan.clinic.today(),
