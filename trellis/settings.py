@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "trellis.groups",
     "trellis.controlled",
     "trellis.measures",
+    "trellis.plans",
     "trellis.messaging",
     "trellis.reports",
     "trellis.desk",

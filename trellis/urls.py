@@ -32,6 +32,7 @@ urlpatterns = [
     path("", include("trellis.billing.insurance_urls")),
     path("", include("trellis.billing.urls")),
     path("", include("trellis.groups.urls")),
+    path("", include("trellis.plans.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

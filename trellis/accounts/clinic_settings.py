@@ -592,6 +592,43 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic policy (follow-ups at 1, 3 and 6 months); recovery is about 6 months in "
             "remission [R58]",
         ),
+        # --- Combined and maintenance plans (trellis/plans; docs/plans.md; DOMAIN.md §10, §13).
+        SettingDef(
+            "plan_sequencing",
+            "Combined TMS and ketamine or esketamine plans: when TMS may be given",
+            1,
+            1,
+            2,
+            "rule",
+            "Clinic policy (default separate days): the order, gaps and same-day use of TMS with "
+            "ketamine are practice, not evidence [R94]; esketamine needs at least 2 h of "
+            "observation [R16, R22] and IV ketamine discharge after full recovery [R10]",
+            choices=(
+                (1, "On separate days"),
+                (2, "Same day, after the ketamine or esketamine session's discharge"),
+            ),
+        ),
+        SettingDef(
+            "relapse_rule",
+            "Relapse watch: the rule that flags a patient who responded",
+            1,
+            1,
+            3,
+            "rule",
+            "No standard PHQ-9 relapse cut-off; the Trellis default is a convention: PHQ-9 10 or "
+            "more after response [R51] or a 5-point rise (MCID) [R52]; SUSTAIN-1 and Janssen "
+            "define relapse on the MADRS [R115]",
+            # The same options as trellis.measures.relapse.SETTING_CHOICES (a test keeps them so).
+            choices=(
+                (
+                    1,
+                    "Loss of response: PHQ-9 10 or more after response, or a rise of 5 points or "
+                    "more",
+                ),
+                (2, "PHQ-9 10 or more after response"),
+                (3, "PHQ-9 rise of 5 points or more after response"),
+            ),
+        ),
         # --- Billing (trellis/billing/coding.py; docs/billing.md).
         SettingDef(
             "billing_default_payer",

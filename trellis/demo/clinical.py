@@ -12,6 +12,7 @@ from trellis.measures.demo import ITEM9_ALERT, add_demo_measures
 from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
 from trellis.treatments import services, sessions
+from trellis.treatments.concomitant import Concomitant
 from trellis.treatments.models import Course, Session
 
 # Per clinic: (protocol, weeks ago the course started, PHQ-9 trajectory or None for any).
@@ -65,6 +66,13 @@ def add_courses(
             start,
             payer=rng.choice(["Aetna", "Cigna", "Self-pay", "BCBS"]),
             authorized_units=36 if modality == Modality.TMS else None,
+            with_antidepressant=(
+                Concomitant(
+                    name="Sertraline", dose="100 mg daily", started_on=start - timedelta(weeks=8)
+                )
+                if modality == Modality.ESKETAMINE
+                else None
+            ),
         )
         documenter = tms if modality == Modality.TMS else nurse
         for session in course.sessions.filter(planned_date__lt=today).order_by("number"):

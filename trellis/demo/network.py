@@ -22,6 +22,7 @@ from trellis.demo import (
     stock,
     therapy,
 )
+from trellis.demo import plans as demo_plans
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -189,6 +190,7 @@ def build(today: date | None = None) -> Summary:
                 )
             billing.add_payments(clinic)
             groups.add_groups(clinic, today)
+            demo_plans.add_plans(clinic, today)
     return summary
 
 

@@ -21,6 +21,7 @@ from trellis.billing import insurance_selectors as insurance
 from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
+from trellis.plans import selectors as plans
 from trellis.safety import selectors as safety
 from trellis.scheduling import kinds
 from trellis.scheduling import selectors as scheduling
@@ -234,6 +235,16 @@ PRIOR_AUTHORISATIONS = Section(
     note="Few sessions left, dates ending within 2 weeks, or a payer's decision due within a day.",
 )
 
+RELAPSE_WATCH = Section(
+    "relapse",
+    "Relapse watch",
+    plans.relapse_watch,
+    "desk/rows/relapse.html",
+    "No patient who responded has a PHQ-9 past the relapse rule.",
+    note="Responded, then the PHQ-9 rose past the clinic's rule; with the maintenance session "
+    "proposed.",
+)
+
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
     Role.FRONT_DESK: (
@@ -244,17 +255,18 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         UNBOOKED_TODAY,
         PRIOR_AUTHORISATIONS,
     ),
-    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS),
-    Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS),
+    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS, RELAPSE_WATCH),
+    Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS, RELAPSE_WATCH),
     Role.PRESCRIBER: (
         SCREENINGS_TO_SIGN,
         TO_SIGN,
         OPEN_ALERTS,
+        RELAPSE_WATCH,
         RECENT_OVERRIDES,
         REMS_DUE,
         PRIOR_AUTHORISATIONS,
     ),
-    Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS),
+    Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS, RELAPSE_WATCH),
     Role.CLINIC_ADMIN: (
         ALERTS_PAST_ESCALATION,
         UNSIGNED_PAST_DAY,

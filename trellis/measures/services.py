@@ -26,7 +26,7 @@ from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib import signed_tokens
 from trellis.lib.errors import InputError
-from trellis.measures import instruments, outcomes, schedule
+from trellis.measures import hooks, instruments, outcomes, schedule
 from trellis.measures.contact import (
     CRISIS_LINE,
     EMERGENCY_NUMBER,
@@ -285,6 +285,7 @@ def _create_measure(
             username=SYSTEM_USERNAME if actor else PATIENT_LINK_USERNAME,
             source_address=source_address,
         )
+    hooks.measure_recorded(measure)
     return measure
 
 

@@ -20,6 +20,7 @@ win: the loser's ``IntegrityError`` becomes the same domain error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -520,12 +521,22 @@ class Proposal:
     problem: str = ""
 
 
-def propose_course_slots(course: Course, *, first_start: datetime | None = None) -> list[Proposal]:
+def propose_course_slots(
+    course: Course,
+    *,
+    first_start: datetime | None = None,
+    busy: Iterable[tuple[datetime, datetime]] = (),
+    not_before_on: Mapping[date, datetime] | None = None,
+) -> list[Proposal]:
     """For each planned session of ``course``, the earliest free time on its planned day on a
     suitable active resource (in ``Resource.ordering``), within opening hours, clear of blocks,
     the resource's and the patient's appointments and the sessions proposed before it. The
     search begins at the session's planned time, else at ``first_start``'s clinic-local time of
-    day, else at the opening. Reads only; front desk adjusts, then ``book_course``."""
+    day, else at the opening. Reads only; front desk adjusts, then ``book_course``.
+
+    Two courses proposed together (a combined plan) pass the other's proposals as ``busy`` (the
+    patient is taken then) and, for a day when this course must wait, ``not_before_on[day]``:
+    nothing is proposed to start before it."""
     clinic = course.clinic
     kind = course.modality
     schedule_code = course.protocol.schedule
@@ -544,6 +555,8 @@ def propose_course_slots(course: Course, *, first_start: datetime | None = None)
         (a.start, a.end)
         for a in Appointment.objects.active().filter(patient=course.patient, day__in=days)
     ]
+    patient_busy += list(busy)
+    not_before_on = not_before_on or {}
     start_time = (
         availability.local(clinic, first_start).time().replace(tzinfo=None)
         if first_start is not None
@@ -561,6 +574,9 @@ def propose_course_slots(course: Course, *, first_start: datetime | None = None)
         if session.planned_date == today:
             now = timezone.now()
             not_before = max(not_before, now) if not_before else now
+        waits = not_before_on.get(session.planned_date)
+        if waits is not None:
+            not_before = max(not_before, waits) if not_before else waits
         best = None
         for resource in resources:
             starts = availability.free_starts(
@@ -624,6 +640,50 @@ def _book_each(actor: Actor, course: Course, proposals: list[Proposal], booked: 
             raise CourseBookingFailed(session, error) from error
 
 
+def propose_slot(
+    clinic, patient: Patient, kind: str, day: date, *, search_days: int = 14
+) -> tuple[datetime, int, Resource] | None:
+    """The earliest free (start, minutes, resource) for ``patient`` to have ``kind`` on ``day``
+    or one of the ``search_days`` after it: a suitable active resource within its opening hours,
+    clear of its blocks and appointments and of the patient's own, never in the past, and never
+    a second ketamine-family dose on one day. None when nothing is free. Reads only."""
+    kinds.check_kind(kind)
+    minutes = kinds.default_minutes(kind, clinic.setting)
+    resources = list(
+        Resource.objects.filter(
+            clinic=clinic, is_active=True, kind__in=kinds.SUITABLE_RESOURCES[kind]
+        )
+        .select_related("clinic")
+        .prefetch_related("opening_hours")
+    )
+    now = timezone.now()
+    today = clinic.today()
+    for offset in range(search_days + 1):
+        on = day + timedelta(days=offset)
+        if on < today:
+            continue
+        if kind in kinds.KETAMINE_FAMILY and _other_dose(patient, on, None):
+            continue
+        busy = [
+            (a.start, a.end) for a in Appointment.objects.active().filter(patient=patient, day=on)
+        ]
+        best = None
+        for resource in resources:
+            starts = availability.free_starts(
+                resource,
+                on,
+                minutes,
+                busy=busy,
+                hours=resource.opening_hours.all(),
+                not_before=now if on == today else None,
+            )
+            if starts and (best is None or starts[0] < best[0]):
+                best = (starts[0], resource)
+        if best is not None:
+            return best[0], minutes, best[1]
+    return None
+
+
 __all__ = [
     "AppointmentKind",
     "CourseBookingFailed",
@@ -636,5 +696,6 @@ __all__ = [
     "book_course",
     "move_appointment",
     "propose_course_slots",
+    "propose_slot",
     "set_status",
 ]

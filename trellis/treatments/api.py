@@ -14,7 +14,7 @@ from trellis.accounts.permissions import Perm
 from trellis.lib.apidoc import errors
 from trellis.lib.schema import Date, bounded, number, text
 from trellis.patients import access
-from trellis.treatments import dosing, selectors, services, targeting
+from trellis.treatments import concomitant, dosing, selectors, services, targeting
 from trellis.treatments.models import Course, Session, SessionStatus
 
 router = Router(tags=["treatments"])
@@ -73,6 +73,21 @@ class CourseIn(Schema):
     payer: text(120) = ""
     authorization_ref: text(60) = ""
     authorized_units: bounded(1, 500, whole=True) | None = None
+    concomitant_antidepressant: text(120) = Field(
+        "",
+        description="Esketamine courses: the oral antidepressant given with it [R95, R23]; "
+        "required unless esketamine_monotherapy",
+        examples=["Sertraline"],
+    )
+    concomitant_dose: text(60) = Field("", description="Its dose", examples=["100 mg daily"])
+    concomitant_started_on: Date | None = Field(
+        None, description="The day it was started, on or before start_date"
+    )
+    esketamine_monotherapy: bool = Field(
+        False,
+        description="Esketamine alone: for TRD since 21 January 2025 [R95, R25]; not for MDSI "
+        "[R23]",
+    )
 
 
 class SessionOut(Schema):
@@ -108,6 +123,10 @@ class CourseOut(Schema):
     payer: str
     authorization_ref: str
     authorized_units: int | None
+    concomitant_antidepressant: str = Field(
+        description="Esketamine: the oral antidepressant, its dose and start, in words; "
+        '"Monotherapy (no oral antidepressant)"; empty for other modalities'
+    )
     delivered: int
     cancelled: int
     no_show: int
@@ -148,6 +167,7 @@ def _course_out(course: Course, actor) -> dict:
         "payer": course.payer,
         "authorization_ref": course.authorization_ref,
         "authorized_units": course.authorized_units,
+        "concomitant_antidepressant": course.concomitant_text(),
         "delivered": progress.delivered,
         "cancelled": progress.cancelled,
         "no_show": progress.no_show,
@@ -176,6 +196,12 @@ def start_course(request, patient_id: str, payload: CourseIn):
         payer=payload.payer.strip(),
         authorization_ref=payload.authorization_ref.strip(),
         authorized_units=payload.authorized_units,
+        with_antidepressant=concomitant.Concomitant(
+            monotherapy=payload.esketamine_monotherapy,
+            name=payload.concomitant_antidepressant,
+            dose=payload.concomitant_dose,
+            started_on=payload.concomitant_started_on,
+        ),
     )
     return Status(201, _course_out(course, request.auth))
 

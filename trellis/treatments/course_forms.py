@@ -41,6 +41,22 @@ class StartCourseForm(Form):
         required=False,
         help_text="Sessions the payer authorised; Trellis warns before they run out.",
     )
+    concomitant_antidepressant = forms.CharField(
+        label="Oral antidepressant given with it",
+        max_length=Course._meta.get_field("concomitant_antidepressant").max_length,
+        required=False,
+        help_text="Esketamine only: the label gives it with an oral antidepressant, or alone "
+        "for treatment-resistant depression since 21 January 2025.",
+    )
+    concomitant_dose = forms.CharField(
+        label="Its dose",
+        max_length=Course._meta.get_field("concomitant_dose").max_length,
+        required=False,
+    )
+    concomitant_started_on = forms.DateField(label="Started on", widget=DATE_INPUT, required=False)
+    esketamine_monotherapy = forms.BooleanField(
+        label="Monotherapy: no oral antidepressant", required=False
+    )
     override_reason = forms.CharField(
         label="Override reason",
         required=False,

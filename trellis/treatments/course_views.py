@@ -24,7 +24,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
 from trellis.patients.selectors import draft_screening
 from trellis.patients.services import current_screening
-from trellis.treatments import hooks, selectors, services
+from trellis.treatments import concomitant, hooks, selectors, services
 from trellis.treatments.course_forms import (
     ClosureForm,
     DayForm,
@@ -69,6 +69,12 @@ def course_new(request: HttpRequest, patient_id: UUID) -> HttpResponse:
                 payer=data["payer"].strip(),
                 authorization_ref=data["authorization_ref"].strip(),
                 authorized_units=data["authorized_units"],
+                with_antidepressant=concomitant.Concomitant(
+                    monotherapy=data["esketamine_monotherapy"],
+                    name=data["concomitant_antidepressant"],
+                    dose=data["concomitant_dose"],
+                    started_on=data["concomitant_started_on"],
+                ),
             )
         except InputError as error:
             form.add_error(

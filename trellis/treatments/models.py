@@ -123,6 +123,17 @@ class Course(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
+    # Esketamine only: the oral antidepressant given with it, or monotherapy (concomitant.py).
+    concomitant_antidepressant = models.CharField(
+        "concomitant oral antidepressant", max_length=120, blank=True
+    )
+    concomitant_dose = models.CharField("its dose", max_length=60, blank=True)
+    concomitant_started_on = models.DateField("started on", null=True, blank=True)
+    esketamine_monotherapy = models.BooleanField(
+        "esketamine monotherapy",
+        default=False,
+        help_text="Esketamine without an oral antidepressant: for TRD since 21 January 2025",
+    )
 
     class Meta:
         ordering = ["-start_date", "-created_at"]
@@ -130,6 +141,17 @@ class Course(models.Model):
 
     def __str__(self) -> str:
         return f"{self.protocol.name} for {self.patient} from {self.start_date}"
+
+    def concomitant_text(self) -> str:
+        """The esketamine course's oral antidepressant in words, or "" for other courses."""
+        if self.esketamine_monotherapy:
+            return "Monotherapy (no oral antidepressant)"
+        if not self.concomitant_antidepressant:
+            return ""
+        started = self.concomitant_started_on
+        return f"{self.concomitant_antidepressant} {self.concomitant_dose}" + (
+            f", since {started:%-d %b %Y}" if started else ""
+        )
 
 
 class SessionStatus(models.TextChoices):

@@ -16,7 +16,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
 from trellis.patients.services import current_screening
-from trellis.treatments import hooks, public_holidays, schedule
+from trellis.treatments import concomitant, hooks, public_holidays, schedule
 from trellis.treatments.models import (
     MODALITY_CHOICES,
     ClosureDay,
@@ -72,8 +72,12 @@ def start_course(
     payer: str = "",
     authorization_ref: str = "",
     authorized_units: int | None = None,
+    with_antidepressant: concomitant.Concomitant | None = None,
 ) -> Course:
     """Start a course from the patient's current signed screening and plan its sessions.
+
+    An esketamine course records ``with_antidepressant``: the oral antidepressant given with it
+    or monotherapy (``concomitant.check``, InputError naming the field) [R95, R25, R23].
 
     No signed screening: refused. A contraindication: refused unless a prescriber overrides it
     with a written reason, which is kept on the course and in the audit trail. ``start_date``
@@ -85,6 +89,12 @@ def start_course(
         raise Http404("No such record.")
     _check_start_date(start_date, clinic_today(actor.clinic))
     protocol = find_protocol(actor.clinic, protocol_code)
+    given = concomitant.check(
+        with_antidepressant or concomitant.Concomitant(),
+        esketamine=protocol.modality == Modality.ESKETAMINE,
+        indication=protocol.defaults.get("indication", concomitant.TRD),
+        start_date=start_date,
+    )
     override_reason = override_reason.strip()
     with transaction.atomic():
         screening = current_screening(patient)
@@ -125,6 +135,10 @@ def start_course(
             payer=payer,
             authorization_ref=authorization_ref,
             authorized_units=authorized_units,
+            concomitant_antidepressant=given.name,
+            concomitant_dose=given.dose,
+            concomitant_started_on=given.started_on,
+            esketamine_monotherapy=given.monotherapy,
         )
         course.full_clean()
         course.save(force_insert=True)
@@ -144,6 +158,8 @@ def start_course(
         hooks.course_planned(course)
         course.warnings = active_course_warnings(patient, protocol.modality, exclude=course)
         detail = {"protocol": protocol.code, "sessions": len(planned)}
+        if given.given:
+            detail["concomitant"] = course.concomitant_text()
         if course.warnings:
             detail["warnings"] = course.warnings
         if contraindicated:
@@ -587,3 +603,53 @@ def authorised_units(courses) -> dict:
     if found is None:
         return {course.pk: course.authorized_units for course in courses}
     return found
+def move_planned_sessions(
+    actor, course: Course, dates: dict[int, date], *, why: str
+) -> list[Session]:
+    """Give some of the course's planned, untouched sessions new days, ``{number: date}`` — as a
+    combined plan does to keep TMS off the days of ketamine doses — keeping the sessions in
+    number order. Each day must be today or later. Audited with ``why``; the course's
+    questionnaires are planned again (``hooks.course_planned``). Returns the moved sessions."""
+    if actor is None or not actor.can(Perm.COURSE_CHANGE):
+        raise PermissionDenied("Your role may not re-plan a course.")
+    if course.clinic_id != actor.clinic.pk:
+        raise Http404("No such record.")
+    if not dates:
+        return []
+    today = clinic_today(course.clinic)
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.status != CourseStatus.ACTIVE:
+            raise Conflict(
+                f"This course is {locked.get_status_display().lower()}; only an active course "
+                "can be re-planned.",
+                code="course_not_active",
+            )
+        sessions = list(
+            Session.objects.select_for_update().filter(course=course).order_by("number")
+        )
+        by_number = {s.number: s for s in sessions}
+        moved = []
+        for number, day in sorted(dates.items()):
+            session = by_number.get(number)
+            if session is None or not is_replannable(session):
+                raise InputError(f"sessions.{number}", "is not a planned session left to move")
+            if day < today:
+                raise InputError(f"sessions.{number}.planned_date", "must be today or later")
+            moves = {"number": number, "from": session.planned_date.isoformat()}
+            session.planned_date = day
+            moves["to"] = day.isoformat()
+            moved.append((session, moves))
+        days = [s.planned_date for s in sessions]
+        if days != sorted(days):
+            raise InputError("sessions", "the new days would put the sessions out of order")
+        Session.objects.bulk_update([s for s, _ in moved], ["planned_date"])
+        hooks.course_planned(course)
+        record_for(
+            actor,
+            Action.UPDATE,
+            patient=course.patient,
+            obj=course,
+            detail={"moved": [m for _, m in moved], "why": why},
+        )
+    return [s for s, _ in moved]

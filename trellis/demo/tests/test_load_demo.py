@@ -41,7 +41,7 @@ class Discard(Exception):
 def plan() -> list[tuple]:
     """Every demo course: clinic, patient, protocol, start date, payer."""
     return list(
-        Course.objects.order_by("clinic__slug", "patient__mrn").values_list(
+        Course.objects.order_by("clinic__slug", "patient__mrn", "protocol__code").values_list(
             "clinic__slug", "patient__mrn", "protocol__code", "start_date", "payer"
         )
     )

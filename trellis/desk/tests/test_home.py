@@ -19,6 +19,7 @@ from trellis.scheduling.tests.base import add_resource
 from trellis.testing import AUDIT_LOCK_QUERIES, SAFE_ANSWERS, actor_for, make_patient
 from trellis.treatments import services
 from trellis.treatments.models import RemsForm, SafetyOverride, Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 from trellis.treatments.tests.test_courses import CourseTestCase
 
 EXPECTED = {
@@ -30,10 +31,18 @@ EXPECTED = {
         "unbooked-today",
         "prior-auth",
     ],
-    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts"],
-    Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts"],
-    Role.PRESCRIBER: ["screenings", "to-sign", "alerts", "overrides", "rems", "prior-auth"],
-    Role.THERAPIST: ["therapy", "questionnaires", "alerts"],
+    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts", "relapse"],
+    Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts", "relapse"],
+    Role.PRESCRIBER: [
+        "screenings",
+        "to-sign",
+        "alerts",
+        "relapse",
+        "overrides",
+        "rems",
+        "prior-auth",
+    ],
+    Role.THERAPIST: ["therapy", "questionnaires", "alerts", "relapse"],
     Role.CLINIC_ADMIN: [
         "alerts-escalating",
         "unsigned-overdue",
@@ -50,10 +59,10 @@ EXPECTED = {
 # no rows to read); trellis/billing/tests counts it with rows.
 QUERIES = {
     Role.FRONT_DESK: 39,
-    Role.NURSE: 23,
-    Role.TMS_TECHNICIAN: 22,
-    Role.PRESCRIBER: 40,
-    Role.THERAPIST: 23,
+    Role.NURSE: 28,
+    Role.TMS_TECHNICIAN: 27,
+    Role.PRESCRIBER: 45,
+    Role.THERAPIST: 28,
     Role.CLINIC_ADMIN: 41,
 }
 
@@ -205,7 +214,9 @@ class DeskTestCase(CourseTestCase):
         return sign_screening(actor, screening, acknowledge_cautions=True)
 
     def start_for(self, actor, patient, protocol, start_date):
-        return services.start_course(actor, patient, protocol, start_date)
+        return services.start_course(
+            actor, patient, protocol, start_date, with_antidepressant=antidepressant(protocol)
+        )
 
     def home(self, user, **params):
         self.sign_in(user)
@@ -241,7 +252,7 @@ class SectionsPerRoleTests(DeskTestCase):
         )
         keys = [s.key for s in sections_for([Role.NURSE, Role.THERAPIST])]
         self.assertEqual(
-            keys, ["chairs", "to-sign-ketamine", "alerts", "therapy", "questionnaires"]
+            keys, ["chairs", "to-sign-ketamine", "alerts", "relapse", "therapy", "questionnaires"]
         )
         self.assertEqual(sections_for([]), [])
 

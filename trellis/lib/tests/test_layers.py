@@ -37,6 +37,7 @@ CLINICAL: dict[str, set[str]] = {
     "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
     "reports": {"measures", "treatments", "safety"},
+    "plans": {"measures", "treatments", "scheduling", "safety", "messaging"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
     "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
@@ -52,6 +53,7 @@ CLINICAL: dict[str, set[str]] = {
         "therapy",
         "aftercare",
         "groups",
+        "plans",
     },
     "demo": {
         "measures",
@@ -66,6 +68,7 @@ CLINICAL: dict[str, set[str]] = {
         "therapy",
         "aftercare",
         "groups",
+        "plans",
     },
 }
 

@@ -13,6 +13,7 @@ from trellis.patients.services import create_screening, sign_screening
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
 from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments.services import start_course
+from trellis.treatments.tests.helpers import antidepressant
 
 # Nine PHQ-9 answers: item 9 last. Totals 11 (moderate) with item 9 at 0 / 1.
 PHQ9_CLEAN = [2, 2, 1, 1, 1, 2, 1, 1, 0]
@@ -66,7 +67,13 @@ class MeasuresTestCase(TrellisTestCase):
         actor = actor_for(self.prescriber, self.clinic_a)
         screening = create_screening(actor, patient, SAFE_ANSWERS, TRD_TRIALS)
         sign_screening(actor, screening)
-        course = start_course(actor, patient, protocol, start or next_monday(self.clinic_a))
+        course = start_course(
+            actor,
+            patient,
+            protocol,
+            start or next_monday(self.clinic_a),
+            with_antidepressant=antidepressant(protocol),
+        )
         services.schedule_course(course)
         return course
 

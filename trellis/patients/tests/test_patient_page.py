@@ -52,9 +52,9 @@ class PatientPageAuditTests(MeasuresTestCase):
             "oral_home",
         }
         cases = [
-            (self.prescriber, clinical | {"insurance", "groups"}),
-            (self.nurse, clinical | {"groups"}),
-            (self.front_desk, {"courses", "appointments", "insurance", "groups"}),
+            (self.prescriber, clinical | {"insurance", "groups", "plans"}),
+            (self.nurse, clinical | {"groups", "plans"}),
+            (self.front_desk, {"courses", "appointments", "insurance", "groups", "plans"}),
             (self.admin, {"alerts", "appointments", "insurance", "groups"}),
         ]
         # Every role sees the problem list and the account (billing.md).
@@ -76,6 +76,7 @@ class PatientPageAuditTests(MeasuresTestCase):
             "progress_notes": '{% include "therapy/includes/patient_card.html" %}',
             "aftercare": '{% include "aftercare/includes/patient_card.html" %}',
             "groups": '{% include "groups/includes/patient_card.html" %}',
+            "plans": '{% include "plans/includes/patient_card.html" %}',
         }
         for name, text in tags.items():
             with self.subTest(card=name), self.assertNumQueries(0):

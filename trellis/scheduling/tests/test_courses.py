@@ -10,6 +10,7 @@ from trellis.scheduling.tests.base import SchedulingTestCase
 from trellis.testing import SAFE_ANSWERS, actor_for
 from trellis.treatments import services as treatment_services
 from trellis.treatments.models import Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 
 class CourseBookingTests(SchedulingTestCase):
@@ -19,7 +20,11 @@ class CourseBookingTests(SchedulingTestCase):
         screening = create_screening(prescriber, patient, SAFE_ANSWERS, [])
         sign_screening(prescriber, screening, acknowledge_cautions=True)
         return treatment_services.start_course(
-            actor_for(self.nurse, self.clinic_a), patient, protocol, self.monday
+            actor_for(self.nurse, self.clinic_a),
+            patient,
+            protocol,
+            self.monday,
+            with_antidepressant=antidepressant(protocol),
         )
 
     def local(self, moment):

@@ -16,6 +16,7 @@ from trellis.scheduling.tests.base import SchedulingTestCase, add_resource
 from trellis.testing import SAFE_ANSWERS, actor_for
 from trellis.treatments import services as treatment_services
 from trellis.treatments.models import SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -41,7 +42,11 @@ class CalendarTestCase(SchedulingTestCase):
         screening = create_screening(prescriber, patient, SAFE_ANSWERS, [])
         sign_screening(prescriber, screening, acknowledge_cautions=True)
         return treatment_services.start_course(
-            actor_for(self.nurse, self.clinic_a), patient, protocol, start or self.monday
+            actor_for(self.nurse, self.clinic_a),
+            patient,
+            protocol,
+            start or self.monday,
+            with_antidepressant=antidepressant(protocol),
         )
 
 

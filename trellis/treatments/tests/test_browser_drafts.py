@@ -14,6 +14,7 @@ from trellis.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, 
 from trellis.treatments import services, sessions
 from trellis.treatments.models import NoteDraft, Protocol
 from trellis.treatments.protocols import BUILTIN
+from trellis.treatments.tests.helpers import SERTRALINE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +35,9 @@ def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, 
     screening = patient_services.create_screening(prescribing, patient, SAFE_ANSWERS, TRD_TRIALS)
     patient_services.sign_screening(prescribing, screening)
     today = timezone.localdate(timezone=clinic.tzinfo)
-    course = services.start_course(prescribing, patient, "esketamine-trd", today)
+    course = services.start_course(
+        prescribing, patient, "esketamine-trd", today, with_antidepressant=SERTRALINE
+    )
     session = course.sessions.order_by("number").first()
     session.planned_date = today  # begun on its day, whatever weekday the suite runs
     session.save(update_fields=["planned_date"])

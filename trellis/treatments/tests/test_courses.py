@@ -17,6 +17,7 @@ from trellis.patients.tests.test_api import SAFE_ANSWERS
 from trellis.testing import AUDIT_LOCK_QUERIES, TrellisTestCase, actor_for
 from trellis.treatments import services
 from trellis.treatments.models import ClosureDay, Course, CourseStatus, Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 # A metal implant in the head contraindicates TMS and nothing else [R46].
 TMS_CONTRAINDICATED = {**SAFE_ANSWERS, "head_metal_implant": True}
@@ -47,7 +48,7 @@ class CourseTestCase(TrellisTestCase):
             patient or self.patient,
             protocol,
             start_date or next_monday(self.clinic_a),
-            **extra,
+            **{"with_antidepressant": antidepressant(protocol), **extra},
         )
 
     def deliver(self, course, *numbers, signed=True):
@@ -658,8 +659,10 @@ class PatientCoursesPanelTests(CourseTestCase):
         # desk, who may change appointments) the patient's calendar link in use; the payer's
         # authorised sessions, and the insurance card's three (coverage, prior
         # authorisations with their sessions used, estimates); the problem list and the
-        # account's balance, one each; and the groups card's one: the patient's enrolments.
-        with self.assertNumQueries(10):
+        # account's balance, one each; the groups card's one: the patient's enrolments; and
+        # the plans card's two: combined plans and maintenance plans (no relapse flag for
+        # front desk).
+        with self.assertNumQueries(12):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):

@@ -20,6 +20,10 @@ class CourseApiTestCase(ApiTestCase):
     def start(self, username="nurse", patient=None, **body):
         patient = patient or self.patient
         body = {"protocol": "tms-10hz", "start_date": self.monday.isoformat(), **body}
+        if body["protocol"].startswith("esketamine") and "esketamine_monotherapy" not in body:
+            body.setdefault("concomitant_antidepressant", "Sertraline")
+            body.setdefault("concomitant_dose", "100 mg daily")
+            body.setdefault("concomitant_started_on", "2025-06-02")
         return self.call("post", f"/api/v1/patients/{patient.id}/courses", username, body)
 
     def setUp(self):
@@ -364,3 +368,44 @@ class CalculatorApiTests(ApiTestCase):
             {"tragus_tragus_cm": 36, "nasion_inion_cm": 38, "circumference_cm": 60},
         )
         self.assertEqual(response.status_code, 200)
+
+
+class ConcomitantAntidepressantApiTests(CourseApiTestCase):
+    """Esketamine records its oral antidepressant or monotherapy at the start [R95, R25, R23]."""
+
+    def setUp(self):
+        super().setUp()
+        self.sign_screening_for(self.patient)
+
+    def test_an_esketamine_course_without_either_is_refused_naming_the_field(self):
+        response = self.start(protocol="esketamine-trd", esketamine_monotherapy=False)
+        self.assertEqual(response.status_code, 422)
+        self.assertEqual(response.json()["field"], "concomitant_antidepressant")
+        self.assertIn("monotherapy", response.json()["detail"])
+        self.assertFalse(Course.objects.exists())
+
+    def test_monotherapy_is_recorded(self):
+        response = self.start(protocol="esketamine-trd", esketamine_monotherapy=True)
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual(
+            response.json()["concomitant_antidepressant"], "Monotherapy (no oral antidepressant)"
+        )
+        self.assertTrue(Course.objects.get().esketamine_monotherapy)
+
+    def test_the_antidepressant_is_recorded_and_read_back(self):
+        response = self.start(protocol="esketamine-trd")
+        self.assertEqual(response.status_code, 201, response.content)
+        course = Course.objects.get()
+        self.assertEqual(
+            (course.concomitant_antidepressant, course.concomitant_dose),
+            ("Sertraline", "100 mg daily"),
+        )
+        read = self.call("get", f"/api/v1/courses/{course.id}", "nurse").json()
+        self.assertEqual(
+            read["concomitant_antidepressant"], "Sertraline 100 mg daily, since 2 Jun 2025"
+        )
+
+    def test_a_tms_course_takes_none(self):
+        response = self.start(concomitant_antidepressant="Sertraline")
+        self.assertEqual(response.status_code, 422)
+        self.assertEqual(response.json()["field"], "concomitant_antidepressant")

@@ -13,6 +13,7 @@ from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
 from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments import drafts, services, sessions
 from trellis.treatments.models import NoteDraft, Session
+from trellis.treatments.tests.helpers import SERTRALINE
 from trellis.treatments.tests.test_sessions import ESKETAMINE_NOTE
 
 
@@ -24,7 +25,9 @@ class DraftTestCase(TrellisTestCase):
         )
         patient_services.sign_screening(prescriber, screening)
         today = timezone.localdate(timezone=self.clinic_a.tzinfo)
-        course = services.start_course(prescriber, self.patient, "esketamine-trd", today)
+        course = services.start_course(
+            prescriber, self.patient, "esketamine-trd", today, with_antidepressant=SERTRALINE
+        )
         self.session = course.sessions.order_by("number").first()
         # A session begins on its planned day: put the first on today whatever weekday it is.
         Session.objects.filter(pk=self.session.pk).update(planned_date=today)

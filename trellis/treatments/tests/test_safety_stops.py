@@ -13,6 +13,7 @@ from trellis.testing import actor_for
 from trellis.treatments import documentation as doc
 from trellis.treatments import services, sessions
 from trellis.treatments.models import SafetyOverride, Session
+from trellis.treatments.tests.helpers import SERTRALINE
 from trellis.treatments.tests.test_courses_api import CourseApiTestCase
 from trellis.treatments.tests.test_sessions import ESKETAMINE_NOTE, INFUSION, SessionTestCase
 
@@ -243,7 +244,9 @@ class InfusionStopTests(SessionTestCase):
         self.sign_in(self.nurse)
         self.assertRedirects(self.save(), f"/sessions/{self.session.id}/")
         prescriber = actor_for(self.prescriber, self.clinic_a)
-        course = services.start_course(prescriber, self.patient, "esketamine-trd", self.day)
+        course = services.start_course(
+            prescriber, self.patient, "esketamine-trd", self.day, with_antidepressant=SERTRALINE
+        )
         session = course.sessions.get(number=1)
         Session.objects.filter(pk=session.pk).update(planned_date=self.day)
         session.planned_date = self.day
@@ -375,7 +378,9 @@ class ActiveCourseWarningTests(SessionTestCase):
         self.assertContains(page, "Already active for Ada")
         self.assertContains(page, "TMS 10 Hz, left DLPFC")
 
-        course = services.start_course(prescriber, self.patient, "esketamine-trd", self.day)
+        course = services.start_course(
+            prescriber, self.patient, "esketamine-trd", self.day, with_antidepressant=SERTRALINE
+        )
         self.assertEqual(len(course.warnings), 1)
         self.assertIn("already has an active TMS course", course.warnings[0])
         event = AuditEvent.objects.get(action=Action.CREATE, object_id=str(course.id))

@@ -12,6 +12,7 @@ from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
 from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments import services, sessions
 from trellis.treatments.models import RemsForm, RemsStatus, Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 
 class SessionTestCase(TrellisTestCase):
@@ -28,7 +29,13 @@ class SessionTestCase(TrellisTestCase):
         )
         self.tz = self.clinic_a.tzinfo
         self.day = timezone.localdate(timezone=self.tz) - timedelta(days=1)
-        self.course = services.start_course(prescriber, self.patient, self.protocol, self.day)
+        self.course = services.start_course(
+            prescriber,
+            self.patient,
+            self.protocol,
+            self.day,
+            with_antidepressant=antidepressant(self.protocol),
+        )
         self.session = self.course.sessions.order_by("number").first()
         # Yesterday may be a weekend, which the calendar skips: the session was yesterday.
         Session.objects.filter(pk=self.session.pk).update(planned_date=self.day)
