@@ -32,9 +32,11 @@ class AftercareTestCase(TrellisTestCase):
         )
 
     def signed_session(self, ended_at, number=1):
-        """The course's session ``number``, marked signed and ended at ``ended_at``, and the
-        signing hook told, as ``sessions.sign_session`` does in its transaction."""
-        from trellis.treatments import hooks
+        """The course's session ``number``, marked signed and ended at ``ended_at``, and
+        aftercare's signing receiver told, as ``sessions.sign_session`` tells it in its
+        transaction (the session has no dosing record, so the other receivers — charges,
+        stock — are not asked)."""
+        from trellis.aftercare import services
 
         session = self.course.sessions.get(number=number)
         session.status = SessionStatus.SIGNED
@@ -42,7 +44,7 @@ class AftercareTestCase(TrellisTestCase):
         session.ended_at = ended_at
         session.signed_by = self.nurse
         session.save(update_fields=["status", "signed_at", "ended_at", "signed_by"])
-        hooks.session_signed(self.nurse_actor, session)
+        services.plan_check_ins(self.nurse_actor, session)
         return session
 
     def local(self, day, hour, minute=0):

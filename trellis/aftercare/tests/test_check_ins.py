@@ -38,9 +38,9 @@ class PlanningTests(CheckInTestCase):
         self.assertEqual([r.due_at for r in rows], [ended + timedelta(hours=h) for h in (24, 72)])
         self.assertTrue(all(r.status == CheckInStatus.PLANNED for r in rows))
         # Signing told twice plans nothing twice.
-        from trellis.treatments import hooks
+        from trellis.aftercare import services
 
-        hooks.session_signed(self.nurse_actor, session)
+        services.plan_check_ins(self.nurse_actor, session)
         self.assertEqual(CheckIn.objects.filter(session=session).count(), 2)
 
     def test_the_clinic_sets_the_hours_and_zero_switches_one_off(self):

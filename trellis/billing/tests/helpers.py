@@ -11,6 +11,7 @@ from trellis.patients.tests.test_api import ApiTestCase
 from trellis.testing import SAFE_ANSWERS, actor_for
 from trellis.treatments import services as treatments
 from trellis.treatments.models import Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 FAILED_TWO = [
     {"drug": "sertraline", "weeks": 8, "adequate_dose": True, "outcome": "inadequate_response"},
@@ -68,6 +69,7 @@ class InsuranceTestCase(ApiTestCase):
         self.screen(patient)
         today = self.clinic_a.today()
         start = start_date or today + timedelta(days=7 - today.weekday())
+        extra.setdefault("with_antidepressant", antidepressant(protocol))
         return treatments.start_course(
             actor_for(self.nurse, self.clinic_a), patient, protocol, start, **extra
         )

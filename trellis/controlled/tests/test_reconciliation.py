@@ -21,6 +21,7 @@ from trellis.testing import TrellisTestCase, actor_for
 from trellis.treatments import services as treatment_services
 from trellis.treatments import sessions
 from trellis.treatments.models import InfusionRecord, Session, SessionStatus
+from trellis.treatments.tests.helpers import antidepressant
 
 UTC = ZoneInfo("UTC")
 
@@ -88,7 +89,11 @@ class BusyMonthTests(TrellisTestCase):
                 cls.prescriber_actor, patient, measured_on=today, weight_kg=80
             )
             courses[protocol] = treatment_services.start_course(
-                cls.prescriber_actor, patient, protocol, cls.first
+                cls.prescriber_actor,
+                patient,
+                protocol,
+                cls.first,
+                with_antidepressant=antidepressant(protocol),
             )
         iv_course = courses["ketamine-iv-induction"]
         esk_course = courses["esketamine-trd"]
