@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("trellis.therapy.urls")),
     path("", include("trellis.aftercare.urls")),
     path("audit/", include("trellis.audit.urls")),
+    path("", include("trellis.fhir.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

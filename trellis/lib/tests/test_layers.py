@@ -39,6 +39,8 @@ CLINICAL: dict[str, set[str]] = {
     "reports": {"measures", "treatments", "safety"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
+    # FHIR R4 reads what the clinical apps store; nothing below it imports it.
+    "fhir": {"measures", "treatments", "safety"},
     "desk": {
         "measures",
         "treatments",
