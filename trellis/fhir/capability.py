@@ -17,6 +17,9 @@ PARAM_TYPES = {
     "date": "date",
     "authored": "date",
     "url": "uri",
+    "name": "string",
+    "birthdate": "date",
+    "gender": "token",
 }
 BASE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 RELEASED = "2026-12-01"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -91,6 +90,16 @@ def search_patients(actor, params: Params, start: int, count: int):
     for value in params.all("identifier"):
         token = search.tokens("identifier", value)
         rows = rows.filter(mrn__in=[t.code for t in token])
+    for value in params.all("name"):
+        for word in value.replace(",", " ").split():
+            rows = rows.filter(Q(family_name__istartswith=word) | Q(given_name__istartswith=word))
+    values = params.all("birthdate")
+    if values:
+        rows = rows.filter(
+            search.day_filter("birthdate", values, "birth_date", actor.clinic.tzinfo)
+        )
+    for value in params.all("gender"):
+        rows = rows.filter(sex__in=[t.code for t in search.tokens("gender", value)])
     rows = _dates(actor, rows, params, "_lastUpdated", "updated_at")
     rows = rows.order_by("family_name", "given_name", "pk")
     total = rows.count()
@@ -235,37 +244,12 @@ def search_encounters(actor, params: Params, start: int, count: int):
     values = params.all("date")
     if values:
         # The session's day (planned, and the day it ran: sessions run on their planned day).
-        rows = rows.filter(_day_filter(actor, values))
+        rows = rows.filter(search.day_filter("date", values, "planned_date", actor.clinic.tzinfo))
     rows = rows.order_by("planned_date", "number", "pk")
     total = rows.count()
     found = [resources.encounter(s) for s in _page(rows, start, count)]
     _audit(actor, "Encounter", params, total)
     return total, found
-
-
-def _day_filter(actor, values: list[str]):
-    """``date`` on a session's planned day: a date compared by day in the clinic's timezone."""
-    condition = Q()
-    tz = actor.clinic.tzinfo
-    for value in values:
-        prefix, text = ("eq", value)
-        if value[:2] in search.PREFIXES:
-            prefix, text = value[:2], value[2:]
-        elif value[:2].isalpha():
-            raise search.SearchError("date", "prefix must be eq, gt, lt, ge or le")
-        start, end = search.value_range("date", text, tz)
-        first, last = start.astimezone(tz), end.astimezone(tz)
-        # A dateTime's second falls in one day: compare by that day.
-        after = last.date() if last.time() == last.min.time() else last.date() + timedelta(1)
-        first = first.date()
-        condition &= {
-            "eq": Q(planned_date__gte=first, planned_date__lt=after),
-            "ge": Q(planned_date__gte=first),
-            "gt": Q(planned_date__gte=after),
-            "le": Q(planned_date__lt=after),
-            "lt": Q(planned_date__lt=first),
-        }[prefix]
-    return condition
 
 
 # Flag (open safety alerts about a patient) ------------------------------------------------------
@@ -300,7 +284,11 @@ class Served:
 
 
 SERVED: dict[str, Served] = {
-    "Patient": Served(read_patient, search_patients, ("_id", "identifier", "_lastUpdated")),
+    "Patient": Served(
+        read_patient,
+        search_patients,
+        ("_id", "identifier", "name", "birthdate", "gender", "_lastUpdated"),
+    ),
     "Observation": Served(
         read_observation,
         search_observations,

@@ -341,3 +341,19 @@ class PatientTests(FhirTestCase):
         found = self.fhir_json("Patient", _id=str(self.patient.pk))
         self.assertEqual(found["total"], 1)
         self.assertEqual(self.fhir_json("Patient", identifier=self.patient_b.mrn)["total"], 0)
+
+    def test_search_by_name_birthdate_and_gender(self):
+        def ids(**params):
+            return [
+                e["resource"]["id"] for e in self.fhir_json("Patient", **params).get("entry", [])
+            ]
+
+        grace = str(self.other_patient.pk)
+        self.assertEqual(ids(name="hop"), [grace])
+        self.assertEqual(ids(name="Grace Hopper"), [grace])
+        self.assertEqual(ids(birthdate="1956-12-09"), [grace])
+        self.assertEqual(ids(birthdate="1956"), [grace])
+        self.assertEqual(ids(birthdate="gt1956-12-09", name="hopper"), [])
+        self.assertEqual(ids(gender=self.other_patient.sex, name="grace"), [grace])
+        self.assertEqual(ids(name="Turing"), [])  # another clinic's
+        self.assertEqual(self.fhir("Patient", birthdate="1956-02-30").status_code, 400)
