@@ -7,8 +7,14 @@ from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
 from trellis.fhir.tests.helpers import FhirTestCase
+from trellis.measures import services as measures
+from trellis.measures.tests.helpers import next_monday
+from trellis.patients.services import create_screening, sign_screening
+from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
+from trellis.safety.models import SafetyAlert
 from trellis.testing import actor_for
 from trellis.therapy.services import write_psychotherapy_note
+from trellis.treatments.services import start_course
 
 TYPES = ["Patient", "Observation", "QuestionnaireResponse", "Encounter", "Flag", "Questionnaire"]
 
@@ -66,6 +72,25 @@ class AccessTests(FhirTestCase):
         ids = {e["resource"]["id"] for e in self.fhir_json("Patient")["entry"]}
         self.assertNotIn(str(alert_b.pk), ids)
         self.assertIn(str(self.patient.pk), ids)
+
+    def test_another_clinics_sessions_and_alerts_are_404(self):
+        actor_b = actor_for(self.prescriber_b, self.clinic_b)
+        screening = create_screening(actor_b, self.patient_b, SAFE_ANSWERS, TRD_TRIALS)
+        sign_screening(actor_b, screening)
+        course = start_course(
+            actor_b, self.patient_b, "ketamine-iv-induction", next_monday(self.clinic_b)
+        )
+        measures.record_measure(actor_b, self.patient_b, "phq9", [0] * 8 + [2])
+        alert = SafetyAlert.objects.get(patient=self.patient_b)
+        for path in (f"Encounter/{course.sessions.first().pk}", f"Flag/{alert.pk}"):
+            with self.subTest(path=path):
+                self.assertEqual(self.fhir(path).status_code, 404)
+        for kind in ("Encounter", "Flag"):
+            ids = [e["resource"]["id"] for e in self.fhir_json(kind).get("entry", [])]
+            self.assertNotIn(str(alert.pk), ids)
+            self.assertFalse(set(ids) & {str(s.pk) for s in course.sessions.all()})
+        token_b = self.api_token("prescriber_b")
+        self.assertEqual(self.fhir(f"Flag/{alert.pk}", token=token_b).status_code, 200)
 
     def test_unknown_ids_types_and_paths_are_404_operation_outcomes(self):
         for path in (
