@@ -43,7 +43,7 @@ class Params:
         return values[0] if values else None
 
 
-def _patient_filter(actor, rows: QuerySet, params: Params, field: str = "patient_id"):
+def _patient_filter(rows: QuerySet, params: Params, field: str = "patient_id") -> QuerySet:
     value = params.one("patient")
     if value is None:
         return rows
@@ -51,7 +51,7 @@ def _patient_filter(actor, rows: QuerySet, params: Params, field: str = "patient
     return rows.filter(**{field: pk}) if pk else rows.none()
 
 
-def _dates(actor, rows: QuerySet, params: Params, name: str, field: str):
+def _dates(actor, rows: QuerySet, params: Params, name: str, field: str) -> QuerySet:
     values = params.all(name)
     if values:
         rows = rows.filter(search.date_filter(name, values, field, actor.clinic.tzinfo))
@@ -135,7 +135,7 @@ def read_questionnaire_response(actor, pk) -> dict:
 def _measures(actor, params: Params) -> QuerySet:
     access.require(actor, Perm.MEASURE_READ)
     rows = Measure.objects.filter(clinic=actor.clinic)
-    rows = _patient_filter(actor, rows, params)
+    rows = _patient_filter(rows, params)
     rows = _dates(actor, rows, params, "_lastUpdated", "created_at")
     return rows
 
@@ -240,7 +240,7 @@ def read_encounter(actor, pk) -> dict:
 
 def search_encounters(actor, params: Params, start: int, count: int):
     access.require(actor, Perm.SESSION_READ)
-    rows = _patient_filter(actor, _sessions().filter(clinic=actor.clinic), params)
+    rows = _patient_filter(_sessions().filter(clinic=actor.clinic), params)
     values = params.all("date")
     if values:
         # The session's day (planned, and the day it ran: sessions run on their planned day).
@@ -255,18 +255,18 @@ def search_encounters(actor, params: Params, start: int, count: int):
 # Flag (open safety alerts about a patient) ------------------------------------------------------
 
 
-def _alerts(actor) -> QuerySet:
+def _alerts() -> QuerySet:
     return SafetyAlert.objects.filter(patient__isnull=False)
 
 
 def read_flag(actor, pk) -> dict:
-    return resources.flag(access.load(actor, _alerts(actor), pk, Perm.ALERT_READ))
+    return resources.flag(access.load(actor, _alerts(), pk, Perm.ALERT_READ))
 
 
 def search_flags(actor, params: Params, start: int, count: int):
     access.require(actor, Perm.ALERT_READ)
-    rows = _alerts(actor).filter(clinic=actor.clinic, status=AlertStatus.OPEN)
-    rows = _patient_filter(actor, rows, params)
+    rows = _alerts().filter(clinic=actor.clinic, status=AlertStatus.OPEN)
+    rows = _patient_filter(rows, params)
     rows = _dates(actor, rows, params, "date", "created_at")
     rows = _dates(actor, rows, params, "_lastUpdated", "created_at")
     rows = rows.order_by("created_at", "pk")
