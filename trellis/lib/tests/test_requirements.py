@@ -9,8 +9,14 @@ ROOT = Path(__file__).resolve().parents[3]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^ \\;]+)")
 
 
+def _normal(name: str) -> str:
+    """A package name as the index compares it (PEP 503): ``fhir.resources`` is
+    ``fhir-resources``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def _name(requirement: str) -> str:
-    return re.split(r"[\[=<>~! ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+    return _normal(re.split(r"[\[=<>~! ;]", requirement, maxsplit=1)[0])
 
 
 def _pins(lock: str) -> dict[str, str]:
@@ -21,7 +27,7 @@ def _pins(lock: str) -> dict[str, str]:
         match = PIN.match(block)
         assert match, f"{lock}: not a pin: {block[:60]!r}"
         assert "--hash=sha256:" in block, f"{lock}: {match[1]} has no hash"
-        pins[match[1].lower().replace("_", "-")] = match[2]
+        pins[_normal(match[1])] = match[2]
     return pins
 
 
