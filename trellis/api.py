@@ -26,14 +26,13 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from trellis.accounts.access import Actor
-from trellis.accounts.models import ApiToken
+from trellis.accounts.bearer import actor_for_token
 from trellis.billing.api import router as billing_router
 from trellis.billing.insurance_api import router as insurance_router
 from trellis.controlled.api import router as controlled_router
 from trellis.groups.api import router as groups_router
 from trellis.lib import apidoc
 from trellis.lib.errors import Conflict, InputError
-from trellis.lib.http import client_address
 from trellis.measures.api import router as measures_router
 from trellis.patients.api import router as patients_router
 from trellis.plans.api import router as plans_router
@@ -47,24 +46,9 @@ class BearerToken(HttpBearer):
     """``Authorization: Bearer trl_…`` — a token from ``manage.py issue_token``."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        row = ApiToken.objects.find(token)
-        if row is None:
-            return None
-        membership = (
-            row.user.memberships.select_related("clinic")
-            .filter(clinic=row.clinic, is_active=True)
-            .first()
-        )
-        if membership is None:
-            return None
-        now = timezone.now()
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-        request.actor = Actor(row.user, membership, client_address(request))
-        # The clinic's own calendar and clock, as the staff pages have (StaffMiddleware): the
-        # API's paths skip that middleware. Deactivated when the call ends (``_each_call``).
-        timezone.activate(membership.clinic.tzinfo)
-        return request.actor
+        # The API's paths skip StaffMiddleware; the timezone the token activates ends with the
+        # call (``_each_call``).
+        return actor_for_token(request, token)
 
 
 def _refuse_constant(name: str) -> float:

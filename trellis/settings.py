@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "trellis.messaging",
     "trellis.reports",
     "trellis.desk",
+    "trellis.fhir",
     "trellis.demo",
 ]
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("trellis.groups.urls")),
     path("", include("trellis.plans.urls")),
     path("audit/", include("trellis.audit.urls")),
+    path("", include("trellis.fhir.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

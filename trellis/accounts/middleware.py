@@ -24,6 +24,7 @@ _MFA_OPEN = ("/accounts/mfa/", "/accounts/logout/", "/static/")
 # Paths with their own authentication (Bearer tokens) or none.
 _NOT_STAFF_PAGES = (
     "/api/",
+    "/fhir/",
     "/healthz",
     "/static/",
     "/request/",

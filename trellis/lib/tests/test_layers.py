@@ -41,6 +41,8 @@ CLINICAL: dict[str, set[str]] = {
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
     "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
+    # FHIR R4 reads what the clinical apps store; nothing below it imports it.
+    "fhir": {"measures", "treatments", "safety"},
     "desk": {
         "measures",
         "treatments",

@@ -1,0 +1,64 @@
+"""The server's CapabilityStatement at ``/fhir/r4/metadata`` [R135]: what is served, with its
+US Core profile and search parameters, built from the same table the views dispatch on."""
+
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from trellis.fhir.resources import PROFILES
+from trellis.fhir.selectors import SERVED
+
+# Search parameter → FHIR type, and where the base specification defines it.
+PARAM_TYPES = {
+    "_id": "token",
+    "_lastUpdated": "date",
+    "identifier": "token",
+    "patient": "reference",
+    "code": "token",
+    "category": "token",
+    "date": "date",
+    "authored": "date",
+    "url": "uri",
+    "name": "string",
+    "birthdate": "date",
+    "gender": "token",
+}
+BASE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
+RELEASED = "2026-12-01"
+
+
+def statement(base: str) -> dict:
+    resources = []
+    for kind, served in SERVED.items():
+        entry = {
+            "type": kind,
+            "profile": BASE_PROFILE + kind,
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [{"name": name, "type": PARAM_TYPES[name]} for name in served.params]
+            + [{"name": "_count", "type": "number"}],
+        }
+        if kind in PROFILES:
+            entry["supportedProfile"] = [PROFILES[kind]]
+        resources.append(entry)
+    data = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": RELEASED,
+        "publisher": "Trellis",
+        "kind": "instance",
+        "software": {"name": "Trellis"},
+        "implementation": {"description": "Trellis FHIR R4 read API", "url": base},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "implementationGuide": ["http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core"],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    "Bearer tokens issued by the clinic (manage.py issue_token), as the JSON API. "
+                    "SMART Backend Services is not offered yet."
+                ),
+                "security": {"description": "Authorization: Bearer <token>; metadata needs none."},
+                "resource": resources,
+            }
+        ],
+    }
+    return CapabilityStatement.model_validate(data).model_dump(mode="json", exclude_none=True)
