@@ -41,3 +41,22 @@ def test_the_response_names_the_file_and_is_not_cached():
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="estimate.pdf"'
     assert response["Cache-Control"] == "no-store"
+
+
+def test_the_footer_shows_names_as_written_on_every_page():
+    template = engines["django"].from_string(
+        '{% extends "includes/pdf_base.html" %}{% block footer_left %}{{ clinic }} · '
+        "{{ patient }}{% endblock %}{% block body %}{% for i in rows %}<p>Line {{ i }}</p>"
+        "{% endfor %}{% endblock %}"
+    )
+    content = html_to_pdf(
+        template.render(
+            {"clinic": "Lakeshore Ketamine & TMS", "patient": "O'Brien", "rows": range(120)}
+        )
+    )
+    pages = PdfReader(io.BytesIO(content)).pages
+    assert len(pages) > 1
+    for page in pages:
+        text = page.extract_text()
+        assert "Lakeshore Ketamine & TMS · O'Brien" in text
+        assert "&amp;" not in text and "&#x27;" not in text
