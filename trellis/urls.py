@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("trellis.controlled.urls")),
     path("", include("trellis.therapy.urls")),
     path("", include("trellis.aftercare.urls")),
+    path("", include("trellis.portal.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -39,6 +39,7 @@ CLINICAL: dict[str, set[str]] = {
     "reports": {"measures", "treatments", "safety"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
+    "portal": {"measures", "scheduling", "safety", "messaging", "aftercare", "treatments"},
     "desk": {
         "measures",
         "treatments",
