@@ -10,7 +10,7 @@ from trellis.messaging.models import OutboxMessage
 from trellis.portal import totp
 from trellis.portal.models import PortalAccount
 
-PASSWORD = "lantern orchard velvet 42"  # noqa: S105 (a test password)
+PASSWORD = "lantern orchard velvet 42"
 
 
 class PortalTestCase(AftercareTestCase):

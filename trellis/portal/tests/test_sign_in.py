@@ -7,12 +7,12 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
+from trellis.lib import signed_tokens
 from trellis.messaging.models import OutboxMessage
 from trellis.patients.models import ContactChannel
 from trellis.portal import session, totp
 from trellis.portal.models import PortalAccount, PortalInvitation, SignInFailure
 from trellis.portal.tests.base import PASSWORD, PortalTestCase
-from trellis.lib import signed_tokens
 
 
 class InvitationTests(PortalTestCase):
