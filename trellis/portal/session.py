@@ -17,6 +17,7 @@ from importlib import import_module
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 
 from trellis.lib.http import client_address
@@ -48,7 +49,13 @@ class PortalSessionMiddleware:
         request.portal_session = session
         request.portal_signed_out_idle = False
         request.portal_account = _account(request, session)
-        response = self.get_response(request)
+        if request.portal_account is not None:
+            # Times on the patient's pages are their clinic's, as on staff pages.
+            timezone.activate(request.portal_account.clinic.tzinfo)
+        try:
+            response = self.get_response(request)
+        finally:
+            timezone.deactivate()
         if session.is_empty() and COOKIE in request.COOKIES:
             response.delete_cookie(COOKIE, path=PREFIX, samesite="Lax")
         elif session.modified and not session.is_empty():
