@@ -51,3 +51,18 @@ class SignInForm(CodeForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     field_order = ["login", "password", "code"]
+
+
+class JournalForm(Form):
+    text = forms.CharField(
+        label="Your entry",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    shared = forms.TypedChoiceField(
+        label="Who can read it",
+        choices=[("0", "Only me"), ("1", "Me and my care team")],
+        coerce=lambda value: value == "1",
+        initial="0",
+        widget=forms.RadioSelect,
+    )

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from trellis.accounts.access import Actor
+from trellis.aftercare.models import JournalEntry
 from trellis.aftercare.selectors import PortalPlan, plan_for_portal
 from trellis.audit.models import Action
 from trellis.audit.services import record
@@ -174,3 +175,10 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
         and invitation.expires_at > timezone.now(),
         "reachable": bool(contact.clinic_channels(patient)),
     }
+
+
+def journal(account: PortalAccount, limit: int = 50) -> list[JournalEntry]:
+    """The patient's own journal entries, newest first (whoever wrote them in)."""
+    return list(
+        JournalEntry.objects.filter(patient=account.patient).order_by("-written_at")[:limit]
+    )

@@ -23,4 +23,5 @@ urlpatterns = [
     ),
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
+    path("portal/journal/", views.journal, name="portal_journal"),
 ]

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from trellis.accounts.middleware import local_url
 from trellis.accounts.permissions import Perm
+from trellis.aftercare import crisis_words
+from trellis.aftercare import services as aftercare_services
 from trellis.lib.errors import InputError
 from trellis.lib.http import client_address
 from trellis.measures import instruments
@@ -25,7 +27,7 @@ from trellis.measures.contact import CRISIS_LINE, EMERGENCY_NUMBER, PATIENT_WORD
 from trellis.measures.forms import QuestionnaireForm
 from trellis.patients import access
 from trellis.portal import selectors, services, session, totp
-from trellis.portal.forms import CodeForm, SignInForm, WelcomeForm
+from trellis.portal.forms import CodeForm, JournalForm, SignInForm, WelcomeForm
 from trellis.portal.models import PORTAL_USERNAME, PortalAccount
 
 # --- Staff: inviting a patient --------------------------------------------------------------
@@ -276,4 +278,45 @@ def aftercare(request: HttpRequest) -> HttpResponse:
         request,
         "portal/aftercare.html",
         {"nav": "aftercare", "plan": selectors.aftercare_plan(account)},
+    )
+
+
+@session.patient_required
+def journal(request: HttpRequest) -> HttpResponse:
+    """The patient's journal: private, or shared with the care team and then screened by the
+    aftercare crisis-language net. Crisis words in a private entry raise no alert (nobody
+    reads it) but the patient is shown the crisis screen all the same."""
+    account = request.portal_account
+    form = JournalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["text"]
+        try:
+            _, alert = aftercare_services.write_own_journal_entry(
+                account.patient,
+                text,
+                shared=form.cleaned_data["shared"],
+                username=PORTAL_USERNAME,
+                source_address=client_address(request),
+            )
+        except InputError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            if alert is not None or crisis_words.matches(text):
+                return _page(
+                    request,
+                    "portal/journal_crisis.html",
+                    {
+                        "nav": "journal",
+                        "crisis": True,
+                        "shared": form.cleaned_data["shared"],
+                        "private": alert is None,
+                    },
+                )
+            messages.success(request, "Saved in your journal.")
+            return redirect("portal_journal")
+    selectors.audit_read(account, "journal", client_address(request))
+    return _page(
+        request,
+        "portal/journal.html",
+        {"nav": "journal", "form": form, "entries": selectors.journal(account)},
     )
