@@ -321,6 +321,14 @@ def sign_in(
     return account
 
 
+def prune_sign_in_failures(*, now: datetime | None = None) -> int:
+    """Forget failures older than the lockout time: they no longer lock anything."""
+    deleted, _ = SignInFailure.objects.filter(
+        at__lt=_failure_window(now or timezone.now())
+    ).delete()
+    return deleted
+
+
 def record_sign_out(account: PortalAccount, *, source_address: str = "", idle: bool = False):
     record(
         Action.LOGOUT,

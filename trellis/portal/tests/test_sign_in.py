@@ -10,7 +10,7 @@ from trellis.audit.models import Action, AuditEvent
 from trellis.lib import signed_tokens
 from trellis.messaging.models import OutboxMessage
 from trellis.patients.models import ContactChannel
-from trellis.portal import session, totp
+from trellis.portal import services, session, totp
 from trellis.portal.models import PortalAccount, PortalInvitation, SignInFailure
 from trellis.portal.tests.base import PASSWORD, PortalTestCase
 
@@ -202,3 +202,14 @@ class SignInTests(PortalTestCase):
         browser.post("/portal/sign-out/")
         self.assertEqual(browser.get("/portal/").status_code, 302)
         self.assertTrue(AuditEvent.objects.filter(action=Action.LOGOUT, patient=self.patient))
+
+    def test_old_failures_are_forgotten_by_the_worker(self):
+        self.attempt(password="wrong password here")
+        SignInFailure.objects.create(
+            login="ada", at=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
+        )
+        from trellis.messaging import jobs
+
+        self.assertIn("portal_sign_in_failures", [job.name for job in jobs.registered()])
+        self.assertEqual(services.prune_sign_in_failures(), 1)
+        self.assertEqual(SignInFailure.objects.count(), 1)
