@@ -113,6 +113,25 @@ def invite(actor: Actor, patient: Patient, *, now: datetime | None = None) -> Se
     return SentInvitation(invitation, token, channels)
 
 
+def revoke(actor: Actor, patient: Patient) -> PortalAccount:
+    """Stop the patient's portal sign-in (a lost phone, a patient who asks): their session ends
+    at its next request and unused invitations stop working. A new invitation restores it."""
+    require(actor, Perm.PATIENT_CHANGE)
+    if patient.clinic_id != actor.clinic.pk:
+        raise InputError("patient", "must be a patient of this clinic")
+    with transaction.atomic():
+        account = PortalAccount.objects.select_for_update().filter(patient=patient).first()
+        if account is None or not account.is_active:
+            raise InputError("portal", "the patient has no active portal sign-in")
+        account.is_active = False
+        account.save(update_fields=["is_active"])
+        PortalInvitation.objects.filter(
+            patient=patient, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(expires_at=timezone.now())
+        record_for(actor, Action.UPDATE, patient=patient, obj=account, detail={"revoked": True})
+    return account
+
+
 class InvitationUnusable(Exception):
     """An invitation that cannot be used: ``reason`` is unknown, used or expired."""
 

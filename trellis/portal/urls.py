@@ -10,6 +10,11 @@ urlpatterns = [
         views.invite,
         name="portal_invite",
     ),
+    path(
+        "patients/<uuid:patient_id>/portal-sign-in/revoke/",
+        views.revoke,
+        name="portal_revoke",
+    ),
     # The patient's portal: its own session cookie, sent only under /portal/.
     path("portal/", views.home, name="portal_home"),
     path("portal/sign-in/", views.sign_in, name="portal_sign_in"),

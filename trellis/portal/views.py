@@ -48,6 +48,19 @@ def invite(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return redirect(reverse("patient_detail", args=[patient.id]) + "#portal")
 
 
+@require_POST
+@login_required
+def revoke(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = access.patient(request.actor, patient_id, Perm.PATIENT_CHANGE)
+    try:
+        services.revoke(request.actor, patient)
+    except InputError as error:
+        messages.error(request, f"Nothing changed: {error.message}.")
+    else:
+        messages.success(request, "The patient's portal sign-in is stopped.")
+    return redirect(reverse("patient_detail", args=[patient.id]) + "#portal")
+
+
 # --- The patient's portal -------------------------------------------------------------------
 
 

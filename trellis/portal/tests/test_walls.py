@@ -76,6 +76,17 @@ class AccessWallTests(PortalTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertTrue(response["Location"].startswith("/accounts/login/"))
 
+    def test_the_clinic_stops_a_sign_in_and_its_session_ends(self):
+        self.sign_in(self.front_desk)
+        response = self.client.post(f"/patients/{self.patient.id}/portal-sign-in/revoke/")
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(PortalAccount.objects.get(login="ada").is_active)
+        self.assertEqual(self.ada.get("/portal/").status_code, 302)
+        self.assertContains(self.client.get(f"/patients/{self.patient.id}/"), "stopped")
+        self.sign_in(self.prescriber_b)
+        response = self.client.post(f"/patients/{self.patient.id}/portal-sign-in/revoke/")
+        self.assertEqual(response.status_code, 404)
+
     def test_a_staff_cookie_cannot_be_used_as_the_portal_cookie(self):
         self.sign_in(self.front_desk)
         staff_key = self.client.cookies["sessionid"].value
