@@ -44,14 +44,30 @@ class PatientPageAuditTests(MeasuresTestCase):
         cases = [
             (
                 self.prescriber,
-                {"alerts", "measures", "courses", "appointments", "progress_notes", "aftercare"},
+                {
+                    "alerts",
+                    "measures",
+                    "courses",
+                    "appointments",
+                    "progress_notes",
+                    "aftercare",
+                    "portal",
+                },
             ),
             (
                 self.nurse,
-                {"alerts", "measures", "courses", "appointments", "progress_notes", "aftercare"},
+                {
+                    "alerts",
+                    "measures",
+                    "courses",
+                    "appointments",
+                    "progress_notes",
+                    "aftercare",
+                    "portal",
+                },
             ),
-            (self.front_desk, {"courses", "appointments"}),
-            (self.admin, {"alerts", "appointments"}),
+            (self.front_desk, {"courses", "appointments", "portal"}),
+            (self.admin, {"alerts", "appointments", "portal"}),
         ]
         for user, cards in cases:
             with self.subTest(user=user.username):
@@ -69,6 +85,7 @@ class PatientPageAuditTests(MeasuresTestCase):
             "appointments": "{% load scheduling_tags %}{% patient_appointments_card card %}",
             "progress_notes": '{% include "therapy/includes/patient_card.html" %}',
             "aftercare": '{% include "aftercare/includes/patient_card.html" %}',
+            "portal": '{% include "portal/includes/patient_card.html" %}',
         }
         for name, text in tags.items():
             with self.subTest(card=name), self.assertNumQueries(0):
