@@ -654,8 +654,9 @@ class PatientCoursesPanelTests(CourseTestCase):
         self.assertIn(f"/patients/{self.patient.id}/courses/new/", html)
         front_desk = actor_for(self.front_desk, self.clinic_a)
         # The courses, and the appointments card's own two: its appointments, and (for front
-        # desk, who may change appointments) the patient's calendar link in use.
-        with self.assertNumQueries(3):
+        # desk, who may change appointments) the patient's calendar link in use; and the
+        # portal card's two: the patient's portal sign-in and their latest invitation.
+        with self.assertNumQueries(5):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):
