@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "trellis.therapy",
     "trellis.aftercare",
     "trellis.groups",
+    "trellis.portal",
     "trellis.controlled",
     "trellis.measures",
     "trellis.plans",
@@ -121,6 +122,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "trellis.accounts.middleware.StaffMiddleware",
+    # The patient portal's own session, under /portal/ only (trellis/portal/session.py).
+    "trellis.portal.session.PortalSessionMiddleware",
     # Under DEBUG, someone not signed in sees the product's 404 page, not Django's URL list.
     "trellis.lib.errorpages.ProductNotFoundMiddleware",
     # django-axes wants to be last: it turns a locked-out login into the lockout page.

@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("trellis.billing.urls")),
     path("", include("trellis.groups.urls")),
     path("", include("trellis.plans.urls")),
+    path("", include("trellis.portal.urls")),
     path("audit/", include("trellis.audit.urls")),
     path("", include("trellis.fhir.urls")),
     path("api/v1/", api.urls),

@@ -31,6 +31,7 @@ _NOT_STAFF_PAGES = (
     "/q/",
     "/a/",
     "/calendar/feed/",
+    "/portal/",  # the patient portal: its own session (trellis/portal/session.py)
     "/favicon.ico",
 )
 

@@ -620,6 +620,39 @@ def add_journal_entry(
     return entry
 
 
+def write_own_journal_entry(
+    patient: Patient,
+    text: str,
+    *,
+    shared: bool,
+    username: str,
+    source_address: str = "",
+    now: datetime | None = None,
+):
+    """The patient writes in their journal from their own portal (which signed them in and
+    names them by ``username``): private, or shared with the care team and then screened by
+    the crisis-language net. Returns (entry, alert or None); InputError naming ``text``."""
+    now = now or timezone.now()
+    text = (text or "").strip()
+    if not text:
+        raise InputError("text", "write the entry")
+    if len(text) > JOURNAL_LIMIT:
+        raise InputError("text", f"must be at most {JOURNAL_LIMIT} characters")
+    with transaction.atomic():
+        return _journal_entry(
+            patient,
+            text,
+            shared=bool(shared),
+            via=JournalVia.PORTAL,
+            written_at=now,
+            check_in=None,
+            recorded_by=None,
+            now=now,
+            username=username,
+            source_address=source_address,
+        )
+
+
 def _journal_entry(
     patient,
     text,

@@ -225,6 +225,48 @@ def submit_link(
     return measure
 
 
+def submit_own(
+    patient: Patient,
+    scheduled_id,
+    answers: Sequence[int],
+    *,
+    username: str,
+    difficulty: int | None = None,
+    source_address: str = "",
+    now: datetime | None = None,
+) -> Measure:
+    """A patient signed in to their own portal answers a questionnaire due to them: the same
+    scoring, schedule and PHQ-9 item 9 alert as a link (``username`` names them in the trail).
+
+    Http404 when ``scheduled_id`` is not open and unanswered for this patient; InputError for
+    incomplete answers.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = (
+            open_unanswered(patient.clinic, patient.clinic.today())
+            .select_for_update()
+            .filter(pk=scheduled_id, patient=patient)
+            .first()
+        )
+        if item is None:
+            raise Http404("No such questionnaire.")
+        return _create_measure(
+            patient=patient,
+            instrument=item.instrument,
+            answers=answers,
+            difficulty=difficulty,
+            observed_at=now,
+            course=item.course,
+            entered_via=EnteredVia.PATIENT_LINK,
+            recorded_by=None,
+            scheduled=item,
+            now=now,
+            source_address=source_address,
+            username=username,
+        )
+
+
 def _create_measure(
     *,
     patient: Patient,
@@ -239,6 +281,7 @@ def _create_measure(
     now: datetime,
     actor=None,
     source_address: str = "",
+    username: str = PATIENT_LINK_USERNAME,
 ) -> Measure:
     scored = instruments.score(instrument, answers, difficulty)
     _check_course(patient, course)
@@ -267,7 +310,7 @@ def _create_measure(
             clinic=patient.clinic,
             patient=patient,
             obj=measure,
-            username=PATIENT_LINK_USERNAME,
+            username=username,
             source_address=source_address,
             detail=detail,
         )
@@ -282,7 +325,7 @@ def _create_measure(
             _suicide_item_summary(measure),
             source=measure,
             now=now,
-            username=SYSTEM_USERNAME if actor else PATIENT_LINK_USERNAME,
+            username=SYSTEM_USERNAME if actor else username,
             source_address=source_address,
         )
     hooks.measure_recorded(measure)

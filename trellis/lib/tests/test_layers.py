@@ -43,6 +43,7 @@ CLINICAL: dict[str, set[str]] = {
     "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
     # FHIR R4 reads what the clinical apps store; nothing below it imports it.
     "fhir": {"measures", "treatments", "safety"},
+    "portal": {"measures", "scheduling", "safety", "messaging", "aftercare", "treatments"},
     "desk": {
         "measures",
         "treatments",

@@ -20,6 +20,7 @@ class ClinicJobsTests(SimpleTestCase):
                 "check_ins",
                 "scheduled",
                 "follow_up_escalations",
+                "portal_sign_in_failures",
             ],
         )
 

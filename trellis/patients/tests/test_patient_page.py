@@ -52,10 +52,13 @@ class PatientPageAuditTests(MeasuresTestCase):
             "oral_home",
         }
         cases = [
-            (self.prescriber, clinical | {"insurance", "groups", "plans"}),
-            (self.nurse, clinical | {"groups", "plans"}),
-            (self.front_desk, {"courses", "appointments", "insurance", "groups", "plans"}),
-            (self.admin, {"alerts", "appointments", "insurance", "groups"}),
+            (self.prescriber, clinical | {"insurance", "groups", "plans", "portal"}),
+            (self.nurse, clinical | {"groups", "plans", "portal"}),
+            (
+                self.front_desk,
+                {"courses", "appointments", "insurance", "groups", "plans", "portal"},
+            ),
+            (self.admin, {"alerts", "appointments", "insurance", "groups", "portal"}),
         ]
         # Every role sees the problem list and the account (billing.md).
         cases = [(user, cards | {"diagnoses", "billing"}) for user, cards in cases]
@@ -77,6 +80,7 @@ class PatientPageAuditTests(MeasuresTestCase):
             "aftercare": '{% include "aftercare/includes/patient_card.html" %}',
             "groups": '{% include "groups/includes/patient_card.html" %}',
             "plans": '{% include "plans/includes/patient_card.html" %}',
+            "portal": '{% include "portal/includes/patient_card.html" %}',
         }
         for name, text in tags.items():
             with self.subTest(card=name), self.assertNumQueries(0):

@@ -659,10 +659,11 @@ class PatientCoursesPanelTests(CourseTestCase):
         # desk, who may change appointments) the patient's calendar link in use; the payer's
         # authorised sessions, and the insurance card's three (coverage, prior
         # authorisations with their sessions used, estimates); the problem list and the
-        # account's balance, one each; the groups card's one: the patient's enrolments; and
-        # the plans card's two: combined plans and maintenance plans (no relapse flag for
-        # front desk).
-        with self.assertNumQueries(12):
+        # account's balance, one each; the groups card's one: the patient's enrolments; the
+        # plans card's two: combined plans and maintenance plans (no relapse flag for front
+        # desk); and the portal card's two: the patient's portal sign-in and their latest
+        # invitation.
+        with self.assertNumQueries(14):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):

@@ -1,0 +1,68 @@
+from django import forms
+
+from trellis.lib.forms import Form
+
+
+class WelcomeForm(Form):
+    login = forms.CharField(
+        label="Sign-in name",
+        max_length=150,
+        help_text="You will type this to sign in. Your e-mail address works well.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        help_text="At least 12 characters. A few unrelated words make a strong password.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+    )
+    password_again = forms.CharField(
+        label="Password again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords are not the same.")
+        return data
+
+
+class CodeForm(Form):
+    code = forms.CharField(
+        label="6-digit code",
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}
+        ),
+    )
+
+
+class SignInForm(CodeForm):
+    login = forms.CharField(
+        label="Sign-in name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    field_order = ["login", "password", "code"]
+
+
+class JournalForm(Form):
+    text = forms.CharField(
+        label="Your entry",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    shared = forms.TypedChoiceField(
+        label="Who can read it",
+        choices=[("0", "Only me"), ("1", "Me and my care team")],
+        coerce=lambda value: value == "1",
+        initial="0",
+        widget=forms.RadioSelect,
+    )

@@ -1,0 +1,85 @@
+"""The patient's own sign-in to the portal, kept apart from staff accounts.
+
+A patient is never an ``accounts.User``: staff pages authenticate ``request.user`` from the
+staff session cookie, the portal authenticates a ``PortalAccount`` from its own cookie (see
+``session.py``), and neither can stand in for the other.
+"""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django_otp.util import random_hex
+
+from trellis.lib.models import staff_reference
+
+# How the patient appears in the audit trail when acting in their portal.
+PORTAL_USERNAME = "(patient portal)"
+
+
+class PortalAccount(models.Model):
+    """One patient's sign-in: a name they chose, a password (Django's hashers and validators)
+    and a TOTP key (django-otp's algorithm, as staff MFA uses)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.OneToOneField(
+        "patients.Patient", on_delete=models.PROTECT, related_name="portal_account"
+    )
+    login = models.CharField(max_length=150, unique=True, help_text="Stored in lower case")
+    password = models.CharField(max_length=128)
+    totp_key = models.CharField(max_length=80, default=random_hex)
+    totp_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last 30-second step a code was accepted for: a code is never accepted twice.
+    totp_last_t = models.BigIntegerField(default=-1)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Portal account {self.login}"
+
+    @property
+    def ready(self) -> bool:
+        """Whether the account can sign in: active, with its authenticator enrolled."""
+        return self.is_active and self.totp_confirmed_at is not None
+
+
+class PortalInvitation(models.Model):
+    """A one-time link the clinic sends a patient to set up their sign-in. Only the token's
+    hash is stored; the token exists in the message and nowhere else."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="portal_invitations"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    channels = models.CharField(max_length=16, help_text="sms, email or both")
+    created_by = staff_reference()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Portal invitation of {self.created_at:%Y-%m-%d}"
+
+
+class SignInFailure(models.Model):
+    """A failed portal sign-in, for the lockout (the same limits as staff sign-in)."""
+
+    login = models.CharField(max_length=150)
+    address = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["login", "at"], name="portal_failure_login_idx"),
+            models.Index(fields=["address", "at"], name="portal_failure_address_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Failed portal sign-in at {self.at:%Y-%m-%d %H:%M}"
