@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0003_clinic_country_subdivision'),
         ('patients', '0010_consent_to_texts_not_before_texting'),
-        ('safety', '0004_urinary_symptoms_alert'),
+        ('safety', '0004_alert_kinds_for_aftercare_and_bladder'),
         ('treatments', '0012_builtin_oral_ketamine_protocols'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('safety', '0005_merge_aftercare_and_urinary_alerts'),
+        ('safety', '0003_therapy_risk_alert_kind'),
     ]
 
     operations = [
