@@ -38,4 +38,5 @@ urlpatterns = [
     ),
     path("billing/reports/takings/", views.takings, name="billing_takings"),
     path("billing/reports/aged/", views.aged, name="billing_aged"),
+    path("billing/reports/over-estimate/", views.over_estimate, name="billing_over_estimate"),
 ]

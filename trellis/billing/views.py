@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
-from trellis.billing import ledger, selectors, services
+from trellis.billing import insurance_selectors, ledger, selectors, services
 from trellis.billing.forms import (
     AsOfForm,
     CorrectionForm,
@@ -290,3 +290,10 @@ def aged(request: HttpRequest) -> HttpResponse:
         )
     writer.writerow(["", "Total", *[_money(totals[b]) for b in buckets], _money(totals["total"])])
     return response
+
+
+@login_required
+def over_estimate(request: HttpRequest) -> HttpResponse:
+    """Bills at least $400 over their Good Faith Estimate [R122], the most over first."""
+    found = insurance_selectors.estimates_over(request.actor, request.GET.get("page") or 1)
+    return render(request, "billing/over_estimate.html", {"page": found})

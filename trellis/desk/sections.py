@@ -234,6 +234,16 @@ PRIOR_AUTHORISATIONS = Section(
     note="Few sessions left, dates ending within 2 weeks, or a payer's decision due within a day.",
 )
 
+BILLS_OVER_ESTIMATE = Section(
+    "over-estimate",
+    "Bills over their Good Faith Estimate",
+    insurance.estimates_over,
+    "desk/rows/over_estimate.html",
+    "No patient has been billed $400 or more over an estimate.",
+    see_all="billing_over_estimate",
+    note="Billed at least $400 over the estimate: the patient may dispute the bill [R122].",
+)
+
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
     Role.FRONT_DESK: (
@@ -262,6 +272,7 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         NO_SHOWS_WEEK,
         NEW_REQUESTS,
         PRIOR_AUTHORISATIONS,
+        BILLS_OVER_ESTIMATE,
     ),
 }
 
