@@ -21,6 +21,7 @@ urlpatterns = [
         views.superbill,
         name="billing_superbill",
     ),
+    path("billing/patients/<uuid:patient_id>/claim/", views.claim, name="billing_claim"),
     path(
         "billing/charges/<uuid:charge_id>/correct/",
         views.charge_correct,

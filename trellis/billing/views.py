@@ -22,6 +22,7 @@ from trellis.audit.models import Action
 from trellis.billing import insurance_selectors, ledger, selectors, services
 from trellis.billing.forms import (
     AsOfForm,
+    ClaimForm,
     CorrectionForm,
     DayForm,
     DiagnosisForm,
@@ -198,6 +199,41 @@ def _document(request, patient_id, kind: str):
         content = pdf.render_pdf(f"billing/{kind}_pdf.html", context, request=request)
         return pdf.pdf_response(content, f"{kind}-{patient.mrn}-{context['today']:%Y%m%d}.pdf")
     return render(request, "billing/document.html", context)
+
+
+@login_required
+def claim(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    """A CMS-1500 for the patient's charges in a period, to one of their coverages [R124]."""
+    as_pdf = request.GET.get("format") == "pdf"
+    patient = access.load(
+        request.actor,
+        _PATIENTS,
+        patient_id,
+        Perm.BILLING_WRITE,
+        action=Action.PRINT if as_pdf else Action.READ,
+    )
+    coverages = selectors.claim_coverages(patient)
+    data = request.GET.copy()
+    if coverages and not data.get("coverage"):
+        data["coverage"] = str(coverages[0].pk)
+    form = ClaimForm(data, coverages=coverages)
+    context = {"patient": patient, "form": form, "coverages": coverages, "query": ""}
+    if coverages and form.is_valid():
+        coverage = form.coverages[form.cleaned_data["coverage"]]
+        context.update(
+            selectors.claim_context(
+                patient,
+                coverage,
+                date_from=form.cleaned_data.get("date_from"),
+                date_to=form.cleaned_data.get("date_to"),
+                today=request.actor.clinic.today(),
+            )
+        )
+        context["query"] = data.urlencode()
+        if as_pdf:
+            content = pdf.render_pdf("billing/cms1500_pdf.html", context, request=request)
+            return pdf.pdf_response(content, f"cms1500-{patient.mrn}-{context['today']:%Y%m%d}.pdf")
+    return render(request, "billing/claim.html", context)
 
 
 @login_required
