@@ -338,17 +338,64 @@ class BilledAgainst:
         return self.comparison.disputable
 
 
-def _replacement(gfe: GoodFaithEstimate) -> GoodFaithEstimate | None:
-    return (
-        GoodFaithEstimate.objects.filter(
-            clinic_id=gfe.clinic_id,
-            patient_id=gfe.patient_id,
-            protocol_id=gfe.protocol_id,
-            issued_at__gt=gfe.issued_at,
+def _compare(estimates: list, candidates: list) -> list[BilledAgainst]:
+    """``estimates`` (of one clinic) against their bills, in two queries whatever their number:
+    ``candidates`` are the estimates that may have replaced them (issued later for the same
+    patient and protocol)."""
+    if not estimates:
+        return []
+    tz = estimates[0].clinic.tzinfo
+    periods = []
+    for gfe in estimates:
+        later = [
+            c
+            for c in candidates
+            if c.patient_id == gfe.patient_id
+            and c.protocol_id == gfe.protocol_id
+            and c.issued_at > gfe.issued_at
+        ]
+        replaced_by = min(later, key=lambda c: c.issued_at) if later else None
+        until = gfe.expires_on
+        if replaced_by is not None:
+            until = min(until, timezone.localdate(replaced_by.issued_at, tz) - timedelta(days=1))
+        codes = tuple(dict.fromkeys(str(line["code"]) for line in gfe.lines))
+        periods.append((gfe, timezone.localdate(gfe.issued_at, tz), until, codes, replaced_by))
+    charges = list(
+        Charge.objects.filter(
+            clinic_id=estimates[0].clinic_id,
+            patient_id__in={gfe.patient_id for gfe in estimates},
+            code__in={code for period in periods for code in period[3]},
+            service_date__gte=min(period[1] for period in periods),
+            service_date__lte=max(period[2] for period in periods),
+        ).values_list(
+            "patient_id",
+            "code",
+            "service_date",
+            "amount",
+            "session__course_id",
+            "session__course__protocol_id",
         )
-        .order_by("issued_at")
-        .first()
     )
+    found = []
+    for gfe, since, until, codes, replaced_by in periods:
+        billed = sum(
+            (
+                amount
+                for patient_id, code, day, amount, course_id, protocol_id in charges
+                if patient_id == gfe.patient_id
+                and code in codes
+                and since <= day <= until
+                and (
+                    course_id == gfe.course_id
+                    if gfe.course_id is not None
+                    else course_id is not None and protocol_id == gfe.protocol_id
+                )
+            ),
+            Decimal("0"),
+        )
+        comparison = estimate_rules.compare(gfe.total, billed)
+        found.append(BilledAgainst(gfe, since, until, codes, replaced_by, comparison))
+    return found
 
 
 def billed_against(gfe: GoodFaithEstimate) -> BilledAgainst:
@@ -360,29 +407,17 @@ def billed_against(gfe: GoodFaithEstimate) -> BilledAgainst:
       estimate named none), and
     - were for a day from the estimate's issue through its expiry, or to the day before a
       later estimate for the same patient and protocol replaced it."""
-    since = timezone.localdate(gfe.issued_at, gfe.clinic.tzinfo)
-    until = gfe.expires_on
-    replaced_by = _replacement(gfe)
-    if replaced_by is not None:
-        until = min(
-            until, timezone.localdate(replaced_by.issued_at, gfe.clinic.tzinfo) - timedelta(1)
+    later = list(
+        GoodFaithEstimate.objects.filter(
+            clinic_id=gfe.clinic_id,
+            patient_id=gfe.patient_id,
+            protocol_id=gfe.protocol_id,
+            issued_at__gt=gfe.issued_at,
         )
-    codes = tuple(dict.fromkeys(str(line["code"]) for line in gfe.lines))
-    rows = Charge.objects.filter(
-        clinic_id=gfe.clinic_id,
-        patient_id=gfe.patient_id,
-        code__in=codes,
-        service_date__gte=since,
-        service_date__lte=until,
+        .defer("pdf")
+        .order_by("issued_at")[:1]
     )
-    if gfe.course_id is not None:
-        rows = rows.filter(session__course_id=gfe.course_id)
-    else:
-        rows = rows.filter(session__course__protocol_id=gfe.protocol_id)
-    billed = rows.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    return BilledAgainst(
-        gfe, since, until, codes, replaced_by, estimate_rules.compare(gfe.total, billed)
-    )
+    return _compare([gfe], later)[0]
 
 
 def estimates_over(actor: Actor, page=1) -> Page:
@@ -397,7 +432,8 @@ def estimates_over(actor: Actor, page=1) -> Page:
         .defer("pdf")
         .order_by("issued_at")
     )
-    flagged = [found for found in map(billed_against, rows) if found.flagged]
+    candidates = list(rows)
+    flagged = [found for found in _compare(candidates, candidates) if found.flagged]
     flagged.sort(key=lambda found: found.comparison.over, reverse=True)
     return audited_page(
         actor, flagged, object_type="billing.goodfaithestimate", name="estimates_over", page=page

@@ -5,9 +5,13 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from trellis.billing import estimate, insurance_selectors, insurance_services
 from trellis.billing.models import Charge, ChargeSource
 from trellis.billing.tests.helpers import InsuranceTestCase
+from trellis.testing import actor_for, make_patient
 from trellis.treatments.models import Session
 
 
@@ -136,3 +140,27 @@ class OverEstimateTests(InsuranceTestCase):
         self.assertNotIn("over the estimate:", page)
         report = self.client.get("/billing/reports/over-estimate/").content.decode()
         self.assertNotIn(self.gfe.number, report)
+
+    def test_the_list_costs_the_same_with_one_or_many_estimates(self):
+        admin = actor_for(self.admin, self.clinic_a)
+        self.bill_as_estimated()
+        self.charge(self.sessions[0], "96365", "450.00")
+
+        def cost():
+            with CaptureQueriesContext(connection) as queries:
+                found = insurance_selectors.estimates_over(admin)
+            return len(queries), len(found.object_list)
+
+        one = cost()
+        other = self.start(
+            "ketamine-iv-induction", patient=make_patient(self.front_actor, "Grace", "Hopper")
+        )
+        gfe = insurance_services.issue_estimate(
+            self.front_actor, other.patient, protocol="ketamine-iv-induction", course=other
+        )
+        for session in Session.objects.filter(course=other)[:2]:
+            self.charge(session, "96365", "3300.00", patient=other.patient)
+        many = cost()
+        self.assertEqual((one[1], many[1]), (1, 2))
+        self.assertEqual(one[0], many[0])
+        self.assertEqual(insurance_selectors.estimates_over(admin).object_list[0].estimate, gfe)
