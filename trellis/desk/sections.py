@@ -241,7 +241,7 @@ BILLS_OVER_ESTIMATE = Section(
     "desk/rows/over_estimate.html",
     "No patient has been billed $400 or more over an estimate.",
     see_all="billing_over_estimate",
-    note="Billed at least $400 over the estimate: the patient may dispute the bill [R122].",
+    note="Billed at least $400 over the estimate: the patient may dispute the bill.",
 )
 
 # Each role's sections, the most pressing first.
