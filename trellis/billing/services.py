@@ -6,6 +6,7 @@ import re
 import uuid
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
@@ -181,7 +182,10 @@ def capture_session(actor, session) -> list[Charge]:
     transaction. A session already charged gets no second set. A session whose record does
     not give a code (no minutes or dose) is signed without charges and the audit says why."""
     try:
-        lines = session_codes(session)
+        try:
+            lines = session_codes(session)
+        except ObjectDoesNotExist:
+            raise InputError("session", "has no treatment record to code from") from None
     except InputError as error:
         record_for(
             actor,
