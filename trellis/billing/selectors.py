@@ -366,7 +366,6 @@ def claim_context(patient, coverage, *, date_from=None, date_to=None, today: dat
         problems.append("A line has no rendering provider NPI (item 24J).")
     if not items:
         problems.append("No charges in these dates while this coverage was in force.")
-    labels = dict(Diagnosis.objects.filter(patient=patient).values_list("code", "label"))
     return {
         "patient": patient,
         "clinic": clinic,
@@ -377,7 +376,6 @@ def claim_context(patient, coverage, *, date_from=None, date_to=None, today: dat
         "other_coverage": others[0] if others else None,
         "icd_indicator": claim.ICD_INDICATOR,
         "forms": forms,
-        "labels": labels,
         "authorisation": authorisation,
         "problems": problems,
         "date_from": date_from,
