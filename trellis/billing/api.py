@@ -167,7 +167,7 @@ def put_fee(request, code: str, payload: FeeIn):
 class ChargeOut(Schema):
     id: str
     session: str | None
-    source: Literal["session", "progress_note", "correction"]
+    source: Literal["session", "progress_note", "group_attendance", "correction"]
     service_date: date
     place_of_service: Literal["11", "02"] = Field(..., description="11 office, 02 telehealth")
     code: str
@@ -179,6 +179,9 @@ class ChargeOut(Schema):
     fee_missing: bool = Field(..., description="No fee was set for the code when written")
     diagnoses: list[str] = Field(..., description="ICD-10-CM codes in item-21 order (A–L)")
     pointers: str = Field(..., description="Item 24E: the letters this line points at")
+    participant_count: int | None = Field(
+        None, description="Group psychotherapy (90853): participants present at the session"
+    )
     rendering_npi: str
     billing_npi: str
     credits: str | None = Field(None, description="The charge this credit cancels")
@@ -202,6 +205,7 @@ def _charge(row) -> dict:
         "fee_missing": row.fee_missing,
         "diagnoses": list(row.diagnosis_codes or []),
         "pointers": row.pointers,
+        "participant_count": row.participant_count,
         "rendering_npi": row.rendering_npi,
         "billing_npi": row.billing_npi,
         "credits": str(row.credits_id) if row.credits_id else None,

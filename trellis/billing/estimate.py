@@ -210,6 +210,31 @@ def expires_on(issued_on: date) -> date:
     return issued_on + timedelta(days=VALID_DAYS)
 
 
+# --- A bill against its estimate -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What was billed against an estimate: the estimate's total, the charges billed for what
+    it covered, how far over the estimate that is (0 when under), and whether the patient may
+    dispute the bill — billed at least $400 more than the estimate [R122]."""
+
+    estimated: Decimal
+    billed: Decimal
+    over: Decimal
+    disputable: bool
+
+
+def compare(estimated: Decimal, billed: Decimal) -> Comparison:
+    """A bill of ``billed`` US dollars against an estimate of ``estimated``. The patient may
+    dispute it when it is at least $400 over the estimate (45 CFR 149.620: "at least $400 more
+    than the total amount of expected charges") [R122]: $399.99 over is not, $400.00 is."""
+    estimated = Decimal(estimated).quantize(CENT)
+    billed = Decimal(billed).quantize(CENT)
+    over = max(billed - estimated, Decimal("0.00"))
+    return Comparison(estimated, billed, over, over >= DISPUTE_THRESHOLD)
+
+
 # --- Diagnosis codes ---------------------------------------------------------------------------
 
 # An ICD-10-CM code as written on a claim: a letter, two characters, then up to four after a

@@ -64,3 +64,17 @@ class PeriodForm(Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "must be on or after the start")
         return data
+
+
+class ClaimForm(PeriodForm):
+    """A CMS-1500's coverage and the dates of service it claims."""
+
+    coverage = forms.ChoiceField(label="Coverage", required=True)
+
+    def __init__(self, *args, coverages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.coverages = {str(c.pk): c for c in coverages}
+        self.fields["coverage"].choices = [
+            (str(c.pk), f"{c.payer.name} · {c.member_id} ({c.get_rank_display().lower()})")
+            for c in coverages
+        ]

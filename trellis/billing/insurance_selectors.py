@@ -7,7 +7,9 @@ course's plan) and hands it to the pure rules in ``trellis.billing.authorisation
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.paginator import Page
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -17,6 +19,8 @@ from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
 from trellis.audit.selectors import audited_page
 from trellis.billing import authorisation, coding
+from trellis.billing import estimate as estimate_rules
+from trellis.billing.models import Charge
 from trellis.billing.models_insurance import (
     AuthStatus,
     Coverage,
@@ -308,4 +312,129 @@ def authorisation_list(actor: Actor) -> list[PriorAuthorization]:
         PriorAuthorization.objects.filter(clinic=actor.clinic)
         .select_related("patient", "payer", "course__protocol")
         .order_by("-created_at")[:200]
+    )
+
+
+# --- Bills against their Good Faith Estimate ---------------------------------------------------
+
+# A bill may be disputed within 120 days of receiving it [R122]: an estimate stays on the watch
+# list that long after its dates end.
+DISPUTE_DAYS = 120
+
+
+@dataclass(frozen=True)
+class BilledAgainst:
+    """The charges billed for what one estimate covered, and how they compare with it."""
+
+    estimate: GoodFaithEstimate
+    since: date  # the day the estimate was issued
+    until: date  # its expiry, or the day before a later estimate replaced it
+    codes: tuple[str, ...]
+    replaced_by: GoodFaithEstimate | None
+    comparison: estimate_rules.Comparison
+
+    @property
+    def flagged(self) -> bool:
+        return self.comparison.disputable
+
+
+def _compare(estimates: list, candidates: list) -> list[BilledAgainst]:
+    """``estimates`` (of one clinic) against their bills, in two queries whatever their number:
+    ``candidates`` are the estimates that may have replaced them (issued later for the same
+    patient and protocol)."""
+    if not estimates:
+        return []
+    tz = estimates[0].clinic.tzinfo
+    periods = []
+    for gfe in estimates:
+        later = [
+            c
+            for c in candidates
+            if c.patient_id == gfe.patient_id
+            and c.protocol_id == gfe.protocol_id
+            and c.issued_at > gfe.issued_at
+        ]
+        replaced_by = min(later, key=lambda c: c.issued_at) if later else None
+        until = gfe.expires_on
+        if replaced_by is not None:
+            until = min(until, timezone.localdate(replaced_by.issued_at, tz) - timedelta(days=1))
+        codes = tuple(dict.fromkeys(str(line["code"]) for line in gfe.lines))
+        periods.append((gfe, timezone.localdate(gfe.issued_at, tz), until, codes, replaced_by))
+    charges = list(
+        Charge.objects.filter(
+            clinic_id=estimates[0].clinic_id,
+            patient_id__in={gfe.patient_id for gfe in estimates},
+            code__in={code for period in periods for code in period[3]},
+            service_date__gte=min(period[1] for period in periods),
+            service_date__lte=max(period[2] for period in periods),
+        ).values_list(
+            "patient_id",
+            "code",
+            "service_date",
+            "amount",
+            "session__course_id",
+            "session__course__protocol_id",
+        )
+    )
+    found = []
+    for gfe, since, until, codes, replaced_by in periods:
+        billed = sum(
+            (
+                amount
+                for patient_id, code, day, amount, course_id, protocol_id in charges
+                if patient_id == gfe.patient_id
+                and code in codes
+                and since <= day <= until
+                and (
+                    course_id == gfe.course_id
+                    if gfe.course_id is not None
+                    else course_id is not None and protocol_id == gfe.protocol_id
+                )
+            ),
+            Decimal("0"),
+        )
+        comparison = estimate_rules.compare(gfe.total, billed)
+        found.append(BilledAgainst(gfe, since, until, codes, replaced_by, comparison))
+    return found
+
+
+def billed_against(gfe: GoodFaithEstimate) -> BilledAgainst:
+    """Compare a bill with its estimate [R122]. The provider is the clinic (the estimate names
+    it, and it is the billing provider of every charge). Billed is the sum, credits included,
+    of the patient's charges at the clinic that
+    - carry a code the estimate listed,
+    - belong to a session of the estimate's course (of any course of its protocol when the
+      estimate named none), and
+    - were for a day from the estimate's issue through its expiry, or to the day before a
+      later estimate for the same patient and protocol replaced it."""
+    later = list(
+        GoodFaithEstimate.objects.filter(
+            clinic_id=gfe.clinic_id,
+            patient_id=gfe.patient_id,
+            protocol_id=gfe.protocol_id,
+            issued_at__gt=gfe.issued_at,
+        )
+        .defer("pdf")
+        .order_by("issued_at")[:1]
+    )
+    return _compare([gfe], later)[0]
+
+
+def estimates_over(actor: Actor, page=1) -> Page:
+    """Estimates whose bill is at least $400 over them [R122], for the administrator: of
+    estimates whose dates ended at most 120 days ago (the patient's time to dispute), the most
+    over first. Each row is a ``BilledAgainst``."""
+    require(actor, Perm.BILLING_REPORT)
+    since = actor.clinic.today() - timedelta(days=DISPUTE_DAYS)
+    rows = (
+        GoodFaithEstimate.objects.filter(clinic=actor.clinic, expires_on__gte=since)
+        .select_related("patient", "clinic", "protocol", "course")
+        .defer("pdf")
+        .order_by("issued_at")
+    )
+    candidates = list(rows)
+    flagged = [found for found in _compare(candidates, candidates) if found.flagged]
+    flagged.sort(key=lambda found: found.comparison.over, reverse=True)
+    return audited_page(
+        actor, flagged, object_type="billing.goodfaithestimate", name="estimates_over", page=page
     )

@@ -675,4 +675,3 @@ def estimate_context(gfe: GoodFaithEstimate) -> dict:
         "dispute_amount": estimate.DISPUTE_THRESHOLD,
         "issued_on": timezone.localdate(gfe.issued_at, gfe.clinic.tzinfo),
     }
-

@@ -406,7 +406,11 @@ def estimate_detail(request: HttpRequest, estimate_id: UUID) -> HttpResponse:
     return render(
         request,
         "billing/estimate_detail.html",
-        {**services.estimate_context(gfe), "today": request.actor.clinic.today()},
+        {
+            **services.estimate_context(gfe),
+            "today": request.actor.clinic.today(),
+            "billed": selectors.billed_against(gfe),
+        },
     )
 
 

@@ -94,6 +94,7 @@ class Diagnosis(models.Model):
 class ChargeSource(models.TextChoices):
     SESSION = "session", "Treatment session"
     PROGRESS_NOTE = "progress_note", "Therapy progress note"
+    GROUP_ATTENDANCE = "group_attendance", "Group session attendance"
     CORRECTION = "correction", "Correction"
 
 
@@ -119,7 +120,9 @@ class Charge(AppendOnlyModel):
     )
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=16, choices=ChargeSource.choices)
-    source_id = models.UUIDField(help_text="The signed session, progress note or corrected line")
+    source_id = models.UUIDField(
+        help_text="The signed session, progress note, group attendance or corrected line"
+    )
     line = models.PositiveSmallIntegerField()
     session = models.ForeignKey(
         "treatments.Session",
@@ -142,6 +145,11 @@ class Charge(AppendOnlyModel):
     )
     diagnosis_codes = models.JSONField(
         default=list, blank=True, help_text="ICD-10-CM codes in item-21 order (A–L)"
+    )
+    participant_count = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Group psychotherapy (90853): the participants present at the session [R103]",
     )
     rendering_provider = staff_reference()
     rendering_npi = models.CharField(max_length=10, blank=True)

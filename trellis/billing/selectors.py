@@ -278,3 +278,107 @@ def document(patient, *, date_from=None, date_to=None, today: date) -> dict:
         "date_to": date_to,
         "today": today,
     }
+
+
+# --- The CMS-1500 claim -------------------------------------------------------------------------
+
+
+def approved_authorisation(coverage, first: date, last: date):
+    """Item 23: the approved prior authorisation of ``coverage``'s patient and payer whose
+    dates cover every date of service from ``first`` to ``last`` (the latest approved if more
+    than one does), or None [R124]."""
+    from trellis.billing.models_insurance import AuthStatus, PriorAuthorization
+
+    return (
+        PriorAuthorization.objects.filter(
+            patient_id=coverage.patient_id,
+            payer_id=coverage.payer_id,
+            status=AuthStatus.APPROVED,
+            approved_from__lte=first,
+            approved_to__gte=last,
+        )
+        .exclude(number="")
+        .order_by("-decided_at", "-created_at")
+        .first()
+    )
+
+
+def claim_coverages(patient) -> list:
+    """The patient's coverages a claim can be made to (not self-pay), primary first."""
+    from trellis.billing.models_insurance import Coverage, PayerType
+
+    return list(
+        Coverage.objects.filter(patient=patient)
+        .exclude(payer__type=PayerType.SELF_PAY)
+        .select_related("payer")
+        .order_by("rank", "-effective_from")
+    )
+
+
+def claim_context(patient, coverage, *, date_from=None, date_to=None, today: date) -> dict:
+    """What a CMS-1500 for ``patient``'s charges from ``date_from`` to ``date_to`` to
+    ``coverage`` prints [R124]: the charges on the dates the coverage was in force, without
+    credits or the lines they cancel, laid out on forms of six lines (``claim.forms``); item 23
+    from an approved authorisation covering the dates; items 25, 32 and 33 from the clinic.
+    ``problems`` lists what a payer would reject (a missing NPI or tax id)."""
+    from trellis.billing import claim
+
+    found = account(patient, date_from=date_from, date_to=date_to)
+    start = coverage.effective_from
+    end = coverage.effective_to
+    rows = [
+        c
+        for c in claim.billable(found.charges)
+        if c.service_date >= start and (end is None or c.service_date <= end)
+    ]
+    items = [
+        claim.Item(
+            service_date=c.service_date,
+            place_of_service=c.place_of_service,
+            code=c.code,
+            modifiers=tuple(c.modifiers.split()),
+            units=c.units,
+            amount=c.amount,
+            diagnosis_codes=tuple(c.diagnosis_codes or ()),
+            rendering_npi=c.rendering_npi,
+            paid=ledger.money(c.paid),
+            key=c.pk,
+        )
+        for c in rows
+    ]
+    forms = claim.forms(items)
+    authorisation = (
+        approved_authorisation(
+            coverage, min(i.service_date for i in items), max(i.service_date for i in items)
+        )
+        if items
+        else None
+    )
+    on = items[0].service_date if items else today
+    others = [c for c in claim_coverages(patient) if c.pk != coverage.pk and c.is_active_on(on)]
+    clinic = patient.clinic
+    problems = []
+    if not clinic.tax_id:
+        problems.append("The clinic has no tax id (item 25): set it in the clinic settings.")
+    if not clinic.billing_npi:
+        problems.append("The clinic has no billing NPI (items 32a and 33a).")
+    if any(not i.rendering_npi for i in items):
+        problems.append("A line has no rendering provider NPI (item 24J).")
+    if not items:
+        problems.append("No charges in these dates while this coverage was in force.")
+    return {
+        "patient": patient,
+        "clinic": clinic,
+        "coverage": coverage,
+        "payer": coverage.payer,
+        "insurance_type": claim.insurance_type(coverage.payer.type),
+        "insurance_types": claim.INSURANCE_TYPES,
+        "other_coverage": others[0] if others else None,
+        "icd_indicator": claim.ICD_INDICATOR,
+        "forms": forms,
+        "authorisation": authorisation,
+        "problems": problems,
+        "date_from": date_from,
+        "date_to": date_to,
+        "today": today,
+    }

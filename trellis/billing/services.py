@@ -6,6 +6,7 @@ import re
 import uuid
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
@@ -181,7 +182,10 @@ def capture_session(actor, session) -> list[Charge]:
     transaction. A session already charged gets no second set. A session whose record does
     not give a code (no minutes or dose) is signed without charges and the audit says why."""
     try:
-        lines = session_codes(session)
+        try:
+            lines = session_codes(session)
+        except ObjectDoesNotExist:
+            raise InputError("session", "has no treatment record to code from") from None
     except InputError as error:
         record_for(
             actor,
@@ -242,8 +246,50 @@ def capture_progress_note(
     )
 
 
+def capture_group_attendance(
+    actor,
+    *,
+    attendance_id,
+    patient,
+    service_date,
+    provider,
+    line: coding.CodeLine,
+    participant_count: int,
+    telehealth: bool = False,
+) -> list[Charge]:
+    """The charge for one member present at a group psychotherapy session whose note is signed,
+    called by the group note's signing in its transaction: one 90853 line on the member's own
+    account, with the participant count the claim must show [R103, R104], the member's own
+    diagnoses, and the facilitator who signed as rendering provider. Written once per attendance
+    (``source_id``): a retried signing writes nothing more."""
+    if participant_count < 1:
+        raise InputError("participant_count", "a group session has at least one participant")
+    return _capture(
+        actor,
+        patient=patient,
+        source=ChargeSource.GROUP_ATTENDANCE,
+        source_id=attendance_id,
+        session=None,
+        service_date=service_date,
+        place=PlaceOfService.TELEHEALTH if telehealth else PlaceOfService.OFFICE,
+        provider=provider,
+        lines=[line],
+        participant_count=participant_count,
+    )
+
+
 def _capture(
-    actor, *, patient, source, source_id, session, service_date, place, provider, lines
+    actor,
+    *,
+    patient,
+    source,
+    source_id,
+    session,
+    service_date,
+    place,
+    provider,
+    lines,
+    participant_count=None,
 ) -> list[Charge]:
     existing = list(Charge.objects.filter(source=source, source_id=source_id).order_by("line"))
     if existing or not lines:
@@ -276,6 +322,7 @@ def _capture(
                     amount=ledger.money(unit_fee * item.units),
                     fee_missing=fee is None,
                     diagnosis_codes=codes,
+                    participant_count=participant_count,
                     rendering_provider=provider,
                     rendering_npi=provider.npi,
                     billing_npi=clinic.billing_npi,
@@ -360,6 +407,7 @@ def correct_charge(
         amount=-original.amount,
         fee_missing=original.fee_missing,
         diagnosis_codes=original.diagnosis_codes,
+        participant_count=original.participant_count,
         rendering_provider=original.rendering_provider,
         rendering_npi=original.rendering_npi,
         billing_npi=original.billing_npi,
@@ -387,6 +435,7 @@ def correct_charge(
             amount=ledger.money(unit_fee * new_units),
             fee_missing=fee is None,
             diagnosis_codes=original.diagnosis_codes,
+            participant_count=original.participant_count,
             rendering_provider=original.rendering_provider,
             rendering_npi=original.rendering_npi,
             billing_npi=original.billing_npi,

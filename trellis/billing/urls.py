@@ -21,6 +21,7 @@ urlpatterns = [
         views.superbill,
         name="billing_superbill",
     ),
+    path("billing/patients/<uuid:patient_id>/claim/", views.claim, name="billing_claim"),
     path(
         "billing/charges/<uuid:charge_id>/correct/",
         views.charge_correct,
@@ -38,4 +39,5 @@ urlpatterns = [
     ),
     path("billing/reports/takings/", views.takings, name="billing_takings"),
     path("billing/reports/aged/", views.aged, name="billing_aged"),
+    path("billing/reports/over-estimate/", views.over_estimate, name="billing_over_estimate"),
 ]

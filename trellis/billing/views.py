@@ -19,9 +19,10 @@ from django.views.decorators.http import require_POST
 
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
-from trellis.billing import ledger, selectors, services
+from trellis.billing import insurance_selectors, ledger, selectors, services
 from trellis.billing.forms import (
     AsOfForm,
+    ClaimForm,
     CorrectionForm,
     DayForm,
     DiagnosisForm,
@@ -201,6 +202,41 @@ def _document(request, patient_id, kind: str):
 
 
 @login_required
+def claim(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    """A CMS-1500 for the patient's charges in a period, to one of their coverages [R124]."""
+    as_pdf = request.GET.get("format") == "pdf"
+    patient = access.load(
+        request.actor,
+        _PATIENTS,
+        patient_id,
+        Perm.BILLING_WRITE,
+        action=Action.PRINT if as_pdf else Action.READ,
+    )
+    coverages = selectors.claim_coverages(patient)
+    data = request.GET.copy()
+    if coverages and not data.get("coverage"):
+        data["coverage"] = str(coverages[0].pk)
+    form = ClaimForm(data, coverages=coverages)
+    context = {"patient": patient, "form": form, "coverages": coverages, "query": ""}
+    if coverages and form.is_valid():
+        coverage = form.coverages[form.cleaned_data["coverage"]]
+        context.update(
+            selectors.claim_context(
+                patient,
+                coverage,
+                date_from=form.cleaned_data.get("date_from"),
+                date_to=form.cleaned_data.get("date_to"),
+                today=request.actor.clinic.today(),
+            )
+        )
+        context["query"] = data.urlencode()
+        if as_pdf:
+            content = pdf.render_pdf("billing/cms1500_pdf.html", context, request=request)
+            return pdf.pdf_response(content, f"cms1500-{patient.mrn}-{context['today']:%Y%m%d}.pdf")
+    return render(request, "billing/claim.html", context)
+
+
+@login_required
 def statement(request: HttpRequest, patient_id: UUID) -> HttpResponse:
     return _document(request, patient_id, "statement")
 
@@ -290,3 +326,10 @@ def aged(request: HttpRequest) -> HttpResponse:
         )
     writer.writerow(["", "Total", *[_money(totals[b]) for b in buckets], _money(totals["total"])])
     return response
+
+
+@login_required
+def over_estimate(request: HttpRequest) -> HttpResponse:
+    """Bills at least $400 over their Good Faith Estimate [R122], the most over first."""
+    found = insurance_selectors.estimates_over(request.actor, request.GET.get("page") or 1)
+    return render(request, "billing/over_estimate.html", {"page": found})

@@ -245,6 +245,16 @@ RELAPSE_WATCH = Section(
     "proposed.",
 )
 
+BILLS_OVER_ESTIMATE = Section(
+    "over-estimate",
+    "Bills over their Good Faith Estimate",
+    insurance.estimates_over,
+    "desk/rows/over_estimate.html",
+    "No patient has been billed $400 or more over an estimate.",
+    see_all="billing_over_estimate",
+    note="Billed at least $400 over the estimate: the patient may dispute the bill.",
+)
+
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
     Role.FRONT_DESK: (
@@ -274,6 +284,7 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         NO_SHOWS_WEEK,
         NEW_REQUESTS,
         PRIOR_AUTHORISATIONS,
+        BILLS_OVER_ESTIMATE,
     ),
 }
 

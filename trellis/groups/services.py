@@ -23,6 +23,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.billing import coding
+from trellis.billing import services as billing_services
 from trellis.groups import rules
 from trellis.groups.models import (
     Attendance,
@@ -638,6 +639,15 @@ def sign_note(actor: Actor, note: GroupNote, *, now: datetime | None = None) -> 
         for a, line in zip([a for a in attendance if a.attended], lines, strict=True):
             a.billing_code, a.billing_units, a.participant_count = line.code, line.units, count
             a.save(update_fields=["billing_code", "billing_units", "participant_count"])
+            billing_services.capture_group_attendance(
+                actor,
+                attendance_id=a.pk,
+                patient=a.patient,
+                service_date=locked.meeting.day,
+                provider=actor.user,
+                line=line,
+                participant_count=count,
+            )
         for a in attendance:
             if not a.attended:
                 a.participant_count = count

@@ -308,3 +308,19 @@ class CorrectionTests(ChargeTestCase):
 
         with self.assertRaises(PermissionDenied):
             services.correct_charge(self.nurse_actor, self.drug, reason="x")
+
+
+class NoRecordTests(ChargeTestCase):
+    def test_a_session_signed_without_its_record_is_not_charged_and_the_audit_says_why(self):
+        from trellis.audit.models import AuditEvent
+
+        Session.objects.filter(pk=self.session.pk).update(
+            status=SessionStatus.SIGNED, signed_by=self.prescriber
+        )
+        session = Session.objects.select_related("course", "clinic", "patient").get(
+            pk=self.session.pk
+        )
+        self.assertEqual(services.capture_session(self.prescriber_actor, session), [])
+        self.assertFalse(Charge.objects.exists())
+        event = AuditEvent.objects.filter(object_id=str(session.pk)).latest("seq")
+        self.assertIn("no treatment record", event.detail["not_charged"])
