@@ -3,9 +3,8 @@ agreement to texts; and where staff and the API set them."""
 
 from datetime import UTC, datetime
 
-from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.test import SimpleTestCase, TransactionTestCase
+from django.test import SimpleTestCase, TestCase
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
@@ -13,7 +12,7 @@ from trellis.messaging.models import Channel
 from trellis.patients import contact
 from trellis.patients.models import Patient
 from trellis.patients.tests.test_api import NEW_PATIENT, ApiTestCase
-from trellis.testing import TrellisTestCase
+from trellis.testing import TrellisTestCase, migration_database
 
 PHONE, EMAIL = "+16175550134", "ada@example.org"
 AGREED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -199,25 +198,29 @@ class ApiContactTests(ApiTestCase):
         self.assertIn("sms_consent_at", schema["components"]["schemas"]["PatientOut"]["required"])
 
 
-class ExistingClinicsMigrationTests(TransactionTestCase):
+class ExistingClinicsMigrationTests(TestCase):
+    """The migrations run on an empty database of their own (``migration_database``), so the
+    test database is never left at an older schema for the tests after this one."""
+
     def test_clinics_there_before_keep_texting_and_a_clinics_own_choice_stands(self):
         before = [
             ("patients", "0008_contact_preference_and_text_consent"),
             ("accounts", "0003_clinic_country_subdivision"),
         ]
         after = [("patients", "0009_existing_clinics_keep_texting")]
-        executor = MigrationExecutor(connection)
-        executor.migrate(before)
-        Clinic = executor.loader.project_state(before).apps.get_model("accounts", "Clinic")
-        Clinic.objects.create(slug="gamma", name="Gamma", mrn_prefix="GAM")
-        Clinic.objects.create(
-            slug="delta", name="Delta", mrn_prefix="DEL", settings={"sms_consent_required": 1}
-        )
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(after)
-        Clinic = executor.loader.project_state(after).apps.get_model("accounts", "Clinic")
-        self.assertEqual(
-            {c.slug: c.settings["sms_consent_required"] for c in Clinic.objects.all()},
-            {"gamma": 0, "delta": 1},
-        )
+        with migration_database() as database:
+            executor = MigrationExecutor(database)
+            executor.migrate(before)
+            Clinic = executor.loader.project_state(before).apps.get_model("accounts", "Clinic")
+            Clinic.objects.create(slug="gamma", name="Gamma", mrn_prefix="GAM")
+            Clinic.objects.create(
+                slug="delta", name="Delta", mrn_prefix="DEL", settings={"sms_consent_required": 1}
+            )
+            executor = MigrationExecutor(database)
+            executor.loader.build_graph()
+            executor.migrate(after)
+            Clinic = executor.loader.project_state(after).apps.get_model("accounts", "Clinic")
+            self.assertEqual(
+                {c.slug: c.settings["sms_consent_required"] for c in Clinic.objects.all()},
+                {"gamma": 0, "delta": 1},
+            )
