@@ -16,6 +16,8 @@ from trellis.treatments.models import NoteDraft, Session
 from trellis.treatments.tests.helpers import SERTRALINE
 from trellis.treatments.tests.test_sessions import ESKETAMINE_NOTE
 
+BEGUN_AGO = timedelta(minutes=30)
+
 
 class DraftTestCase(TrellisTestCase):
     def setUp(self):
@@ -24,7 +26,9 @@ class DraftTestCase(TrellisTestCase):
             prescriber, self.patient, SAFE_ANSWERS, TRD_TRIALS
         )
         patient_services.sign_screening(prescriber, screening)
-        today = timezone.localdate(timezone=self.clinic_a.tzinfo)
+        # The session is begun half an hour ago: its day is the clinic's day at that moment
+        # (just after the clinic's midnight, that is still yesterday).
+        today = timezone.localdate(timezone.now() - BEGUN_AGO, timezone=self.clinic_a.tzinfo)
         course = services.start_course(
             prescriber, self.patient, "esketamine-trd", today, with_antidepressant=SERTRALINE
         )
@@ -34,7 +38,7 @@ class DraftTestCase(TrellisTestCase):
         self.session.planned_date = today
         self.url = f"/sessions/{self.session.id}/"
 
-    def begin(self, ago: timedelta = timedelta(minutes=30)) -> None:
+    def begin(self, ago: timedelta = BEGUN_AGO) -> None:
         sessions.begin_session(
             actor_for(self.nurse, self.clinic_a), self.session, now=timezone.now() - ago
         )
