@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from datetime import date, datetime, time, timedelta
 
+from django.utils import timezone
+
 from trellis.accounts.access import Actor
 from trellis.accounts.models import Clinic, Membership
 from trellis.accounts.permissions import Role
@@ -108,7 +110,8 @@ def _maintenance(clinic: Clinic, prescriber: Actor, today: date) -> int:
                 course.patient,
                 "phq9",
                 _answers(total),
-                observed_at=datetime.combine(today, time(9), clinic.tzinfo),
+                # 09:00 today, or now when the demo is loaded before nine.
+                observed_at=min(datetime.combine(today, time(9), clinic.tzinfo), timezone.now()),
             )
         return 1 if plan else 0
     return 0
