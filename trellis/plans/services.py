@@ -482,9 +482,10 @@ class MaintenanceState:
         )
 
 
-def _last_and_upcoming(
-    plan: MaintenancePlan, today: date
-) -> tuple[date | None, Appointment | None]:
+def _last_and_upcoming(plan: MaintenancePlan) -> tuple[date | None, Appointment | None]:
+    """The day of the last session given (the induction's last, or a maintenance booking whose
+    time has begun) and the next booked maintenance appointment still to come. A booking later
+    today has not been given: comparing by the moment, not the day, keeps it upcoming."""
     given = (
         Session.objects.filter(course_id=plan.after_course_id)
         .filter(delivered_q())
@@ -497,8 +498,9 @@ def _last_and_upcoming(
         .filter(pk__in=plan.bookings.values("appointment_id"))
         .order_by("start")
     )
-    past = [a.day for a in appointments if a.day <= today]
-    upcoming = next((a for a in appointments if a.day > today), None)
+    now = timezone.now()
+    past = [a.day for a in appointments if a.start <= now]
+    upcoming = next((a for a in appointments if a.start > now), None)
     days = [d for d in [given, *past] if d is not None]
     return (max(days) if days else None), upcoming
 
@@ -512,7 +514,7 @@ def maintenance_state(plan: MaintenancePlan, *, propose: bool = True) -> Mainten
     forward by an open relapse flag (``maintenance.next_due``)."""
     clinic = plan.clinic
     today = clinic.today()
-    last, upcoming = _last_and_upcoming(plan, today)
+    last, upcoming = _last_and_upcoming(plan)
     flag = open_flag(plan.patient)
     due = None
     proposal = None

@@ -104,7 +104,9 @@ class PlansApiTests(PlansTestCase):
         self.assertEqual(booked.status_code, 201, booked.content)
         self.assertEqual(booked.json()["kind"], "esketamine")
         again = self.api("post", f"/api/v1/maintenance-plans/{plan['id']}/book", "frontdesk", {})
-        self.assertEqual((again.status_code, again.json().get("code")), (409, "already_booked"), again.content)
+        self.assertEqual(
+            (again.status_code, again.json().get("code")), (409, "already_booked"), again.content
+        )
         read = self.api("get", f"/api/v1/maintenance-plans/{plan['id']}")
         self.assertEqual(read.json()["next_booked"]["id"], booked.json()["id"])
 

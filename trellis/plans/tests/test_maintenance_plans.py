@@ -3,6 +3,8 @@ the flag on the care team's lists and the next session brought forward [R51, R52
 
 from datetime import date, timedelta
 
+from django.utils import timezone
+
 from trellis.lib.errors import Conflict, InputError
 from trellis.measures import relapse
 from trellis.plans import services
@@ -149,6 +151,33 @@ class MaintenancePlanTests(PlansTestCase):
             services.book_maintenance(actor_for(self.front_desk, self.clinic_a), plan)
         self.assertEqual(again.exception.code, "already_booked")
         self.assertEqual(MaintenanceBooking.objects.count(), 1)
+
+    def test_a_booking_counts_as_given_once_its_time_has_begun_not_once_its_day_has(self):
+        self.give(self.course, 6)
+        plan = services.start_maintenance(self.nursing, self.patient, after_course=self.course)
+        desk = actor_for(self.front_desk, self.clinic_a)
+        row = services.book_maintenance(desk, plan)
+        appointment = row.appointment
+
+        def move_to(start):
+            appointment.start, appointment.end = start, start + timedelta(minutes=90)
+            appointment.day = start.astimezone(self.clinic_a.tzinfo).date()
+            appointment.save(update_fields=["start", "end", "day"])
+
+        # Booked for a minute from now: still to come, on whatever day that is.
+        move_to(timezone.now() + timedelta(minutes=1))
+        state = services.maintenance_state(plan, propose=False)
+        self.assertEqual(state.upcoming, appointment)
+        self.assertFalse(state.needs_booking)
+        with self.assertRaises(Conflict) as again:
+            services.book_maintenance(desk, plan)
+        self.assertEqual(again.exception.code, "already_booked")
+        # Begun a minute ago: it is the last session given, and the next is due from its day.
+        move_to(timezone.now() - timedelta(minutes=1))
+        state = services.maintenance_state(plan, propose=False)
+        self.assertIsNone(state.upcoming)
+        self.assertEqual(state.last, appointment.day)
+        self.assertGreaterEqual(state.due.day, appointment.day + timedelta(days=plan.interval_days))
 
     def test_an_ended_plan_books_nothing(self):
         self.give(self.course, 6)
