@@ -104,3 +104,27 @@ def page_errors(page, *, refused: str = "") -> list[str]:
 
 
 _REFUSED = "Failed to load resource: the server responded with a status of 422"
+
+
+AXE = Path(__file__).parent / "tests" / "vendor" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page, *, impacts=("serious", "critical")) -> list[str]:
+    """Run the vendored axe-core on the page as it stands and return its WCAG 2.1 A/AA
+    violations of the given impacts, one line each (rule, impact, the first offending
+    elements): assert the list is empty.
+
+    The script is added through Playwright's own channel, not a <script> of the page, so the
+    page's Content Security Policy stays as it is served.
+    """
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:3])
+        for v in results["violations"]
+        if v["impact"] in impacts
+    ]
