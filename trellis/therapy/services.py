@@ -163,9 +163,7 @@ def sign_progress_note(actor, note: ProgressNote) -> ProgressNote:
         actor, Action.UPDATE, patient=locked.patient, obj=locked, detail={"status": "signed"}
     )
     # The psychotherapy's charges, written with the signature or not at all [R102].
-    billing_services.capture_progress_note(
-        actor, locked, prescriber=actor.role == Role.PRESCRIBER
-    )
+    billing_services.capture_progress_note(actor, locked, prescriber=actor.role == Role.PRESCRIBER)
     return locked
 
 

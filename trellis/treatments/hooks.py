@@ -99,6 +99,8 @@ def on_session_lots(provider: Callable) -> None:
 
 def session_lots(session) -> list[str]:
     return [lot for provider in _SESSION_LOTS for lot in provider(session)]
+
+
 _AUTHORISED_UNITS: list[Callable] = []
 
 

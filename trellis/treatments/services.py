@@ -603,6 +603,8 @@ def authorised_units(courses) -> dict:
     if found is None:
         return {course.pk: course.authorized_units for course in courses}
     return found
+
+
 def move_planned_sessions(
     actor, course: Course, dates: dict[int, date], *, why: str
 ) -> list[Session]:

@@ -37,7 +37,9 @@ def scanned_files():
             yield path
             continue
         for file in sorted(path.rglob("*")):
-            if file.suffix in TEXT_FILES and "__pycache__" not in file.parts:
+            # Vendored files are others' text, with their own notations.
+            skipped = {"__pycache__", "vendor"}
+            if file.suffix in TEXT_FILES and not skipped.intersection(file.parts):
                 yield file
 
 
