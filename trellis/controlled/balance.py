@@ -51,8 +51,8 @@ def to_mg(ug: int) -> float:
 
 
 def mg_text(ug: int) -> str:
-    """``462.5 mg``: no trailing zeros."""
-    text = f"{Decimal(ug) / UG_PER_MG:f}"
+    """``462.5 mg``, ``15,151 mg``: no trailing zeros, thousands grouped."""
+    text = f"{Decimal(ug) / UG_PER_MG:,f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return f"{text} mg"

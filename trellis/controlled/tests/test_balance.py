@@ -38,7 +38,8 @@ def test_zero_is_allowed_for_a_count():
 
 
 @pytest.mark.parametrize(
-    ("ug", "text"), [(462_500, "462.5 mg"), (28_000, "28 mg"), (1, "0.001 mg")]
+    ("ug", "text"),
+    [(462_500, "462.5 mg"), (28_000, "28 mg"), (1, "0.001 mg"), (15_151_500, "15,151.5 mg")],
 )
 def test_mg_text(ug, text):
     assert balance.mg_text(ug) == text

@@ -28,7 +28,7 @@ class StockPageTests(TrellisTestCase):
         self.assertContains(response, "1 expiring within 30 days")
         self.assertContains(response, "Expires soon", count=2)  # its lot and its vial
         self.assertEqual(response.context["containers"][0].pk, soon.pk)
-        self.assertContains(response, "1500 mg on hand")
+        self.assertContains(response, "1,500 mg on hand")
 
     def test_expired_and_quarantined_containers_say_so(self) -> None:
         nurse = actor_for(self.nurse, self.clinic_a)
