@@ -305,6 +305,43 @@ def choosable(session: Session, today) -> list[Container]:
     return found
 
 
+def waste_problem(session: Session, today) -> str | None:
+    """Why the session's remainder cannot be wasted against it now, or None. A vial's or
+    bottle's remainder is wasted right after dosing [R69]: while the session is open, or on its
+    day once signed; a difference found later is a count's discrepancy, explained there."""
+    if session.status not in (SessionStatus.IN_PROGRESS, SessionStatus.SIGNED):
+        return "Waste is recorded against a session that has begun."
+    if session.status == SessionStatus.SIGNED and session.planned_date < today:
+        return (
+            f"The remainder of a session is wasted on its day ({session.planned_date:%b %-d}). "
+            "A difference found later is recorded at a count, with its reason."
+        )
+    return None
+
+
+def record_session_waste(
+    actor: Actor,
+    session: Session,
+    container: Container | None,
+    amount_mg,
+    method: str,
+    witness,
+) -> LedgerEntry:
+    """The remainder of one of the session's containers wasted on the session's day, naming the
+    witness (``services.record_waste`` keeps the ledger and its rules)."""
+    if (
+        container is None
+        or not SessionDraw.objects.filter(session=session, container=container).exists()
+    ):
+        raise InputError("container", "choose one of the session's containers")
+    problem = waste_problem(session, actor.clinic.today())
+    if problem:
+        raise Conflict(problem, code="waste_not_on_session_day")
+    return services.record_waste(
+        actor, container, amount_mg, method, witness, patient=session.patient, session=session
+    )
+
+
 def session_part(actor: Actor, session: Session) -> dict | None:
     """The dosing step's stock on the session's page (``treatments.hooks.on_session_page``)."""
     kind = stocked(session)
@@ -349,7 +386,7 @@ def session_part(actor: Actor, session: Session) -> dict | None:
         # here. A vial's or bottle's remainder is, right after dosing [R69].
         "can_waste": can_change
         and kind.form != DosageForm.NASAL_DEVICE
-        and session.status in (SessionStatus.IN_PROGRESS, SessionStatus.SIGNED),
+        and waste_problem(session, today) is None,
         "wastable": [d for d in chosen if d.container.balance_ug > 0],
         "waste_method": WASTE_METHODS.get(kind.form, ""),
         "witnesses": witnesses,

@@ -368,21 +368,18 @@ def session_unchoose(request: HttpRequest, session_id: UUID, draw_id: UUID) -> H
 def session_waste(request: HttpRequest, session_id: UUID) -> HttpResponse:
     """The unused remainder wasted right after dosing, naming the witness who confirms it."""
     session = _session(request, session_id)
-    draw = SessionDraw.objects.filter(
-        session=session, container_id=_uuid(request.POST.get("container"))
+    container = Container.objects.filter(
+        clinic=request.actor.clinic, pk=_uuid(request.POST.get("container"))
     ).first()
     witness_user = User.objects.filter(pk=_int(request.POST.get("witness"))).first()
     try:
-        if draw is None:
-            raise InputError("container", "choose one of the session's containers")
-        services.record_waste(
+        session_stock.record_session_waste(
             request.actor,
-            draw.container,
+            session,
+            container,
             request.POST.get("amount_mg", "").strip(),
             request.POST.get("method", ""),
             witness_user,
-            patient=session.patient,
-            session=session,
         )
     except (InputError, Conflict) as error:
         messages.error(request, _message(error))

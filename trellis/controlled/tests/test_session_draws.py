@@ -13,7 +13,13 @@ from trellis.controlled.tests.helpers import receive
 from trellis.lib.errors import Conflict, InputError
 from trellis.testing import actor_for
 from trellis.treatments import hooks, sessions
-from trellis.treatments.models import EsketamineRecord, InfusionRecord, RemsForm
+from trellis.treatments.models import (
+    EsketamineRecord,
+    InfusionRecord,
+    RemsForm,
+    Session,
+    SessionStatus,
+)
 from trellis.treatments.tests.test_sessions import SessionTestCase
 
 # The note's own checks are covered by the treatments tests; here the ledger's are.
@@ -290,6 +296,29 @@ class SessionPageTests(SessionTestCase):
             (confirmation.refers_to_id, confirmation.actor_id), (waste.pk, self.prescriber.pk)
         )
         self.assertContains(self.client.get(self.url), "Confirmed")
+
+    def test_a_signed_sessions_remainder_is_not_wasted_against_it_after_its_day(self):
+        session_stock.choose(self.nurse_actor, self.session, self.vial)
+        Session.objects.filter(pk=self.session.pk).update(
+            planned_date=self.clinic_a.today() - timedelta(days=1),
+            status=SessionStatus.SIGNED,
+            signed_at=self.session.started_at + timedelta(hours=2),
+            signed_by=self.nurse,
+        )
+        self.sign_in(self.nurse)
+        self.assertNotContains(self.client.get(self.url), "Record waste")
+        page = self.client.post(
+            f"/controlled/sessions/{self.session.id}/waste/",
+            {
+                "container": self.vial.id,
+                "amount_mg": "10",
+                "method": "Emptied into a drug-disposal container",
+                "witness": self.prescriber.pk,
+            },
+            follow=True,
+        )
+        self.assertContains(page, "The remainder of a session is wasted on its day")
+        self.assertFalse(LedgerEntry.objects.filter(kind=EntryKind.WASTE).exists())
 
 
 class EsketamineLotTests(SessionTestCase):
