@@ -121,6 +121,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After a write, this client's reports read the primary for a few seconds.
+    "trellis.lib.replica.ReplicaPinMiddleware",
     "trellis.accounts.middleware.StaffMiddleware",
     # The patient portal's own session, under /portal/ only (trellis/portal/session.py).
     "trellis.portal.session.PortalSessionMiddleware",
@@ -176,6 +178,18 @@ else:
             },
         }
     }
+# A PostgreSQL streaming replica for reports and exports (trellis/lib/replica.py); reads
+# elsewhere, and all writes, stay on the primary. In tests the replica mirrors the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL: a PostgreSQL primary.")
+    DATABASES["replica"] = {
+        **database_from_url(DATABASE_REPLICA_URL),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
+DATABASE_ROUTERS = ["trellis.lib.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts, passwords, lockout, MFA -----------------------------------------------------

@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import (
     BigIntegerField,
     CharField,
@@ -57,6 +57,7 @@ from django.db.models.functions import (
     RowNumber,
 )
 
+from trellis.lib import replica
 from trellis.measures import outcomes
 from trellis.measures.models import Measure
 from trellis.treatments.models import MODALITY_CHOICES, Course, CourseStatus
@@ -339,8 +340,11 @@ def outcome_report(
         fall_3m=_fall("follow_up_3m"),
         fall_6m=_fall("follow_up_6m"),
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    # The replica inside ``replica.from_replica()`` when there is one (the router sees no raw SQL).
+    alias = replica.read_alias()
+    database = connections[alias]
+    with transaction.atomic(using=alias), database.cursor() as cursor:
+        if database.vendor == "postgresql":
             # Compiling this statement just in time costs PostgreSQL more than running it
             # (about 1.1 s of 1.6 s for 10,000 patients): not for a page.
             cursor.execute("SET LOCAL jit = off")
