@@ -56,6 +56,7 @@ from trellis.measures.models import Measure, ScheduledMeasure
 from trellis.measures.services import schedule_policy
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.patients.services import clinic_thresholds
+from trellis.reports import outcomes
 from trellis.safety.models import SafetyAlert
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing
@@ -1167,6 +1168,10 @@ def generate(
         if stage is not None and (deferred.indexes or deferred.foreign_keys):
             stage(f"putting back {deferred}")
         deferred.rebuild()
+        if stage is not None:
+            stage("computing each course's outcome facts")
+        # The load wrote around the models, so the outcome facts they keep are computed here.
+        outcomes.rebuild([ctx.id for ctx in contexts])
         rebuilt = time.perf_counter()
     for ctx, count in zip(contexts, per_clinic, strict=True):
         Clinic.objects.filter(slug=ctx.slug).update(next_mrn=count + 1)

@@ -19,10 +19,15 @@ the clinic's own calendar). For each course, from the PHQ-9s linked to it:
   to 91 (182) days after the course ended, within 30 days either way (ties: the earlier), is
   still 50 % below baseline. Assessed = responders with such a PHQ-9.
 
-``outcome_table`` builds each course's facts with the ORM (correlated subqueries) and groups
-them in one statement around it; the development tools in ``bench/synthetic/reference.py``
-compute the same figures independently, with window functions, as the oracle of the tests and
-the benchmark. Aggregates only: no patient identifier leaves this module.
+Each course's facts are computed with the ORM (correlated subqueries, ``course_facts``) and
+**kept** in ``CourseOutcome``: ``refresh`` computes a course's row again in the transaction that
+saves or deletes the course or one of its questionnaires (``trellis.reports.apps`` connects it),
+and ``rebuild`` (``manage.py rebuild_outcomes``) computes every row in one statement after a
+bulk load. The dashboard groups the kept rows in one statement, so a view costs one row per
+course, not every questionnaire; ``live=True`` groups freshly computed facts instead, and the
+development tools in ``bench/synthetic/reference.py`` compute the same figures independently,
+with window functions, as the oracle of the tests and the benchmark. Aggregates only: no
+patient identifier leaves this module.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 from uuid import UUID
 
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import (
     BigIntegerField,
     CharField,
@@ -60,6 +65,7 @@ from django.db.models.functions import (
 from trellis.lib import replica
 from trellis.measures import outcomes
 from trellis.measures.models import Measure
+from trellis.reports.models import CourseOutcome
 from trellis.treatments.models import MODALITY_CHOICES, Course, CourseStatus
 
 DAY = 86400
@@ -165,15 +171,13 @@ def _follow_up_total(months: int) -> Subquery:
     return Subquery(closest.values("total"))
 
 
-def course_facts(
+def _courses(
     clinic_ids: Iterable,
     *,
     date_from: date | None = None,
     date_to: date | None = None,
     modality: str | None = None,
 ) -> QuerySet:
-    """One row per course: its group and the figures its outcome is judged from."""
-    first = ("observed_at", "created_at", "id")
     courses = Course.objects.filter(clinic_id__in=list(clinic_ids)).order_by()
     if date_from is not None:
         courses = courses.filter(start_date__gte=date_from)
@@ -181,56 +185,119 @@ def course_facts(
         courses = courses.filter(start_date__lte=date_to)
     if modality:
         courses = courses.filter(modality=modality)
-    return (
-        courses.annotate(
-            baseline=Subquery(_course_phq9s().order_by(*first).values("total")[:1]),
-            baseline_at=Subquery(_course_phq9s().order_by(*first).values("observed_at")[:1]),
-            latest=Subquery(
-                _course_phq9s().order_by(*(f"-{name}" for name in first)).values("total")[:1]
-            ),
-            measured=Subquery(_course_phq9s().values("course").annotate(n=Count("pk")).values("n")),
-            responded_at=Subquery(
-                _course_phq9s()
-                .annotate(
-                    fall=ExpressionWrapper(
-                        (OuterRef("baseline") - F("total")) * 100, output_field=IntegerField()
-                    ),
-                    needed=ExpressionWrapper(
-                        OuterRef("baseline") * RESPONSE_FALL_PCT, output_field=IntegerField()
-                    ),
-                )
-                .filter(fall__gte=F("needed"))
-                .order_by("observed_at")
-                .values("observed_at")[:1]
-            ),
-        )
-        .annotate(
-            group_clinic=F("clinic_id"),
-            group_modality=F("modality"),
-            group_quarter=Concat(
-                Cast(ExtractYear("start_date"), CharField()),
-                Value("-Q"),
-                Cast(ExtractQuarter("start_date"), CharField()),
-                output_field=CharField(),
-            ),
-            completed=Q(status=CourseStatus.COMPLETED),
-            seconds_to_response=SecondsBetween("baseline_at", "responded_at"),
-            follow_up_3m=_follow_up_total(3),
-            follow_up_6m=_follow_up_total(6),
-        )
-        .values(
-            "group_clinic",
-            "group_modality",
-            "group_quarter",
-            "completed",
-            "baseline",
-            "latest",
-            "measured",
-            "seconds_to_response",
-            "follow_up_3m",
-            "follow_up_6m",
-        )
+    return courses
+
+
+# The figures a course's outcome is judged from: one definition, stored per course by
+# ``refresh`` and ``rebuild``, and grouped by the dashboard.
+FACTS = ("baseline", "latest", "measured", "seconds_to_response", "follow_up_3m", "follow_up_6m")
+# What the dashboard's grouping reads of each course, live or stored.
+GROUPED_COLUMNS = ("clinic_id", "modality", "quarter", "completed", *FACTS)
+_STORED = ("clinic_id", "modality", "start_date", "quarter", "completed", *FACTS)
+
+
+def _judged(courses: QuerySet) -> QuerySet:
+    """``courses`` with their group and the figures of ``FACTS``."""
+    first = ("observed_at", "created_at", "id")
+    return courses.annotate(
+        baseline=Subquery(_course_phq9s().order_by(*first).values("total")[:1]),
+        baseline_at=Subquery(_course_phq9s().order_by(*first).values("observed_at")[:1]),
+        latest=Subquery(
+            _course_phq9s().order_by(*(f"-{name}" for name in first)).values("total")[:1]
+        ),
+        measured=Subquery(_course_phq9s().values("course").annotate(n=Count("pk")).values("n")),
+        responded_at=Subquery(
+            _course_phq9s()
+            .annotate(
+                fall=ExpressionWrapper(
+                    (OuterRef("baseline") - F("total")) * 100, output_field=IntegerField()
+                ),
+                needed=ExpressionWrapper(
+                    OuterRef("baseline") * RESPONSE_FALL_PCT, output_field=IntegerField()
+                ),
+            )
+            .filter(fall__gte=F("needed"))
+            .order_by("observed_at")
+            .values("observed_at")[:1]
+        ),
+    ).annotate(
+        quarter=Concat(
+            Cast(ExtractYear("start_date"), CharField()),
+            Value("-Q"),
+            Cast(ExtractQuarter("start_date"), CharField()),
+            output_field=CharField(),
+        ),
+        completed=Q(status=CourseStatus.COMPLETED),
+        seconds_to_response=SecondsBetween("baseline_at", "responded_at"),
+        follow_up_3m=_follow_up_total(3),
+        follow_up_6m=_follow_up_total(6),
     )
+
+
+def course_facts(
+    clinic_ids: Iterable,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    modality: str | None = None,
+) -> QuerySet:
+    """One row per course: its group and the figures its outcome is judged from, computed from
+    the questionnaires now (what ``CourseOutcome`` stores)."""
+    return _judged(
+        _courses(clinic_ids, date_from=date_from, date_to=date_to, modality=modality)
+    ).values(*GROUPED_COLUMNS)
+
+
+def stored_facts(
+    clinic_ids: Iterable,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    modality: str | None = None,
+) -> QuerySet:
+    """``course_facts`` as kept in ``CourseOutcome``: the same columns, one row per course."""
+    rows = CourseOutcome.objects.filter(clinic_id__in=list(clinic_ids)).order_by()
+    if date_from is not None:
+        rows = rows.filter(start_date__gte=date_from)
+    if date_to is not None:
+        rows = rows.filter(start_date__lte=date_to)
+    if modality:
+        rows = rows.filter(modality=modality)
+    return rows.values(*GROUPED_COLUMNS)
+
+
+def refresh(course_ids: Iterable) -> None:
+    """Compute the stored facts of these courses again, in the caller's transaction: called
+    whenever a course or one of its questionnaires is saved or deleted."""
+    ids = {value for value in course_ids if value is not None}
+    if not ids:
+        return
+    rows = list(_judged(Course.objects.filter(pk__in=ids).order_by()).values("pk", *_STORED))
+    CourseOutcome.objects.filter(course_id__in=ids).delete()
+    CourseOutcome.objects.bulk_create(
+        [CourseOutcome(course_id=row.pop("pk"), **row) for row in rows]
+    )
+
+
+def rebuild(clinic_ids: Iterable | None = None) -> int:
+    """Compute every course's stored facts again (of ``clinic_ids``, or of every clinic) in one
+    statement: after a bulk load that wrote around the services, or to check nothing drifted.
+    Returns the number of courses."""
+    courses = Course.objects.order_by()
+    stored = CourseOutcome.objects.all()
+    if clinic_ids is not None:
+        ids = list(clinic_ids)
+        courses = courses.filter(clinic_id__in=ids)
+        stored = stored.filter(clinic_id__in=ids)
+    select, params = _judged(courses).values("pk", *_STORED).query.sql_with_params()
+    table = CourseOutcome._meta.db_table
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in ("course_id", *_STORED))
+    with transaction.atomic():
+        stored._raw_delete(stored.db)
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {quote(table)} ({columns}) {select}", params)
+            return cursor.rowcount
 
 
 # The grouping around ``course_facts``: each course counts once in each of the levels asked
@@ -242,9 +309,9 @@ WITH facts AS ({facts}),
 levels AS ({levels}),
 judged AS (
     SELECT l.level,
-        CASE WHEN l.level = 1 THEN group_clinic END AS clinic_id,
-        group_modality AS modality,
-        CASE WHEN l.level = 3 THEN '' ELSE group_quarter END AS quarter,
+        CASE WHEN l.level = 1 THEN clinic_id END AS clinic_id,
+        modality,
+        CASE WHEN l.level = 3 THEN '' ELSE quarter END AS quarter,
         CASE WHEN completed THEN 1 ELSE 0 END AS completed,
         CASE WHEN measured >= 2 THEN 1 ELSE 0 END AS assessed,
         CASE WHEN measured >= 2 AND baseline > 0 AND {fall_latest} THEN 1 ELSE 0 END
@@ -301,6 +368,7 @@ def outcome_table(
     date_from: date | None = None,
     date_to: date | None = None,
     modality: str | None = None,
+    live: bool = False,
 ) -> list[OutcomeRow]:
     """The outcome figures per modality, clinic and quarter of the courses of ``clinic_ids``
     started from ``date_from`` to ``date_to`` (inclusive, either optional), in one query.
@@ -309,7 +377,12 @@ def outcome_table(
     caller decides which clinics a user may see.
     """
     return outcome_report(
-        clinic_ids, date_from=date_from, date_to=date_to, modality=modality, levels=(BY_CLINIC,)
+        clinic_ids,
+        date_from=date_from,
+        date_to=date_to,
+        modality=modality,
+        levels=(BY_CLINIC,),
+        live=live,
     )[BY_CLINIC]
 
 
@@ -320,16 +393,21 @@ def outcome_report(
     date_to: date | None = None,
     modality: str | None = None,
     levels: tuple[int, ...] = (BY_CLINIC, BY_QUARTER, OVERALL),
+    live: bool = False,
 ) -> dict[int, list[OutcomeRow]]:
     """``outcome_table``'s figures at several levels in one query: ``BY_CLINIC`` (per
     modality, clinic and quarter), ``BY_QUARTER`` (per modality and quarter, the clinics
     pooled) and ``OVERALL`` (per modality over the whole range; ``quarter`` is ""). Pooled rows
-    have ``clinic_id`` None and ``clinic_name`` ``NETWORK``."""
+    have ``clinic_id`` None and ``clinic_name`` ``NETWORK``.
+
+    Grouped from each course's stored facts (``CourseOutcome``); ``live`` computes them from
+    the questionnaires instead, as the stored ones were (the tests compare the two)."""
     ids = [UUID(str(value)) for value in clinic_ids]
     report: dict[int, list[OutcomeRow]] = {level: [] for level in levels}
     if not ids or not levels:
         return report
-    facts_sql, params = course_facts(
+    facts = course_facts if live else stored_facts
+    facts_sql, params = facts(
         ids, date_from=date_from, date_to=date_to, modality=modality
     ).query.sql_with_params()
     sql = _GROUPED.format(
