@@ -40,6 +40,10 @@ class OpenCohort:
     def full(self) -> bool:
         return self.places == 0
 
+    @property
+    def askable(self) -> bool:
+        return not (self.full or self.member or self.asked_on)
+
 
 @dataclass
 class OwnPlace:
@@ -54,6 +58,10 @@ class GroupsPage:
     open: list[OpenCohort] = field(default_factory=list)
     own: list[OwnPlace] = field(default_factory=list)
     declined: list[GroupInterest] = field(default_factory=list)
+
+    @property
+    def can_ask(self) -> bool:
+        return any(o.askable for o in self.open)
 
 
 def _position(enrolment: Enrolment) -> int:
