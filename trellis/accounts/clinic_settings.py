@@ -663,6 +663,19 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic or state policy: witnessing waste is an institutional or state rule, not a "
             "federal one [R69, R66]",
         ),
+        # --- The patient portal (trellis/portal; docs/portal.md).
+        SettingDef(
+            "portal_open_notes",
+            "Show signed progress notes to patients in the portal (open notes)",
+            0,
+            0,
+            1,
+            "rule",
+            "Clinic policy (default off): progress notes are among the clinical notes the Cures "
+            "Act asks to release without delay; psychotherapy notes are excepted and never shown "
+            "[R101, R100]",
+            choices=((0, "Off"), (1, "On: signed progress notes in the portal")),
+        ),
         # --- Aftercare (trellis/aftercare; docs/aftercare.md).
         SettingDef(
             "checkin_first_hours",

@@ -338,8 +338,14 @@ class InterestStatus(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
+class InterestSource(models.TextChoices):
+    PUBLIC = "public", "Public page"
+    PORTAL = "portal", "Patient portal"
+
+
 class GroupInterest(models.Model):
-    """Someone asking, from the clinic's public page, to join a group."""
+    """Someone asking to join a group: from the clinic's public page (anyone, matched to a
+    patient by staff), or a registered patient from their portal (``patient`` known at once)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # covered by the (clinic, status, submitted_at) index
@@ -361,6 +367,9 @@ class GroupInterest(models.Model):
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    source = models.CharField(
+        max_length=8, choices=InterestSource.choices, default=InterestSource.PUBLIC
+    )
     handled_by = staff_reference(optional=True)
     submitted_at = models.DateTimeField(default=timezone.now, editable=False)
     # A keyed hash of the sender's address: enough to rate-limit, not enough to identify.
@@ -372,9 +381,17 @@ class GroupInterest(models.Model):
             models.Index(fields=["clinic", "status", "submitted_at"], name="group_interest_queue")
         ]
         constraints = [
+            # A portal request needs no contact of its own: the clinic has the patient's.
             models.CheckConstraint(
-                condition=~Q(phone="", email=""), name="group_interest_has_a_contact"
-            )
+                condition=~Q(phone="", email="") | Q(source="portal", patient__isnull=False),
+                name="group_interest_has_a_contact",
+            ),
+            # One unanswered request at a time from a patient for a cohort.
+            models.UniqueConstraint(
+                fields=["cohort", "patient"],
+                condition=Q(status="new", patient__isnull=False),
+                name="one_new_interest_per_patient_cohort",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ section, and nothing that names or describes another member. Only the session's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -30,6 +30,7 @@ from trellis.groups.models import (
     GroupNote,
     GroupNoteAddendum,
     GroupProgram,
+    InterestSource,
     InterestStatus,
     Meeting,
     MemberSection,
@@ -92,6 +93,8 @@ class CohortPage:
     meetings: list[Meeting]
     joining_open: bool
     places: int
+    # Unanswered requests to join this cohort (from the public page or the portal).
+    requests: list[GroupInterest] = field(default_factory=list)
 
 
 def cohort_page(actor: Actor, row: Cohort) -> CohortPage:
@@ -114,6 +117,20 @@ def cohort_page(actor: Actor, row: Cohort) -> CohortPage:
         object_type="groups.enrolment",
         detail={"cohort": str(row.pk), "count": len(enrolments)},
     )
+    requests: list[GroupInterest] = []
+    if actor.can(Perm.GROUP_ENROL):
+        requests = list(
+            row.interests.filter(status=InterestStatus.NEW)
+            .select_related("patient")
+            .order_by("submitted_at")
+        )
+        if requests:
+            record_for(
+                actor,
+                Action.QUERY,
+                object_type="groups.groupinterest",
+                detail={"cohort": str(row.pk), "count": len(requests)},
+            )
     return CohortPage(
         cohort=row,
         members=members,
@@ -122,6 +139,7 @@ def cohort_page(actor: Actor, row: Cohort) -> CohortPage:
         meetings=meetings,
         joining_open=services.joining_open(row),
         places=rules.places_left(row.capacity, len(members)),
+        requests=requests,
     )
 
 
@@ -306,17 +324,8 @@ def public_cohorts(clinic: Clinic) -> list[Cohort]:
     """Cohorts listed on the public page: not started, not cancelled, of an active program,
     soonest first; each with ``full`` when a new member would go on the waitlist. Nothing about
     who is in them."""
-    today = clinic.today()
     rows = list(
-        Cohort.objects.filter(
-            clinic=clinic,
-            listed=True,
-            cancelled_at__isnull=True,
-            program__is_active=True,
-            start_date__gt=today,
-        )
-        .select_related("program")
-        .order_by("start_date", "start_time")
+        services.open_to_ask(clinic).select_related("program").order_by("start_date", "start_time")
     )
     counts = services.members_count(rows)
     for row in rows:
@@ -363,6 +372,8 @@ def interest(actor: Actor, interest_id) -> GroupInterest:
 
 def possible_patients(actor: Actor, row: GroupInterest) -> list[Patient]:
     """Registered patients who may be the person asking: the same name, phone or e-mail."""
+    if row.patient_id is not None and row.source == InterestSource.PORTAL:
+        return [row.patient]  # asked from their own portal: no one else
     match = Q(given_name__iexact=row.given_name, family_name__iexact=row.family_name)
     if row.phone:
         match |= Q(phone=row.phone)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from trellis.billing import coding
 from trellis.billing import services as billing_services
 from trellis.groups import rules
 from trellis.groups.models import (
+    OPEN_ENROLMENT,
     Attendance,
     AttendanceStatus,
     Cohort,
@@ -35,6 +36,7 @@ from trellis.groups.models import (
     GroupNote,
     GroupNoteAddendum,
     GroupProgram,
+    InterestSource,
     InterestStatus,
     Meeting,
     MeetingBooking,
@@ -794,16 +796,93 @@ def submit_interest(
     return interest
 
 
+def open_to_ask(clinic: Clinic) -> QuerySet[Cohort]:
+    """The cohorts someone may ask to join, on the public page or in the portal: listed, not
+    cancelled, of an active program, and not yet started at the clinic. (Staff may still enrol
+    a patient until late joining closes: ``joining_open``.)"""
+    return Cohort.objects.filter(
+        clinic=clinic,
+        listed=True,
+        cancelled_at__isnull=True,
+        program__is_active=True,
+        start_date__gt=clinic.today(),
+    )
+
+
+def ask_to_join(
+    patient: Patient,
+    cohort: Cohort,
+    *,
+    username: str,
+    source_address: str = "",
+    now: datetime | None = None,
+) -> GroupInterest:
+    """A registered patient asks, from their portal, for a place in ``cohort``: a request staff
+    accept (``enrol_from_interest``, which enrols through ``enrol`` and its rules) or decline.
+    Refused (``Conflict``, its message for the patient) when the cohort is not open to ask, has
+    started, is full, or the patient is in it or has asked already."""
+    if cohort.clinic_id != patient.clinic_id:
+        raise Http404("No such group.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if not open_to_ask(locked.clinic).filter(pk=locked.pk).exists():
+            if locked.cancelled_at is None and locked.start_date <= locked.clinic.today():
+                raise Conflict(
+                    "This group has started (or starts today), so it can no longer be joined "
+                    "here. Ask the clinic about the next one.",
+                    code="started",
+                )
+            raise Conflict("This group is not open to join.", code="not_open")
+        if locked.enrolments.filter(patient=patient, status__in=OPEN_ENROLMENT).exists():
+            raise Conflict("You are already in this group or on its waitlist.", code="already")
+        if GroupInterest.objects.filter(
+            cohort=locked, patient=patient, status=InterestStatus.NEW
+        ).exists():
+            raise Conflict(
+                "You have asked to join this group already; the clinic will reply.",
+                code="asked",
+            )
+        if _enrolled(locked) >= locked.capacity:
+            raise Conflict(
+                "This group is full. Ask the clinic about its waitlist or the next group.",
+                code="full",
+            )
+        interest = GroupInterest.objects.create(
+            clinic=locked.clinic,
+            cohort=locked,
+            patient=patient,
+            source=InterestSource.PORTAL,
+            given_name=patient.given_name[:100],
+            family_name=patient.family_name[:100],
+            consent_to_contact=True,
+            submitted_at=now,
+        )
+        record(
+            Action.CREATE,
+            clinic=locked.clinic,
+            patient=patient,
+            obj=interest,
+            username=username,
+            source_address=source_address,
+            detail={"source": InterestSource.PORTAL, "cohort": str(locked.pk)},
+        )
+    return interest
+
+
 def enrol_from_interest(
     actor: Actor, interest: GroupInterest, patient: Patient, cohort: Cohort
 ) -> Enrolled:
-    """Enrol (or waitlist, when full) the registered patient behind an interest request."""
+    """Enrol (or waitlist, when full) the registered patient behind an interest request. A
+    request from the portal enrols the patient who asked, and no one else."""
     require(actor, Perm.GROUP_ENROL)
     _same_clinic(actor, interest)
     with transaction.atomic():
         locked = GroupInterest.objects.select_for_update().get(pk=interest.pk)
         if locked.status != InterestStatus.NEW:
             raise Conflict("The request was handled already.", code="handled")
+        if locked.source == InterestSource.PORTAL and locked.patient_id != patient.pk:
+            raise InputError("patient", "must be the patient who asked from their portal")
         done = enrol(actor, cohort, patient)
         locked.status = InterestStatus.ENROLLED
         locked.patient = patient
@@ -824,7 +903,9 @@ def decline_interest(actor: Actor, interest: GroupInterest) -> GroupInterest:
     locked.status = InterestStatus.DECLINED
     locked.handled_by = actor.user
     locked.save(update_fields=["status", "handled_by"])
-    record_for(actor, Action.UPDATE, obj=locked, detail={"status": "declined"})
+    record_for(
+        actor, Action.UPDATE, patient=locked.patient, obj=locked, detail={"status": "declined"}
+    )
     return locked
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.access import require
+from trellis.accounts.middleware import local_url
 from trellis.accounts.models import Clinic
 from trellis.accounts.permissions import Perm
 from trellis.groups import rules, selectors, services
@@ -423,7 +424,9 @@ def interest_detail(request: HttpRequest, interest_id: UUID) -> HttpResponse:
                 services.decline_interest(actor, row)
             except Conflict as error:
                 messages.error(request, error.message)
-            return redirect("group_interest_queue")
+            else:
+                messages.success(request, f"Request from {row.given_name} declined.")
+            return redirect(local_url(request.POST.get("next", "")) or "group_interest_queue")
         patient = Patient.objects.filter(
             clinic=actor.clinic, pk=_uuid(request.POST.get("patient"))
         ).first()
@@ -434,7 +437,7 @@ def interest_detail(request: HttpRequest, interest_id: UUID) -> HttpResponse:
                 done = services.enrol_from_interest(
                     actor, row, patient, form.cleaned_data["cohort"]
                 )
-            except Conflict as error:
+            except (Conflict, InputError) as error:
                 form.add_error("cohort", error.message)
             else:
                 _enrolled_message(request, done)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views
+from trellis.portal import views, views_groups, views_notes
 
 urlpatterns = [
     path(
@@ -29,4 +29,7 @@ urlpatterns = [
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
     path("portal/journal/", views.journal, name="portal_journal"),
+    path("portal/notes/", views_notes.notes, name="portal_notes"),
+    path("portal/groups/", views_groups.groups_page, name="portal_groups"),
+    path("portal/groups/<uuid:cohort_id>/ask/", views_groups.ask, name="portal_group_ask"),
 ]

@@ -26,7 +26,7 @@ from trellis.measures import services as measures
 from trellis.measures.contact import CRISIS_LINE, EMERGENCY_NUMBER, PATIENT_WORDS, link_until
 from trellis.measures.forms import QuestionnaireForm
 from trellis.patients import access
-from trellis.portal import selectors, services, session, totp
+from trellis.portal import selectors, selectors_notes, services, session, totp
 from trellis.portal.forms import CodeForm, JournalForm, SignInForm, WelcomeForm
 from trellis.portal.models import PORTAL_USERNAME, PortalAccount
 
@@ -69,6 +69,7 @@ def _page(request: HttpRequest, template: str, context: dict, status: int = 200)
     base = {
         "account": account,
         "clinic": account.clinic if account else context.get("clinic"),
+        "open_notes": account is not None and selectors_notes.open_notes_on(account.clinic),
         "crisis_line": CRISIS_LINE,
         "emergency_number": EMERGENCY_NUMBER,
     }

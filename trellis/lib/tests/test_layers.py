@@ -43,7 +43,16 @@ CLINICAL: dict[str, set[str]] = {
     "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
     # FHIR R4 reads what the clinical apps store; nothing below it imports it.
     "fhir": {"measures", "treatments", "safety"},
-    "portal": {"measures", "scheduling", "safety", "messaging", "aftercare", "treatments"},
+    "portal": {
+        "measures",
+        "scheduling",
+        "safety",
+        "messaging",
+        "aftercare",
+        "treatments",
+        "therapy",
+        "groups",
+    },
     "desk": {
         "measures",
         "treatments",
