@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views
+from trellis.portal import views, views_education
 
 urlpatterns = [
     path(
@@ -29,4 +29,13 @@ urlpatterns = [
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
     path("portal/journal/", views.journal, name="portal_journal"),
+    # The education library: the patient's pages, and the staff's list and editor.
+    path("portal/learn/", views_education.learn, name="portal_learn"),
+    path("portal/learn/<slug:slug>/", views_education.learn_page, name="portal_learn_page"),
+    path("education/", views_education.library, name="education_list"),
+    path("education/load/", views_education.load, name="education_load"),
+    path("education/<uuid:page_id>/", views_education.page, name="education_page"),
+    path("education/<uuid:page_id>/review/", views_education.review, name="education_review"),
+    path("education/<uuid:page_id>/publish/", views_education.publish, name="education_publish"),
+    path("education/<uuid:page_id>/withdraw/", views_education.withdraw, name="education_withdraw"),
 ]

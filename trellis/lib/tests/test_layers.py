@@ -72,6 +72,7 @@ CLINICAL: dict[str, set[str]] = {
         "aftercare",
         "groups",
         "plans",
+        "portal",
     },
 }
 
