@@ -75,7 +75,7 @@ def load_shipped(clinic, actor: Actor | None = None) -> Loaded:
     result = Loaded()
     existing = {page.slug: page for page in EducationPage.objects.filter(clinic=clinic)}
     now = timezone.now()
-    for shipped in shipped_pages():
+    for position, shipped in enumerate(shipped_pages(), start=1):
         digest = content_hash(shipped.title, shipped.summary, shipped.treatments, shipped.body)
         page = existing.get(shipped.slug)
         if page is None:
@@ -86,6 +86,7 @@ def load_shipped(clinic, actor: Actor | None = None) -> Loaded:
                 summary=shipped.summary,
                 body=shipped.body,
                 treatments=list(shipped.treatments),
+                position=position,
                 shipped_hash=digest,
                 updated_by=actor.user if actor else None,
                 updated_at=now,
@@ -295,12 +296,14 @@ def render(body: str) -> Rendered:
     def cite(group: str) -> str:
         marks = []
         for number in sources.numbers(group):
+            if number in entries and number not in order:
+                order.append(number)
+        numbers = sorted(sources.numbers(group), key=lambda n: order.index(n) if n in order else 0)
+        for number in numbers:
             source = entries.get(number)
             if source is None:
                 marks.append(escape(f"[R{number}]"))
                 continue
-            if number not in order:
-                order.append(number)
             marks.append(
                 format_html(
                     '<a href="#source-{}" aria-label="Source {}: {}">{}</a>',

@@ -154,7 +154,8 @@ def _inline(text: str, cite: Callable[[str], str] | None) -> str:
     out = []
     position = 0
     for group in CITATION.finditer(text):
-        out.append(_bold(html.escape(text[position : group.start()])))
+        # "small [R46]." reads "small¹." : the mark sits against the word it supports.
+        out.append(_bold(html.escape(text[position : group.start()].rstrip())))
         out.append(cite(group.group(0)) if cite else html.escape(group.group(0)))
         position = group.end()
     out.append(_bold(html.escape(text[position:])))

@@ -106,6 +106,8 @@ class EducationPage(models.Model):
     status = models.CharField(
         max_length=12, choices=EducationStatus.choices, default=EducationStatus.DRAFT
     )
+    # The order of the library's list: the shipped pages' own order, a clinic's pages after.
+    position = models.PositiveSmallIntegerField(default=100)
     reviewed_by = staff_reference(optional=True)
     reviewed_on = models.DateField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -117,7 +119,7 @@ class EducationPage(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["title"]
+        ordering = ["position", "title"]
         constraints = [
             models.UniqueConstraint(fields=["clinic", "slug"], name="education_page_slug_unique")
         ]

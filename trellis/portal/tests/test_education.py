@@ -135,6 +135,7 @@ class RenderTests(SimpleTestCase):
             '<a href="#source-r16" aria-label="Source 1: Spravato label 2019">1</a>', rendered.html
         )
         self.assertIn('href="#source-r28"', rendered.html)
+        self.assertIn('hours<sup class="cite-marks">', rendered.html)  # no space before it
         self.assertNotIn("[R16", rendered.html)
 
     def test_a_page_file_needs_its_front_matter(self):
@@ -185,6 +186,11 @@ class PatientLibraryTests(EducationTestCase):
         self.assertContains(library, 'href="/portal/learn/when-to-get-help/"')
         self.assertNotContains(library, "what-an-iv-infusion-is-like")
         self.assertNotContains(library, "what-a-spravato-visit-is-like")
+        # In the library's own order: what the treatment is before getting ready for it.
+        html = library.content.decode()
+        self.assertLess(
+            html.index("what-a-tms-session-is-like"), html.index("getting-ready-for-tms")
+        )
         self.assertEqual(browser.get("/portal/learn/what-an-iv-infusion-is-like/").status_code, 404)
         self.assertEqual(browser.get("/portal/learn/getting-ready-for-tms/").status_code, 200)
 
