@@ -73,6 +73,8 @@ class Perm(StrEnum):
     GROUP_ENROL = "group.enrol"
     GROUP_DOCUMENT = "group.document"
     GROUP_PROGRAM_CHANGE = "group.program"
+    EDUCATION_EDIT = "education.edit"
+    EDUCATION_REVIEW = "education.review"
 
 
 _R = Role
@@ -171,6 +173,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.GROUP_ENROL: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.THERAPIST}),
     Perm.GROUP_DOCUMENT: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.GROUP_PROGRAM_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    # The education library: the administrator and prescribers edit and publish pages; a
+    # clinician who answers for their content (prescriber or nurse) reviews them first.
+    Perm.EDUCATION_EDIT: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
+    Perm.EDUCATION_REVIEW: frozenset({_R.PRESCRIBER, _R.NURSE}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -228,6 +234,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.GROUP_ENROL: "Enrol, waitlist and withdraw group members; answer interest requests",
     Perm.GROUP_DOCUMENT: "Lead a group: take its attendance, write and sign the group note",
     Perm.GROUP_PROGRAM_CHANGE: "Set up group programs and cohorts, their rooms and capacity",
+    Perm.EDUCATION_EDIT: "Load, edit, publish and withdraw the patients' education pages",
+    Perm.EDUCATION_REVIEW: "Review an education page's text, under one's own name",
 }
 
 

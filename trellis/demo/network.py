@@ -16,6 +16,7 @@ from trellis.demo import (
     billing,
     book,
     clinical,
+    education,
     groups,
     insurance,
     oral_home,
@@ -191,6 +192,7 @@ def build(today: date | None = None) -> Summary:
             billing.add_payments(clinic)
             groups.add_groups(clinic, today)
             demo_plans.add_plans(clinic, today)
+            education.add_education(clinic)
     return summary
 
 

@@ -83,3 +83,58 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"Failed portal sign-in at {self.at:%Y-%m-%d %H:%M}"
+
+
+class EducationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+class EducationPage(models.Model):
+    """A page of the clinic's education library, shown to the patients whose treatments it is
+    for (``treatments``: modality codes, or ``["all"]``) once published. Publishing needs a
+    named clinician's review of the text as it stands; changing the text clears the review
+    and takes the page back to draft (``portal.education``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=120)
+    summary = models.CharField(max_length=240)
+    body = models.TextField(help_text="The page's text in the library's small Markdown")
+    treatments = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=12, choices=EducationStatus.choices, default=EducationStatus.DRAFT
+    )
+    # The order of the library's list: the shipped pages' own order, a clinic's pages after.
+    position = models.PositiveSmallIntegerField(default=100)
+    reviewed_by = staff_reference(optional=True)
+    reviewed_on = models.DateField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # The SHA-256 of the shipped file's text this page was last loaded from: a page whose
+    # text still matches it has not been edited by the clinic, and a newer shipped text may
+    # replace it.
+    shipped_hash = models.CharField(max_length=64, blank=True)
+    updated_by = staff_reference(optional=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "slug"], name="education_page_slug_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == EducationStatus.PUBLISHED
+
+    @property
+    def is_reviewed(self) -> bool:
+        return self.reviewed_by_id is not None and self.reviewed_on is not None
+
+    def is_for(self, modalities) -> bool:
+        """Whether a patient with courses of ``modalities`` is given this page."""
+        return "all" in self.treatments or bool(set(self.treatments) & set(modalities))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views, views_groups, views_notes
+from trellis.portal import views, views_education, views_groups, views_notes
 
 urlpatterns = [
     path(
@@ -32,4 +32,13 @@ urlpatterns = [
     path("portal/notes/", views_notes.notes, name="portal_notes"),
     path("portal/groups/", views_groups.groups_page, name="portal_groups"),
     path("portal/groups/<uuid:cohort_id>/ask/", views_groups.ask, name="portal_group_ask"),
+    # The education library: the patient's pages, and the staff's list and editor.
+    path("portal/learn/", views_education.learn, name="portal_learn"),
+    path("portal/learn/<slug:slug>/", views_education.learn_page, name="portal_learn_page"),
+    path("education/", views_education.library, name="education_list"),
+    path("education/load/", views_education.load, name="education_load"),
+    path("education/<uuid:page_id>/", views_education.page, name="education_page"),
+    path("education/<uuid:page_id>/review/", views_education.review, name="education_review"),
+    path("education/<uuid:page_id>/publish/", views_education.publish, name="education_publish"),
+    path("education/<uuid:page_id>/withdraw/", views_education.withdraw, name="education_withdraw"),
 ]

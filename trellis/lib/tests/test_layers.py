@@ -81,6 +81,7 @@ CLINICAL: dict[str, set[str]] = {
         "aftercare",
         "groups",
         "plans",
+        "portal",
     },
 }
 
