@@ -9,15 +9,15 @@ role first and is audited as one query. AuditEvent is the clinic's administrator
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action, AuditEvent
 from trellis.audit.services import record_for
+from trellis.billing import coding
 from trellis.billing.models import Coverage
-from trellis.billing.services import session_codes
 from trellis.fhir import resources, search
 from trellis.fhir import resources_clinical as clinical
 from trellis.fhir.reading import (
@@ -34,7 +34,7 @@ from trellis.patients import access
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.plans.models import TreatmentPlan
 from trellis.scheduling.models import Appointment
-from trellis.treatments.models import Course, Session, VitalSign
+from trellis.treatments.models import Course, Session, VitalSign, delivered_q
 
 # Vital signs (Observation) ----------------------------------------------------------------------
 
@@ -102,17 +102,32 @@ def vital_observations(actor, params: Params, start: int, count: int) -> tuple[i
 
 
 def _tms_sessions() -> QuerySet:
-    return Session.objects.filter(
-        course__modality=Modality.TMS,
-        tms__isnull=False,
-        status__in=list(clinical.PROCEDURE_STATUS),
-    ).select_related(
-        "course__protocol", "tms__motor_threshold", "signed_by", "documented_by", "clinic"
+    # A delivered session earlier in the course: this one is not the first (90867) [R50].
+    earlier = Session.objects.filter(
+        delivered_q(), course_id=OuterRef("course_id"), number__lt=OuterRef("number")
+    )
+    return (
+        Session.objects.filter(
+            course__modality=Modality.TMS,
+            tms__isnull=False,
+            status__in=list(clinical.PROCEDURE_STATUS),
+        )
+        .select_related(
+            "course__protocol", "tms__motor_threshold", "signed_by", "documented_by", "clinic"
+        )
+        .annotate(after_first=Exists(earlier))
     )
 
 
 def _procedure(session) -> dict:
-    line = session_codes(session)[0]  # the billing rule's CPT code [R50]
+    """The session's CPT code by the billing rule (as ``billing.services.session_codes``
+    gives it): 90867 first, 90869 with the motor threshold measured that day, else 90868 [R50]."""
+    threshold = session.tms.motor_threshold
+    line = coding.tms_codes(
+        first_in_course=not session.after_first,
+        motor_threshold_redetermined=threshold is not None
+        and threshold.measured_on == session.planned_date,
+    )[0]
     return clinical.procedure(session, (line.code, line.label))
 
 

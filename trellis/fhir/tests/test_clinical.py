@@ -2,7 +2,11 @@
 Encounters and the audit trail: what each carries, its searches and paging, the clinic wall,
 the roles, and no psychotherapy note anywhere."""
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from trellis.audit.models import Action, AuditEvent
+from trellis.billing.services import session_codes
 from trellis.fhir.tests.helpers_clinical import ClinicalFhirTestCase
 from trellis.testing import actor_for
 from trellis.therapy.services import write_psychotherapy_note
@@ -151,6 +155,13 @@ class ProcedureTests(ClinicalFhirTestCase):
         self.assertEqual(
             (third["code"]["coding"][0]["code"], third["status"]), ("90868", "in-progress")
         )
+
+    def test_the_code_is_the_one_the_session_is_billed_with(self):
+        for session in (self.tms_first, self.tms_second, self.tms_third):
+            with self.subTest(number=session.number):
+                body = self.fhir_json(f"Procedure/{session.pk}")
+                session.refresh_from_db()
+                self.assertEqual(body["code"]["coding"][0]["code"], session_codes(session)[0].code)
 
     def test_sessions_not_begun_and_other_treatments_are_no_procedure(self):
         for session in (self.tms_planned, self.infusion, self.spray):
@@ -455,6 +466,30 @@ class AuditEventTests(ClinicalFhirTestCase):
         year = AuditEvent.objects.order_by("seq").first().occurred_at.year
         response = self.fhir("AuditEvent", token=self.admin_token, date=str(year - 1))
         self.assertEqual(response.json()["total"], 0)
+
+
+class QueryCountTests(ClinicalFhirTestCase):
+    def test_a_longer_page_takes_no_more_queries(self):
+        admin = self.api_token("admin")
+        for kind, token, params, sizes in (
+            ("Observation", self.token, "category=vital-signs", (2, 5)),
+            ("Procedure", self.token, "", (1, 3)),
+            ("MedicationAdministration", self.token, "", (1, 2)),
+            ("CarePlan", self.token, "", (2, 4)),  # both a combined plan and courses
+            # (sessions only: the appointments' part costs one query more, once)
+            ("Encounter", self.token, f"patient={self.other_patient.pk}", (2, 5)),
+            ("AuditEvent", admin, "", (2, 5)),
+        ):
+            self.client.get(f"/fhir/r4/{kind}", HTTP_AUTHORIZATION=f"Bearer {token}")
+            counts = []
+            for size in sizes:
+                url = f"/fhir/r4/{kind}?_count={size}&{params}"
+                with CaptureQueriesContext(connection) as queries:
+                    body = self.client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}").json()
+                self.assertEqual(len(body["entry"]), size, kind)
+                counts.append(len(queries))
+            with self.subTest(kind=kind):
+                self.assertEqual(counts[0], counts[1])
 
 
 class PsychotherapyNoteTests(ClinicalFhirTestCase):
