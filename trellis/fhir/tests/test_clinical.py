@@ -10,6 +10,7 @@ from trellis.billing.services import session_codes
 from trellis.fhir.tests.helpers_clinical import ClinicalFhirTestCase
 from trellis.testing import actor_for
 from trellis.therapy.services import write_psychotherapy_note
+from trellis.treatments.models import EsketamineRecord, InfusionRecord, TmsRecord
 
 LOINC = "http://loinc.org"
 
@@ -496,6 +497,10 @@ class PsychotherapyNoteTests(ClinicalFhirTestCase):
     def test_no_new_type_returns_a_psychotherapy_notes_text(self):
         secret = "Session explored the patient's grief over their brother zyxwv"
         write_psychotherapy_note(actor_for(self.therapist, self.clinic_a), self.patient, secret)
+        # The retired free-text therapy notes on the treatment records are not carried either.
+        TmsRecord.objects.filter(session=self.tms_first).update(therapy_note=secret, note=secret)
+        InfusionRecord.objects.filter(session=self.infusion).update(therapy_note=secret)
+        EsketamineRecord.objects.filter(session=self.spray).update(therapy_note=secret)
         admin = self.api_token("admin")
         bodies = []
         for kind, token in (
