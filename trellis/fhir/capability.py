@@ -4,6 +4,7 @@ US Core profile and search parameters, built from the same table the views dispa
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from trellis.fhir.resources import PROFILES
+from trellis.fhir.resources_clinical import PROFILES as MORE_PROFILES
 from trellis.fhir.selectors import SERVED
 
 # Search parameter → FHIR type, and where the base specification defines it.
@@ -20,6 +21,7 @@ PARAM_TYPES = {
     "name": "string",
     "birthdate": "date",
     "gender": "token",
+    "effective-time": "date",
 }
 BASE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 RELEASED = "2026-12-01"
@@ -37,6 +39,8 @@ def statement(base: str) -> dict:
         }
         if kind in PROFILES:
             entry["supportedProfile"] = [PROFILES[kind]]
+        if kind in MORE_PROFILES:
+            entry["supportedProfile"] = entry.get("supportedProfile", []) + MORE_PROFILES[kind]
         resources.append(entry)
     data = {
         "resourceType": "CapabilityStatement",

@@ -7,72 +7,21 @@ how many resources matched. A search returns ``(total, resources)`` for one page
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from trellis.accounts.permissions import Perm
-from trellis.audit.models import Action
-from trellis.audit.services import record_for
-from trellis.fhir import resources, search
+from trellis.fhir import resources, search, selectors_clinical
+from trellis.fhir.reading import Params, Served
+from trellis.fhir.reading import audit_search as _audit
+from trellis.fhir.reading import dates as _dates
+from trellis.fhir.reading import page as _page
+from trellis.fhir.reading import patient_filter as _patient_filter
 from trellis.measures.instruments import INSTRUMENTS
 from trellis.measures.models import Measure
 from trellis.patients import access
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertStatus, SafetyAlert
-from trellis.treatments.models import Session
-
-
-class Params:
-    """The query string: each parameter's values, and which of them a search used."""
-
-    def __init__(self, query: dict[str, list[str]]):
-        self.query = query
-        self.used: set[str] = set()
-
-    def all(self, name: str) -> list[str]:
-        self.used.add(name)
-        return [v for v in self.query.get(name, []) if v != ""]
-
-    def one(self, name: str) -> str | None:
-        values = self.all(name)
-        if len(values) > 1:
-            raise search.SearchError(name, "give it once")
-        return values[0] if values else None
-
-
-def _patient_filter(rows: QuerySet, params: Params, field: str = "patient_id") -> QuerySet:
-    value = params.one("patient")
-    if value is None:
-        return rows
-    pk = search.reference_id("patient", value)
-    return rows.filter(**{field: pk}) if pk else rows.none()
-
-
-def _dates(actor, rows: QuerySet, params: Params, name: str, field: str) -> QuerySet:
-    values = params.all(name)
-    if values:
-        rows = rows.filter(search.date_filter(name, values, field, actor.clinic.tzinfo))
-    return rows
-
-
-def _audit(actor, kind: str, params: Params, total: int) -> None:
-    record_for(
-        actor,
-        Action.QUERY,
-        object_type=f"fhir.{kind.lower()}",
-        detail={
-            "fhir_search": {k: v[:5] for k, v in params.query.items() if k in params.used},
-            "results": total,
-        },
-    )
-
-
-def _page(rows: QuerySet, start: int, count: int) -> list:
-    return list(rows[start : start + count])
-
 
 # Patient ------------------------------------------------------------------------------------
 
@@ -120,6 +69,8 @@ def _split_observation_id(pk: str) -> tuple[str, str]:
 
 def read_observation(actor, pk) -> dict:
     measure_id, suffix = _split_observation_id(pk)
+    if suffix in selectors_clinical.clinical.VITAL_KINDS:
+        return selectors_clinical.read_vital_observation(actor, measure_id, suffix)
     measure = access.load(actor, Measure.objects.all(), measure_id, Perm.MEASURE_READ)
     try:
         return resources.observation(measure, suffix)
@@ -169,6 +120,17 @@ def _category_matches(params: Params) -> bool:
 
 
 def search_observations(actor, params: Params, start: int, count: int):
+    """Questionnaire Observations (in the order answered), then vital signs (in the order
+    taken), paged as one list."""
+    total, found = _screening_observations(actor, params, start, count)
+    more, vitals = selectors_clinical.vital_observations(
+        actor, params, max(0, start - total), count - len(found)
+    )
+    _audit(actor, "Observation", params, total + more)
+    return total + more, found + vitals
+
+
+def _screening_observations(actor, params: Params, start: int, count: int):
     rows = _measures(actor, params)
     rows = _dates(actor, rows, params, "date", "observed_at")
     codes = None
@@ -196,7 +158,6 @@ def search_observations(actor, params: Params, start: int, count: int):
             position += 1
         if len(found) >= count:
             break
-    _audit(actor, "Observation", params, total)
     return total, found
 
 
@@ -227,31 +188,6 @@ def search_questionnaires(actor, params: Params, start: int, count: int):
     return len(found), found[start : start + count]
 
 
-# Encounter (treatment sessions) ------------------------------------------------------------------
-
-
-def _sessions() -> QuerySet:
-    return Session.objects.select_related("course__protocol")
-
-
-def read_encounter(actor, pk) -> dict:
-    return resources.encounter(access.load(actor, _sessions(), pk, Perm.SESSION_READ))
-
-
-def search_encounters(actor, params: Params, start: int, count: int):
-    access.require(actor, Perm.SESSION_READ)
-    rows = _patient_filter(_sessions().filter(clinic=actor.clinic), params)
-    values = params.all("date")
-    if values:
-        # The session's day (planned, and the day it ran: sessions run on their planned day).
-        rows = rows.filter(search.day_filter("date", values, "planned_date", actor.clinic.tzinfo))
-    rows = rows.order_by("planned_date", "number", "pk")
-    total = rows.count()
-    found = [resources.encounter(s) for s in _page(rows, start, count)]
-    _audit(actor, "Encounter", params, total)
-    return total, found
-
-
 # Flag (open safety alerts about a patient) ------------------------------------------------------
 
 
@@ -276,13 +212,6 @@ def search_flags(actor, params: Params, start: int, count: int):
     return total, found
 
 
-@dataclass(frozen=True)
-class Served:
-    read: Callable
-    search: Callable
-    params: tuple[str, ...]  # search parameters besides _count
-
-
 SERVED: dict[str, Served] = {
     "Patient": Served(
         read_patient,
@@ -300,6 +229,38 @@ SERVED: dict[str, Served] = {
         ("patient", "authored", "_lastUpdated"),
     ),
     "Questionnaire": Served(read_questionnaire, search_questionnaires, ("url",)),
-    "Encounter": Served(read_encounter, search_encounters, ("patient", "date")),
+    "Encounter": Served(
+        selectors_clinical.read_encounter, selectors_clinical.search_encounters, ("patient", "date")
+    ),
     "Flag": Served(read_flag, search_flags, ("patient", "date", "_lastUpdated")),
 }
+# Procedure, MedicationAdministration, CarePlan, Coverage and AuditEvent (selectors_clinical).
+SERVED.update(
+    {
+        "Procedure": Served(
+            selectors_clinical.read_procedure,
+            selectors_clinical.search_procedures,
+            ("patient", "date", "_lastUpdated"),
+        ),
+        "MedicationAdministration": Served(
+            selectors_clinical.read_medication_administration,
+            selectors_clinical.search_medication_administrations,
+            ("patient", "effective-time", "_lastUpdated"),
+        ),
+        "CarePlan": Served(
+            selectors_clinical.read_care_plan,
+            selectors_clinical.search_care_plans,
+            ("patient", "category", "date", "_lastUpdated"),
+        ),
+        "Coverage": Served(
+            selectors_clinical.read_coverage,
+            selectors_clinical.search_coverages,
+            ("patient", "_lastUpdated"),
+        ),
+        "AuditEvent": Served(
+            selectors_clinical.read_audit_event,
+            selectors_clinical.search_audit_events,
+            ("patient", "date", "_lastUpdated"),
+        ),
+    }
+)

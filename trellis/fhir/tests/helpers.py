@@ -24,8 +24,14 @@ DATA = Path(__file__).parent / "data"
 # QuestionnaireResponse.item.text and Questionnaire.item.text unknown. Both are R4 elements
 # (0..1 string), and the fhir.resources R4B models that built the resource accept them. Only
 # this issue, on exactly these paths, is set aside.
+#
+# It also loads US Core Blood Pressure without the pattern on its diastolic slice's code
+# (8462-4; the systolic slice keeps 8480-6), so that slice matches both components and is called
+# over its maximum of one. The suite checks the two components' codes itself
+# (test_clinical.VitalSignTests); only that issue, on that slice, is set aside.
 FALSE_POSITIVES = re.compile(
     r"^element\.unknown (QuestionnaireResponse|Questionnaire)(\.item\[\d+\])+\.text$"
+    r"|^profile\.slice\.cardinality\.max Observation\.component:diastolic$"
 )
 
 

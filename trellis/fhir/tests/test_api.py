@@ -16,7 +16,20 @@ from trellis.testing import actor_for
 from trellis.therapy.services import write_psychotherapy_note
 from trellis.treatments.services import start_course
 
-TYPES = ["Patient", "Observation", "QuestionnaireResponse", "Encounter", "Flag", "Questionnaire"]
+TYPES = [
+    "Patient",
+    "Observation",
+    "QuestionnaireResponse",
+    "Encounter",
+    "Flag",
+    "Questionnaire",
+    "Procedure",
+    "MedicationAdministration",
+    "CarePlan",
+    "Coverage",
+]
+# Served too, to the clinic's administrators alone (test_clinical.py walks it).
+ADMIN_TYPES = ["AuditEvent"]
 
 
 class CapabilityStatementTests(FhirTestCase):
@@ -29,12 +42,19 @@ class CapabilityStatementTests(FhirTestCase):
             (body["resourceType"], body["fhirVersion"]), ("CapabilityStatement", "4.0.1")
         )
         served = {r["type"]: r for r in body["rest"][0]["resource"]}
-        self.assertEqual(sorted(served), sorted(TYPES))
+        self.assertEqual(sorted(served), sorted(TYPES + ADMIN_TYPES))
+        us_core = "http://hl7.org/fhir/us/core/StructureDefinition/"
         self.assertEqual(
             served["Observation"]["supportedProfile"],
             [
-                "http://hl7.org/fhir/us/core/StructureDefinition/"
-                "us-core-observation-screening-assessment"
+                us_core + profile
+                for profile in (
+                    "us-core-observation-screening-assessment",
+                    "us-core-blood-pressure",
+                    "us-core-heart-rate",
+                    "us-core-pulse-oximetry",
+                    "us-core-respiratory-rate",
+                )
             ],
         )
         self.assertEqual(
@@ -99,7 +119,7 @@ class AccessTests(FhirTestCase):
             f"Observation/{self.gad7.pk}-item8",
             f"Observation/{self.phq9.pk}",
             "Questionnaire/bdi",
-            "Procedure",
+            "Appointment",
             f"DocumentReference/{self.patient.pk}",
             "Patient/a/b",
         ):

@@ -42,7 +42,7 @@ CLINICAL: dict[str, set[str]] = {
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
     "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
     # FHIR R4 reads what the clinical apps store; nothing below it imports it.
-    "fhir": {"measures", "treatments", "safety"},
+    "fhir": {"measures", "treatments", "safety", "billing", "scheduling", "plans"},
     "portal": {
         "measures",
         "scheduling",
