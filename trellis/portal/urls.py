@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views
+from trellis.portal import views, views_passkeys
 
 urlpatterns = [
     path(
@@ -29,4 +29,22 @@ urlpatterns = [
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
     path("portal/journal/", views.journal, name="portal_journal"),
+    path("portal/passkeys/", views_passkeys.passkey_list, name="portal_passkeys"),
+    path(
+        "portal/passkeys/options/",
+        views_passkeys.registration_options,
+        name="portal_passkey_options",
+    ),
+    path("portal/passkeys/add/", views_passkeys.register, name="portal_passkey_add"),
+    path(
+        "portal/passkeys/<uuid:passkey_id>/remove/",
+        views_passkeys.remove,
+        name="portal_passkey_remove",
+    ),
+    path(
+        "portal/sign-in/passkey/options/",
+        views_passkeys.sign_in_options,
+        name="portal_passkey_sign_in_options",
+    ),
+    path("portal/sign-in/passkey/", views_passkeys.sign_in, name="portal_passkey_sign_in"),
 ]
