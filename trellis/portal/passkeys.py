@@ -155,6 +155,8 @@ def register(
         raise InputError("name", "must not be empty; for example “My phone”")
     if len(name) > NAME_MAX:
         raise InputError("name", f"must be at most {NAME_MAX} characters")
+    if PortalPasskey.objects.filter(account=account, name__iexact=name).exists():
+        raise InputError("name", "is the name of another of your passkeys; choose another")
     if challenge is None:
         raise InputError("credential", "took too long or was already used; please try again")
     credential = _as_dict(credential)

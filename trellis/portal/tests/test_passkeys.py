@@ -200,6 +200,15 @@ class RegistrationTests(PasskeyTestCase):
         self.assertEqual(response.status_code, 422)
         self.assertEqual(response.json()["field"], "name")
 
+    def test_each_passkey_has_its_own_name(self):
+        self.assertEqual(self.register(name="My phone")[0].status_code, 201)
+        response, _ = self.register(name="my  PHONE")
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("another of your passkeys", response.json()["detail"])
+        # Another patient may use the same name.
+        browser_b, _ = self.enrol(self.patient_b, self.prescriber_b, "alan")
+        self.assertEqual(self.register(browser_b, name="My phone")[0].status_code, 201)
+
     def test_a_registration_challenge_is_used_once_and_expires(self):
         authenticator = SoftAuthenticator()
         options = post_json(self.browser, "/portal/passkeys/options/").json()
