@@ -116,7 +116,7 @@
         return post(form.action, { name: name, credential: credentialJSON(credential) });
       }).then(function (answer) {
         if (!answer.ok) throw { detail: answer.data.detail };
-        window.location.assign(form.dataset.doneUrl);
+        window.location.assign(answer.data.redirect || form.dataset.doneUrl);
       }).then(null, function (failure) {
         show(error, (failure && failure.detail) || "Something went wrong. Please try again.");
         button.disabled = false;

@@ -41,7 +41,13 @@ class PortalAccount(models.Model):
 
     @property
     def ready(self) -> bool:
-        """Whether the account can sign in: active, with its authenticator enrolled."""
+        """Whether the account can sign in: active, with its authenticator app enrolled or a
+        passkey registered."""
+        return self.is_active and (self.code_ready or self.passkeys.exists())
+
+    @property
+    def code_ready(self) -> bool:
+        """Whether password and code sign in: active, with its authenticator app enrolled."""
         return self.is_active and self.totp_confirmed_at is not None
 
 

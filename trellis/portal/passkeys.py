@@ -146,10 +146,12 @@ def register(
     challenge: bytes | None,
     rp: RelyingParty,
     source_address: str = "",
+    enrolling: bool = False,
     now: datetime | None = None,
 ) -> PortalPasskey:
     """Store the passkey the patient's device just made, once its answer checks out: our
-    challenge, this origin and host, the holder verified."""
+    challenge, this origin and host, the holder verified. ``enrolling``: in place of the
+    authenticator app while the sign-in is set up; the account can then sign in with it."""
     name = " ".join((name or "").split())
     if not name:
         raise InputError("name", "must not be empty; for example “My phone”")
@@ -193,7 +195,10 @@ def register(
         obj=passkey,
         username=PORTAL_USERNAME,
         source_address=source_address,
-        detail={"portal": "passkey added", "name": name},
+        detail={
+            "portal": "passkey added at set-up" if enrolling else "passkey added",
+            "name": name,
+        },
     )
     return passkey
 

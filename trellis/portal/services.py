@@ -310,7 +310,7 @@ def sign_in(
     account = PortalAccount.objects.select_related("patient", "clinic").filter(login=login).first()
     password_ok = check_password(password, account.password if account else _DUMMY_HASH)
     step = None
-    if account is not None and password_ok and account.ready:
+    if account is not None and password_ok and account.code_ready:
         step = totp.verify(account.totp_key, code, account.totp_last_t, now=now.timestamp())
     if step is None:
         with transaction.atomic():

@@ -29,6 +29,12 @@ urlpatterns = [
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
     path("portal/journal/", views.journal, name="portal_journal"),
+    path(
+        "portal/authenticator/passkey/options/",
+        views_passkeys.enrolment_options,
+        name="portal_enrol_passkey_options",
+    ),
+    path("portal/authenticator/passkey/", views_passkeys.enrol, name="portal_enrol_passkey"),
     path("portal/passkeys/", views_passkeys.passkey_list, name="portal_passkeys"),
     path(
         "portal/passkeys/options/",

@@ -22,7 +22,7 @@ from trellis.lib.errors import InputError
 from trellis.lib.http import client_address
 from trellis.portal import passkeys, selectors, services, session
 from trellis.portal.models import PortalPasskey
-from trellis.portal.views import _page
+from trellis.portal.views import _page, enrolling_account
 
 
 def relying_party(request: HttpRequest) -> passkeys.RelyingParty:
@@ -130,6 +130,47 @@ def remove(request: HttpRequest, passkey_id: UUID) -> HttpResponse:
         raise Http404("No such passkey.") from None
     messages.success(request, f"Passkey “{passkey.name}” removed. It no longer signs you in.")
     return redirect("portal_passkeys")
+
+
+# --- A passkey in place of the authenticator app, when the sign-in is set up -------------------
+
+
+@require_POST
+def enrolment_options(request: HttpRequest) -> HttpResponse:
+    account = enrolling_account(request)
+    if account is None:
+        return _json({"detail": "Please open your invitation link again."}, 401)
+    options, challenge = passkeys.registration_options(account, relying_party(request))
+    passkeys.keep_challenge(request.portal_session, passkeys.REGISTRATION, challenge)
+    return _options(options)
+
+
+@require_POST
+def enrol(request: HttpRequest) -> HttpResponse:
+    """The passkey finishes setting up the sign-in, as the app's first code would."""
+    account = enrolling_account(request)
+    if account is None:
+        return _json({"detail": "Please open your invitation link again."}, 401)
+    challenge = passkeys.take_challenge(request.portal_session, passkeys.REGISTRATION)
+    try:
+        body = _body(request)
+        passkey = passkeys.register(
+            account,
+            body.get("credential"),
+            name=str(body.get("name") or ""),
+            challenge=challenge,
+            rp=relying_party(request),
+            source_address=client_address(request),
+            enrolling=True,
+        )
+    except InputError as error:
+        label = _LABELS.get(error.field, error.field)
+        return _json({"field": error.field, "detail": f"{label}: {error.message}"}, 422)
+    session.end(request)
+    messages.success(request, "Your sign-in is ready. Sign in with your passkey.")
+    return _json(
+        {"id": str(passkey.id), "name": passkey.name, "redirect": reverse("portal_sign_in")}, 201
+    )
 
 
 # --- Signing in with a passkey ---------------------------------------------------------------

@@ -16,8 +16,8 @@ from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.portal import passkeys
-from trellis.portal.models import PortalPasskey, SignInFailure
+from trellis.portal import passkeys, totp
+from trellis.portal.models import PortalAccount, PortalPasskey, SignInFailure
 from trellis.portal.tests.base import PASSWORD, PortalTestCase
 
 ORIGIN = "http://testserver"  # the test client's scheme and host
@@ -399,3 +399,68 @@ class PasskeyWallTests(PasskeyTestCase):
         self.sign_in(self.front_desk)
         self.assertEqual(self.client.get("/portal/passkeys/").status_code, 302)
         self.assertEqual(post_json(self.client, "/portal/passkeys/options/").status_code, 401)
+
+
+class EnrolmentTests(PortalTestCase):
+    """A passkey in place of the authenticator app, when the invitation is accepted."""
+
+    def accept(self) -> Client:
+        token = self.invite(self.patient, self.front_desk)
+        browser = Client()
+        response = browser.post(
+            f"/portal/welcome/{token}/",
+            {"login": "ada", "password": PASSWORD, "password_again": PASSWORD},
+        )
+        self.assertRedirects(response, "/portal/authenticator/", fetch_redirect_response=False)
+        return browser
+
+    def test_a_passkey_finishes_the_set_up_and_signs_in_alone(self):
+        browser = self.accept()
+        self.assertContains(browser.get("/portal/authenticator/"), "Use a passkey instead")
+        authenticator = SoftAuthenticator()
+        options = post_json(browser, "/portal/authenticator/passkey/options/").json()
+        answer = authenticator.create(options)
+        response = post_json(
+            browser, "/portal/authenticator/passkey/", {"name": "My phone", "credential": answer}
+        )
+        self.assertEqual(response.status_code, 201)
+        self.assertEqual(response.json()["redirect"], "/portal/sign-in/")
+        account = PortalAccount.objects.get(patient=self.patient)
+        self.assertTrue(account.ready)
+        self.assertIsNone(account.totp_confirmed_at)
+        event = AuditEvent.objects.get(
+            action=Action.CREATE, object_id=str(account.passkeys.get().pk)
+        )
+        self.assertEqual(event.detail["portal"], "passkey added at set-up")
+        # The set-up session is over: it is nobody, and cannot add another passkey.
+        self.assertEqual(browser.get("/portal/").status_code, 302)
+        self.assertEqual(
+            post_json(browser, "/portal/authenticator/passkey/options/").status_code, 401
+        )
+
+        signed_in = Client()
+        options = post_json(signed_in, "/portal/sign-in/passkey/options/").json()
+        response = post_json(
+            signed_in, "/portal/sign-in/passkey/", {"credential": authenticator.get(options)}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(signed_in.get("/portal/"), "Hello, Ada")
+
+    def test_with_a_passkey_and_no_app_the_password_alone_never_signs_in(self):
+        browser = self.accept()
+        options = post_json(browser, "/portal/authenticator/passkey/options/").json()
+        answer = SoftAuthenticator().create(options)
+        post_json(
+            browser, "/portal/authenticator/passkey/", {"name": "Phone", "credential": answer}
+        )
+        account = PortalAccount.objects.get(patient=self.patient)
+        # Even the code of the app key that was shown, but never confirmed, is refused.
+        code = totp.code_at(account.totp_key, time.time())
+        response = Client().post(
+            "/portal/sign-in/", {"login": "ada", "password": PASSWORD, "code": code}
+        )
+        self.assertContains(response, "do not match")
+
+    def test_without_an_invitation_there_is_nothing_to_set_up(self):
+        for url in ("/portal/authenticator/passkey/options/", "/portal/authenticator/passkey/"):
+            self.assertEqual(post_json(Client(), url).status_code, 401)

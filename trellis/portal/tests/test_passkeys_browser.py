@@ -20,21 +20,20 @@ PASSWORD = "lantern orchard velvet 42"
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_patient_adds_a_passkey_on_the_phone_and_signs_in_with_it(live_server, chromium):
-    from playwright.sync_api import expect
-
+def invited_patient():
+    """Margaret, invited by the front desk: the invitation's token."""
     clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
     desk = make_staff("frontdesk", clinic, Role.FRONT_DESK)
     patient = make_patient(actor_for(desk, clinic), "Margaret", "Hamilton")
     patient.email = "margaret@example.org"
     patient.save(update_fields=["email"])
-    sent = services.invite(actor_for(desk, clinic), patient)
-    account = services.accept_invitation(sent.token, login="margaret", password=PASSWORD)
-    services.confirm_totp(account, totp.code_at(account.totp_key, time.time()))
+    return services.invite(actor_for(desk, clinic), patient).token
 
+
+def phone_with_authenticator(chromium):
+    """A phone-size page whose device holds passkeys and verifies its holder."""
     context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    errors = page_errors(page)
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send(
@@ -50,6 +49,16 @@ def test_a_patient_adds_a_passkey_on_the_phone_and_signs_in_with_it(live_server,
             }
         },
     )
+    return context, page
+
+
+def test_a_patient_adds_a_passkey_on_the_phone_and_signs_in_with_it(live_server, chromium):
+    from playwright.sync_api import expect
+
+    account = services.accept_invitation(invited_patient(), login="margaret", password=PASSWORD)
+    services.confirm_totp(account, totp.code_at(account.totp_key, time.time()))
+    context, page = phone_with_authenticator(chromium)
+    errors = page_errors(page)
 
     # First sign-in: password and the authenticator app's next code.
     page.goto(live_server.url + "/portal/sign-in/")
@@ -77,5 +86,26 @@ def test_a_patient_adds_a_passkey_on_the_phone_and_signs_in_with_it(live_server,
     passkey = PortalPasskey.objects.get(account=account)
     assert passkey.last_used_at is not None
     assert PortalAccount.objects.get(pk=account.pk).last_sign_in_at <= timezone.now()
+    assert errors == []
+    context.close()
+
+
+def test_a_patient_sets_up_the_sign_in_with_a_passkey_instead_of_an_app(live_server, chromium):
+    from playwright.sync_api import expect
+
+    token = invited_patient()
+    context, page = phone_with_authenticator(chromium)
+    errors = page_errors(page)
+    page.goto(f"{live_server.url}/portal/welcome/{token}/")
+    page.get_by_label("Sign-in name").fill("margaret")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password again").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").tap()
+    page.get_by_role("button", name="Use a passkey instead").tap()
+    expect(page.get_by_text("Your sign-in is ready. Sign in with your passkey.")).to_be_visible()
+    account = PortalAccount.objects.get(login="margaret")
+    assert account.ready and account.totp_confirmed_at is None
+    page.get_by_role("button", name="Sign in with a passkey").tap()
+    expect(page.get_by_role("heading", name="Hello, Margaret")).to_be_visible()
     assert errors == []
     context.close()
