@@ -205,8 +205,16 @@ def register(
 
 @transaction.atomic
 def remove(account: PortalAccount, passkey_id, *, source_address: str = "") -> PortalPasskey:
-    """Remove one of the patient's own passkeys; another's is PortalPasskey.DoesNotExist."""
+    """Remove one of the patient's own passkeys; another's is PortalPasskey.DoesNotExist.
+    The last way to sign in is kept: without an authenticator app, the last passkey stays."""
     passkey = PortalPasskey.objects.select_for_update().get(pk=passkey_id, account=account)
+    others = PortalPasskey.objects.filter(account=account).exclude(pk=passkey.pk)
+    if not account.code_ready and not others.exists():
+        raise InputError(
+            "passkey",
+            "is your only way to sign in; add another passkey first, or ask your clinic for a "
+            "new invitation",
+        )
     record(
         Action.DELETE,
         clinic=account.clinic,

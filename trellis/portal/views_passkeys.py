@@ -128,6 +128,9 @@ def remove(request: HttpRequest, passkey_id: UUID) -> HttpResponse:
         )
     except PortalPasskey.DoesNotExist:
         raise Http404("No such passkey.") from None
+    except InputError as error:
+        messages.error(request, f"Nothing removed: this passkey {error.message}.")
+        return redirect("portal_passkeys")
     messages.success(request, f"Passkey “{passkey.name}” removed. It no longer signs you in.")
     return redirect("portal_passkeys")
 

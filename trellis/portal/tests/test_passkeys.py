@@ -461,6 +461,23 @@ class EnrolmentTests(PortalTestCase):
         )
         self.assertContains(response, "do not match")
 
+    def test_the_last_passkey_of_a_sign_in_without_an_app_is_kept(self):
+        browser = self.accept()
+        authenticator = SoftAuthenticator()
+        options = post_json(browser, "/portal/authenticator/passkey/options/").json()
+        post_json(
+            browser,
+            "/portal/authenticator/passkey/",
+            {"name": "Phone", "credential": authenticator.create(options)},
+        )
+        signed_in = Client()
+        options = post_json(signed_in, "/portal/sign-in/passkey/options/").json()
+        post_json(signed_in, "/portal/sign-in/passkey/", {"credential": authenticator.get(options)})
+        passkey = PortalPasskey.objects.get()
+        response = signed_in.post(f"/portal/passkeys/{passkey.pk}/remove/", follow=True)
+        self.assertContains(response, "only way to sign in")
+        self.assertTrue(PortalPasskey.objects.filter(pk=passkey.pk).exists())
+
     def test_without_an_invitation_there_is_nothing_to_set_up(self):
         for url in ("/portal/authenticator/passkey/options/", "/portal/authenticator/passkey/"):
             self.assertEqual(post_json(Client(), url).status_code, 401)
