@@ -432,6 +432,8 @@ class EnrolmentTests(PortalTestCase):
             action=Action.CREATE, object_id=str(account.passkeys.get().pk)
         )
         self.assertEqual(event.detail["portal"], "passkey added at set-up")
+        self.sign_in(self.front_desk)
+        self.assertContains(self.client.get(f"/patients/{self.patient.id}/"), "Signed up as")
         # The set-up session is over: it is nobody, and cannot add another passkey.
         self.assertEqual(browser.get("/portal/").status_code, 302)
         self.assertEqual(
