@@ -60,8 +60,12 @@ def test_a_patient_adds_a_passkey_on_the_phone_and_signs_in_with_it(live_server,
     context, page = phone_with_authenticator(chromium)
     errors = page_errors(page)
 
-    # First sign-in: password and the authenticator app's next code.
+    # No passkey on the device yet: the page says so.
     page.goto(live_server.url + "/portal/sign-in/")
+    page.get_by_role("button", name="Sign in with a passkey").tap()
+    expect(page.get_by_role("alert")).to_contain_text("This device has no passkey for Trellis")
+
+    # First sign-in: password and the authenticator app's next code.
     page.get_by_label("Sign-in name").fill("margaret")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("6-digit code").fill(totp.code_at(account.totp_key, time.time() + totp.STEP))
