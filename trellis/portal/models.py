@@ -41,7 +41,13 @@ class PortalAccount(models.Model):
 
     @property
     def ready(self) -> bool:
-        """Whether the account can sign in: active, with its authenticator enrolled."""
+        """Whether the account can sign in: active, with its authenticator app enrolled or a
+        passkey registered."""
+        return self.is_active and (self.code_ready or self.passkeys.exists())
+
+    @property
+    def code_ready(self) -> bool:
+        """Whether password and code sign in: active, with its authenticator app enrolled."""
         return self.is_active and self.totp_confirmed_at is not None
 
 
@@ -138,3 +144,26 @@ class EducationPage(models.Model):
     def is_for(self, modalities) -> bool:
         """Whether a patient with courses of ``modalities`` is given this page."""
         return "all" in self.treatments or bool(set(self.treatments) & set(modalities))
+class PortalPasskey(models.Model):
+    """A passkey (WebAuthn credential) the patient registered: signs in alone, in place of
+    password and code. Only the public key is stored; the private key never leaves the
+    patient's device or passkey manager."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(PortalAccount, on_delete=models.CASCADE, related_name="passkeys")
+    # base64url, as the browser sends it; at most 1023 bytes by the WebAuthn specification.
+    credential_id = models.CharField(max_length=1400, unique=True)
+    public_key = models.BinaryField(help_text="COSE_Key, as the authenticator gave it")
+    # The authenticator's signature counter: it must grow, or the key may have been copied.
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    name = models.CharField(max_length=60, help_text="The patient's name for the device")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Passkey {self.name}"

@@ -169,6 +169,8 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     return {
         "patient": patient,
         "account": account,
+        # Loaded here: with no authenticator app, readiness asks whether a passkey exists.
+        "ready": account is not None and account.ready,
         "invitation": invitation,
         "invitation_open": invitation is not None
         and invitation.used_at is None

@@ -34,6 +34,7 @@ from trellis.portal.models import (
     PORTAL_USERNAME,
     PortalAccount,
     PortalInvitation,
+    PortalPasskey,
     SignInFailure,
 )
 
@@ -217,6 +218,8 @@ def accept_invitation(
         account.totp_last_t = -1
         account.is_active = True
         account.save()
+        # ... and so may the devices holding its passkeys.
+        passkeys, _ = PortalPasskey.objects.filter(account=account).delete()
         record(
             Action.UPDATE,
             clinic=patient.clinic,
@@ -224,7 +227,8 @@ def accept_invitation(
             obj=account,
             username=PORTAL_USERNAME,
             source_address=source_address,
-            detail={"portal": "password set"},
+            detail={"portal": "password set"}
+            | ({"passkeys_removed": passkeys} if passkeys else {}),
         )
     return account
 
@@ -279,7 +283,9 @@ def is_locked(login: str, address: str, *, now: datetime | None = None) -> bool:
     TRELLIS_LOCKOUT_ADDRESS_FAILURES across any names, each for AXES_COOLOFF_TIME."""
     since = _failure_window(now or timezone.now())
     recent = SignInFailure.objects.filter(at__gte=since)
-    if recent.filter(login=normal_login(login)).count() >= settings.AXES_FAILURE_LIMIT:
+    login = normal_login(login)
+    # No name (a passkey the portal does not know): only the address's failures count.
+    if login and recent.filter(login=login).count() >= settings.AXES_FAILURE_LIMIT:
         return True
     address_limit = settings.TRELLIS_LOCKOUT_ADDRESS_FAILURES
     return bool(address) and recent.filter(address=address).count() >= address_limit
@@ -304,7 +310,7 @@ def sign_in(
     account = PortalAccount.objects.select_related("patient", "clinic").filter(login=login).first()
     password_ok = check_password(password, account.password if account else _DUMMY_HASH)
     step = None
-    if account is not None and password_ok and account.ready:
+    if account is not None and password_ok and account.code_ready:
         step = totp.verify(account.totp_key, code, account.totp_last_t, now=now.timestamp())
     if step is None:
         with transaction.atomic():

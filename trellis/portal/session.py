@@ -74,7 +74,9 @@ class PortalSessionMiddleware:
 
 
 def _account(request: HttpRequest, session):
-    from trellis.portal.models import PortalAccount
+    from django.db.models import Exists, OuterRef, Q
+
+    from trellis.portal.models import PortalAccount, PortalPasskey
     from trellis.portal.services import record_sign_out
 
     account_id = session.get(ACCOUNT)
@@ -83,7 +85,11 @@ def _account(request: HttpRequest, session):
     now = time.time()
     account = (
         PortalAccount.objects.select_related("patient", "clinic")
-        .filter(pk=account_id, is_active=True, totp_confirmed_at__isnull=False)
+        .filter(pk=account_id, is_active=True)
+        .filter(
+            Q(totp_confirmed_at__isnull=False)
+            | Exists(PortalPasskey.objects.filter(account=OuterRef("pk")))
+        )
         .first()
     )
     expired = now - session.get(LAST_SEEN, 0) > IDLE_MINUTES * 60 or (

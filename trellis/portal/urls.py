@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views, views_education, views_groups, views_notes
+from trellis.portal import views, views_education, views_groups, views_notes, views_passkeys
 
 urlpatterns = [
     path(
@@ -41,4 +41,28 @@ urlpatterns = [
     path("education/<uuid:page_id>/review/", views_education.review, name="education_review"),
     path("education/<uuid:page_id>/publish/", views_education.publish, name="education_publish"),
     path("education/<uuid:page_id>/withdraw/", views_education.withdraw, name="education_withdraw"),
+    path(
+        "portal/authenticator/passkey/options/",
+        views_passkeys.enrolment_options,
+        name="portal_enrol_passkey_options",
+    ),
+    path("portal/authenticator/passkey/", views_passkeys.enrol, name="portal_enrol_passkey"),
+    path("portal/passkeys/", views_passkeys.passkey_list, name="portal_passkeys"),
+    path(
+        "portal/passkeys/options/",
+        views_passkeys.registration_options,
+        name="portal_passkey_options",
+    ),
+    path("portal/passkeys/add/", views_passkeys.register, name="portal_passkey_add"),
+    path(
+        "portal/passkeys/<uuid:passkey_id>/remove/",
+        views_passkeys.remove,
+        name="portal_passkey_remove",
+    ),
+    path(
+        "portal/sign-in/passkey/options/",
+        views_passkeys.sign_in_options,
+        name="portal_passkey_sign_in_options",
+    ),
+    path("portal/sign-in/passkey/", views_passkeys.sign_in, name="portal_passkey_sign_in"),
 ]

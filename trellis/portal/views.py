@@ -130,16 +130,23 @@ def _unusable(request: HttpRequest, unusable: services.InvitationUnusable) -> Ht
     )
 
 
-def authenticator(request: HttpRequest) -> HttpResponse:
-    """Enrol an authenticator app: scan the code (or type the key), then type what it shows."""
+def enrolling_account(request: HttpRequest) -> PortalAccount | None:
+    """The account between its password and its authenticator (app or passkey), if this
+    session set its password."""
     account_id = request.portal_session.get(session.ENROLLING)
-    account = (
+    return (
         PortalAccount.objects.select_related("clinic", "patient")
         .filter(pk=account_id, totp_confirmed_at__isnull=True, is_active=True)
         .first()
         if account_id
         else None
     )
+
+
+def authenticator(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app: scan the code (or type the key), then type what it shows.
+    Or make a passkey instead (``views_passkeys.enrol``)."""
+    account = enrolling_account(request)
     if account is None:
         return redirect("portal_sign_in")
     form = CodeForm(request.POST or None)
