@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views
+from trellis.portal import views, views_requests
 
 urlpatterns = [
     path(
@@ -14,6 +14,12 @@ urlpatterns = [
         "patients/<uuid:patient_id>/portal-sign-in/revoke/",
         views.revoke,
         name="portal_revoke",
+    ),
+    path("portal-requests/", views_requests.request_queue, name="portal_request_queue"),
+    path(
+        "portal-requests/<uuid:request_id>/answer/",
+        views_requests.answer,
+        name="portal_request_answer",
     ),
     # The patient's portal: its own session cookie, sent only under /portal/.
     path("portal/", views.home, name="portal_home"),
@@ -29,4 +35,15 @@ urlpatterns = [
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
     path("portal/journal/", views.journal, name="portal_journal"),
+    path("portal/appointments/", views_requests.appointments, name="portal_appointments"),
+    path(
+        "portal/appointments/<uuid:appointment_id>/cancel/",
+        views_requests.ask_to_cancel,
+        name="portal_ask_cancel",
+    ),
+    path(
+        "portal/appointments/<uuid:appointment_id>/change/",
+        views_requests.ask_to_reschedule,
+        name="portal_ask_reschedule",
+    ),
 ]
