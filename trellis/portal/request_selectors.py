@@ -15,6 +15,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.selectors import audited_page
 from trellis.patients import access
 from trellis.portal.models import PortalAccount, PortalRequest, RequestStatus
+from trellis.portal.requests import can_ask_about
 from trellis.scheduling import patient_words
 from trellis.scheduling.models import Appointment
 
@@ -30,6 +31,7 @@ class AppointmentLine:
     appointment: Appointment
     words: str  # its kind as a patient says it: "follow-up visit"
     waiting: PortalRequest | None  # the patient's open request about it, if any
+    askable: bool = False  # whether the patient may ask to cancel or move it here
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,14 @@ def appointments_page(account: PortalAccount, *, now: datetime | None = None) ->
             appointment_id__in=missing, status=RequestStatus.OPEN
         ):
             waiting[row.appointment_id] = row
+    today = account.clinic.today()
     return AppointmentsPage(
-        [AppointmentLine(a, patient_words.plain(a.kind), waiting.get(a.pk)) for a in upcoming],
+        [
+            AppointmentLine(
+                a, patient_words.plain(a.kind), waiting.get(a.pk), can_ask_about(a, today)
+            )
+            for a in upcoming
+        ],
         [AppointmentLine(a, patient_words.plain(a.kind), None) for a in past],
         requests,
     )

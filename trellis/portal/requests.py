@@ -139,6 +139,17 @@ def _check_own_upcoming(account: PortalAccount, appointment: Appointment | None,
             "appointment",
             "has begun, passed or been cancelled; call the clinic about it instead",
         )
+    if not can_ask_about(appointment, account.clinic.today()):
+        raise InputError(
+            "appointment", "is today: the clinic may not read a request in time, please call"
+        )
+
+
+def can_ask_about(appointment: Appointment, today) -> bool:
+    """Whether the portal offers to ask about ``appointment``: booked or confirmed, on a later
+    clinic day than ``today`` (on the day itself the patient calls: a request might be read
+    too late)."""
+    return appointment.status in MOVABLE and appointment.day > today
 
 
 def handle(

@@ -159,7 +159,7 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
     check("ask to change the time")
     page.get_by_label("Days and times that suit you (optional)").fill("Friday morning")
     page.get_by_role("button", name="Send my request for another time").tap()
-    expect(page.get_by_text("You asked to change the time on")).to_be_visible()
+    expect(page.get_by_text("You have asked to change the time.")).to_be_visible()
     check("appointments after asking to change")
 
     asked = PortalRequest.objects.filter(patient=patient).order_by("created_at")

@@ -4,7 +4,9 @@ patient's clinic answers, and the patient reads the answer."""
 
 from datetime import timedelta
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
@@ -92,7 +94,7 @@ class AskTests(RequestTestCase):
         self.soon.refresh_from_db()
         self.assertEqual(self.soon.status, AppointmentStatus.BOOKED)
         page = self.ada.get("/portal/appointments/")
-        self.assertContains(page, "You asked to cancel on")
+        self.assertContains(page, "You have asked to cancel.")
         self.assertNotContains(page, f"/portal/appointments/{self.soon.id}/cancel/")
         event = AuditEvent.objects.get(action=Action.CREATE, object_id=str(row.pk))
         self.assertEqual((event.username, event.patient), (PORTAL_USERNAME, self.patient))
@@ -184,6 +186,21 @@ class AskTests(RequestTestCase):
         )
         past = self.appoint(self.patient, days=-2)
         self.assertEqual(self.ada.post(f"/portal/appointments/{past.id}/cancel/").status_code, 404)
+        self.assertFalse(PortalRequest.objects.exists())
+
+    def test_an_appointment_on_the_clinics_day_is_for_a_phone_call(self):
+        # Later on the clinic's day (the stored day is what the rule reads, at any hour).
+        today = self.appoint(self.patient, days=0, kind="therapy")
+        Appointment.objects.filter(pk=today.pk).update(
+            start=timezone.now() + timedelta(minutes=5),
+            end=timezone.now() + timedelta(minutes=50),
+            day=self.clinic_a.today(),
+        )
+        page = self.ada.get("/portal/appointments/")
+        self.assertNotContains(page, f"/portal/appointments/{today.id}/cancel/")
+        self.assertContains(page, "To change or cancel it now, please call the clinic.")
+        response = self.ada.post(f"/portal/appointments/{today.id}/cancel/", {"message": ""})
+        self.assertContains(response, "is today", status_code=422)
         self.assertFalse(PortalRequest.objects.exists())
 
 
@@ -306,3 +323,28 @@ class FrontDeskTests(RequestTestCase):
         self.assertEqual(response.status_code, 403)
         self.row.refresh_from_db()
         self.assertEqual(self.row.status, RequestStatus.OPEN)
+
+
+class QueryCountTests(RequestTestCase):
+    """The patient's page and the front desk's list cost the same with one request as with
+    several: no query per row."""
+
+    def cost(self, client, url) -> int:
+        client.get(url)  # the first request after signing in also stores the session
+        with CaptureQueriesContext(connection) as queries:
+            self.assertEqual(client.get(url).status_code, 200)
+        return len(queries)
+
+    def ask_once_more(self, n):
+        appointment = self.appoint(self.patient, days=10 + n)
+        self.ada.post(f"/portal/appointments/{appointment.id}/change/", {"preferred": f"{n}"})
+
+    def test_no_query_per_row(self):
+        self.ask_once_more(0)
+        desk = self.staff(self.front_desk)
+        one = (self.cost(self.ada, "/portal/appointments/"), self.cost(desk, "/portal-requests/"))
+        for n in range(1, 4):
+            self.ask_once_more(n)
+        self.assertEqual(PortalRequest.objects.count(), 4)
+        many = (self.cost(self.ada, "/portal/appointments/"), self.cost(desk, "/portal-requests/"))
+        self.assertEqual(one, many)
