@@ -89,6 +89,7 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
 
     def check(name: str) -> None:
         """The page as it stands: axe's serious and critical findings, and its width."""
+        page.wait_for_load_state()
         found = axe_violations(page)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
@@ -127,10 +128,12 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
 
     page.get_by_role("navigation", name="Your portal").get_by_role("link", name="Aftercare").tap()
     expect(page).to_have_url(re.compile("/portal/aftercare/"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     check("aftercare")
 
     # A journal entry shared with the care team.
     page.get_by_role("navigation", name="Your portal").get_by_role("link", name="Journal").tap()
+    expect(page.get_by_role("heading", name="My journal")).to_be_visible()
     check("journal")
     page.get_by_label("Your entry").fill("Slept well after the walk. Felt steadier at work.")
     page.get_by_text("Me and my care team").tap()
