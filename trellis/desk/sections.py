@@ -22,6 +22,7 @@ from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.plans import selectors as plans
+from trellis.portal import request_selectors as portal_requests
 from trellis.safety import selectors as safety
 from trellis.scheduling import kinds
 from trellis.scheduling import selectors as scheduling
@@ -69,6 +70,15 @@ CANCEL_REQUESTS = Section(
     "No patient has asked to cancel or reschedule.",
     see_all="calendar_day",
     note="Answered by their appointment link; call them, then move or cancel. Soonest first.",
+)
+PORTAL_REQUESTS = Section(
+    "portal-requests",
+    "Requests from the patient portal",
+    portal_requests.open_requests_page,
+    "desk/rows/portal_request.html",
+    "No patient has asked anything from the portal.",
+    see_all="portal_request_queue",
+    note="To cancel, to change a time or for a new appointment; answer each. Oldest first.",
 )
 TO_SIGN = Section(
     "to-sign",
@@ -261,6 +271,7 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         ARRIVALS,
         NEW_REQUESTS,
         CANCEL_REQUESTS,
+        PORTAL_REQUESTS,
         UNCONFIRMED_TOMORROW,
         UNBOOKED_TODAY,
         PRIOR_AUTHORISATIONS,

@@ -15,6 +15,10 @@ class PortalConfig(AppConfig):
 
         naming.register("portal.portalaccount", from_id=lambda value: "Portal account")
         naming.register("portal.portalinvitation", from_id=lambda value: "Portal invitation")
+        naming.register(
+            "portal.portalrequest",
+            lambda r, tz: f"Portal request of {naming.day(r.created_at, tz)}",
+        )
         panels.register("portal", Perm.PATIENT_CHANGE, selectors.patient_card)
         # On every pass of the outbox worker: failed sign-ins past the lockout time.
         jobs.register(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_otp.util import random_hex
 
 from trellis.lib.models import staff_reference
+from trellis.scheduling.kinds import AppointmentKind
 
 # How the patient appears in the audit trail when acting in their portal.
 PORTAL_USERNAME = "(patient portal)"
@@ -167,3 +168,91 @@ class PortalPasskey(models.Model):
 
     def __str__(self) -> str:
         return f"Passkey {self.name}"
+class RequestKind(models.TextChoices):
+    CANCEL = "cancel", "Cancel an appointment"
+    RESCHEDULE = "reschedule", "Change an appointment's time"
+    APPOINTMENT = "appointment", "A new appointment"
+
+
+# What a patient may ask for from the portal, in the order offered, in the portal's words.
+# Treatment sessions are planned by their course, not asked for one by one.
+ASKABLE_WORDS: dict[str, str] = {
+    AppointmentKind.FOLLOW_UP: "A follow-up visit",
+    AppointmentKind.THERAPY: "A therapy session",
+    AppointmentKind.COACHING: "A health coaching session",
+    AppointmentKind.ASSESSMENT: "An assessment for a new treatment",
+}
+ASKABLE_KINDS: tuple[str, ...] = tuple(ASKABLE_WORDS)
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", "Waiting for the clinic"
+    DONE = "done", "Done"
+    DECLINED = "declined", "Declined"
+
+
+class PortalRequest(models.Model):
+    """A patient's request from the portal: to cancel an appointment, to change its time, or
+    for a new one. Never a booking: the clinic answers it (``requests.handle``) and books, moves
+    or cancels in the appointment book itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="portal_requests"
+    )
+    kind = models.CharField(max_length=12, choices=RequestKind.choices)
+    # The appointment to cancel or move; empty for a new appointment.
+    appointment = models.ForeignKey(
+        "scheduling.Appointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="portal_requests",
+    )
+    # For a new appointment: what kind (``scheduling.kinds.AppointmentKind``).
+    appointment_kind = models.CharField(max_length=16, blank=True)
+    preferred = models.CharField(
+        max_length=300, blank=True, help_text="Preferred days and times, in the patient's words"
+    )
+    message = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    handled_by = staff_reference(optional=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    reply = models.TextField(blank=True, help_text="The clinic's answer, shown to the patient")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["clinic", "status", "created_at"], name="portal_request_queue_idx")
+        ]
+        constraints = [
+            # One open request about an appointment at a time (``requests.ask`` says so first).
+            models.UniqueConstraint(
+                fields=["appointment"],
+                condition=models.Q(status="open", appointment__isnull=False),
+                name="one_open_portal_request_per_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Portal request ({self.kind}) of {self.created_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == RequestStatus.OPEN
+
+    @property
+    def asked(self) -> str:
+        """What the request asks, to follow "Asked": "to cancel", "to change the time",
+        "for a follow-up visit"."""
+        if self.kind == RequestKind.CANCEL:
+            return "to cancel"
+        if self.kind == RequestKind.RESCHEDULE:
+            return "to change the time"
+        return "for " + ASKABLE_WORDS.get(self.appointment_kind, "An appointment").lower()

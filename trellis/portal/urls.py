@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from trellis.portal import views, views_education, views_groups, views_notes, views_passkeys
+from trellis.portal import (
+    views,
+    views_education,
+    views_groups,
+    views_notes,
+    views_passkeys,
+    views_requests,
+)
 
 urlpatterns = [
     path(
@@ -14,6 +21,12 @@ urlpatterns = [
         "patients/<uuid:patient_id>/portal-sign-in/revoke/",
         views.revoke,
         name="portal_revoke",
+    ),
+    path("portal-requests/", views_requests.request_queue, name="portal_request_queue"),
+    path(
+        "portal-requests/<uuid:request_id>/answer/",
+        views_requests.answer,
+        name="portal_request_answer",
     ),
     # The patient's portal: its own session cookie, sent only under /portal/.
     path("portal/", views.home, name="portal_home"),
@@ -65,4 +78,15 @@ urlpatterns = [
         name="portal_passkey_sign_in_options",
     ),
     path("portal/sign-in/passkey/", views_passkeys.sign_in, name="portal_passkey_sign_in"),
+    path("portal/appointments/", views_requests.appointments, name="portal_appointments"),
+    path(
+        "portal/appointments/<uuid:appointment_id>/cancel/",
+        views_requests.ask_to_cancel,
+        name="portal_ask_cancel",
+    ),
+    path(
+        "portal/appointments/<uuid:appointment_id>/change/",
+        views_requests.ask_to_reschedule,
+        name="portal_ask_reschedule",
+    ),
 ]

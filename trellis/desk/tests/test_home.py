@@ -12,6 +12,7 @@ from trellis.desk.sections import BY_ROLE, sections_for
 from trellis.measures.models import ScheduledMeasure
 from trellis.patients.models import AssessmentRequest, Patient, RequestStatus
 from trellis.patients.services import create_screening, sign_screening
+from trellis.portal.models import PortalRequest, RequestKind
 from trellis.safety.models import AlertKind, AlertSeverity, SafetyAlert
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus, ResourceKind
 from trellis.scheduling.models import Appointment, AppointmentLink, LinkAnswer
@@ -27,6 +28,7 @@ EXPECTED = {
         "arrivals",
         "requests",
         "cancel-requests",
+        "portal-requests",
         "unconfirmed",
         "unbooked-today",
         "prior-auth",
@@ -61,7 +63,7 @@ EXPECTED = {
 # (administrator) are one read when no estimate is in its dates (two with estimates) and the
 # audit event's four.
 QUERIES = {
-    Role.FRONT_DESK: 39,
+    Role.FRONT_DESK: 45,
     Role.NURSE: 28,
     Role.TMS_TECHNICIAN: 27,
     Role.PRESCRIBER: 45,
@@ -177,6 +179,14 @@ class DeskTestCase(CourseTestCase):
                 expires_at=start,
                 answer=LinkAnswer.CANCEL_REQUESTED,
                 answered_at=timezone.now() - timedelta(hours=3),
+            )
+            # The same patient asked from the portal for another time of it.
+            PortalRequest.objects.create(
+                clinic=clinic,
+                patient=tms_patient,
+                kind=RequestKind.RESCHEDULE,
+                appointment=appointment,
+                preferred=f"Mornings {tag}",
             )
             ScheduledMeasure.objects.filter(patient__in=[ketamine_patient, tms_patient]).update(
                 opens_on=today - timedelta(days=1), due_on=today, closes_on=today

@@ -66,6 +66,7 @@ CLINICAL: dict[str, set[str]] = {
         "aftercare",
         "groups",
         "plans",
+        "portal",
     },
     "demo": {
         "measures",
