@@ -73,6 +73,7 @@ class Perm(StrEnum):
     GROUP_ENROL = "group.enrol"
     GROUP_DOCUMENT = "group.document"
     GROUP_PROGRAM_CHANGE = "group.program"
+    PORTAL_MESSAGE_REPLY = "portal_message.reply"
 
 
 _R = Role
@@ -171,6 +172,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.GROUP_ENROL: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.THERAPIST}),
     Perm.GROUP_DOCUMENT: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.GROUP_PROGRAM_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    # Secure messages from the portal: those who answer patients between visits (the care
+    # team, and the front desk for bookings and forms) read and reply; the administrator and
+    # the TMS technician do not read patients' letters.
+    Perm.PORTAL_MESSAGE_REPLY: frozenset({_R.PRESCRIBER, _R.NURSE, _R.THERAPIST, _R.FRONT_DESK}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -228,6 +233,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.GROUP_ENROL: "Enrol, waitlist and withdraw group members; answer interest requests",
     Perm.GROUP_DOCUMENT: "Lead a group: take its attendance, write and sign the group note",
     Perm.GROUP_PROGRAM_CHANGE: "Set up group programs and cohorts, their rooms and capacity",
+    Perm.PORTAL_MESSAGE_REPLY: "Read patients' portal messages, reply, close a conversation",
 }
 
 

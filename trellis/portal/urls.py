@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from trellis.portal import views
+from trellis.portal import views, views_messages
 
 urlpatterns = [
     path(
@@ -29,4 +29,16 @@ urlpatterns = [
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
     path("portal/journal/", views.journal, name="portal_journal"),
+    path("portal/messages/", views_messages.thread_list, name="portal_messages"),
+    path("portal/messages/new/", views_messages.new_thread, name="portal_message_new"),
+    path("portal/messages/<uuid:thread_id>/", views_messages.thread, name="portal_message_thread"),
+    path(
+        "portal/notifications/",
+        views_messages.notification_settings,
+        name="portal_notifications",
+    ),
+    # The clinic's side of secure messages.
+    path("messages/", views_messages.inbox, name="portal_inbox"),
+    path("messages/<uuid:thread_id>/", views_messages.staff_thread, name="portal_inbox_thread"),
+    path("messages/<uuid:thread_id>/close/", views_messages.close, name="portal_inbox_close"),
 ]

@@ -57,6 +57,7 @@ CLINICAL: dict[str, set[str]] = {
         "aftercare",
         "groups",
         "plans",
+        "portal",
     },
     "demo": {
         "measures",
