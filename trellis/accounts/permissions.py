@@ -75,6 +75,7 @@ class Perm(StrEnum):
     GROUP_PROGRAM_CHANGE = "group.program"
     EDUCATION_EDIT = "education.edit"
     EDUCATION_REVIEW = "education.review"
+    PORTAL_MESSAGE_REPLY = "portal_message.reply"
 
 
 _R = Role
@@ -177,6 +178,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     # clinician who answers for their content (prescriber or nurse) reviews them first.
     Perm.EDUCATION_EDIT: frozenset({_R.CLINIC_ADMIN, _R.PRESCRIBER}),
     Perm.EDUCATION_REVIEW: frozenset({_R.PRESCRIBER, _R.NURSE}),
+    # Secure messages from the portal: those who answer patients between visits (the care
+    # team, and the front desk for bookings and forms) read and reply; the administrator and
+    # the TMS technician do not read patients' letters.
+    Perm.PORTAL_MESSAGE_REPLY: frozenset({_R.PRESCRIBER, _R.NURSE, _R.THERAPIST, _R.FRONT_DESK}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -236,6 +241,7 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.GROUP_PROGRAM_CHANGE: "Set up group programs and cohorts, their rooms and capacity",
     Perm.EDUCATION_EDIT: "Load, edit, publish and withdraw the patients' education pages",
     Perm.EDUCATION_REVIEW: "Review an education page's text, under one's own name",
+    Perm.PORTAL_MESSAGE_REPLY: "Read patients' portal messages, reply, close a conversation",
 }
 
 

@@ -22,6 +22,7 @@ from trellis.measures import selectors as measures
 from trellis.patients import selectors as patients
 from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.plans import selectors as plans
+from trellis.portal import message_selectors as portal_messages
 from trellis.portal import request_selectors as portal_requests
 from trellis.safety import selectors as safety
 from trellis.scheduling import kinds
@@ -265,6 +266,16 @@ BILLS_OVER_ESTIMATE = Section(
     note="Billed at least $400 over the estimate: the patient may dispute the bill.",
 )
 
+PATIENT_MESSAGES = Section(
+    "patient-messages",
+    "Patient messages to read",
+    portal_messages.awaiting_reply,
+    "desk/rows/patient_message.html",
+    "No patient message is waiting to be read.",
+    see_all="portal_inbox",
+    note="Open conversations with a message nobody has opened, the longest waiting first.",
+)
+
 # Each role's sections, the most pressing first.
 BY_ROLE: dict[str, tuple[Section, ...]] = {
     Role.FRONT_DESK: (
@@ -272,22 +283,30 @@ BY_ROLE: dict[str, tuple[Section, ...]] = {
         NEW_REQUESTS,
         CANCEL_REQUESTS,
         PORTAL_REQUESTS,
+        PATIENT_MESSAGES,
         UNCONFIRMED_TOMORROW,
         UNBOOKED_TODAY,
         PRIOR_AUTHORISATIONS,
     ),
-    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS, RELAPSE_WATCH),
+    Role.NURSE: (TODAY_CHAIRS, TO_SIGN_KETAMINE, OPEN_ALERTS, PATIENT_MESSAGES, RELAPSE_WATCH),
     Role.TMS_TECHNICIAN: (TODAY_DEVICES, TO_SIGN_TMS, OPEN_ALERTS, RELAPSE_WATCH),
     Role.PRESCRIBER: (
         SCREENINGS_TO_SIGN,
         TO_SIGN,
         OPEN_ALERTS,
+        PATIENT_MESSAGES,
         RELAPSE_WATCH,
         RECENT_OVERRIDES,
         REMS_DUE,
         PRIOR_AUTHORISATIONS,
     ),
-    Role.THERAPIST: (MY_THERAPY_TODAY, QUESTIONNAIRES_DUE, OPEN_ALERTS, RELAPSE_WATCH),
+    Role.THERAPIST: (
+        MY_THERAPY_TODAY,
+        QUESTIONNAIRES_DUE,
+        OPEN_ALERTS,
+        PATIENT_MESSAGES,
+        RELAPSE_WATCH,
+    ),
     Role.CLINIC_ADMIN: (
         ALERTS_PAST_ESCALATION,
         UNSIGNED_PAST_DAY,

@@ -11,7 +11,8 @@ class PortalConfig(AppConfig):
         from trellis.audit import naming
         from trellis.messaging import jobs
         from trellis.patients import panels
-        from trellis.portal import selectors, services
+        from trellis.portal import message_selectors, notifications, selectors, services
+        from trellis.safety import sources
 
         naming.register("portal.portalaccount", from_id=lambda value: "Portal account")
         naming.register("portal.portalinvitation", from_id=lambda value: "Portal invitation")
@@ -19,6 +20,14 @@ class PortalConfig(AppConfig):
             "portal.portalrequest",
             lambda r, tz: f"Portal request of {naming.day(r.created_at, tz)}",
         )
+        naming.register("portal.messagethread", from_id=lambda value: "Message conversation")
+        naming.register("portal.portalmessage", from_id=lambda value: "Portal message")
+        naming.register(
+            "portal.notificationpreference", from_id=lambda value: "Notification settings"
+        )
+        naming.register("portal.portalnotice", from_id=lambda value: "Portal notice")
+        # What raised a message alert, on the alert's page.
+        sources.register("portal.portalmessage", message_selectors.message_source)
         panels.register("portal", Perm.PATIENT_CHANGE, selectors.patient_card)
         # On every pass of the outbox worker: failed sign-ins past the lockout time.
         jobs.register(
@@ -26,4 +35,12 @@ class PortalConfig(AppConfig):
             lambda now: services.prune_sign_in_failures(now=now),
             lambda count: f"forgot {count} old failed portal sign-in{'s' * (count != 1)}",
             order=90,
+        )
+        # After the questionnaire schedules are made (measures, order 30): tell patients with a
+        # portal sign-in of a questionnaire newly open for them.
+        jobs.register(
+            "portal_questionnaire_notices",
+            lambda now: notifications.send_questionnaire_notices(now=now),
+            lambda count: f"told {count} patient{'s' * (count != 1)} of a new questionnaire",
+            order=35,
         )

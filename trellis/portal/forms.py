@@ -66,3 +66,43 @@ class JournalForm(Form):
         initial="0",
         widget=forms.RadioSelect,
     )
+
+
+class NewMessageForm(Form):
+    subject = forms.CharField(label="Subject", max_length=120)
+    body = forms.CharField(
+        label="Your message",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Up to 4,000 characters.",
+    )
+
+
+class ReplyForm(Form):
+    body = forms.CharField(
+        label="Your reply",
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class NotificationForm(Form):
+    """The patient's notification settings: a channel per kind, and quiet hours."""
+
+    questionnaire = forms.ChoiceField(label="A new questionnaire to answer", choices=[])
+    appointment_reminder = forms.ChoiceField(label="Appointment reminders", choices=[])
+    message_reply = forms.ChoiceField(label="A reply from the clinic", choices=[])
+    quiet_start = forms.TimeField(
+        label="Quiet from",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+    quiet_end = forms.TimeField(
+        label="Quiet until",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("questionnaire", "appointment_reminder", "message_reply"):
+            self.fields[name].choices = choices
+            self.fields[name].widget = forms.RadioSelect(choices=choices)

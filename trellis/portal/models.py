@@ -6,6 +6,7 @@ staff session cookie, the portal authenticates a ``PortalAccount`` from its own 
 """
 
 import uuid
+from datetime import time
 
 from django.db import models
 from django.utils import timezone
@@ -256,3 +257,161 @@ class PortalRequest(models.Model):
         if self.kind == RequestKind.RESCHEDULE:
             return "to change the time"
         return "for " + ASKABLE_WORDS.get(self.appointment_kind, "An appointment").lower()
+
+
+# --- Secure messages -----------------------------------------------------------------------
+
+
+class ThreadStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class MessageThread(models.Model):
+    """A conversation between a patient and their clinic, started by the patient in the portal
+    (``portal.messages``). Closed by staff when it needs no more answers."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # covered by the (clinic, status, last_message_at) index
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (patient, last_message_at) index
+    patient = models.ForeignKey(
+        "patients.Patient",
+        on_delete=models.PROTECT,
+        related_name="message_threads",
+        db_index=False,
+    )
+    subject = models.CharField(max_length=120)
+    status = models.CharField(max_length=8, choices=ThreadStatus.choices, default=ThreadStatus.OPEN)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    closed_by = staff_reference(optional=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_message_at"]
+        indexes = [
+            models.Index(
+                fields=["clinic", "status", "last_message_at"], name="portal_thread_inbox_idx"
+            ),
+            models.Index(fields=["patient", "last_message_at"], name="portal_thread_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation of {self.created_at:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == ThreadStatus.OPEN
+
+
+class PortalMessage(models.Model):
+    """One message in a thread: the patient's (``staff_author`` empty) or a member of staff's.
+    Each side's reading is stamped once, when that side first opens the thread after it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    thread = models.ForeignKey(MessageThread, on_delete=models.PROTECT, related_name="messages")
+    staff_author = staff_reference(optional=True, help_text="Empty when the patient wrote it")
+    body = models.TextField()
+    # Whether aftercare's crisis-language net matched the patient's words.
+    crisis_language = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    read_by_patient_at = models.DateTimeField(null=True, blank=True)
+    read_by_staff_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Portal message of {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def by_patient(self) -> bool:
+        return self.staff_author_id is None
+
+
+# --- Notifications -------------------------------------------------------------------------
+
+
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "Text message"
+    NONE = "none", "Don't tell me"
+
+
+class NoticeKind(models.TextChoices):
+    QUESTIONNAIRE = "questionnaire", "A new questionnaire to answer"
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminders"
+    MESSAGE_REPLY = "message_reply", "A reply from the clinic"
+
+
+# Quiet hours unless the patient changes them: no message between 9 pm and 8 am, the hours
+# of 47 CFR 64.1200(c)(1) that appointment reminders keep (scheduling.reminders).
+QUIET_START_DEFAULT = time(21, 0)
+QUIET_END_DEFAULT = time(8, 0)
+
+
+class NotificationPreference(models.Model):
+    """How the patient wants to be told of something new in their portal, by kind, and the
+    hours (in their clinic's time zone) when nothing is sent. Made when the patient first
+    saves the settings page; until then ``notifications.preferences_for`` gives defaults."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    account = models.OneToOneField(
+        PortalAccount, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    questionnaire = models.CharField(
+        max_length=8, choices=NoticeChannel.choices, default=NoticeChannel.EMAIL
+    )
+    appointment_reminder = models.CharField(
+        max_length=8, choices=NoticeChannel.choices, default=NoticeChannel.EMAIL
+    )
+    message_reply = models.CharField(
+        max_length=8, choices=NoticeChannel.choices, default=NoticeChannel.EMAIL
+    )
+    quiet_start = models.TimeField(default=QUIET_START_DEFAULT)
+    quiet_end = models.TimeField(default=QUIET_END_DEFAULT)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return "Notification settings"
+
+    def channel_for(self, kind: str) -> str:
+        return getattr(self, NoticeKind(kind).value)
+
+
+class PortalNotice(models.Model):
+    """That the patient was told of a new questionnaire moment (the day it opened), written
+    before the message is queued so that a rerun of the job, or a second worker, never tells
+    them twice."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # covered by the (patient, kind, day) unique constraint
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=24, choices=NoticeKind.choices)
+    day = models.DateField()
+    channel = models.CharField(max_length=8, choices=NoticeChannel.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "kind", "day"], name="portal_notice_once_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Portal notice of {self.day:%Y-%m-%d}"

@@ -6,6 +6,7 @@ from trellis.portal import (
     views,
     views_education,
     views_groups,
+    views_messages,
     views_notes,
     views_passkeys,
     views_requests,
@@ -89,4 +90,16 @@ urlpatterns = [
         views_requests.ask_to_reschedule,
         name="portal_ask_reschedule",
     ),
+    path("portal/messages/", views_messages.thread_list, name="portal_messages"),
+    path("portal/messages/new/", views_messages.new_thread, name="portal_message_new"),
+    path("portal/messages/<uuid:thread_id>/", views_messages.thread, name="portal_message_thread"),
+    path(
+        "portal/notifications/",
+        views_messages.notification_settings,
+        name="portal_notifications",
+    ),
+    # The clinic's side of secure messages.
+    path("messages/", views_messages.inbox, name="portal_inbox"),
+    path("messages/<uuid:thread_id>/", views_messages.staff_thread, name="portal_inbox_thread"),
+    path("messages/<uuid:thread_id>/close/", views_messages.close, name="portal_inbox_close"),
 ]

@@ -31,6 +31,8 @@ class AlertKind(models.TextChoices):
     JOURNAL_CRISIS_LANGUAGE = "journal_crisis_language", "Shared journal entry: crisis language"
     FOLLOW_UP_UNRETURNED = "follow_up_unreturned", "Follow-up questionnaires not returned"
     URINARY_SYMPTOMS = "urinary_symptoms", "Bladder or urinary symptoms on ketamine"
+    # The portal (trellis/portal): a patient's message screened by aftercare's crisis net.
+    MESSAGE_CRISIS_LANGUAGE = "message_crisis_language", "Portal message: crisis language"
 
 
 class AlertSeverity(models.TextChoices):

@@ -29,22 +29,24 @@ EXPECTED = {
         "requests",
         "cancel-requests",
         "portal-requests",
+        "patient-messages",
         "unconfirmed",
         "unbooked-today",
         "prior-auth",
     ],
-    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts", "relapse"],
+    Role.NURSE: ["chairs", "to-sign-ketamine", "alerts", "patient-messages", "relapse"],
     Role.TMS_TECHNICIAN: ["devices", "to-sign-tms", "alerts", "relapse"],
     Role.PRESCRIBER: [
         "screenings",
         "to-sign",
         "alerts",
+        "patient-messages",
         "relapse",
         "overrides",
         "rems",
         "prior-auth",
     ],
-    Role.THERAPIST: ["therapy", "questionnaires", "alerts", "relapse"],
+    Role.THERAPIST: ["therapy", "questionnaires", "alerts", "patient-messages", "relapse"],
     Role.CLINIC_ADMIN: [
         "alerts-escalating",
         "unsigned-overdue",
@@ -61,13 +63,14 @@ EXPECTED = {
 # administrator's staff count is one more. The prior authorisations' list is empty here (5:
 # no rows to read); trellis/billing/tests counts it with rows. The bills over their estimate
 # (administrator) are one read when no estimate is in its dates (two with estimates) and the
-# audit event's four.
+# audit event's four. The patient messages' list is empty here (5); trellis/portal/tests
+# counts it with rows.
 QUERIES = {
-    Role.FRONT_DESK: 45,
-    Role.NURSE: 28,
+    Role.FRONT_DESK: 50,
+    Role.NURSE: 33,
     Role.TMS_TECHNICIAN: 27,
-    Role.PRESCRIBER: 45,
-    Role.THERAPIST: 28,
+    Role.PRESCRIBER: 50,
+    Role.THERAPIST: 33,
     Role.CLINIC_ADMIN: 46,
 }
 
@@ -266,7 +269,16 @@ class SectionsPerRoleTests(DeskTestCase):
         )
         keys = [s.key for s in sections_for([Role.NURSE, Role.THERAPIST])]
         self.assertEqual(
-            keys, ["chairs", "to-sign-ketamine", "alerts", "relapse", "therapy", "questionnaires"]
+            keys,
+            [
+                "chairs",
+                "to-sign-ketamine",
+                "alerts",
+                "patient-messages",
+                "relapse",
+                "therapy",
+                "questionnaires",
+            ],
         )
         self.assertEqual(sections_for([]), [])
 

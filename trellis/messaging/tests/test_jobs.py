@@ -19,6 +19,7 @@ class ClinicJobsTests(SimpleTestCase):
                 "appointment_reminders",
                 "check_ins",
                 "scheduled",
+                "portal_questionnaire_notices",
                 "follow_up_escalations",
                 "portal_sign_in_failures",
             ],
