@@ -73,6 +73,8 @@ class Perm(StrEnum):
     GROUP_ENROL = "group.enrol"
     GROUP_DOCUMENT = "group.document"
     GROUP_PROGRAM_CHANGE = "group.program"
+    BULK_EXPORT = "bulk_export.system"
+    RESEARCH_EXPORT = "research_export"
 
 
 _R = Role
@@ -171,6 +173,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     Perm.GROUP_ENROL: frozenset({_R.CLINIC_ADMIN, _R.FRONT_DESK, _R.THERAPIST}),
     Perm.GROUP_DOCUMENT: frozenset({_R.THERAPIST, _R.PRESCRIBER}),
     Perm.GROUP_PROGRAM_CHANGE: frozenset({_R.CLINIC_ADMIN}),
+    # Whole-clinic exports (DOMAIN.md §16, §17): the administrator hands the clinic's records to
+    # another system (FHIR $export of every type) and releases de-identified research data.
+    Perm.BULK_EXPORT: frozenset({_R.CLINIC_ADMIN}),
+    Perm.RESEARCH_EXPORT: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -228,6 +234,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.GROUP_ENROL: "Enrol, waitlist and withdraw group members; answer interest requests",
     Perm.GROUP_DOCUMENT: "Lead a group: take its attendance, write and sign the group note",
     Perm.GROUP_PROGRAM_CHANGE: "Set up group programs and cohorts, their rooms and capacity",
+    Perm.BULK_EXPORT: "Export every record of the clinic as FHIR (system-level Bulk Data $export)",
+    Perm.RESEARCH_EXPORT: "Request and download the de-identified research export",
 }
 
 

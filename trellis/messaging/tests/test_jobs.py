@@ -21,6 +21,8 @@ class ClinicJobsTests(SimpleTestCase):
                 "scheduled",
                 "follow_up_escalations",
                 "portal_sign_in_failures",
+                "fhir_export",
+                "fhir_export_expiry",
             ],
         )
 
