@@ -23,6 +23,7 @@ class ClinicJobsTests(SimpleTestCase):
                 "portal_sign_in_failures",
                 "fhir_export",
                 "fhir_export_expiry",
+                "research_export",
             ],
         )
 
