@@ -9,6 +9,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from trellis.lib.apidoc import errors
+from trellis.lib.schema import text
 from trellis.reports import research
 
 router = Router(tags=["research"])
@@ -16,7 +17,7 @@ router = Router(tags=["research"])
 
 class ResearchIn(Schema):
     limited_data_set: bool = False
-    dua_reference: str = ""
+    dua_reference: text(200) = ""
 
 
 class AcceptedOut(Schema):

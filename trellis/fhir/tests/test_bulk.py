@@ -8,7 +8,7 @@ from unittest import mock
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.fhir import bulk
+from trellis.fhir import bulk, resources
 from trellis.fhir.models import ExportFile, ExportJob, ExportStatus
 from trellis.fhir.tests.helpers import FhirTestCase
 from trellis.measures import services as measures
@@ -265,3 +265,30 @@ class WallTests(BulkTestCase):
         admin = self.api_token("admin")
         found = self.download(self.complete(self.accepted("$export", admin), admin), admin)
         self.assertEqual(sorted(found), ["Flag", "Observation", "Patient", "QuestionnaireResponse"])
+
+
+class CapabilityTests(BulkTestCase):
+    def test_the_capability_statement_names_the_export_operations(self):
+        body = self.client.get("/fhir/r4/metadata").json()
+        self.assertIn(
+            "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data", body["instantiates"]
+        )
+        self.assertEqual(
+            [op["name"] for op in body["rest"][0]["operation"]],
+            ["export", "patient-export", "group-export"],
+        )
+
+
+class UncheckedTests(BulkTestCase):
+    def test_every_type_built_unchecked_is_what_the_models_produce(self):
+        self.start_course(self.patient)
+        for kind, exportable in bulk.EXPORTABLE.items():
+            rows = list(exportable.rows(self.clinic_a))
+            self.assertTrue(rows, kind)
+            for row in rows:
+                checked = list(exportable.build(row))
+                with resources.unchecked():
+                    fast = list(exportable.build(row))
+                with self.subTest(kind=kind, row=row.pk):
+                    self.assertEqual(json.loads(json.dumps(fast)), checked)
+        self.assertTrue(resources._CHECKED.get())
