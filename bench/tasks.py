@@ -308,7 +308,7 @@ def export() -> dict:
         "resources": resources,
         "by_type": by_type,
         "files": files.count(),
-        "characters": made["size"] or 0,
+        "stored_bytes": made["size"] or 0,
         "seconds": round(seconds, 3),
         "resources_per_second": round(resources / seconds, 1) if seconds else None,
     }

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import time
@@ -420,7 +421,7 @@ def _chunk(job: ExportJob) -> bool:
                 resource_type=kind,
                 seq=seq,
                 count=len(lines),
-                content="\n".join(lines) + "\n",
+                content=gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1),
             )
         done = job.params["done"] + len(batch)
         if len(batch) < CHUNK:

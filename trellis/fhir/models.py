@@ -68,7 +68,9 @@ class ExportFile(models.Model):
     resource_type = models.CharField(max_length=40)
     seq = models.PositiveIntegerField()
     count = models.PositiveIntegerField()
-    content = models.TextField()
+    # The NDJSON, gzip-compressed (about a tenth of its size): served as it is to a client that
+    # accepts gzip, else expanded.
+    content = models.BinaryField()
 
     class Meta:
         constraints = [

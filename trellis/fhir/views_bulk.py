@@ -13,6 +13,7 @@ Errors are OperationOutcomes like the rest of the FHIR API (``views.outcome``).
 
 from __future__ import annotations
 
+import gzip
 import json
 
 from django.core.exceptions import PermissionDenied
@@ -148,6 +149,11 @@ def export_status(request: HttpRequest, actor, pk) -> HttpResponse:
 @_bulk("GET")
 def export_file(request: HttpRequest, actor, pk) -> HttpResponse:
     row = bulk.file_for(actor, pk)
-    response = HttpResponse(row.content, content_type=NDJSON)
+    content = bytes(row.content)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(content, content_type=NDJSON)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(gzip.decompress(content), content_type=NDJSON)
     response["Cache-Control"] = "no-store"
     return response

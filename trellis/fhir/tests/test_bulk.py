@@ -1,6 +1,7 @@
 """Bulk Data $export [R136]: kick-off, the status URL's states (running, complete, cancelled,
 expired), the manifest and its NDJSON files, _since and _type, groups, and the clinic wall."""
 
+import gzip
 import json
 from datetime import timedelta
 from unittest import mock
@@ -103,6 +104,18 @@ class StateMachineTests(BulkTestCase):
         self.download(manifest)
         event = AuditEvent.objects.order_by("-seq").first()
         self.assertEqual((event.action, event.detail["resources"]), (Action.EXPORT, 2))
+
+    def test_a_client_that_accepts_gzip_gets_the_file_compressed(self):
+        manifest = self.complete(self.accepted("Patient/$export", _type="Patient"))
+        response = self.client.get(
+            manifest["output"][0]["url"],
+            HTTP_AUTHORIZATION=f"Bearer {self.token}",
+            HTTP_ACCEPT_ENCODING="gzip, deflate",
+        )
+        self.assertEqual(response["Content-Encoding"], "gzip")
+        lines = gzip.decompress(response.content).decode().splitlines()
+        self.assertEqual(len(lines), 2)
+        self.assertEqual({json.loads(line)["resourceType"] for line in lines}, {"Patient"})
 
     def test_a_chunk_at_a_time_each_a_file(self):
         with mock.patch.object(bulk, "CHUNK", 1):
