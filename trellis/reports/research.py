@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, transaction
+from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 
@@ -187,12 +188,20 @@ def _courses(export: ResearchExport, ctx: _Context) -> str:
     rows = (
         Course.objects.filter(clinic=export.clinic, patient__research_opt_out=False)
         .select_related("protocol")
+        .prefetch_related(
+            Prefetch(
+                "measures",
+                Measure.objects.filter(instrument="phq9").only(
+                    "pk", "course_id", "instrument", "total", "observed_at"
+                ),
+            )
+        )
         .order_by("pk")
     )
     for course in rows.iterator(chunk_size=ROWS):
         pseudonym = deidentify.pseudonym("C", ctx.taken)
         ctx.courses[course.pk] = (pseudonym, course.patient_id)
-        outcome = measures.course_outcome(course)
+        outcome = measures.course_outcome(course, course.measures.all())
         out.writerow(
             [
                 pseudonym,

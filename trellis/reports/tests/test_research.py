@@ -138,6 +138,7 @@ class SafeHarborTests(ResearchTestCase):
         self.assertEqual(course["patient"], patient["patient"])
         self.assertEqual(course["start_year"], str(self.course.start_date.year))
         self.assertEqual((course["modality"], course["protocol"]), ("esketamine", "esketamine-trd"))
+        self.assertEqual((course["baseline_phq9"], course["response"]), ("16", "0"))
         sessions_out = self.rows(files["sessions.csv"])
         self.assertEqual(len(sessions_out), len(sessions))
         self.assertEqual(sessions_out[0]["dose_mg"], "56")
