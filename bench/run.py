@@ -47,6 +47,8 @@ LOOPBACK = "127.0.0.1"
 # threads each, so a request waiting on the database (SQLite's write lock, a PostgreSQL round
 # trip) does not idle its core. 16 requests in flight serve 32 keep-alive clients.
 WORKERS, THREADS = 2, 8
+# What a system-level FHIR $export should write per second (resources, one process).
+EXPORT_TARGET = 20_000
 
 # Variables the bench server's environment sets itself; the caller's values are not inherited.
 CONTROLLED = {
@@ -473,6 +475,19 @@ def main(argv: list[str]) -> int:
         report = outcomes_figure(env, small, repeat, clock, figure)
         details["sizes"][small]["outcomes"] = report
         failed = failed or "error" in report
+        exported = task(env, "export", timeout=step_timeout(clock))
+        details["sizes"][small]["export"] = exported
+        clock.say(
+            f"FHIR $export: {exported['resources']:,} resources in {exported['seconds']} s, "
+            f"{exported['resources_per_second']:,.0f} resources/s"
+        )
+        figure(
+            f"FHIR $export resources/s (busiest clinic of {small:,} patients)",
+            exported["resources_per_second"],
+            EXPORT_TARGET,
+            "resources/s",
+            "limit: the target, 20,000 resources/s",
+        )
 
         mix = task(env, "prepare-mix", "--clients", str(args.clients), "--seed", str(args.seed))
         base = {

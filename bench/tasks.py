@@ -6,6 +6,7 @@ database (bench/run.py starts them with the bench server's environment) and prin
     python -m bench.tasks prepare-mix --clients 32       # staff sessions and request variants
     python -m bench.tasks outcomes --repeat 5            # dashboard query beside the reference
     python -m bench.tasks raw-insert --rows 500000       # the limit for synth's rows/s
+    python -m bench.tasks export                         # FHIR $export of the busiest clinic
 """
 
 import argparse
@@ -269,6 +270,50 @@ def outcomes(repeat: int) -> dict:
     }
 
 
+def export() -> dict:
+    """A system-level FHIR $export of the busiest clinic, built as the worker builds it
+    (``trellis.fhir.bulk.run_pending``): resources written per second, files and their bytes."""
+    from django.db.models import Sum
+    from django.db.models.functions import Length
+
+    from trellis.accounts.access import Actor
+    from trellis.accounts.models import Membership, User
+    from trellis.accounts.permissions import Role
+    from trellis.fhir import bulk
+    from trellis.fhir.models import ExportFile, ExportKind
+    from trellis.patients.models import Patient
+
+    clinic = _busiest_clinic()
+    user, _ = User.objects.get_or_create(
+        username="bench-export", defaults={"first_name": "Bench", "last_name": "Administrator"}
+    )
+    membership, _ = Membership.objects.get_or_create(
+        user=user, clinic=clinic, defaults={"role": Role.CLINIC_ADMIN}
+    )
+    job = bulk.request_export(
+        Actor(user, membership, "127.0.0.1"), ExportKind.SYSTEM, request_url="bench"
+    )
+    seconds, _ = _timed(bulk.run_pending)
+    job.refresh_from_db()
+    files = ExportFile.objects.filter(job=job)
+    made = files.aggregate(resources=Sum("count"), size=Sum(Length("content")))
+    by_type = {
+        row["resource_type"]: row["n"]
+        for row in files.values("resource_type").annotate(n=Sum("count"))
+    }
+    resources = made["resources"] or 0
+    return {
+        "status": job.status,
+        "patients_in_clinic": Patient.objects.filter(clinic=clinic).count(),
+        "resources": resources,
+        "by_type": by_type,
+        "files": files.count(),
+        "stored_bytes": made["size"] or 0,
+        "seconds": round(seconds, 3),
+        "resources_per_second": round(resources / seconds, 1) if seconds else None,
+    }
+
+
 def _same(table: list, reference: list) -> bool:
     """The dashboard's rows equal the reference's (floats to 9 places), whatever their order."""
 
@@ -375,6 +420,7 @@ def main(argv: list[str]) -> int:
     network.add_argument("--seed", type=int, default=2026)
     report = commands.add_parser("outcomes")
     report.add_argument("--repeat", type=int, default=5)
+    commands.add_parser("export")
     raw = commands.add_parser("raw-insert")
     raw.add_argument("--rows", type=int, default=500_000)
     args = parser.parse_args(argv)
@@ -387,6 +433,8 @@ def main(argv: list[str]) -> int:
         result = synth(args.clinics, args.patients, args.seed)
     elif args.command == "outcomes":
         result = outcomes(args.repeat)
+    elif args.command == "export":
+        result = export()
     else:
         result = raw_insert(args.rows)
     print(json.dumps(result, default=str))

@@ -36,6 +36,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.measures.api import router as measures_router
 from trellis.patients.api import router as patients_router
 from trellis.plans.api import router as plans_router
+from trellis.reports.api import router as research_router
 from trellis.safety.api import router as safety_router
 from trellis.scheduling.api import router as scheduling_router
 from trellis.treatments.api import router as treatments_router
@@ -247,3 +248,4 @@ api.add_router("", controlled_router)
 api.add_router("", insurance_router)
 api.add_router("", groups_router)
 api.add_router("", plans_router)
+api.add_router("", research_router)

@@ -743,6 +743,16 @@ DEFINITIONS: dict[str, SettingDef] = {
             "states want exact counts always (Iowa) [R63]",
             choices=((0, "Estimates allowed (federal)"), (1, "Exact counts always")),
         ),
+        # --- Exports (trellis/fhir/bulk.py; docs/fhir.md).
+        SettingDef(
+            "bulk_export_hours",
+            "Keep the files of a FHIR bulk export for",
+            24,
+            1,
+            168,
+            "hours",
+            "Clinic policy: the Bulk Data IG leaves how long files stay to the server [R136]",
+        ),
         SettingDef(
             "controlled_inventory_months",
             "Take a full inventory of controlled substances at least every",

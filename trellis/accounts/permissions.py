@@ -76,6 +76,8 @@ class Perm(StrEnum):
     EDUCATION_EDIT = "education.edit"
     EDUCATION_REVIEW = "education.review"
     PORTAL_MESSAGE_REPLY = "portal_message.reply"
+    BULK_EXPORT = "bulk_export.system"
+    RESEARCH_EXPORT = "research_export"
 
 
 _R = Role
@@ -182,6 +184,10 @@ RULES: dict[Perm, frozenset[Role]] = {
     # team, and the front desk for bookings and forms) read and reply; the administrator and
     # the TMS technician do not read patients' letters.
     Perm.PORTAL_MESSAGE_REPLY: frozenset({_R.PRESCRIBER, _R.NURSE, _R.THERAPIST, _R.FRONT_DESK}),
+    # Whole-clinic exports (DOMAIN.md §16, §17): the administrator hands the clinic's records to
+    # another system (FHIR $export of every type) and releases de-identified research data.
+    Perm.BULK_EXPORT: frozenset({_R.CLINIC_ADMIN}),
+    Perm.RESEARCH_EXPORT: frozenset({_R.CLINIC_ADMIN}),
 }
 
 DESCRIPTIONS: dict[Perm, str] = {
@@ -242,6 +248,8 @@ DESCRIPTIONS: dict[Perm, str] = {
     Perm.EDUCATION_EDIT: "Load, edit, publish and withdraw the patients' education pages",
     Perm.EDUCATION_REVIEW: "Review an education page's text, under one's own name",
     Perm.PORTAL_MESSAGE_REPLY: "Read patients' portal messages, reply, close a conversation",
+    Perm.BULK_EXPORT: "Export every record of the clinic as FHIR (system-level Bulk Data $export)",
+    Perm.RESEARCH_EXPORT: "Request and download the de-identified research export",
 }
 
 

@@ -53,6 +53,7 @@ def statement(base: str) -> dict:
         "fhirVersion": "4.0.1",
         "format": ["json"],
         "implementationGuide": ["http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core"],
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "rest": [
             {
                 "mode": "server",
@@ -62,6 +63,25 @@ def statement(base: str) -> dict:
                 ),
                 "security": {"description": "Authorization: Bearer <token>; metadata needs none."},
                 "resource": resources,
+                # Bulk Data $export at system, Patient and Group level [R136] (trellis.fhir.bulk).
+                "operation": [
+                    {
+                        "name": "export",
+                        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                    },
+                    {
+                        "name": "patient-export",
+                        "definition": (
+                            "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+                        ),
+                    },
+                    {
+                        "name": "group-export",
+                        "definition": (
+                            "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
+                        ),
+                    },
+                ],
             }
         ],
     }

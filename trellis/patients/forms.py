@@ -34,6 +34,7 @@ class PatientForm(ModelForm):
             "emergency_contact_name",
             "emergency_contact_relation",
             "emergency_contact_phone",
+            "research_opt_out",
         ]
         widgets = {
             "birth_date": DATE_INPUT,
@@ -46,6 +47,8 @@ class PatientForm(ModelForm):
             "phone": "With the country code if it is not a US number.",
             "contact_channel": "Reminders, confirmations and questionnaire links. Not chosen "
             "yet: by text if a phone is on file, else by e-mail.",
+            "research_opt_out": "The patient asked that their records be left out of the "
+            "clinic's de-identified research exports.",
         }
 
     sms_consent = forms.BooleanField(

@@ -103,6 +103,8 @@ class Patient(models.Model):
     emergency_contact_name = models.CharField(max_length=200, blank=True)
     emergency_contact_phone = models.CharField(max_length=32, blank=True)
     emergency_contact_relation = models.CharField("relationship", max_length=60, blank=True)
+    # The patient asked that their records stay out of research exports (docs/research-export.md).
+    research_opt_out = models.BooleanField("left out of research exports", default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,10 @@ from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save, pre_save
 
 
+def _built(count: int) -> str:
+    return f"prepared {count} research export{'s' * (count != 1)}"
+
+
 class ReportsConfig(AppConfig):
     name = "trellis.reports"
     label = "reports"
@@ -19,3 +23,8 @@ class ReportsConfig(AppConfig):
         post_delete.connect(
             receivers.measure_deleted, sender=Measure, dispatch_uid=f"{uid}.deleted"
         )
+        from trellis.messaging import jobs
+        from trellis.reports import research
+
+        # Research exports are prepared by the outbox worker, after the clinical jobs.
+        jobs.register("research_export", research.run_pending, _built, order=920)

@@ -36,13 +36,13 @@ CLINICAL: dict[str, set[str]] = {
     "controlled": {"treatments", "safety", "messaging"},
     "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
-    "reports": {"measures", "treatments", "safety"},
+    "reports": {"measures", "treatments", "safety", "messaging"},
     "plans": {"measures", "treatments", "scheduling", "safety", "messaging"},
     "therapy": {"treatments", "scheduling", "safety", "messaging", "billing"},
     "aftercare": {"measures", "treatments", "safety", "messaging", "scheduling"},
     "groups": {"treatments", "scheduling", "therapy", "billing", "safety", "messaging"},
     # FHIR R4 reads what the clinical apps store; nothing below it imports it.
-    "fhir": {"measures", "treatments", "safety", "billing", "scheduling", "plans"},
+    "fhir": {"measures", "treatments", "safety", "billing", "scheduling", "plans", "messaging"},
     "portal": {
         "measures",
         "scheduling",

@@ -22,6 +22,9 @@ class ClinicJobsTests(SimpleTestCase):
                 "portal_questionnaire_notices",
                 "follow_up_escalations",
                 "portal_sign_in_failures",
+                "fhir_export",
+                "fhir_export_expiry",
+                "research_export",
             ],
         )
 
