@@ -1,10 +1,15 @@
 """FHIR Bulk Data ``$export``: a clinic's resources as NDJSON files, built in the background
 (Bulk Data Access IG [R136]; docs/fhir.md).
 
-- ``EXPORTABLE`` is the one table of what an export can hold: each FHIR type with the rows it is
-  built from, the permission that reads it, how ``_since`` applies to it and the builder of
-  ``trellis.fhir.resources`` that turns a row into resources. A new type joins exports by
-  ``register`` (the same builders its reads and searches use).
+- ``EXPORTABLE`` is the one table of what an export can hold: each FHIR type with its sources,
+  each one the rows it is built from, the permission that reads it, how ``_since`` applies to it
+  (as the resource's ``meta.lastUpdated``) and the builder of ``trellis.fhir.resources`` or
+  ``resources_clinical`` that turns a row into resources. A type built from several tables
+  (Observation: questionnaires and vital signs; Encounter: sessions and appointments; CarePlan:
+  courses and combined plans) has one source per table, exported in turn into files of that
+  type. A new type or source joins exports by ``register`` (the same builders and row queries
+  its reads and searches use, so a chunk costs a fixed number of queries). AuditEvent is not
+  exported.
 - ``GROUPS`` are the groups of patients Trellis offers for ``Group/[id]/$export``: the patients
   with an active course of one modality.
 - ``request_export`` and ``cancel_export`` are the services behind the kick-off and DELETE;
@@ -22,11 +27,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 from fhir.resources.R4B.group import Group
@@ -34,14 +40,16 @@ from fhir.resources.R4B.group import Group
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
-from trellis.fhir import resources
+from trellis.fhir import resources, selectors_clinical
+from trellis.fhir import resources_clinical as clinical
 from trellis.fhir.models import ExportFile, ExportJob, ExportKind, ExportStatus
 from trellis.measures.models import Measure
 from trellis.patients import access
 from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
+from trellis.plans.models import TreatmentPlan
 from trellis.safety.models import AlertStatus, SafetyAlert
-from trellis.treatments.models import Course, CourseStatus, Session
+from trellis.treatments.models import Course, CourseStatus, Session, VitalSign
 
 # Source rows read (and one file written) at a time.
 CHUNK = 1_000
@@ -69,11 +77,18 @@ class Exportable:
     patient_field: str = "patient_id"
 
 
-EXPORTABLE: dict[str, Exportable] = {}
+# FHIR type → the sources of its resources, in the order they are exported (a type built from
+# more than one Trellis record has one per table: Observation, Encounter, CarePlan).
+EXPORTABLE: dict[str, list[Exportable]] = {}
 
 
 def register(exportable: Exportable) -> None:
-    EXPORTABLE[exportable.kind] = exportable
+    EXPORTABLE.setdefault(exportable.kind, []).append(exportable)
+
+
+def type_perms(kind: str) -> list[Perm]:
+    """What reading every resource of the type takes (as its search: each source's)."""
+    return list(dict.fromkeys(part.perm for part in EXPORTABLE[kind]))
 
 
 def _observations(measure) -> list[dict]:
@@ -87,6 +102,44 @@ def _session_since(moment: datetime) -> Q:
         | Q(signed_at__isnull=True, started_at__gte=moment)
         | Q(signed_at__isnull=True, started_at__isnull=True, planned_date__gte=moment.date())
     )
+
+
+def _begun_since(moment: datetime) -> Q:
+    # As Procedure.meta.lastUpdated: signed, else started.
+    return Q(signed_at__gte=moment) | Q(signed_at__isnull=True, started_at__gte=moment)
+
+
+def _dose_since(moment: datetime) -> Q:
+    # As MedicationAdministration.meta.lastUpdated: signed, else started, else midnight (UTC)
+    # of the planned day.
+    utc = moment.astimezone(UTC)
+    first_day = utc.date() if utc.time() == dt_time.min else utc.date() + timedelta(days=1)
+    return _begun_since(moment) | Q(
+        signed_at__isnull=True, started_at__isnull=True, planned_date__gte=first_day
+    )
+
+
+def _appointment_since(moment: datetime) -> Q:
+    # As the appointment Encounter's meta.lastUpdated: the latest of its stamps.
+    stamps = ("created", "confirmed", "checked_in", "completed", "cancelled", "no_show")
+    return Q(*[Q(**{f"{stamp}_at__gte": moment}) for stamp in stamps], _connector=Q.OR)
+
+
+def _vital_observations(vital) -> list[dict]:
+    return [clinical.vital_observation(vital, s) for s in clinical.vital_suffixes(vital)]
+
+
+def _courses(clinic) -> QuerySet:
+    """The clinic's courses with their sessions (prefetched) and the combined plan each belongs
+    to (``plan_id``), so a chunk of CarePlans costs a fixed number of queries."""
+    plan = TreatmentPlan.objects.filter(
+        Q(tms_course=OuterRef("pk")) | Q(dose_course=OuterRef("pk"))
+    ).values("pk")[:1]
+    return selectors_clinical._courses().filter(clinic=clinic).annotate(plan_id=Subquery(plan))
+
+
+def _course_care_plan(course) -> list[dict]:
+    return [clinical.care_plan(course, list(course.sessions.all()), course.plan_id)]
 
 
 register(
@@ -108,6 +161,16 @@ register(
         lambda moment: Q(created_at__gte=moment),
     )
 )
+# Vital signs join the questionnaires' Observations, after them (as the search pages them).
+register(
+    Exportable(
+        "Observation",
+        Perm.SESSION_READ,
+        lambda clinic: VitalSign.objects.filter(clinic=clinic),
+        _vital_observations,
+        lambda moment: Q(recorded_at__gte=moment),
+    )
+)
 register(
     Exportable(
         "QuestionnaireResponse",
@@ -126,6 +189,16 @@ register(
         _session_since,
     )
 )
+# Appointments that are no treatment session are Encounters too, after the sessions.
+register(
+    Exportable(
+        "Encounter",
+        Perm.SESSION_READ,
+        lambda clinic: selectors_clinical._appointments().filter(clinic=clinic),
+        lambda row: [clinical.appointment_encounter(row)],
+        _appointment_since,
+    )
+)
 register(
     Exportable(
         "Flag",
@@ -137,6 +210,53 @@ register(
         lambda moment: Q(created_at__gte=moment) | Q(acknowledged_at__gte=moment),
     )
 )
+register(
+    Exportable(
+        "Procedure",
+        Perm.SESSION_READ,
+        lambda clinic: selectors_clinical._tms_sessions().filter(clinic=clinic),
+        lambda row: [selectors_clinical._procedure(row)],
+        _begun_since,
+    )
+)
+register(
+    Exportable(
+        "MedicationAdministration",
+        Perm.SESSION_READ,
+        lambda clinic: selectors_clinical._dosed_sessions().filter(clinic=clinic),
+        lambda row: [clinical.medication_administration(row)],
+        _dose_since,
+    )
+)
+# A course's CarePlan, then the combined plans (TMS with a ketamine-family course).
+register(
+    Exportable(
+        "CarePlan",
+        Perm.COURSE_READ,
+        _courses,
+        _course_care_plan,
+        lambda moment: Q(ended_at__gte=moment) | Q(ended_at__isnull=True, created_at__gte=moment),
+    )
+)
+register(
+    Exportable(
+        "CarePlan",
+        Perm.COURSE_READ,
+        lambda clinic: selectors_clinical._plans().filter(clinic=clinic),
+        lambda row: [clinical.combined_care_plan(row)],
+        lambda moment: Q(created_at__gte=moment),
+    )
+)
+register(
+    Exportable(
+        "Coverage",
+        Perm.COVERAGE_READ,
+        lambda clinic: selectors_clinical._coverages().filter(clinic=clinic),
+        lambda row: [clinical.coverage(row)],
+        lambda moment: Q(updated_at__gte=moment),
+    )
+)
+# AuditEvent is not exported: the audit trail is read by the clinic's administrators alone.
 
 
 # Groups -----------------------------------------------------------------------------------------
@@ -244,13 +364,17 @@ def _types_for(actor, kind: str, types: list[str] | None) -> list[str]:
         return types or list(EXPORTABLE)
     access.require(actor, Perm.PATIENT_READ)
     if types is None:
-        return [t for t in EXPORTABLE if actor.can(EXPORTABLE[t].perm)]
-    refused = [t for t in types if not actor.can(EXPORTABLE[t].perm)]
+        return [t for t in EXPORTABLE if _may_read(actor, t)]
+    refused = [t for t in types if not _may_read(actor, t)]
     if refused:
         raise PermissionDenied(
             f"Your role ({actor.membership.get_role_display()}) may not read {refused[0]}."
         )
     return types
+
+
+def _may_read(actor, kind: str) -> bool:
+    return all(actor.can(perm) for perm in type_perms(kind))
 
 
 @transaction.atomic
@@ -354,8 +478,7 @@ def progress_text(job: ExportJob) -> str:
 # The worker ------------------------------------------------------------------------------------
 
 
-def _rows(job: ExportJob, kind: str) -> QuerySet:
-    exportable = EXPORTABLE[kind]
+def _rows(job: ExportJob, exportable: Exportable) -> QuerySet:
     rows = exportable.rows(job.clinic)
     if job.kind == ExportKind.GROUP:
         rows = rows.filter(
@@ -368,12 +491,19 @@ def _rows(job: ExportJob, kind: str) -> QuerySet:
 
 
 def _begin(job: ExportJob) -> None:
-    totals = {kind: _rows(job, kind).count() for kind in job.params["types"]}
+    totals = {
+        kind: sum(_rows(job, part).count() for part in EXPORTABLE[kind])
+        for kind in job.params["types"]
+    }
     job.params = {
         **job.params,
         "totals": totals,
         "done": 0,
-        "cursor": {"type": job.params["types"][0] if job.params["types"] else None, "after": None},
+        "cursor": {
+            "type": job.params["types"][0] if job.params["types"] else None,
+            "part": 0,
+            "after": None,
+        },
     }
     job.status = ExportStatus.IN_PROGRESS
     job.transaction_time = timezone.now()
@@ -386,22 +516,25 @@ def _finish(job: ExportJob, now: datetime) -> None:
     job.progress = 100
     job.completed_at = now
     job.expires_at = now + timedelta(hours=hours)
-    job.params = {**job.params, "cursor": {"type": None, "after": None}}
+    job.params = {**job.params, "cursor": {"type": None, "part": 0, "after": None}}
     job.save(update_fields=["status", "progress", "completed_at", "expires_at", "params"])
 
 
 def _chunk(job: ExportJob) -> bool:
-    """Write the next chunk of the export as one file; True when the export is complete."""
+    """Write the next chunk of the export as one file; True when the export is complete. The
+    cursor names the type, which of its sources (``part``) and the last row written."""
     types = job.params["types"]
     cursor = job.params["cursor"]
     kind = cursor["type"]
     if kind is None:
         return True
-    rows = _rows(job, kind)
+    part = cursor.get("part", 0)
+    exportable = EXPORTABLE[kind][part]
+    rows = _rows(job, exportable)
     if cursor["after"] is not None:
         rows = rows.filter(pk__gt=cursor["after"])
     batch = list(rows.order_by("pk")[:CHUNK])
-    build = EXPORTABLE[kind].build
+    build = exportable.build
     # The first row of each chunk is checked by the fhir.resources models; the rest are built
     # the same way without them (``resources.unchecked``), which is most of an export's cost.
     built = list(build(batch[0])) if batch else []
@@ -424,11 +557,13 @@ def _chunk(job: ExportJob) -> bool:
                 content=gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1),
             )
         done = job.params["done"] + len(batch)
-        if len(batch) < CHUNK:
-            following = types[types.index(kind) + 1 :]
-            cursor = {"type": following[0] if following else None, "after": None}
+        if len(batch) == CHUNK:
+            cursor = {"type": kind, "part": part, "after": str(batch[-1].pk)}
+        elif part + 1 < len(EXPORTABLE[kind]):
+            cursor = {"type": kind, "part": part + 1, "after": None}
         else:
-            cursor = {"type": kind, "after": str(batch[-1].pk)}
+            following = types[types.index(kind) + 1 :]
+            cursor = {"type": following[0] if following else None, "part": 0, "after": None}
         total = sum(job.params["totals"].values()) or 1
         job.params = {**job.params, "done": done, "cursor": cursor}
         job.progress = min(99, done * 100 // total)

@@ -5,7 +5,8 @@ AuditEvents [R133, R135].
 
 Pure, as ``resources``: each function takes stored rows (with their relations loaded) and
 returns the resource as a JSON-ready ``dict`` built and checked by the ``fhir.resources`` R4B
-models. Nothing here queries the database or writes an audit event: the selectors do.
+models (a bulk export builds most of them ``resources.unchecked()``, as the base types).
+Nothing here queries the database or writes an audit event: the selectors do.
 
 Codes: the vital signs carry the LOINC codes the US Core vital-sign profiles fix for them (the
 profile requires that code, so it is the profile's, cited with it) [R133]; a TMS session carries
@@ -28,7 +29,14 @@ from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.procedure import Procedure
 
-from trellis.fhir.resources import LOINC, OBSERVATION_CATEGORY, US_CORE, _reference, instant
+from trellis.fhir.resources import (
+    LOINC,
+    OBSERVATION_CATEGORY,
+    US_CORE,
+    _checked,
+    _reference,
+    instant,
+)
 
 UCUM = "http://unitsofmeasure.org"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -57,10 +65,6 @@ def _meta(updated: datetime, profile: str | None = None) -> dict:
     if profile:
         meta["profile"] = [profile]
     return meta
-
-
-def _dump(model) -> dict:
-    return model.model_dump(mode="json", exclude_none=True)
 
 
 def _staff(user) -> dict | None:
@@ -197,7 +201,7 @@ def vital_observation(vital, suffix: str) -> dict:
         ]
     else:
         data["valueQuantity"] = _quantity(getattr(vital, kind.field), kind)
-    return _dump(Observation.model_validate(data))
+    return _checked(Observation, data)
 
 
 # Procedure (a TMS session) --------------------------------------------------------------------
@@ -276,7 +280,7 @@ def procedure(session, cpt: tuple[str, str]) -> dict:
         data["usedCode"] = [{"text": text} for text in used]
     if tms.seizure:
         data["complication"] = [{"text": "Seizure"}]
-    return _dump(Procedure.model_validate({k: v for k, v in data.items() if v is not None}))
+    return _checked(Procedure, {k: v for k, v in data.items() if v is not None})
 
 
 # MedicationAdministration (a ketamine or esketamine dose given in a session) -------------------
@@ -374,7 +378,7 @@ def medication_administration(session) -> dict:
     performer = _staff(session.signed_by or session.documented_by)
     if performer:
         data["performer"] = [{"actor": performer}]
-    return _dump(MedicationAdministration.model_validate(data))
+    return _checked(MedicationAdministration, data)
 
 
 def _midnight(session) -> datetime:
@@ -468,7 +472,7 @@ def care_plan(course, sessions: list, plan_id=None) -> dict:
     }
     if plan_id:
         data["partOf"] = [_reference("CarePlan", plan_id)]
-    return _dump(CarePlan.model_validate(data))
+    return _checked(CarePlan, data)
 
 
 def combined_care_plan(plan) -> dict:
@@ -514,7 +518,7 @@ def combined_care_plan(plan) -> dict:
             for c in courses
         ],
     }
-    return _dump(CarePlan.model_validate(data))
+    return _checked(CarePlan, data)
 
 
 # Coverage (billing.Coverage with its Payer) -------------------------------------------------
@@ -586,7 +590,7 @@ def coverage(row) -> dict:
         )
     if classes:
         data["class"] = classes
-    return _dump(Coverage.model_validate(data))
+    return _checked(Coverage, data)
 
 
 # Encounter for an appointment (one that is not a treatment session's) ------------------------
@@ -641,7 +645,7 @@ def appointment_encounter(appointment) -> dict:
     staff = _staff(appointment.staff)
     if staff:
         data["participant"] = [{"individual": staff}]
-    return _dump(Encounter.model_validate(data))
+    return _checked(Encounter, data)
 
 
 # AuditEvent (the clinic's audit trail, for its administrators) ---------------------------------
@@ -696,4 +700,4 @@ def audit_event(event) -> dict:
     }
     if entities:
         data["entity"] = entities
-    return _dump(AuditEvent.model_validate(data))
+    return _checked(AuditEvent, data)

@@ -6,15 +6,20 @@ import json
 from datetime import timedelta
 from unittest import mock
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from trellis.audit.models import Action, AuditEvent
+from trellis.billing.models import Coverage
 from trellis.fhir import bulk, resources
-from trellis.fhir.models import ExportFile, ExportJob, ExportStatus
-from trellis.fhir.tests.helpers import FhirTestCase
+from trellis.fhir.models import ExportFile, ExportJob, ExportKind, ExportStatus
+from trellis.fhir.tests.helpers import FhirTestCase, validation_errors
+from trellis.fhir.tests.helpers_clinical import ClinicalFhirTestCase, given
 from trellis.measures import services as measures
 from trellis.messaging.jobs import run_clinic_jobs
 from trellis.testing import actor_for
+from trellis.treatments.models import TmsRecord, VitalSign
 
 ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
 
@@ -57,6 +62,10 @@ class BulkTestCase(FhirTestCase):
                 self.assertTrue(resource["id"])
                 found.setdefault(output["type"], []).append(resource)
         return found
+
+
+class ClinicalBulkTestCase(BulkTestCase, ClinicalFhirTestCase):
+    """The clinic's treatment records (``helpers_clinical``) in exports."""
 
 
 class StateMachineTests(BulkTestCase):
@@ -168,7 +177,7 @@ class ParameterTests(BulkTestCase):
     def test_type_limits_the_files_and_an_unknown_type_is_400(self):
         manifest = self.complete(self.accepted("Patient/$export", _type="Patient,Flag"))
         self.assertEqual({o["type"] for o in manifest["output"]}, {"Patient", "Flag"})
-        for bad in ("Bogus", "Patient,Procedure", "Questionnaire"):
+        for bad in ("Bogus", "Patient,AuditEvent", "Questionnaire"):
             with self.subTest(bad=bad):
                 response = self.kickoff("Patient/$export", _type=bad)
                 self.assertEqual(response.status_code, 400)
@@ -292,16 +301,183 @@ class CapabilityTests(BulkTestCase):
         )
 
 
-class UncheckedTests(BulkTestCase):
+class UncheckedTests(ClinicalBulkTestCase):
     def test_every_type_built_unchecked_is_what_the_models_produce(self):
-        self.start_course(self.patient)
-        for kind, exportable in bulk.EXPORTABLE.items():
-            rows = list(exportable.rows(self.clinic_a))
-            self.assertTrue(rows, kind)
-            for row in rows:
-                checked = list(exportable.build(row))
-                with resources.unchecked():
-                    fast = list(exportable.build(row))
-                with self.subTest(kind=kind, row=row.pk):
-                    self.assertEqual(json.loads(json.dumps(fast)), checked)
+        for kind, parts in bulk.EXPORTABLE.items():
+            for part, exportable in enumerate(parts):
+                rows = list(exportable.rows(self.clinic_a))
+                self.assertTrue(rows, (kind, part))
+                for row in rows:
+                    checked = list(exportable.build(row))
+                    with resources.unchecked():
+                        fast = list(exportable.build(row))
+                    with self.subTest(kind=kind, part=part, row=row.pk):
+                        self.assertEqual(json.loads(json.dumps(fast)), checked)
         self.assertTrue(resources._CHECKED.get())
+
+
+class ClinicalTypeTests(ClinicalBulkTestCase):
+    """Vital signs, Procedure, MedicationAdministration, CarePlan, Coverage and appointment
+    Encounters: the resources the reads serve, in files of their own type, each valid."""
+
+    def test_each_type_exports_its_resources_valid_and_as_read(self):
+        expected = {
+            "Procedure": {str(s.pk) for s in (self.tms_first, self.tms_second, self.tms_third)},
+            "MedicationAdministration": {str(self.infusion.pk), str(self.spray.pk)},
+            "CarePlan": {
+                str(self.iv_course.pk),
+                str(self.tms_course.pk),
+                str(self.esketamine_course.pk),
+                str(self.plan.pk),
+            },
+            "Coverage": {str(self.coverage.pk)},
+        }
+        vitals = {f"{self.vitals.pk}-{s}" for s in ("bp", "heart-rate", "spo2", "resp-rate")} | {
+            f"{self.vitals_40.pk}-{s}" for s in ("bp", "heart-rate")
+        }
+        for kind in (
+            "Observation",
+            "Procedure",
+            "MedicationAdministration",
+            "CarePlan",
+            "Coverage",
+            "Encounter",
+        ):
+            with self.subTest(kind=kind):
+                manifest = self.complete(self.accepted("Patient/$export", _type=kind))
+                self.assertEqual({o["type"] for o in manifest["output"]}, {kind})
+                for output in manifest["output"]:
+                    first = json.loads(self.poll(output["url"]).content.decode().splitlines()[0])
+                    self.assertEqual(first["resourceType"], kind)
+                    self.assertEqual(validation_errors(first), [], (kind, first["id"]))
+                found = self.download(manifest)[kind]
+                ids = [r["id"] for r in found]
+                self.assertEqual(len(ids), len(set(ids)))
+                if kind in expected:
+                    self.assertEqual(set(ids), expected[kind])
+                elif kind == "Observation":
+                    # The questionnaires' 11 + 9, then the vital signs in a file of their own.
+                    self.assertEqual(set(ids[20:]), vitals)
+                    self.assertEqual(len(manifest["output"]), 2)
+                else:
+                    self.assertIn(str(self.therapy.pk), ids)
+                    self.assertNotIn(str(self.infusion_booking.pk), ids)
+                    self.assertTrue({str(s.pk) for s in self.iv_course.sessions.all()} <= set(ids))
+        procedure = self.fhir_json(f"Procedure/{self.tms_second.pk}")
+        manifest = self.complete(self.accepted("Patient/$export", _type="Procedure"))
+        self.assertIn(procedure, self.download(manifest)["Procedure"])
+        plan = self.fhir_json(f"CarePlan/{self.iv_course.pk}")
+        manifest = self.complete(self.accepted("Patient/$export", _type="CarePlan"))
+        self.assertIn(plan, self.download(manifest)["CarePlan"])
+
+    def test_since_leaves_out_older_rows_of_a_new_type(self):
+        since = timezone.now()
+        later = Coverage.objects.create(
+            clinic=self.clinic_a,
+            patient=self.other_patient,
+            payer=self.payer,
+            member_id="NEW-2",
+            effective_from=self.coverage.effective_from,
+            created_by=self.front_desk,
+        )
+        vital = VitalSign.objects.create(
+            clinic=self.clinic_a,
+            patient=self.other_patient,
+            session=self.spray,
+            taken_at=self.spray.started_at,
+            heart_rate=80,
+            recorded_by=self.nurse,
+        )
+        manifest = self.complete(
+            self.accepted("Patient/$export", _since=since.isoformat(), _type="Coverage,Observation")
+        )
+        found = self.download(manifest)
+        self.assertEqual([r["id"] for r in found["Coverage"]], [str(later.pk)])
+        self.assertEqual([r["id"] for r in found["Observation"]], [f"{vital.pk}-heart-rate"])
+        for resource in found["Coverage"] + found["Observation"]:
+            self.assertGreaterEqual(resource["meta"]["lastUpdated"], resources.instant(since))
+
+    def test_a_group_exports_only_its_patients_resources_of_the_new_types(self):
+        kinds = "Observation,Procedure,MedicationAdministration,CarePlan,Coverage,Encounter"
+        found = self.download(
+            self.complete(self.accepted("Group/active-esketamine/$export", _type=kinds))
+        )
+        self.assertEqual([r["id"] for r in found["MedicationAdministration"]], [str(self.spray.pk)])
+        self.assertEqual([r["id"] for r in found["CarePlan"]], [str(self.esketamine_course.pk)])
+        self.assertNotIn("Procedure", found)
+        self.assertNotIn("Coverage", found)
+        mine = f"Patient/{self.other_patient.pk}"
+        for kind, rows in found.items():
+            for resource in rows:
+                reference = resource.get("subject") or resource.get("beneficiary")
+                self.assertEqual(reference["reference"], mine, (kind, resource["id"]))
+
+        found = self.download(self.complete(self.accepted("Group/active-tms/$export", _type=kinds)))
+        self.assertEqual(len(found["Procedure"]), 3)
+        self.assertEqual([r["id"] for r in found["Coverage"]], [str(self.coverage.pk)])
+        self.assertIn(str(self.therapy.pk), {r["id"] for r in found["Encounter"]})
+        self.assertNotIn(str(self.spray.pk), json.dumps(found))
+
+    def test_another_clinics_rows_never_appear(self):
+        admin = self.api_token("admin")
+        for path, token in (("$export", admin), ("Patient/$export", None)):
+            with self.subTest(path=path):
+                found = self.download(self.complete(self.accepted(path, token), token), token)
+                self.assertTrue(
+                    {"Procedure", "MedicationAdministration", "CarePlan", "Coverage"} <= set(found)
+                )
+                text = json.dumps(found)
+                for row in (
+                    self.patient_b,
+                    self.course_b,
+                    self.session_b,
+                    self.vitals_b,
+                    self.coverage_b,
+                    self.appointment_b,
+                ):
+                    self.assertNotIn(str(row.pk), text)
+                self.assertNotIn("AuditEvent", found)
+
+    def test_a_role_without_coverage_reads_gets_no_coverage(self):
+        token = self.api_token("nurse")
+        self.assertEqual(self.kickoff("Patient/$export", token, _type="Coverage").status_code, 403)
+        found = self.download(self.complete(self.accepted("Patient/$export", token), token), token)
+        self.assertNotIn("Coverage", found)
+        self.assertIn("Procedure", found)
+        token = self.api_token("frontdesk")
+        found = self.download(self.complete(self.accepted("Patient/$export", token), token), token)
+        self.assertEqual(sorted(found), ["CarePlan", "Coverage", "Patient"])
+
+
+class ChunkQueryTests(ClinicalBulkTestCase):
+    """A chunk costs the same number of queries whatever the number of rows it holds."""
+
+    def queries_of_first_chunk(self, kind: str, size: int) -> tuple[int, int]:
+        job = bulk.request_export(
+            actor_for(self.prescriber, self.clinic_a),
+            ExportKind.PATIENT,
+            request_url="test",
+            types=[kind],
+        )
+        bulk._begin(job)
+        with mock.patch.object(bulk, "CHUNK", size), CaptureQueriesContext(connection) as ctx:
+            bulk._chunk(job)
+        written = ExportFile.objects.get(job=job)
+        return len(ctx.captured_queries), written.count
+
+    def test_procedures_one_and_ten_rows_a_chunk_cost_the_same_queries(self):
+        for session in self.tms_course.sessions.filter(number__in=range(5, 12)):
+            given(session, self.tms)
+            TmsRecord.objects.create(session=session, intensity_pct_mt=120, coil="H1")
+        one, made = self.queries_of_first_chunk("Procedure", 1)
+        self.assertEqual(made, 1)
+        ten, made = self.queries_of_first_chunk("Procedure", 10)
+        self.assertEqual(made, 10)
+        self.assertEqual(one, ten)
+
+    def test_care_plans_one_and_three_rows_a_chunk_cost_the_same_queries(self):
+        one, made = self.queries_of_first_chunk("CarePlan", 1)
+        self.assertEqual(made, 1)
+        three, made = self.queries_of_first_chunk("CarePlan", 3)
+        self.assertEqual(made, 3)
+        self.assertEqual(one, three)
