@@ -17,8 +17,8 @@ from trellis.lib.browser_testing import axe_violations, page_errors
 from trellis.measures.models import Measure, ScheduledMeasure
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
-from trellis.portal import services, totp
-from trellis.portal.models import PortalAccount, PortalRequest, RequestKind
+from trellis.portal import education, services, totp
+from trellis.portal.models import EducationPage, PortalAccount, PortalRequest, RequestKind
 from trellis.scheduling.models import Appointment
 from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.treatments import services as course_services
@@ -71,12 +71,22 @@ def _patient_with_sign_in():
         day=timezone.localtime(start, clinic.tzinfo).date(),
         created_by=front_desk,
     )
+    # The clinic's education library, published after a prescriber's review.
+    education.load_shipped(clinic)
+    for page in EducationPage.objects.filter(clinic=clinic):
+        education.publish_page(actor, education.review_page(actor, page))
     sent = services.invite(actor_for(front_desk, clinic), patient)
     account = services.accept_invitation(sent.token, login="margaret", password=PASSWORD)
     enrolled = time.time() - 2 * totp.STEP  # a minute ago: the next codes are still unused
     services.confirm_totp(account, totp.code_at(account.totp_key, enrolled), now=enrolled)
     return patient, PortalAccount.objects.get(pk=account.pk), due, follow_up
 
+
+
+def open_from_menu(page, name: str) -> None:
+    """On a phone the portal's links are in its Menu: open it, then follow the link."""
+    page.locator("details.portal-menu summary").tap()
+    page.get_by_role("navigation", name="Your portal").get_by_role("link", name=name).tap()
 
 def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_server, chromium):
     from playwright.sync_api import expect
@@ -104,7 +114,7 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
     page.get_by_label("Sign-in name").fill("margaret")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("6-digit code").fill(totp.code_at(account.totp_key, time.time()))
-    page.get_by_role("button", name="Sign in").tap()
+    page.get_by_role("button", name="Sign in", exact=True).tap()
     expect(page.get_by_role("heading", name="Hello, Margaret")).to_be_visible()
     check("home")
 
@@ -122,17 +132,17 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
     measure = Measure.objects.get(patient=patient)
     assert (measure.instrument, measure.total) == ("phq9", 0)
 
-    page.get_by_role("navigation", name="Your portal").get_by_role("link", name="My scores").tap()
+    open_from_menu(page, "My scores")
     expect(page.get_by_role("heading", name="My scores over time")).to_be_visible()
     check("scores")
 
-    page.get_by_role("navigation", name="Your portal").get_by_role("link", name="Aftercare").tap()
+    open_from_menu(page, "Aftercare")
     expect(page).to_have_url(re.compile("/portal/aftercare/"))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check("aftercare")
 
     # A journal entry shared with the care team.
-    page.get_by_role("navigation", name="Your portal").get_by_role("link", name="Journal").tap()
+    open_from_menu(page, "Journal")
     expect(page.get_by_role("heading", name="My journal")).to_be_visible()
     check("journal")
     page.get_by_label("Your entry").fill("Slept well after the walk. Felt steadier at work.")
@@ -144,8 +154,7 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
     assert entry.shared is True
 
     # Appointments: ask for a therapy session, then to change the booked follow-up's time.
-    nav = page.get_by_role("navigation", name="Your portal")
-    nav.get_by_role("link", name="Appointments").tap()
+    open_from_menu(page, "Appointments")
     expect(page.get_by_role("heading", name="My appointments")).to_be_visible()
     expect(page.get_by_text("Follow-up visit", exact=True)).to_be_visible()
     check("appointments")
@@ -164,6 +173,35 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
     page.get_by_role("button", name="Send my request for another time").tap()
     expect(page.get_by_text("You have asked to change the time.")).to_be_visible()
     check("appointments after asking to change")
+
+    # A message to the care team, with the notice that the portal is not for emergencies.
+    open_from_menu(page, "Messages")
+    expect(page.get_by_text("not monitored for emergencies").first).to_be_visible()
+    check("messages")
+    page.get_by_role("link", name="New message").tap()
+    expect(page.get_by_role("heading", name="New message")).to_be_visible()
+    check("new message")
+    page.get_by_label("Subject").fill("Parking")
+    page.get_by_label("Your message").fill("Is there parking for patients near the clinic?")
+    page.get_by_role("button", name="Send message").tap()
+    expect(page.get_by_text("Is there parking for patients near the clinic?")).to_be_visible()
+    check("conversation")
+    open_from_menu(page, "Messages")
+    page.get_by_role("link", name="Notification settings").tap()
+    expect(page).to_have_url(re.compile(r"/portal/notifications/$"))
+    check("notification settings")
+
+    # The education library: the IV page is the patient's; the TMS one is not offered.
+    open_from_menu(page, "Learn")
+    expect(page.get_by_role("link", name="What an IV ketamine infusion is like")).to_be_visible()
+    expect(page.get_by_role("link", name="What a TMS session is like")).to_have_count(0)
+    check("learn")
+    page.get_by_role("link", name="What an IV ketamine infusion is like").tap()
+    expect(page.get_by_text(re.compile("Reviewed by"))).to_be_visible()
+    check("an education page")
+    open_from_menu(page, "Groups")
+    expect(page).to_have_url(re.compile(r"/portal/groups/$"))
+    check("groups")
 
     asked = PortalRequest.objects.filter(patient=patient).order_by("created_at")
     assert [(r.kind, r.appointment_kind, r.appointment_id) for r in asked] == [
