@@ -13,6 +13,8 @@ requires it (TCPA prior express consent, 47 CFR 64.1200(a)(1); clinic setting
 is on file, so an appointment reminder still reaches them.
 """
 
+from collections.abc import Callable
+
 from trellis.patients.models import ContactChannel, Patient
 
 # The outbox's channel names (``messaging.models.Channel``, which this layer cannot import).
@@ -42,6 +44,27 @@ def channels(
     if may_text:
         return [SMS]
     return [EMAIL] if has_email else []
+
+
+# Another app's say on how one kind of automated message reaches a patient (the portal's
+# notification settings): ``chooser(patient, purpose)`` answers the channels (maybe none), or
+# None to leave it to ``channels``. Registered in that app's AppConfig.ready; this layer imports
+# no app above it.
+_CHOOSERS: list[Callable] = []
+
+
+def on_choice(chooser: Callable) -> None:
+    if chooser not in _CHOOSERS:
+        _CHOOSERS.append(chooser)
+
+
+def chosen(patient: Patient, purpose: str) -> list[str] | None:
+    """The channels a registered chooser gives for ``purpose``, or None when none has a say."""
+    for chooser in _CHOOSERS:
+        found = chooser(patient, purpose)
+        if found is not None:
+            return found
+    return None
 
 
 def clinic_channels(patient: Patient, clinic_default: int = TEXT_ELSE_EMAIL) -> list[str]:

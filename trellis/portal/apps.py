@@ -10,7 +10,7 @@ class PortalConfig(AppConfig):
         from trellis.accounts.permissions import Perm
         from trellis.audit import naming
         from trellis.messaging import jobs
-        from trellis.patients import panels
+        from trellis.patients import contact, panels
         from trellis.portal import message_selectors, notifications, selectors, services
         from trellis.safety import sources
 
@@ -29,6 +29,8 @@ class PortalConfig(AppConfig):
         # What raised a message alert, on the alert's page.
         sources.register("portal.portalmessage", message_selectors.message_source)
         panels.register("portal", Perm.PATIENT_CHANGE, selectors.patient_card)
+        # Appointment reminders go the way the patient chose in their notification settings.
+        contact.on_choice(notifications.reminder_channels)
         # On every pass of the outbox worker: failed sign-ins past the lockout time.
         jobs.register(
             "portal_sign_in_failures",

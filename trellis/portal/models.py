@@ -146,6 +146,8 @@ class EducationPage(models.Model):
     def is_for(self, modalities) -> bool:
         """Whether a patient with courses of ``modalities`` is given this page."""
         return "all" in self.treatments or bool(set(self.treatments) & set(modalities))
+
+
 class PortalPasskey(models.Model):
     """A passkey (WebAuthn credential) the patient registered: signs in alone, in place of
     password and code. Only the public key is stored; the private key never leaves the
@@ -169,6 +171,8 @@ class PortalPasskey(models.Model):
 
     def __str__(self) -> str:
         return f"Passkey {self.name}"
+
+
 class RequestKind(models.TextChoices):
     CANCEL = "cancel", "Cancel an appointment"
     RESCHEDULE = "reschedule", "Change an appointment's time"

@@ -138,6 +138,23 @@ def channel(account: PortalAccount, kind: str, preference=None) -> str:
     return chosen
 
 
+def reminder_channels(patient, purpose: str) -> list[str] | None:
+    """``patients.contact``'s chooser: the channel of appointment reminders for a patient who
+    has saved their portal's notification settings (none: no reminder), or None to leave it to
+    the clinic's usual way."""
+    if purpose != NoticeKind.APPOINTMENT_REMINDER:
+        return None
+    saved = (
+        NotificationPreference.objects.filter(account__patient=patient, account__is_active=True)
+        .select_related("account__patient__clinic")
+        .first()
+    )
+    if saved is None:
+        return None
+    chosen = channel(saved.account, purpose, saved)
+    return [] if chosen == NoticeChannel.NONE else [chosen]
+
+
 def words(kind: str, clinic: Clinic) -> tuple[str, str]:
     """(subject, body) of a notice: who it is from and where to sign in, nothing clinical."""
     if kind == NoticeKind.QUESTIONNAIRE:

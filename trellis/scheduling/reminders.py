@@ -137,8 +137,18 @@ def compose(
 # --- Telling the patient -------------------------------------------------------------------------
 
 
-def channels(patient: Patient, clinic) -> list[str]:
-    """How an automated message about appointments reaches ``patient`` (``patients.contact``)."""
+# The purpose a reminder is asked about (``patients.contact.chosen``): the patient may have
+# chosen, in their portal, how reminders reach them.
+REMINDER_PURPOSE = "appointment_reminder"
+
+
+def channels(patient: Patient, clinic, purpose: str = "") -> list[str]:
+    """How an automated message about appointments reaches ``patient`` (``patients.contact``):
+    for a ``purpose`` the patient has chosen a way for, that way."""
+    if purpose:
+        found = contact.chosen(patient, purpose)
+        if found is not None:
+            return list(found)
     return contact.channels(
         patient,
         clinic.setting("appointment_message_channels"),
@@ -193,7 +203,8 @@ def _tell(
         link_url = site_url(reverse("appointment_link", args=[token]))
         ics_url = site_url(reverse("appointment_link_ics", args=[token]))
     words = compose(kind, appointment, clinic, link_url=link_url, ics_url=ics_url)
-    used = _queue(patient, clinic, channels(patient, clinic), words, f"appointment_{kind}")
+    purpose = REMINDER_PURPOSE if kind == MessageKind.REMINDER else ""
+    used = _queue(patient, clinic, channels(patient, clinic, purpose), words, f"appointment_{kind}")
     if used and token:
         AppointmentLink.objects.create(
             clinic=clinic,

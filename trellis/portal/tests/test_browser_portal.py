@@ -82,11 +82,11 @@ def _patient_with_sign_in():
     return patient, PortalAccount.objects.get(pk=account.pk), due, follow_up
 
 
-
 def open_from_menu(page, name: str) -> None:
     """On a phone the portal's links are in its Menu: open it, then follow the link."""
     page.locator("details.portal-menu summary").tap()
     page.get_by_role("navigation", name="Your portal").get_by_role("link", name=name).tap()
+
 
 def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_server, chromium):
     from playwright.sync_api import expect

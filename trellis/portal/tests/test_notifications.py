@@ -193,3 +193,20 @@ class NotificationTests(PortalTestCase):
         self.assertNotIn("PHQ", notice.body)
         told = PortalNotice.objects.get(patient=self.patient)
         self.assertEqual((told.kind, told.day), (NoticeKind.QUESTIONNAIRE, today))
+
+    def test_appointment_reminders_go_the_way_the_patient_chose(self):
+        from trellis.scheduling import reminders
+
+        self.patient.phone, self.patient.email = "+1 860 555 0142", "ada@example.org"
+        self.patient.sms_consent_at = timezone.now()
+        self.patient.save(update_fields=["phone", "email", "sms_consent_at"])
+        purpose = reminders.REMINDER_PURPOSE
+        usual = reminders.channels(self.patient, self.clinic_a)
+        # Not chosen yet: the clinic's usual way.
+        self.assertEqual(reminders.channels(self.patient, self.clinic_a, purpose), usual)
+        self.settings(appointment_reminder="none")
+        self.assertEqual(reminders.channels(self.patient, self.clinic_a, purpose), [])
+        self.settings(appointment_reminder="email")
+        self.assertEqual(reminders.channels(self.patient, self.clinic_a, purpose), ["email"])
+        # Other appointment messages (booked, moved) keep the usual way.
+        self.assertEqual(reminders.channels(self.patient, self.clinic_a), usual)
