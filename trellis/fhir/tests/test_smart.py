@@ -18,7 +18,7 @@ from django.utils import timezone
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.fhir import smart
+from trellis.fhir import bulk, smart
 from trellis.fhir.models import SystemClient, SystemToken
 from trellis.fhir.tests.helpers import FhirTestCase
 from trellis.lib.errors import InputError
@@ -236,6 +236,14 @@ class TokenEndpointTests(SmartTestCase):
             "EC key under an RSA kid": self.assertion(key=EC_KEY, alg="ES384", kid="rsa-1"),
             "unknown client": self.assertion(iss="nobody", sub="nobody"),
             "not a JWT": "not.a.jwt",
+            "unsigned": jwt.encode(
+                {"iss": self.system.client_id, "sub": self.system.client_id, "aud": TOKEN_URL},
+                None,
+                algorithm="none",
+            ),
+            "a list for claims": "eyJhbGciOiJSUzM4NCIsImtpZCI6InJzYS0xIn0.W10.c2ln",
+            "exp not a number": self.assertion(exp="soon"),
+            "jti not a string": self.assertion(jti=7),
         }
         for label, assertion in cases.items():
             with self.subTest(label):
@@ -401,5 +409,27 @@ class SystemExportTests(SmartTestCase):
         job = ExportJob.objects.get(requested_by=self.system.user)
         self.assertEqual(sorted(job.params["types"]), ["Observation", "Patient"])
         self.assertEqual(job.clinic, self.clinic_a)
+        bulk.run_pending()
+        fresh = self.access_token()  # the first may have lived its five minutes by now
+        status = self.client.get(response["Content-Location"], HTTP_AUTHORIZATION=f"Bearer {fresh}")
+        self.assertEqual(status.status_code, 200, status.content)
+        outputs = status.json()["output"]
+        self.assertEqual({o["type"] for o in outputs}, {"Observation", "Patient"})
+        lines = []
+        for output in outputs:
+            got = self.client.get(output["url"], HTTP_AUTHORIZATION=f"Bearer {fresh}")
+            self.assertEqual(got.status_code, 200)
+            lines += [json.loads(line) for line in got.content.decode().splitlines()]
+        patients = {r["id"] for r in lines if r["resourceType"] == "Patient"}
+        self.assertIn(str(self.patient.pk), patients)
+        self.assertNotIn(str(self.patient_b.pk), patients)
+        staff = self.client.get(outputs[0]["url"], HTTP_AUTHORIZATION=f"Bearer {self.token}")
+        self.assertEqual(staff.status_code, 404)
         self.assertEqual(self.kickoff("$export", token, _type="Encounter").status_code, 403)
         self.assertEqual(self.kickoff("Patient/$export", token, _type="Flag").status_code, 403)
+
+    def test_a_group_is_read_only_with_the_patient_scope(self):
+        observations = self.access_token(scope="system/Observation.rs")
+        response = self.fhir("Group/active-tms", token=observations)
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(self.fhir("Group/active-tms", token=self.access_token()).status_code, 200)
