@@ -161,7 +161,8 @@ def register_client(
         raise InputError("name", "give the client a name")
     check_jwks(jwks)
     types = scope_types(scope)
-    client_id = secrets.token_urlsafe(24)
+    # Hex: never begins with "-", so it is safe as a command-line argument.
+    client_id = secrets.token_hex(20)
     user = User(username=f"system-{client_id[:20]}", first_name=name[:150], is_active=True)
     user.set_unusable_password()
     user.save()
