@@ -5,6 +5,8 @@ membership of that clinic is active. The request's actor is that membership, and
 timezone is activated for the call (the caller deactivates it when the call ends).
 """
 
+from collections.abc import Callable
+
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -19,10 +21,28 @@ def bearer_token(request: HttpRequest) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+# Tokens of another kind, by their prefix: a resolver, owned by a higher app, turns one into an
+# actor (``trellis.fhir.smart`` registers the SMART system clients' tokens), and the paths where
+# such a token is accepted. The checking still starts here, for both APIs.
+RESOLVERS: dict[str, tuple[str, Callable[[str, str], Actor | None]]] = {}
+
+
+def register(prefix: str, path_prefix: str, resolve: Callable[[str, str], Actor | None]) -> None:
+    RESOLVERS[prefix] = (path_prefix, resolve)
+
+
 def actor_for_token(request: HttpRequest, token: str) -> Actor | None:
     """The actor a token signs in, or None for an unknown, revoked or orphaned token."""
     if not token:
         return None
+    for prefix, (path_prefix, resolve) in RESOLVERS.items():
+        if token.startswith(prefix):
+            if not request.path.startswith(path_prefix):
+                return None
+            request.actor = resolve(token, client_address(request))
+            if request.actor is not None:
+                timezone.activate(request.actor.clinic.tzinfo)
+            return request.actor
     row = ApiToken.objects.find(token)
     if row is None:
         return None

@@ -15,7 +15,7 @@ class FhirConfig(AppConfig):
     verbose_name = "FHIR R4"
 
     def ready(self) -> None:
-        from trellis.fhir import bulk
+        from trellis.fhir import bulk, smart  # noqa: F401 (smart registers its Bearer tokens)
         from trellis.messaging import jobs
 
         # Bulk exports are built by the outbox worker, at most half a minute a pass, after the

@@ -358,14 +358,23 @@ def parse_since(value: str | None) -> datetime | None:
 def _types_for(actor, kind: str, types: list[str] | None) -> list[str]:
     """System level: every type (the administrator's hand-over of the clinic's records).
     Patient and Group level: the types asked for, each one the role may read; without ``_type``
-    the types the role may read."""
+    the types the role may read. A system client (SMART Backend Services [R137]) exports only
+    the types its scopes name, at any level."""
+    scope = actor.scope_types
+
+    def may(t: str) -> bool:
+        in_scope = scope is None or t in scope
+        return in_scope and (kind == ExportKind.SYSTEM or _may_read(actor, t))
+
     if kind == ExportKind.SYSTEM:
         access.require(actor, Perm.BULK_EXPORT)
-        return types or list(EXPORTABLE)
-    access.require(actor, Perm.PATIENT_READ)
+    else:
+        access.require(actor, Perm.PATIENT_READ)
     if types is None:
-        return [t for t in EXPORTABLE if _may_read(actor, t)]
-    refused = [t for t in types if not _may_read(actor, t)]
+        return [t for t in EXPORTABLE if may(t)]
+    refused = [t for t in types if not may(t)]
+    if refused and scope is not None:
+        raise PermissionDenied(f"This system client's scopes do not include {refused[0]}.")
     if refused:
         raise PermissionDenied(
             f"Your role ({actor.membership.get_role_display()}) may not read {refused[0]}."

@@ -25,6 +25,8 @@ PARAM_TYPES = {
 }
 BASE_PROFILE = "http://hl7.org/fhir/StructureDefinition/"
 RELEASED = "2026-12-01"
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 
 
 def statement(base: str) -> dict:
@@ -58,10 +60,35 @@ def statement(base: str) -> dict:
             {
                 "mode": "server",
                 "documentation": (
-                    "Bearer tokens issued by the clinic (manage.py issue_token), as the JSON API. "
-                    "SMART Backend Services is not offered yet."
+                    "Bearer tokens issued by the clinic (manage.py issue_token), as the JSON API, "
+                    "or SMART Backend Services tokens for registered system clients."
                 ),
-                "security": {"description": "Authorization: Bearer <token>; metadata needs none."},
+                # SMART Backend Services: where to get a token [R137].
+                "security": {
+                    "extension": [
+                        {
+                            "url": OAUTH_URIS,
+                            "extension": [{"url": "token", "valueUri": f"{base}/auth/token"}],
+                        }
+                    ],
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": SECURITY_SERVICE,
+                                    "code": "SMART-on-FHIR",
+                                    "display": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": (
+                        "Authorization: Bearer <token>; metadata and "
+                        ".well-known/smart-configuration need none. System clients get a "
+                        "token at auth/token with a signed JWT (private_key_jwt, RS384 or "
+                        "ES384) and system/*.rs scopes."
+                    ),
+                },
                 "resource": resources,
                 # Bulk Data $export at system, Patient and Group level [R136] (trellis.fhir.bulk).
                 "operation": [

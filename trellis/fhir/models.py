@@ -81,3 +81,71 @@ class ExportFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_type} {self.seq}"
+
+
+class SystemClient(models.Model):
+    """A program registered by a clinic administrator to read the clinic's records through
+    SMART Backend Services [R137]: it signs a JWT with one of its keys (the public JWK set
+    kept here) and receives a short-lived token limited to its scopes.
+
+    It acts through a service user of its own (``user``), so the audit trail names it; that user
+    has no password and no role: what it may read is the token's scopes, nothing else.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    clinic = models.ForeignKey(
+        "accounts.Clinic", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    client_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    jwks = models.JSONField(help_text="The public keys (a JWK set), each with its kid")
+    scope = models.TextField(help_text="The scopes it may ask for, e.g. system/Patient.rs")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="system_client"
+    )
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "created_at"], name="fhir_sysclient_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+
+class SystemToken(models.Model):
+    """An access token issued to a system client: only its SHA-256 is stored, like the staff's
+    API tokens; it lives five minutes [R137]."""
+
+    PREFIX = "trs_"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(SystemClient, on_delete=models.CASCADE, related_name="tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"token of {self.client} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class UsedAssertion(models.Model):
+    """A client assertion's ``jti``, kept until the assertion expires so it is never
+    accepted twice [R137]."""
+
+    client = models.ForeignKey(SystemClient, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "jti"], name="fhir_assertion_jti_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"jti {self.jti} of {self.client}"

@@ -83,6 +83,12 @@ def _authenticated(view):
     return _get_only(wrapped)
 
 
+def scoped(actor, kind: str) -> None:
+    """A system client (SMART Backend Services) reads only the types its scopes name [R137]."""
+    if actor.scope_types is not None and kind not in actor.scope_types:
+        raise PermissionDenied(f"This system client's scopes do not include {kind}.")
+
+
 @_get_only
 def metadata(request: HttpRequest) -> HttpResponse:
     return fhir_response(capability.statement(_base(request)))
@@ -93,6 +99,7 @@ def read(request: HttpRequest, actor, kind: str, pk: str) -> HttpResponse:
     served = SERVED.get(kind)
     if served is None:
         return outcome(404, "not-supported", f"{kind} is not served here.")
+    scoped(actor, kind)
     return fhir_response(served.read(actor, pk))
 
 
@@ -101,6 +108,7 @@ def search_type(request: HttpRequest, actor, kind: str) -> HttpResponse:
     served = SERVED.get(kind)
     if served is None:
         return outcome(404, "not-supported", f"{kind} is not served here.")
+    scoped(actor, kind)
     query = {key: request.GET.getlist(key) for key in request.GET}
     unknown = sorted(set(query) - set(served.params) - set(COMMON))
     if unknown:

@@ -26,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from trellis.accounts.bearer import actor_for_token, bearer_token
 from trellis.fhir import bulk
 from trellis.fhir.models import ExportKind, ExportStatus
-from trellis.fhir.views import fhir_response, outcome
+from trellis.fhir.views import fhir_response, outcome, scoped
 
 KICKOFF_PARAMS = ("_outputFormat", "_since", "_type")
 NDJSON = "application/fhir+ndjson"
@@ -117,6 +117,7 @@ def group_export(request: HttpRequest, actor, group_id: str) -> HttpResponse:
 
 @_bulk("GET")
 def group_read(request: HttpRequest, actor, group_id: str) -> HttpResponse:
+    scoped(actor, "Patient")  # a Group lists patients: a system client needs their scope
     return fhir_response(bulk.read_group(actor, group_id))
 
 
