@@ -8,7 +8,6 @@ offered here too, so that a view needs one ``access``.
 
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
@@ -47,10 +46,7 @@ def load(
         raise Http404("No such record.")
     if row.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
-    if not actor.can(perm):
-        raise PermissionDenied(
-            f"Your role ({actor.membership.get_role_display()}) may not do this."
-        )
+    require(actor, perm)
     patient = row if isinstance(row, Patient) else getattr(row, "patient", None)
     record_for(actor, action, patient=patient, obj=row)
     return row
