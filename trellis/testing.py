@@ -49,6 +49,17 @@ SAFE_ANSWERS = {
 AUDIT_LOCK_QUERIES = 1 if connection.vendor == "postgresql" else 0
 
 
+def restore_builtin_protocols() -> None:
+    """Put back the built-in protocols a data migration wrote. A transactional test (every
+    browser test) empties the tables after it, and the next one that starts a course needs
+    them again."""
+    from trellis.treatments.models import Protocol
+    from trellis.treatments.protocols import BUILTIN
+
+    for spec in BUILTIN:
+        Protocol.objects.update_or_create(clinic=None, code=spec["code"], defaults=spec)
+
+
 def make_clinic(slug: str, name: str, prefix: str, tz: str = "America/New_York") -> Clinic:
     return Clinic.objects.create(slug=slug, name=name, mrn_prefix=prefix, timezone=tz)
 

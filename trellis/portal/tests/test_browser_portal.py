@@ -20,7 +20,13 @@ from trellis.patients.tests.test_api import SAFE_ANSWERS, TRD_TRIALS
 from trellis.portal import education, services, totp
 from trellis.portal.models import EducationPage, PortalAccount, PortalRequest, RequestKind
 from trellis.scheduling.models import Appointment
-from trellis.testing import actor_for, make_clinic, make_patient, make_staff
+from trellis.testing import (
+    actor_for,
+    make_clinic,
+    make_patient,
+    make_staff,
+    restore_builtin_protocols,
+)
 from trellis.treatments import services as course_services
 
 PHONE = {"width": 390, "height": 844}
@@ -32,6 +38,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def _patient_with_sign_in():
     """A patient in an IV ketamine course with a PHQ-9 due today, a follow-up booked in three
     days, and a portal sign-in whose authenticator was enrolled a minute ago."""
+    restore_builtin_protocols()
     clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
     clinic.phone = "+1 555 010 2000"
     clinic.save(update_fields=["phone"])

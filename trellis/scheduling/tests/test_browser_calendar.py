@@ -17,10 +17,16 @@ from trellis.scheduling import services
 from trellis.scheduling.kinds import ResourceKind
 from trellis.scheduling.models import Appointment
 from trellis.scheduling.tests.base import add_resource, next_monday
-from trellis.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
+from trellis.testing import (
+    SAFE_ANSWERS,
+    actor_for,
+    make_clinic,
+    make_patient,
+    make_staff,
+    restore_builtin_protocols,
+)
 from trellis.treatments import services as treatment_services
-from trellis.treatments.models import Protocol, SessionStatus
-from trellis.treatments.protocols import BUILTIN
+from trellis.treatments.models import SessionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,9 +45,7 @@ def _screenshot(page, name: str) -> None:
 def test_front_desk_books_a_course_checks_a_patient_in_and_marks_a_no_show(live_server, chromium):
     from playwright.sync_api import expect
 
-    # A browser test empties the database after it; the built-in protocols come back here.
-    for spec in BUILTIN:
-        Protocol.objects.update_or_create(clinic=None, code=spec["code"], defaults=spec)
+    restore_builtin_protocols()
     clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
     prescriber = make_staff("prescriber", clinic, Role.PRESCRIBER)
     front_desk = make_staff("frontdesk", clinic, Role.FRONT_DESK)

@@ -10,10 +10,16 @@ from trellis.accounts.permissions import Role
 from trellis.lib.browser_testing import page_errors, signed_in_context
 from trellis.patients import services as patient_services
 from trellis.patients.tests.test_api import TRD_TRIALS
-from trellis.testing import SAFE_ANSWERS, actor_for, make_clinic, make_patient, make_staff
+from trellis.testing import (
+    SAFE_ANSWERS,
+    actor_for,
+    make_clinic,
+    make_patient,
+    make_staff,
+    restore_builtin_protocols,
+)
 from trellis.treatments import services, sessions
-from trellis.treatments.models import NoteDraft, Protocol
-from trellis.treatments.protocols import BUILTIN
+from trellis.treatments.models import NoteDraft
 from trellis.treatments.tests.helpers import SERTRALINE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,9 +30,7 @@ NOTE = "Calm and talkative; mild dissociation at 40 min, easing by 60."
 def test_the_note_is_kept_as_a_draft_and_comes_back_after_a_reload(live_server, chromium):
     from playwright.sync_api import expect
 
-    # A browser test empties the database after it; the built-in protocols come back here.
-    for spec in BUILTIN:
-        Protocol.objects.update_or_create(clinic=None, code=spec["code"], defaults=spec)
+    restore_builtin_protocols()
     clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
     prescriber = make_staff("prescriber", clinic, Role.PRESCRIBER)
     nurse = make_staff("nurse", clinic, Role.NURSE)

@@ -30,17 +30,16 @@ from trellis.testing import (
     make_clinic,
     make_patient,
     make_staff,
+    restore_builtin_protocols,
 )
 from trellis.treatments import services
 from trellis.treatments.models import (
     InfusionRecord,
     NoteDraft,
-    Protocol,
     SafetyOverride,
     SessionStatus,
     VitalSign,
 )
-from trellis.treatments.protocols import BUILTIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,9 +60,7 @@ def _screenshot(page, name: str) -> None:
 def test_a_session_day_hold_override_draft_and_idle_sign_out(live_server, chromium):
     from playwright.sync_api import expect
 
-    # A browser test empties the database after it; the built-in protocols come back here.
-    for spec in BUILTIN:
-        Protocol.objects.update_or_create(clinic=None, code=spec["code"], defaults=spec)
+    restore_builtin_protocols()
     clinic = make_clinic("riverside", "Riverside Interventional Psychiatry", "RIV")
     prescriber = make_staff("prescriber", clinic, Role.PRESCRIBER)
     nurse = make_staff("nurse", clinic, Role.NURSE)
