@@ -137,7 +137,11 @@ class Course(models.Model):
 
     class Meta:
         ordering = ["-start_date", "-created_at"]
-        indexes = [models.Index(fields=["clinic", "modality", "start_date"])]
+        indexes = [
+            models.Index(fields=["clinic", "modality", "start_date"]),
+            # A clinic's rows in key order, a chunk at a time (FHIR $export reads them so).
+            models.Index(fields=["clinic", "id"], name="course_clinic_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.protocol.name} for {self.patient} from {self.start_date}"
@@ -248,7 +252,11 @@ class Session(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["course", "number"], name="session_number_in_course")
         ]
-        indexes = [models.Index(fields=["clinic", "planned_date"])]
+        indexes = [
+            models.Index(fields=["clinic", "planned_date"]),
+            # A clinic's rows in key order, a chunk at a time (FHIR $export reads them so).
+            models.Index(fields=["clinic", "id"], name="session_clinic_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Session {self.number} of {self.course}"
@@ -297,6 +305,10 @@ class VitalSign(models.Model):
 
     class Meta:
         ordering = ["taken_at"]
+        indexes = [
+            # A clinic's rows in key order, a chunk at a time (FHIR $export reads them so).
+            models.Index(fields=["clinic", "id"], name="vitalsign_clinic_key_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Vitals at {self.taken_at:%H:%M}"
