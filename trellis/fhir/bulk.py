@@ -22,7 +22,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 
+import orjson
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -43,6 +43,7 @@ from trellis.audit.services import record_for
 from trellis.fhir import resources, selectors_clinical
 from trellis.fhir import resources_clinical as clinical
 from trellis.fhir.models import ExportFile, ExportJob, ExportKind, ExportStatus
+from trellis.lib import replica
 from trellis.measures.models import Measure
 from trellis.patients import access
 from trellis.patients.modality import Modality
@@ -91,10 +92,6 @@ def type_perms(kind: str) -> list[Perm]:
     return list(dict.fromkeys(part.perm for part in EXPORTABLE[kind]))
 
 
-def _observations(measure) -> list[dict]:
-    return [resources.observation(measure, pk[37:]) for pk in resources.observation_ids(measure)]
-
-
 def _session_since(moment: datetime) -> Q:
     # As Encounter.meta.lastUpdated: signed, else started, else the planned day.
     return (
@@ -125,10 +122,6 @@ def _appointment_since(moment: datetime) -> Q:
     return Q(*[Q(**{f"{stamp}_at__gte": moment}) for stamp in stamps], _connector=Q.OR)
 
 
-def _vital_observations(vital) -> list[dict]:
-    return [clinical.vital_observation(vital, s) for s in clinical.vital_suffixes(vital)]
-
-
 def _courses(clinic) -> QuerySet:
     """The clinic's courses with their sessions (prefetched) and the combined plan each belongs
     to (``plan_id``), so a chunk of CarePlans costs a fixed number of queries."""
@@ -157,7 +150,7 @@ register(
         "Observation",
         Perm.MEASURE_READ,
         lambda clinic: Measure.objects.filter(clinic=clinic),
-        _observations,
+        resources.observations,
         lambda moment: Q(created_at__gte=moment),
     )
 )
@@ -167,7 +160,7 @@ register(
         "Observation",
         Perm.SESSION_READ,
         lambda clinic: VitalSign.objects.filter(clinic=clinic),
-        _vital_observations,
+        clinical.vital_observations,
         lambda moment: Q(recorded_at__gte=moment),
     )
 )
@@ -500,10 +493,12 @@ def _rows(job: ExportJob, exportable: Exportable) -> QuerySet:
 
 
 def _begin(job: ExportJob) -> None:
-    totals = {
-        kind: sum(_rows(job, part).count() for part in EXPORTABLE[kind])
-        for kind in job.params["types"]
-    }
+    with replica.from_replica():
+        transaction_time = replica.complete_up_to()
+        totals = {
+            kind: sum(_rows(job, part).count() for part in EXPORTABLE[kind])
+            for kind in job.params["types"]
+        }
     job.params = {
         **job.params,
         "totals": totals,
@@ -515,7 +510,7 @@ def _begin(job: ExportJob) -> None:
         },
     }
     job.status = ExportStatus.IN_PROGRESS
-    job.transaction_time = timezone.now()
+    job.transaction_time = transaction_time
     job.save(update_fields=["params", "status", "transaction_time"])
 
 
@@ -542,15 +537,17 @@ def _chunk(job: ExportJob) -> bool:
     rows = _rows(job, exportable)
     if cursor["after"] is not None:
         rows = rows.filter(pk__gt=cursor["after"])
-    batch = list(rows.order_by("pk")[:CHUNK])
     build = exportable.build
-    # The first row of each chunk is checked by the fhir.resources models; the rest are built
-    # the same way without them (``resources.unchecked``), which is most of an export's cost.
-    built = list(build(batch[0])) if batch else []
-    with resources.unchecked():
-        for row in batch[1:]:
-            built.extend(build(row))
-    lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in built]
+    # Read from the replica when there is one. The first row of each chunk is checked by the
+    # fhir.resources models; the rest are built the same way without them
+    # (``resources.unchecked``), which is most of an export's cost.
+    with replica.from_replica():
+        batch = list(rows.order_by("pk")[:CHUNK])
+        built = list(build(batch[0])) if batch else []
+        with resources.unchecked():
+            for row in batch[1:]:
+                built.extend(build(row))
+    lines = [orjson.dumps(r) for r in built]
     with transaction.atomic():
         current = ExportJob.objects.select_for_update().get(pk=job.pk)
         if current.status != ExportStatus.IN_PROGRESS:
@@ -563,7 +560,7 @@ def _chunk(job: ExportJob) -> bool:
                 resource_type=kind,
                 seq=seq,
                 count=len(lines),
-                content=gzip.compress(("\n".join(lines) + "\n").encode(), compresslevel=1),
+                content=gzip.compress(b"\n".join(lines) + b"\n", compresslevel=1),
             )
         done = job.params["done"] + len(batch)
         if len(batch) == CHUNK:

@@ -135,11 +135,18 @@ def _reference(kind: str, pk) -> dict:
 
 def _item_code(instrument: Instrument, item) -> dict:
     """LOINC where DOMAIN.md gives the item's code (PHQ-9 item 9, 44260-8 [R53]); else the
-    product's own code for the item, with its words."""
-    coding = {"system": ITEM_SYSTEM, "code": f"{instrument.code}-{item.number}"}
-    if item.loinc:
-        coding = {"system": LOINC, "code": item.loinc}
-    return {"coding": [{**coding, "display": item.text}], "text": item.text}
+    product's own code for the item, with its words. Built once per item."""
+    key = (instrument.code, item.number)
+    code = _ITEM_CODES.get(key)
+    if code is None:
+        coding = {"system": ITEM_SYSTEM, "code": f"{instrument.code}-{item.number}"}
+        if item.loinc:
+            coding = {"system": LOINC, "code": item.loinc}
+        code = _ITEM_CODES[key] = {"coding": [{**coding, "display": item.text}], "text": item.text}
+    return code
+
+
+_ITEM_CODES: dict[tuple[str, int], dict] = {}
 
 
 def questionnaire(instrument: Instrument) -> dict:
@@ -227,18 +234,44 @@ def observation_codes(instrument: Instrument) -> dict[str, str]:
 def observation(measure, suffix: str) -> dict:
     """One Observation of a measure: ``panel``, ``total`` or ``item<n>`` (US Core Observation
     Screening Assessment, category survey, derived from the QuestionnaireResponse) [R134]."""
-    instrument = measure.definition
-    data = {
-        "resourceType": "Observation",
-        "id": f"{measure.pk}-{suffix}",
+    return _observation(measure, suffix, _observation_common(measure))
+
+
+def observations(measure) -> list[dict]:
+    """Every Observation of a measure, in ``observation_ids`` order (a bulk export's rows): the
+    parts they share are built once."""
+    common = _observation_common(measure)
+    items = range(1, len(measure.definition.items) + 1)
+    suffixes = ["panel", "total", *(f"item{n}" for n in items)]
+    return [_observation(measure, suffix, common) for suffix in suffixes]
+
+
+_SURVEY = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}]
+
+
+def _observation_common(measure) -> dict:
+    pk = str(measure.pk)
+    return {
+        "pk": pk,
         "meta": _meta("Observation", measure.created_at),
-        "status": "final",
-        "category": [
-            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
-        ],
         "subject": _reference("Patient", measure.patient_id),
         "effectiveDateTime": instant(measure.observed_at),
-        "derivedFrom": [_reference("QuestionnaireResponse", measure.pk)],
+        "derivedFrom": [_reference("QuestionnaireResponse", pk)],
+    }
+
+
+def _observation(measure, suffix: str, common: dict) -> dict:
+    instrument = measure.definition
+    pk = common["pk"]
+    data = {
+        "resourceType": "Observation",
+        "id": f"{pk}-{suffix}",
+        "meta": common["meta"],
+        "status": "final",
+        "category": _SURVEY,
+        "subject": common["subject"],
+        "effectiveDateTime": common["effectiveDateTime"],
+        "derivedFrom": common["derivedFrom"],
     }
     if suffix == "panel":
         data["code"] = {

@@ -160,10 +160,34 @@ def vital_observation(vital, suffix: str) -> dict:
     kind = VITAL_KINDS.get(suffix)
     if kind is None or getattr(vital, kind.field) is None:
         raise KeyError(suffix)
+    return _vital_observation(vital, suffix, kind, _vital_common(vital))
+
+
+def vital_observations(vital) -> list[dict]:
+    """Every Observation of one set of vital signs, in ``vital_suffixes`` order (a bulk
+    export's rows): the parts they share are built once."""
+    common = _vital_common(vital)
+    return [
+        _vital_observation(vital, suffix, VITAL_KINDS[suffix], common)
+        for suffix in vital_suffixes(vital)
+    ]
+
+
+def _vital_common(vital) -> dict:
+    return {
+        "pk": str(vital.pk),
+        "lastUpdated": instant(vital.recorded_at),
+        "subject": _reference("Patient", vital.patient_id),
+        "encounter": _reference("Encounter", vital.session_id),
+        "effectiveDateTime": instant(vital.taken_at),
+    }
+
+
+def _vital_observation(vital, suffix: str, kind: VitalKind, common: dict) -> dict:
     data = {
         "resourceType": "Observation",
-        "id": f"{vital.pk}-{suffix}",
-        "meta": _meta(vital.recorded_at, kind.profile),
+        "id": f"{common['pk']}-{suffix}",
+        "meta": {"lastUpdated": common["lastUpdated"], "profile": [kind.profile]},
         "status": "final",
         "category": [
             {
@@ -180,9 +204,9 @@ def vital_observation(vital, suffix: str) -> dict:
             "coding": [{"system": LOINC, "code": code} for code, _ in kind.codes],
             "text": kind.codes[0][1],
         },
-        "subject": _reference("Patient", vital.patient_id),
-        "encounter": _reference("Encounter", vital.session_id),
-        "effectiveDateTime": instant(vital.taken_at),
+        "subject": common["subject"],
+        "encounter": common["encounter"],
+        "effectiveDateTime": common["effectiveDateTime"],
     }
     if vital.label:
         data["note"] = [{"text": vital.label}]

@@ -315,6 +315,22 @@ class UncheckedTests(ClinicalBulkTestCase):
                         self.assertEqual(json.loads(json.dumps(fast)), checked)
         self.assertTrue(resources._CHECKED.get())
 
+    def test_observations_built_together_are_each_as_read_alone(self):
+        """An export builds a measure's or a set of vitals' Observations in one go, sharing
+        their common parts; each equals the resource a read of its id returns."""
+        exported = [
+            resource
+            for exportable in bulk.EXPORTABLE["Observation"]
+            for row in exportable.rows(self.clinic_a)
+            for resource in exportable.build(row)
+        ]
+        ids = {r["id"] for r in exported}
+        self.assertTrue(any(i.endswith("-item9") for i in ids))
+        self.assertTrue(any(i.endswith("-bp") for i in ids))
+        for resource in exported:
+            with self.subTest(id=resource["id"]):
+                self.assertEqual(self.fhir_json(f"Observation/{resource['id']}"), resource)
+
 
 class ClinicalTypeTests(ClinicalBulkTestCase):
     """Vital signs, Procedure, MedicationAdministration, CarePlan, Coverage and appointment

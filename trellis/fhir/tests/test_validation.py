@@ -22,6 +22,8 @@ class EveryResourceValidates(FhirTestCase):
             f"Observation/{self.gad7.pk}-item1",
             f"Encounter/{session.pk}",
             "Questionnaire/phq9",
+            "Questionnaire/gad7",
+            f"Group/active-{course.modality.replace('_', '-')}",
             "Patient",
             "Observation",
             "QuestionnaireResponse",
@@ -48,10 +50,14 @@ class EveryResourceValidates(FhirTestCase):
                 "Encounter",
                 "Flag",
                 "Questionnaire",
+                "Group",
                 "Bundle",
                 "CapabilityStatement",
                 "OperationOutcome",
             },
+        )
+        self.assertEqual(
+            found["Group"][0]["member"], [{"entity": {"reference": f"Patient/{self.patient.pk}"}}]
         )
         errors = {}
         for kind, resources in found.items():
