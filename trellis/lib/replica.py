@@ -21,9 +21,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
 
 REPLICA = "replica"
 PIN_COOKIE = "trellis_primary_until"
@@ -54,6 +56,20 @@ def read_alias() -> str:
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return DEFAULT_DB_ALIAS
     return REPLICA
+
+
+def complete_up_to() -> datetime:
+    """The moment a read made now is complete up to: now on the primary; on the replica, the
+    commit time of the last transaction it has replayed (its lag earlier), so an export's
+    ``transactionTime`` never claims rows the replica did not yet hold."""
+    now = timezone.now()
+    alias = read_alias()
+    if alias == DEFAULT_DB_ALIAS:
+        return now
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_last_xact_replay_timestamp()")
+        (replayed,) = cursor.fetchone()
+    return min(replayed, now) if replayed is not None else now
 
 
 class ReplicaRouter:

@@ -1,6 +1,7 @@
 """Reports and exports on a PostgreSQL replica: what is routed where, the pin after a write,
 and the settings that turn it on (trellis/lib/replica.py)."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -8,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
+from django.utils import timezone
 
 from trellis.lib import replica
 from trellis.lib.tests.test_deploy import read_settings
@@ -96,3 +98,28 @@ def test_the_settings_add_a_mirrored_replica_only_beside_a_postgresql_primary(
             DATABASE_URL="",
             DATABASE_REPLICA_URL="postgres://replica.internal/trellis",
         )
+
+
+class _Replayed:
+    """A replica's connection that has replayed transactions up to ``moment``."""
+
+    def __init__(self, moment):
+        self.moment = moment
+
+    def cursor(self):
+        cursor = mock.MagicMock()
+        cursor.__enter__.return_value.fetchone.return_value = (self.moment,)
+        return cursor
+
+
+def test_an_export_on_the_replica_is_complete_up_to_the_last_replayed_commit(with_replica):
+    replayed = timezone.now() - timedelta(seconds=3)
+    fake = {DEFAULT_DB_ALIAS: connections[DEFAULT_DB_ALIAS], replica.REPLICA: _Replayed(replayed)}
+    with mock.patch.object(replica, "connections", fake):
+        before = timezone.now()
+        assert before - timedelta(seconds=1) <= replica.complete_up_to() <= timezone.now()
+        with replica.from_replica():
+            assert replica.complete_up_to() == replayed
+        fake[replica.REPLICA] = _Replayed(None)  # none replayed since it started
+        with replica.from_replica():
+            assert replica.complete_up_to() >= before
