@@ -183,27 +183,30 @@ def _vital_common(vital) -> dict:
     }
 
 
+_VITAL_CATEGORY = [
+    {"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}
+]
+
+
+def _vital_code(kind: VitalKind) -> dict:
+    return {
+        "coding": [{"system": LOINC, "code": code} for code, _ in kind.codes],
+        "text": kind.codes[0][1],
+    }
+
+
+# Each kind's code, built once (a bulk export writes hundreds of thousands of vital signs).
+_VITAL_CODES = {suffix: _vital_code(kind) for suffix, kind in VITAL_KINDS.items()}
+
+
 def _vital_observation(vital, suffix: str, kind: VitalKind, common: dict) -> dict:
     data = {
         "resourceType": "Observation",
         "id": f"{common['pk']}-{suffix}",
         "meta": {"lastUpdated": common["lastUpdated"], "profile": [kind.profile]},
         "status": "final",
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": OBSERVATION_CATEGORY,
-                        "code": "vital-signs",
-                        "display": "Vital Signs",
-                    }
-                ]
-            }
-        ],
-        "code": {
-            "coding": [{"system": LOINC, "code": code} for code, _ in kind.codes],
-            "text": kind.codes[0][1],
-        },
+        "category": _VITAL_CATEGORY,
+        "code": _VITAL_CODES[suffix],
         "subject": common["subject"],
         "encounter": common["encounter"],
         "effectiveDateTime": common["effectiveDateTime"],

@@ -112,9 +112,7 @@ def _tms_sessions() -> QuerySet:
             tms__isnull=False,
             status__in=list(clinical.PROCEDURE_STATUS),
         )
-        .select_related(
-            "course__protocol", "tms__motor_threshold", "signed_by", "documented_by", "clinic"
-        )
+        .select_related("course__protocol", "tms__motor_threshold", "signed_by", "documented_by")
         .annotate(after_first=Exists(earlier))
     )
 
@@ -187,9 +185,30 @@ def search_medication_administrations(actor, params: Params, start: int, count: 
 # CarePlan (courses, and combined plans of two courses) -----------------------------------------
 
 
+# What a CarePlan's activities read of each session: its own fields below, whether a TMS record
+# exists, and the dose of its dosing record (``resources_clinical.care_plan``).
+_ACTIVITY_FIELDS = (
+    "id",
+    "course_id",
+    "patient_id",
+    "number",
+    "phase",
+    "status",
+    "planned_date",
+    "started_at",
+    "signed_at",
+    "tms__session_id",
+    "infusion__dose_mg",
+    "esketamine__dose_mg",
+    "oral__dose_mg",
+)
+
+
 def _courses() -> QuerySet:
-    sessions = Session.objects.select_related("tms", "infusion", "esketamine", "oral").order_by(
-        "number"
+    sessions = (
+        Session.objects.select_related("tms", "infusion", "esketamine", "oral")
+        .only(*_ACTIVITY_FIELDS)
+        .order_by("number")
     )
     return Course.objects.select_related("protocol", "clinic").prefetch_related(
         Prefetch("sessions", queryset=sessions)
