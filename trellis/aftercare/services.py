@@ -462,6 +462,20 @@ class CheckInResult:
         return any(f.rule == checkins.Rule.HARM_THOUGHTS for f in self.findings)
 
 
+def open_check_ins(patient, *, now: datetime | None = None):
+    """The patient's check-ins open to answer now: due, sent, not answered and not expired.
+    The one definition, for the portal's pages and for claiming an answer by link or in the
+    portal alike."""
+    now = now or timezone.now()
+    return CheckIn.objects.filter(
+        patient=patient,
+        status=CheckInStatus.SENT,
+        answered_at__isnull=True,
+        due_at__lte=now,
+        expires_at__gt=now,
+    )
+
+
 def submit_check_in(
     token: str,
     *,
@@ -478,66 +492,133 @@ def submit_check_in(
     harming themselves, or a mood past the clinic's threshold, raises a safety alert in this
     transaction. Raises CheckInUnusable, or InputError for an incomplete answer (the link
     stays usable then)."""
+    answers, journal_text = _clean_answers(mood, sleep, side_effects, harm_thoughts, journal_text)
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = open_check_in(token, now=now)
+        return _answer(
+            row,
+            answers,
+            journal_text,
+            share_journal,
+            username=PATIENT_CHECK_IN_USERNAME,
+            source_address=source_address,
+            now=now,
+        )
+
+
+def answer_own_check_in(
+    patient: Patient,
+    check_in_id,
+    *,
+    mood,
+    sleep,
+    side_effects,
+    harm_thoughts,
+    journal_text: str = "",
+    share_journal: bool = False,
+    username: str,
+    source_address: str = "",
+    now: datetime | None = None,
+) -> CheckInResult:
+    """A patient signed in to their own portal (``username`` names them in the trail) answers
+    one of their open check-ins: the same rules, alerts and single use as the link, whose
+    link then answers "already answered". Http404 when the check-in is not the patient's;
+    CheckInUnusable when it is answered or expired; InputError for an incomplete answer."""
+    answers, journal_text = _clean_answers(mood, sleep, side_effects, harm_thoughts, journal_text)
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = CheckIn.objects.select_related("clinic").filter(pk=check_in_id, patient=patient)
+        row = row.first()
+        if row is None:
+            raise Http404("No such check-in.")
+        return _answer(
+            row,
+            answers,
+            journal_text,
+            share_journal,
+            username=username,
+            source_address=source_address,
+            now=now,
+        )
+
+
+def _clean_answers(mood, sleep, side_effects, harm_thoughts, journal_text):
     answers = checkins.clean(mood, sleep, side_effects, harm_thoughts)
     journal_text = (journal_text or "").strip()
     if len(journal_text) > JOURNAL_LIMIT:
         raise InputError("journal", f"must be at most {JOURNAL_LIMIT} characters")
-    now = now or timezone.now()
-    with transaction.atomic():
-        row = open_check_in(token, now=now)
-        claimed = CheckIn.objects.filter(
-            pk=row.pk, answered_at__isnull=True, expires_at__gt=now
-        ).update(answered_at=now, status=CheckInStatus.ANSWERED)
-        if not claimed:
-            raise CheckInUnusable("used", row)
-        patient = Patient.objects.select_related("clinic").get(pk=row.patient_id)
-        previous = (
-            CheckIn.objects.filter(patient=patient, answered_at__isnull=False, mood__isnull=False)
-            .exclude(pk=row.pk)
-            .order_by("-answered_at")
-            .values_list("mood", flat=True)
-            .first()
-        )
-        findings = checkins.evaluate(answers, previous, thresholds(patient.clinic))
-        row.answered_at = now
-        row.status = CheckInStatus.ANSWERED
-        row.mood = answers.mood
-        row.sleep = answers.sleep
-        row.side_effects = list(answers.side_effects)
-        row.harm_thoughts = answers.harm_thoughts
-        row.findings = [f.rule.value for f in findings]
-        row.save(update_fields=["mood", "sleep", "side_effects", "harm_thoughts", "findings"])
-        record(
-            Action.UPDATE,
-            clinic=patient.clinic,
-            patient=patient,
-            obj=row,
-            username=PATIENT_CHECK_IN_USERNAME,
+    return answers, journal_text
+
+
+def _answer(
+    row: CheckIn,
+    answers: checkins.Answers,
+    journal_text: str,
+    share_journal: bool,
+    *,
+    username: str,
+    source_address: str,
+    now: datetime,
+) -> CheckInResult:
+    """Claim ``row`` (a conditional UPDATE: one answer, however it comes) and record the
+    answers, their alerts and any journal entry, inside the caller's transaction."""
+    claimed = (
+        open_check_ins(row.patient_id, now=now)
+        .filter(pk=row.pk)
+        .update(answered_at=now, status=CheckInStatus.ANSWERED)
+    )
+    if not claimed:
+        answered = CheckIn.objects.filter(pk=row.pk, answered_at__isnull=False).exists()
+        raise CheckInUnusable("used" if answered else "expired", row)
+    patient = Patient.objects.select_related("clinic").get(pk=row.patient_id)
+    previous = (
+        CheckIn.objects.filter(patient=patient, answered_at__isnull=False, mood__isnull=False)
+        .exclude(pk=row.pk)
+        .order_by("-answered_at")
+        .values_list("mood", flat=True)
+        .first()
+    )
+    findings = checkins.evaluate(answers, previous, thresholds(patient.clinic))
+    row.answered_at = now
+    row.status = CheckInStatus.ANSWERED
+    row.mood = answers.mood
+    row.sleep = answers.sleep
+    row.side_effects = list(answers.side_effects)
+    row.harm_thoughts = answers.harm_thoughts
+    row.findings = [f.rule.value for f in findings]
+    row.save(update_fields=["mood", "sleep", "side_effects", "harm_thoughts", "findings"])
+    record(
+        Action.UPDATE,
+        clinic=patient.clinic,
+        patient=patient,
+        obj=row,
+        username=username,
+        source_address=source_address,
+        detail={"answered": True, "findings": row.findings},
+    )
+    result = CheckInResult(row, findings)
+    result.alerts += _check_in_alerts(row, findings, patient, now, source_address, username)
+    if journal_text:
+        entry, alert = _journal_entry(
+            patient,
+            journal_text,
+            shared=share_journal,
+            via=JournalVia.CHECK_IN,
+            written_at=now,
+            check_in=row,
+            recorded_by=None,
+            now=now,
+            username=username,
             source_address=source_address,
-            detail={"answered": True, "findings": row.findings},
         )
-        result = CheckInResult(row, findings)
-        result.alerts += _check_in_alerts(row, findings, patient, now, source_address)
-        if journal_text:
-            entry, alert = _journal_entry(
-                patient,
-                journal_text,
-                shared=share_journal,
-                via=JournalVia.CHECK_IN,
-                written_at=now,
-                check_in=row,
-                recorded_by=None,
-                now=now,
-                username=PATIENT_CHECK_IN_USERNAME,
-                source_address=source_address,
-            )
-            result.journal = entry
-            if alert is not None:
-                result.alerts.append(alert)
+        result.journal = entry
+        if alert is not None:
+            result.alerts.append(alert)
     return result
 
 
-def _check_in_alerts(row, findings, patient, now, source_address) -> list:
+def _check_in_alerts(row, findings, patient, now, source_address, username) -> list:
     alerts = []
     harm = [f for f in findings if f.rule == checkins.Rule.HARM_THOUGHTS]
     mood = [f for f in findings if f.rule != checkins.Rule.HARM_THOUGHTS]
@@ -553,7 +634,7 @@ def _check_in_alerts(row, findings, patient, now, source_address) -> list:
                 f"{row.mood} of 10 · answered on the patient's own device",
                 source=row,
                 now=now,
-                username=PATIENT_CHECK_IN_USERNAME,
+                username=username,
                 source_address=source_address,
             )
         )
@@ -569,7 +650,7 @@ def _check_in_alerts(row, findings, patient, now, source_address) -> list:
                 "patient's own device",
                 source=row,
                 now=now,
-                username=PATIENT_CHECK_IN_USERNAME,
+                username=username,
                 source_address=source_address,
             )
         )
