@@ -222,12 +222,11 @@ def send_questionnaire_notices(*, now: datetime | None = None, limit: int = 200)
         told = PortalNotice.objects.filter(
             patient=OuterRef("patient"), kind=NoticeKind.QUESTIONNAIRE, day=OuterRef("opens_on")
         )
+        # Patients whose sign-in is ready, by app or by passkey alone.
+        ready = PortalAccount.objects.ready().filter(patient=OuterRef("patient"))
         moments = (
             open_unanswered(clinic, today)
-            .filter(
-                patient__portal_account__is_active=True,
-                patient__portal_account__totp_confirmed_at__isnull=False,
-            )
+            .filter(Exists(ready))
             .exclude(Exists(told))
             .values_list("patient_id", "opens_on")
             .distinct()

@@ -4,6 +4,7 @@ the notices a reply from the clinic and a new questionnaire queue in the outbox.
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.test import SimpleTestCase
 from django.utils import timezone
 
@@ -11,7 +12,13 @@ from trellis.measures.models import ScheduledMeasure
 from trellis.messaging.models import OutboxMessage
 from trellis.portal import messages as message_services
 from trellis.portal import notifications
-from trellis.portal.models import NoticeKind, NotificationPreference, PortalNotice
+from trellis.portal.models import (
+    NoticeKind,
+    NotificationPreference,
+    PortalAccount,
+    PortalNotice,
+    PortalPasskey,
+)
 from trellis.portal.quiet_hours import send_at
 from trellis.portal.tests.base import PortalTestCase
 from trellis.testing import actor_for
@@ -169,7 +176,9 @@ class NotificationTests(PortalTestCase):
         message_services.reply_as_staff(self.nurse_actor, thread, "Two.", now=self.noon())
         self.assertEqual(OutboxMessage.objects.filter(patient=self.patient).count(), 1)
 
-    def test_a_new_questionnaire_is_told_once(self):
+    def due_today(self):
+        """A follow-up PHQ-9 opening today, the patient's only questionnaire; and a moment of
+        today at which the notice job runs."""
         today = self.clinic_a.today()
         ScheduledMeasure.objects.filter(patient=self.patient).delete()
         ScheduledMeasure.objects.create(
@@ -184,7 +193,11 @@ class NotificationTests(PortalTestCase):
             due_on=today,
             closes_on=today + timedelta(days=3),
         )
-        now = self.noon(days=0) if timezone.now() < self.noon(days=0) else timezone.now()
+        return self.noon(days=0) if timezone.now() < self.noon(days=0) else timezone.now()
+
+    def test_a_new_questionnaire_is_told_once(self):
+        today = self.clinic_a.today()
+        now = self.due_today()
         self.assertEqual(notifications.send_questionnaire_notices(now=now), 1)
         self.assertEqual(notifications.send_questionnaire_notices(now=now), 0)
         notice = OutboxMessage.objects.get(patient=self.patient)
@@ -193,6 +206,45 @@ class NotificationTests(PortalTestCase):
         self.assertNotIn("PHQ", notice.body)
         told = PortalNotice.objects.get(patient=self.patient)
         self.assertEqual((told.kind, told.day), (NoticeKind.QUESTIONNAIRE, today))
+
+    def passkey_only(self):
+        """Ada's sign-in set up with a passkey in place of the authenticator app."""
+        PortalAccount.objects.filter(pk=self.account.pk).update(totp_confirmed_at=None)
+        PortalPasskey.objects.create(
+            clinic=self.clinic_a,
+            account=self.account,
+            credential_id="cred-ada-phone",
+            public_key=b"cose",
+            name="Phone",
+        )
+
+    def test_a_sign_in_set_up_with_a_passkey_alone_is_told_of_a_new_questionnaire(self):
+        self.passkey_only()
+        self.assertEqual(notifications.send_questionnaire_notices(now=self.due_today()), 1)
+        notice = OutboxMessage.objects.get(patient=self.patient)
+        self.assertEqual(notice.purpose, "portal_questionnaire")
+
+    def test_the_notices_and_the_staff_card_agree_on_whose_sign_in_is_ready(self):
+        now = self.due_today()
+        states = {
+            "with the app": lambda: None,
+            "with a passkey alone": self.passkey_only,
+            "not finished": lambda: PortalAccount.objects.filter(pk=self.account.pk).update(
+                totp_confirmed_at=None
+            ),
+            "stopped": lambda: PortalAccount.objects.filter(pk=self.account.pk).update(
+                is_active=False
+            ),
+        }
+        expected = {"with the app": 1, "with a passkey alone": 1, "not finished": 0, "stopped": 0}
+        for state, make in states.items():
+            with self.subTest(state), transaction.atomic():
+                make()
+                ready = PortalAccount.objects.get(pk=self.account.pk).ready
+                told = notifications.send_questionnaire_notices(now=now)
+                self.assertEqual(told, expected[state])
+                self.assertEqual(ready, bool(told))
+                transaction.set_rollback(True)
 
     def test_appointment_reminders_go_the_way_the_patient_chose(self):
         from trellis.scheduling import reminders
