@@ -362,7 +362,7 @@ class NoticeChannel(models.TextChoices):
 
 
 class NoticeKind(models.TextChoices):
-    QUESTIONNAIRE = "questionnaire", "A new questionnaire to answer"
+    QUESTIONNAIRE = "questionnaire", "A new questionnaire or check-in to answer"
     APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminders"
     MESSAGE_REPLY = "message_reply", "A reply from the clinic"
 

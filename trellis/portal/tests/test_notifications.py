@@ -262,3 +262,121 @@ class NotificationTests(PortalTestCase):
         self.assertEqual(reminders.channels(self.patient, self.clinic_a, purpose), ["email"])
         # Other appointment messages (booked, moved) keep the usual way.
         self.assertEqual(reminders.channels(self.patient, self.clinic_a), usual)
+
+
+class ChosenWayTests(PortalTestCase):
+    """Questionnaire reminders and check-in links, sent by apps below the portal, go the way
+    the patient chose for new questionnaires in their notification settings, or not at all."""
+
+    def setUp(self):
+        self.browser, self.account = self.enrol(self.patient, self.front_desk, "ada")
+        # Reached by text in the clinic's usual way: a phone, agreement to texts, an e-mail.
+        self.patient.phone = "+15550104477"
+        self.patient.sms_consent_at = timezone.now()
+        self.patient.save(update_fields=["phone", "sms_consent_at"])
+
+    def choose(self, questionnaire: str):
+        data = {
+            "questionnaire": questionnaire,
+            "appointment_reminder": "email",
+            "message_reply": "email",
+            "quiet_start": "21:00",
+            "quiet_end": "08:00",
+        }
+        self.browser.post("/portal/notifications/", data)
+        saved = NotificationPreference.objects.get(account=self.account)
+        self.assertEqual(saved.questionnaire, questionnaire)
+
+    def remind(self):
+        """The reminder job at noon today, with one PHQ-9 due today and no link sent yet."""
+        from trellis.measures import services as measures
+
+        ScheduledMeasure.objects.filter(patient=self.patient).delete()
+        today = self.clinic_a.today()
+        ScheduledMeasure.objects.create(
+            clinic=self.clinic_a,
+            patient=self.patient,
+            course=self.course,
+            key="weekly-1",
+            occasion="weekly",
+            label="Weekly",
+            instrument="phq9",
+            opens_on=today,
+            due_on=today,
+            closes_on=today + timedelta(days=3),
+        )
+        noon = datetime.combine(today, time(12, 0), self.clinic_a.tzinfo)
+        return measures.send_measure_reminders(now=noon)
+
+    def links(self, purpose):
+        return OutboxMessage.objects.filter(patient=self.patient, purpose=purpose)
+
+    def test_a_questionnaire_reminder_goes_by_the_usual_way_until_the_patient_chooses(self):
+        self.assertEqual(self.remind(), 1)
+        self.assertEqual(self.links("questionnaire_link").get().channel, "sms")
+
+    def test_a_questionnaire_reminder_goes_the_chosen_way(self):
+        self.choose("email")
+        self.assertEqual(self.remind(), 1)
+        reminder = self.links("questionnaire_link").get()
+        self.assertEqual((reminder.channel, reminder.recipient), ("email", "ada@example.org"))
+
+    def test_no_questionnaire_reminder_when_the_patient_chose_none(self):
+        self.choose("none")
+        self.assertEqual(self.remind(), 0)
+        self.assertFalse(self.links("questionnaire_link").exists())
+        # Still due in the portal, and reminded once only: the job does not try again.
+        self.assertContains(self.browser.get("/portal/"), "Mood questionnaire (PHQ-9)")
+        self.assertTrue(ScheduledMeasure.objects.get(patient=self.patient).reminded_at)
+
+    def test_a_check_in_link_goes_the_chosen_way(self):
+        from trellis.aftercare import services as aftercare
+
+        self.choose("email")
+        sent = aftercare.send_check_in(self.nurse_actor, self.patient)
+        self.assertEqual(sent.channels, ("email",))
+        link = self.links("check_in_link").get()
+        self.assertEqual((link.channel, link.recipient), ("email", "ada@example.org"))
+
+    def test_a_check_in_waits_in_the_portal_alone_when_the_patient_chose_none(self):
+        from trellis.aftercare import services as aftercare
+        from trellis.aftercare.models import CheckInStatus
+
+        self.choose("none")
+        sent = aftercare.send_check_in(self.nurse_actor, self.patient)
+        self.assertEqual(sent.url, "")
+        self.assertFalse(self.links("check_in_link").exists())
+        row = sent.check_in
+        row.refresh_from_db()
+        self.assertEqual(row.status, CheckInStatus.IN_PORTAL)
+        self.assertIsNone(row.token_hash)
+        url = f"/portal/check-ins/{row.id}/"
+        self.assertContains(self.browser.get("/portal/"), url)
+        data = {"mood": "7", "sleep": "0", "harm_thoughts": "no"}
+        self.assertContains(self.browser.post(url, data), "Your check-in has been sent")
+        row.refresh_from_db()
+        self.assertEqual((row.status, row.mood), (CheckInStatus.ANSWERED, 7))
+
+    def test_the_check_in_job_opens_it_in_the_portal_for_a_patient_who_chose_none(self):
+        from trellis.aftercare.models import CheckIn, CheckInStatus
+        from trellis.messaging.jobs import run_clinic_jobs
+
+        self.choose("none")
+        ended = datetime.combine(
+            self.clinic_a.today() - timedelta(days=1), time(11, 0), self.clinic_a.tzinfo
+        )
+        session = self.course.sessions.get(number=1)
+        self.signed_session(ended)
+        run_clinic_jobs(ended + timedelta(hours=24, minutes=30))
+        first = CheckIn.objects.get(session=session, hours_after=24)
+        self.assertEqual(first.status, CheckInStatus.IN_PORTAL)
+        self.assertFalse(self.links("check_in_link").exists())
+
+    def test_the_staff_are_told_where_the_check_in_went(self):
+        self.choose("none")
+        self.sign_in(self.nurse)
+        response = self.client.post(
+            f"/aftercare/patients/{self.patient.id}/check-ins/send/", follow=True
+        )
+        self.assertContains(response, "chose in their portal not to be sent check-ins")
+        self.assertContains(response, "In the portal")
