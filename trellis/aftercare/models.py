@@ -132,6 +132,7 @@ class CoachingSession(models.Model):
 class CheckInStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
     SENT = "sent", "Link sent"
+    IN_PORTAL = "in_portal", "In the portal only: the patient chose no message"
     ANSWERED = "answered", "Answered"
     MISSED = "missed", "Not answered"
     UNREACHABLE = "unreachable", "Not sent: no way to reach the patient"

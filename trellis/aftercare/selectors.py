@@ -17,7 +17,7 @@ from trellis.aftercare.models import (
     FollowUpEscalation,
     JournalEntry,
 )
-from trellis.patients import contact
+from trellis.aftercare.services import check_in_channels
 from trellis.patients.models import Patient
 from trellis.safety.sources import Source
 
@@ -57,7 +57,7 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
         "journal": shared,
         "private_count": private,
         "can_change": actor.can(Perm.AFTERCARE_CHANGE),
-        "reachable": bool(contact.clinic_channels(patient)),
+        "reachable": check_in_channels(patient) is not None,
         "sleep_words": dict(enumerate(checkins.SLEEP_OPTIONS)),
     }
 

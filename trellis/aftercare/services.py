@@ -305,16 +305,29 @@ def plan_check_ins(actor, session) -> list[CheckIn]:
 @dataclass(frozen=True)
 class SentCheckIn:
     check_in: CheckIn
-    url: str  # holds the token; never stored
+    url: str  # holds the token; never stored; empty when the check-in waits in the portal alone
+    channels: tuple[str, ...] = ()
+
+
+def check_in_channels(patient: Patient) -> list[str] | None:
+    """How a check-in's link reaches the patient (``patients.contact``, asked for check-ins,
+    where the patient's portal may have a say): the channels; empty when the patient chose in
+    their portal to be sent none, so that it waits there alone; None when nothing reaches
+    them."""
+    found = contact.chosen(patient, contact.CHECK_IN)
+    if found is not None:
+        return list(found)
+    return contact.clinic_channels(patient) or None
 
 
 def send_check_in(actor, patient: Patient, *, now: datetime | None = None) -> SentCheckIn:
-    """The care team sends a check-in link now, the way the patient is reached. Raises
-    InputError naming ``channel`` when there is no way to reach them."""
+    """The care team sends a check-in now, by link the way the patient is reached, or to their
+    portal alone when they chose there to be sent none. Raises InputError naming ``channel``
+    when there is no way to reach them."""
     require(actor, Perm.AFTERCARE_CHANGE)
     if patient.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
-    if not contact.clinic_channels(patient):
+    if check_in_channels(patient) is None:
         raise InputError(
             "channel",
             "the patient has no automated messages, or no usable phone or e-mail on file",
@@ -329,18 +342,27 @@ def send_check_in(actor, patient: Patient, *, now: datetime | None = None) -> Se
             created_at=now,
         )
         sent = issue_link(row, now)
-        record_for(actor, Action.CREATE, patient=patient, obj=row, detail={"sent": True})
+        record_for(actor, Action.CREATE, patient=patient, obj=row, detail={"sent": bool(sent.url)})
     return sent
 
 
 def issue_link(row: CheckIn, now: datetime) -> SentCheckIn:
-    """Give ``row`` a fresh single-use link and queue the message (inside a transaction)."""
+    """Open ``row`` for its answer for the clinic's link hours, and queue a fresh single-use
+    link the way the patient is reached (``check_in_channels``); when they chose in their
+    portal to be sent none, no link is made and it waits in the portal alone (inside a
+    transaction)."""
     patient = row.patient
     clinic = patient.clinic
+    channels = check_in_channels(patient)
+    row.expires_at = now + timedelta(hours=clinic.setting("checkin_link_hours"))
+    if channels == []:
+        row.status = CheckInStatus.IN_PORTAL
+        row.save(update_fields=["expires_at", "status"])
+        return SentCheckIn(row, "")
+    channels = channels or []
     token = new_token()
     row.token_hash = signed_tokens.hash_token(token)
     row.link_sent_at = now
-    row.expires_at = now + timedelta(hours=clinic.setting("checkin_link_hours"))
     row.status = CheckInStatus.SENT
     row.save(update_fields=["token_hash", "link_sent_at", "expires_at", "status"])
     url = site_url(reverse("check_in", args=[token]))
@@ -352,7 +374,6 @@ def issue_link(row: CheckIn, now: datetime) -> SentCheckIn:
             f"In crisis? Call or text {CRISIS_LINE}, or call {EMERGENCY_NUMBER} in an emergency.",
         ]
     )
-    channels = contact.clinic_channels(patient)
     if contact.SMS in channels:
         enqueue_sms(recipient=patient.phone, body=body, purpose="check_in_link", patient=patient)
     if contact.EMAIL in channels:
@@ -363,13 +384,14 @@ def issue_link(row: CheckIn, now: datetime) -> SentCheckIn:
             purpose="check_in_link",
             patient=patient,
         )
-    return SentCheckIn(row, url)
+    return SentCheckIn(row, url, tuple(channels))
 
 
 def send_due_check_ins(*, now: datetime | None = None, limit: int = 200) -> int:
     """The timed job: send the link of every planned check-in whose time has come, in the
-    clinic's daytime; one whose link would already have expired is marked missed. Returns how
-    many links went out."""
+    clinic's daytime (or open it in the portal alone for a patient who chose there to be sent
+    none); one whose link would already have expired is marked missed. Returns how many links
+    went out."""
     now = now or timezone.now()
     sent = 0
     for clinic in Clinic.objects.all():
@@ -392,19 +414,19 @@ def send_due_check_ins(*, now: datetime | None = None, limit: int = 200) -> int:
                         continue  # another worker took it
                     if row.due_at + window <= now:
                         _close(row, CheckInStatus.MISSED)
-                    elif not contact.clinic_channels(row.patient):
+                    elif check_in_channels(row.patient) is None:
                         _close(row, CheckInStatus.UNREACHABLE)
                     else:
-                        issue_link(row, now)
+                        opened = issue_link(row, now)
                         record(
                             Action.UPDATE,
                             clinic=clinic,
                             patient=row.patient,
                             obj=row,
                             username=CHECK_IN_JOB_USERNAME,
-                            detail={"sent": True, "hours_after": row.hours_after},
+                            detail={"sent": bool(opened.url), "hours_after": row.hours_after},
                         )
-                        sent += 1
+                        sent += bool(opened.url)
             except DatabaseError:
                 raise
             except InputError as error:  # an address the outbox cannot use
@@ -462,6 +484,21 @@ class CheckInResult:
         return any(f.rule == checkins.Rule.HARM_THOUGHTS for f in self.findings)
 
 
+def open_check_ins(patient, *, now: datetime | None = None):
+    """The patient's check-ins open to answer now: due, sent (by link, or to the portal
+    alone), not answered and not expired.
+    The one definition, for the portal's pages and for claiming an answer by link or in the
+    portal alike."""
+    now = now or timezone.now()
+    return CheckIn.objects.filter(
+        patient=patient,
+        status__in=[CheckInStatus.SENT, CheckInStatus.IN_PORTAL],
+        answered_at__isnull=True,
+        due_at__lte=now,
+        expires_at__gt=now,
+    )
+
+
 def submit_check_in(
     token: str,
     *,
@@ -478,66 +515,133 @@ def submit_check_in(
     harming themselves, or a mood past the clinic's threshold, raises a safety alert in this
     transaction. Raises CheckInUnusable, or InputError for an incomplete answer (the link
     stays usable then)."""
+    answers, journal_text = _clean_answers(mood, sleep, side_effects, harm_thoughts, journal_text)
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = open_check_in(token, now=now)
+        return _answer(
+            row,
+            answers,
+            journal_text,
+            share_journal,
+            username=PATIENT_CHECK_IN_USERNAME,
+            source_address=source_address,
+            now=now,
+        )
+
+
+def answer_own_check_in(
+    patient: Patient,
+    check_in_id,
+    *,
+    mood,
+    sleep,
+    side_effects,
+    harm_thoughts,
+    journal_text: str = "",
+    share_journal: bool = False,
+    username: str,
+    source_address: str = "",
+    now: datetime | None = None,
+) -> CheckInResult:
+    """A patient signed in to their own portal (``username`` names them in the trail) answers
+    one of their open check-ins: the same rules, alerts and single use as the link, whose
+    link then answers "already answered". Http404 when the check-in is not the patient's;
+    CheckInUnusable when it is answered or expired; InputError for an incomplete answer."""
+    answers, journal_text = _clean_answers(mood, sleep, side_effects, harm_thoughts, journal_text)
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = CheckIn.objects.select_related("clinic").filter(pk=check_in_id, patient=patient)
+        row = row.first()
+        if row is None:
+            raise Http404("No such check-in.")
+        return _answer(
+            row,
+            answers,
+            journal_text,
+            share_journal,
+            username=username,
+            source_address=source_address,
+            now=now,
+        )
+
+
+def _clean_answers(mood, sleep, side_effects, harm_thoughts, journal_text):
     answers = checkins.clean(mood, sleep, side_effects, harm_thoughts)
     journal_text = (journal_text or "").strip()
     if len(journal_text) > JOURNAL_LIMIT:
         raise InputError("journal", f"must be at most {JOURNAL_LIMIT} characters")
-    now = now or timezone.now()
-    with transaction.atomic():
-        row = open_check_in(token, now=now)
-        claimed = CheckIn.objects.filter(
-            pk=row.pk, answered_at__isnull=True, expires_at__gt=now
-        ).update(answered_at=now, status=CheckInStatus.ANSWERED)
-        if not claimed:
-            raise CheckInUnusable("used", row)
-        patient = Patient.objects.select_related("clinic").get(pk=row.patient_id)
-        previous = (
-            CheckIn.objects.filter(patient=patient, answered_at__isnull=False, mood__isnull=False)
-            .exclude(pk=row.pk)
-            .order_by("-answered_at")
-            .values_list("mood", flat=True)
-            .first()
-        )
-        findings = checkins.evaluate(answers, previous, thresholds(patient.clinic))
-        row.answered_at = now
-        row.status = CheckInStatus.ANSWERED
-        row.mood = answers.mood
-        row.sleep = answers.sleep
-        row.side_effects = list(answers.side_effects)
-        row.harm_thoughts = answers.harm_thoughts
-        row.findings = [f.rule.value for f in findings]
-        row.save(update_fields=["mood", "sleep", "side_effects", "harm_thoughts", "findings"])
-        record(
-            Action.UPDATE,
-            clinic=patient.clinic,
-            patient=patient,
-            obj=row,
-            username=PATIENT_CHECK_IN_USERNAME,
+    return answers, journal_text
+
+
+def _answer(
+    row: CheckIn,
+    answers: checkins.Answers,
+    journal_text: str,
+    share_journal: bool,
+    *,
+    username: str,
+    source_address: str,
+    now: datetime,
+) -> CheckInResult:
+    """Claim ``row`` (a conditional UPDATE: one answer, however it comes) and record the
+    answers, their alerts and any journal entry, inside the caller's transaction."""
+    claimed = (
+        open_check_ins(row.patient_id, now=now)
+        .filter(pk=row.pk)
+        .update(answered_at=now, status=CheckInStatus.ANSWERED)
+    )
+    if not claimed:
+        answered = CheckIn.objects.filter(pk=row.pk, answered_at__isnull=False).exists()
+        raise CheckInUnusable("used" if answered else "expired", row)
+    patient = Patient.objects.select_related("clinic").get(pk=row.patient_id)
+    previous = (
+        CheckIn.objects.filter(patient=patient, answered_at__isnull=False, mood__isnull=False)
+        .exclude(pk=row.pk)
+        .order_by("-answered_at")
+        .values_list("mood", flat=True)
+        .first()
+    )
+    findings = checkins.evaluate(answers, previous, thresholds(patient.clinic))
+    row.answered_at = now
+    row.status = CheckInStatus.ANSWERED
+    row.mood = answers.mood
+    row.sleep = answers.sleep
+    row.side_effects = list(answers.side_effects)
+    row.harm_thoughts = answers.harm_thoughts
+    row.findings = [f.rule.value for f in findings]
+    row.save(update_fields=["mood", "sleep", "side_effects", "harm_thoughts", "findings"])
+    record(
+        Action.UPDATE,
+        clinic=patient.clinic,
+        patient=patient,
+        obj=row,
+        username=username,
+        source_address=source_address,
+        detail={"answered": True, "findings": row.findings},
+    )
+    result = CheckInResult(row, findings)
+    result.alerts += _check_in_alerts(row, findings, patient, now, source_address, username)
+    if journal_text:
+        entry, alert = _journal_entry(
+            patient,
+            journal_text,
+            shared=share_journal,
+            via=JournalVia.CHECK_IN,
+            written_at=now,
+            check_in=row,
+            recorded_by=None,
+            now=now,
+            username=username,
             source_address=source_address,
-            detail={"answered": True, "findings": row.findings},
         )
-        result = CheckInResult(row, findings)
-        result.alerts += _check_in_alerts(row, findings, patient, now, source_address)
-        if journal_text:
-            entry, alert = _journal_entry(
-                patient,
-                journal_text,
-                shared=share_journal,
-                via=JournalVia.CHECK_IN,
-                written_at=now,
-                check_in=row,
-                recorded_by=None,
-                now=now,
-                username=PATIENT_CHECK_IN_USERNAME,
-                source_address=source_address,
-            )
-            result.journal = entry
-            if alert is not None:
-                result.alerts.append(alert)
+        result.journal = entry
+        if alert is not None:
+            result.alerts.append(alert)
     return result
 
 
-def _check_in_alerts(row, findings, patient, now, source_address) -> list:
+def _check_in_alerts(row, findings, patient, now, source_address, username) -> list:
     alerts = []
     harm = [f for f in findings if f.rule == checkins.Rule.HARM_THOUGHTS]
     mood = [f for f in findings if f.rule != checkins.Rule.HARM_THOUGHTS]
@@ -553,7 +657,7 @@ def _check_in_alerts(row, findings, patient, now, source_address) -> list:
                 f"{row.mood} of 10 · answered on the patient's own device",
                 source=row,
                 now=now,
-                username=PATIENT_CHECK_IN_USERNAME,
+                username=username,
                 source_address=source_address,
             )
         )
@@ -569,7 +673,7 @@ def _check_in_alerts(row, findings, patient, now, source_address) -> list:
                 "patient's own device",
                 source=row,
                 now=now,
-                username=PATIENT_CHECK_IN_USERNAME,
+                username=username,
                 source_address=source_address,
             )
         )

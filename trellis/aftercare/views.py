@@ -128,7 +128,14 @@ def check_in_send(request: HttpRequest, patient_id: UUID) -> HttpResponse:
         messages.error(request, f"No check-in sent: {error.message}.")
     else:
         until = link_until(sent.check_in.expires_at, patient.clinic)
-        messages.success(request, f"Check-in link queued; usable once until {until}.")
+        if sent.url:
+            messages.success(request, f"Check-in link queued; usable once until {until}.")
+        else:
+            messages.success(
+                request,
+                "The patient chose in their portal not to be sent check-ins: this one waits "
+                f"there, to answer once until {until}.",
+            )
     return redirect(_card(patient.id))
 
 

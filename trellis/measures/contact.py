@@ -30,12 +30,13 @@ def link_until(expires_at: datetime, clinic) -> str:
     return f"{local:%b %-d, %-I:%M %p} {local.tzname()}"
 
 
-def link_channel(patient) -> str | None:
+def link_channel(patient, purpose: str = "") -> str | None:
     """The ``LinkChannel`` value (sms, email, both; models import this module, so named here)
     a questionnaire link to ``patient`` goes by without staff choosing: the way they are
-    reached (``patients.contact``), or None when there is none."""
+    reached (``patients.contact``, asked for ``purpose`` when the patient may have chosen a
+    way for it), or None when there is none."""
     return {
         (contact.SMS,): "sms",
         (contact.EMAIL,): "email",
         (contact.SMS, contact.EMAIL): "both",
-    }.get(tuple(contact.clinic_channels(patient)))
+    }.get(tuple(contact.clinic_channels(patient, purpose=purpose)))

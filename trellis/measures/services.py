@@ -44,6 +44,7 @@ from trellis.measures.models import (
     hash_token,
 )
 from trellis.messaging.services import enqueue_email, enqueue_sms
+from trellis.patients import contact
 from trellis.patients.contact import may_text
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind
@@ -750,7 +751,8 @@ def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> 
     """Queue one reminder, with fresh links, for questionnaires that are due tomorrow, today or
     overdue and have had no link yet. Sent in the clinic's daytime; returns how many messages.
 
-    The text goes to the patient's phone when there is one, else to their e-mail.
+    The text goes to the patient's phone when there is one, else to their e-mail; a patient who
+    chose in their portal how to hear of new questionnaires is reminded that way, or not at all.
     """
     now = now or timezone.now()
     # Clinic by clinic, each in its own day and reminder hours, so that clinics where it is
@@ -802,9 +804,10 @@ def send_measure_reminders(*, now: datetime | None = None, limit: int = 200) -> 
 
 def _remind(items: list[ScheduledMeasure], now: datetime) -> int:
     patient = items[0].patient
-    channel = link_channel(patient)
+    # The patient may have chosen, in their portal, how (or whether) to hear of questionnaires.
+    channel = link_channel(patient, purpose=contact.QUESTIONNAIRE)
     if channel is None:
-        logger.info("No reminder for %s: no automated messages, or nothing on file", patient.mrn)
+        logger.info("No reminder for %s: none wanted, or nothing on file", patient.mrn)
         return 0
     try:
         with transaction.atomic():

@@ -52,6 +52,11 @@ def channels(
 # no app above it.
 _CHOOSERS: list[Callable] = []
 
+# The purposes asked about, besides appointment reminders (``scheduling.reminders``): a
+# reminder with questionnaire links (``measures``) and a check-in's link (``aftercare``).
+QUESTIONNAIRE = "questionnaire"
+CHECK_IN = "check_in"
+
 
 def on_choice(chooser: Callable) -> None:
     if chooser not in _CHOOSERS:
@@ -67,8 +72,15 @@ def chosen(patient: Patient, purpose: str) -> list[str] | None:
     return None
 
 
-def clinic_channels(patient: Patient, clinic_default: int = TEXT_ELSE_EMAIL) -> list[str]:
-    """``channels`` with the patient's clinic's consent rule."""
+def clinic_channels(
+    patient: Patient, clinic_default: int = TEXT_ELSE_EMAIL, *, purpose: str = ""
+) -> list[str]:
+    """``channels`` with the patient's clinic's consent rule; for a ``purpose`` the patient
+    has chosen a way for (``chosen``), that way, maybe none."""
+    if purpose:
+        found = chosen(patient, purpose)
+        if found is not None:
+            return list(found)
     return channels(
         patient,
         clinic_default,

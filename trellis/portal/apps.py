@@ -29,8 +29,9 @@ class PortalConfig(AppConfig):
         # What raised a message alert, on the alert's page.
         sources.register("portal.portalmessage", message_selectors.message_source)
         panels.register("portal", Perm.PATIENT_CHANGE, selectors.patient_card)
-        # Appointment reminders go the way the patient chose in their notification settings.
-        contact.on_choice(notifications.reminder_channels)
+        # Appointment and questionnaire reminders and check-in links go the way the patient
+        # chose in their notification settings.
+        contact.on_choice(notifications.chosen_channels)
         # On every pass of the outbox worker: failed sign-ins past the lockout time.
         jobs.register(
             "portal_sign_in_failures",

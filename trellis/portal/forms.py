@@ -89,7 +89,7 @@ class ReplyForm(Form):
 class NotificationForm(Form):
     """The patient's notification settings: a channel per kind, and quiet hours."""
 
-    questionnaire = forms.ChoiceField(label="A new questionnaire to answer", choices=[])
+    questionnaire = forms.ChoiceField(label="A new questionnaire or check-in to answer", choices=[])
     appointment_reminder = forms.ChoiceField(label="Appointment reminders", choices=[])
     message_reply = forms.ChoiceField(label="A reply from the clinic", choices=[])
     quiet_start = forms.TimeField(

@@ -9,6 +9,7 @@ import uuid
 from datetime import time
 
 from django.db import models
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django_otp.util import random_hex
 
@@ -17,6 +18,17 @@ from trellis.scheduling.kinds import AppointmentKind
 
 # How the patient appears in the audit trail when acting in their portal.
 PORTAL_USERNAME = "(patient portal)"
+
+
+class PortalAccountQuerySet(models.QuerySet):
+    def ready(self):
+        """The accounts that can sign in: active, with their authenticator app enrolled or a
+        passkey registered (a sign-in set up with a passkey alone is ready). The one
+        definition: the portal's session, the staff card and the notices ask it."""
+        return self.filter(is_active=True).filter(
+            Q(totp_confirmed_at__isnull=False)
+            | Exists(PortalPasskey.objects.filter(account=OuterRef("pk")))
+        )
 
 
 class PortalAccount(models.Model):
@@ -38,14 +50,15 @@ class PortalAccount(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_sign_in_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PortalAccountQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Portal account {self.login}"
 
     @property
     def ready(self) -> bool:
-        """Whether the account can sign in: active, with its authenticator app enrolled or a
-        passkey registered."""
-        return self.is_active and (self.code_ready or self.passkeys.exists())
+        """Whether the account can sign in (``PortalAccountQuerySet.ready``)."""
+        return PortalAccount.objects.ready().filter(pk=self.pk).exists()
 
     @property
     def code_ready(self) -> bool:
@@ -349,7 +362,7 @@ class NoticeChannel(models.TextChoices):
 
 
 class NoticeKind(models.TextChoices):
-    QUESTIONNAIRE = "questionnaire", "A new questionnaire to answer"
+    QUESTIONNAIRE = "questionnaire", "A new questionnaire or check-in to answer"
     APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminders"
     MESSAGE_REPLY = "message_reply", "A reply from the clinic"
 

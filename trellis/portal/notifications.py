@@ -12,9 +12,10 @@ patient whose agreement to texts the clinic has recorded where it requires it
 (``patients.contact.may_text``, as appointment reminders); without it the notice goes by
 e-mail when an address is on file, and otherwise not at all.
 
-Appointment reminders are sent by the appointment book (``scheduling.reminders``), which sits
-below the portal and reads the patient's contact choice on their record; the portal keeps the
-patient's reminder choice here for it.
+Appointment reminders (``scheduling.reminders``), questionnaire reminders (``measures``) and
+check-in links (``aftercare``) are sent by apps below the portal: they ask
+``patients.contact``, where the portal registers ``chosen_channels`` for the patient's saved
+choice.
 """
 
 from __future__ import annotations
@@ -138,11 +139,21 @@ def channel(account: PortalAccount, kind: str, preference=None) -> str:
     return chosen
 
 
-def reminder_channels(patient, purpose: str) -> list[str] | None:
-    """``patients.contact``'s chooser: the channel of appointment reminders for a patient who
-    has saved their portal's notification settings (none: no reminder), or None to leave it to
-    the clinic's usual way."""
-    if purpose != NoticeKind.APPOINTMENT_REMINDER:
+# What each purpose ``patients.contact`` asks about is, among the kinds the patient chooses a
+# way for: a check-in is a short questionnaire.
+KIND_OF_PURPOSE = {
+    NoticeKind.APPOINTMENT_REMINDER.value: NoticeKind.APPOINTMENT_REMINDER,
+    contact.QUESTIONNAIRE: NoticeKind.QUESTIONNAIRE,
+    contact.CHECK_IN: NoticeKind.QUESTIONNAIRE,
+}
+
+
+def chosen_channels(patient, purpose: str) -> list[str] | None:
+    """``patients.contact``'s chooser: for appointment reminders, questionnaire reminders and
+    check-in links, the channel a patient who has saved their portal's notification settings
+    chose (none: not sent), or None to leave it to the clinic's usual way."""
+    kind = KIND_OF_PURPOSE.get(purpose)
+    if kind is None:
         return None
     saved = (
         NotificationPreference.objects.filter(account__patient=patient, account__is_active=True)
@@ -151,7 +162,7 @@ def reminder_channels(patient, purpose: str) -> list[str] | None:
     )
     if saved is None:
         return None
-    chosen = channel(saved.account, purpose, saved)
+    chosen = channel(saved.account, kind, saved)
     return [] if chosen == NoticeChannel.NONE else [chosen]
 
 
@@ -222,12 +233,11 @@ def send_questionnaire_notices(*, now: datetime | None = None, limit: int = 200)
         told = PortalNotice.objects.filter(
             patient=OuterRef("patient"), kind=NoticeKind.QUESTIONNAIRE, day=OuterRef("opens_on")
         )
+        # Patients whose sign-in is ready, by app or by passkey alone.
+        ready = PortalAccount.objects.ready().filter(patient=OuterRef("patient"))
         moments = (
             open_unanswered(clinic, today)
-            .filter(
-                patient__portal_account__is_active=True,
-                patient__portal_account__totp_confirmed_at__isnull=False,
-            )
+            .filter(Exists(ready))
             .exclude(Exists(told))
             .values_list("patient_id", "opens_on")
             .distinct()

@@ -12,8 +12,9 @@ from datetime import datetime
 from django.utils import timezone
 
 from trellis.accounts.access import Actor
-from trellis.aftercare.models import JournalEntry
+from trellis.aftercare.models import CheckIn, JournalEntry
 from trellis.aftercare.selectors import PortalPlan, plan_for_portal
+from trellis.aftercare.services import open_check_ins as aftercare_open_check_ins
 from trellis.audit.models import Action
 from trellis.audit.services import record
 from trellis.measures import instruments
@@ -156,6 +157,38 @@ def _summary(lines: list[ScoreLine]) -> str:
 
 def aftercare_plan(account: PortalAccount) -> PortalPlan | None:
     return plan_for_portal(account.patient)
+
+
+def open_check_ins(account: PortalAccount) -> list[CheckIn]:
+    """The patient's check-ins open to answer now (``aftercare.services.open_check_ins``, the
+    one definition the answer is claimed by), oldest due first."""
+    return list(aftercare_open_check_ins(account.patient).order_by("due_at"))
+
+
+def answered_check_ins(account: PortalAccount, limit: int = 10) -> list[CheckIn]:
+    """The patient's own answered check-ins, newest first, to read back."""
+    return list(
+        CheckIn.objects.filter(patient=account.patient, answered_at__isnull=False).order_by(
+            "-answered_at"
+        )[:limit]
+    )
+
+
+def own_check_in(account: PortalAccount, check_in_id) -> tuple[CheckIn | None, bool]:
+    """(the check-in, whether it is open to answer now), or (None, False) when it is not the
+    patient's."""
+    row = CheckIn.objects.filter(pk=check_in_id, patient=account.patient).first()
+    if row is None:
+        return None, False
+    return row, aftercare_open_check_ins(account.patient).filter(pk=row.pk).exists()
+
+
+def check_in_alerted(row: CheckIn) -> bool:
+    """Whether answering ``row`` raised an alert: a rule its answers met, or crisis words in
+    the note shared with it (``aftercare.services``, which raised them)."""
+    if row.findings:
+        return True
+    return JournalEntry.objects.filter(check_in=row, crisis_language=True).exists()
 
 
 # --- The staff side: the card on the patient's page ----------------------------------------

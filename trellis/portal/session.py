@@ -74,9 +74,7 @@ class PortalSessionMiddleware:
 
 
 def _account(request: HttpRequest, session):
-    from django.db.models import Exists, OuterRef, Q
-
-    from trellis.portal.models import PortalAccount, PortalPasskey
+    from trellis.portal.models import PortalAccount
     from trellis.portal.services import record_sign_out
 
     account_id = session.get(ACCOUNT)
@@ -84,12 +82,9 @@ def _account(request: HttpRequest, session):
         return None
     now = time.time()
     account = (
-        PortalAccount.objects.select_related("patient", "clinic")
-        .filter(pk=account_id, is_active=True)
-        .filter(
-            Q(totp_confirmed_at__isnull=False)
-            | Exists(PortalPasskey.objects.filter(account=OuterRef("pk")))
-        )
+        PortalAccount.objects.ready()
+        .select_related("patient", "clinic")
+        .filter(pk=account_id)
         .first()
     )
     expired = now - session.get(LAST_SEEN, 0) > IDLE_MINUTES * 60 or (

@@ -42,6 +42,7 @@ urlpatterns = [
     ),
     path("portal/scores/", views.scores, name="portal_scores"),
     path("portal/aftercare/", views.aftercare, name="portal_aftercare"),
+    path("portal/check-ins/<uuid:check_in_id>/", views.check_in, name="portal_check_in"),
     path("portal/journal/", views.journal, name="portal_journal"),
     path("portal/notes/", views_notes.notes, name="portal_notes"),
     path("portal/groups/", views_groups.groups_page, name="portal_groups"),

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from trellis.accounts.middleware import local_url
 from trellis.accounts.permissions import Perm
-from trellis.aftercare import crisis_words
+from trellis.aftercare import checkins, crisis_words
 from trellis.aftercare import services as aftercare_services
+from trellis.aftercare.forms import CheckInForm
 from trellis.lib.errors import InputError
 from trellis.lib.http import client_address
 from trellis.measures import instruments
@@ -236,6 +237,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "patient": account.patient,
             "appointments": selectors.upcoming_appointments(account),
             "due": selectors.due_questionnaires(account),
+            "check_ins": selectors.open_check_ins(account),
             "plan": selectors.aftercare_plan(account),
         },
     )
@@ -298,7 +300,85 @@ def aftercare(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "portal/aftercare.html",
-        {"nav": "aftercare", "plan": selectors.aftercare_plan(account)},
+        {
+            "nav": "aftercare",
+            "plan": selectors.aftercare_plan(account),
+            "check_ins": selectors.open_check_ins(account),
+            "answered": selectors.answered_check_ins(account),
+        },
+    )
+
+
+@session.patient_required
+def check_in(request: HttpRequest, check_in_id: UUID) -> HttpResponse:
+    """An open check-in answered in the portal: the link's form, answered through the link's
+    service (``aftercare.services``), so the same rules raise the same alerts in the answer's
+    transaction and the same crisis screen shows; answered here, its link no longer works."""
+    account = request.portal_account
+    row, is_open = selectors.own_check_in(account, check_in_id)
+    if row is None:
+        raise Http404("No such check-in.")
+    if not is_open:
+        return _check_in_closed(request, row)
+    form = CheckInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = aftercare_services.answer_own_check_in(
+                account.patient,
+                row.pk,
+                mood=data["mood"],
+                sleep=data["sleep"],
+                side_effects=data["side_effects"],
+                harm_thoughts=data["harm_thoughts"],
+                journal_text=data.get("journal") or "",
+                share_journal=data.get("share_journal", False),
+                username=PORTAL_USERNAME,
+                source_address=client_address(request),
+            )
+        except aftercare_services.CheckInUnusable:
+            return _check_in_closed(request, row)
+        except InputError as error:
+            form.add_input_error(error)
+        else:
+            # Shown in the answer to the POST itself, as the link's page does.
+            return _page(
+                request,
+                "portal/check_in_done.html",
+                {
+                    "nav": "aftercare",
+                    "crisis": result.crisis,
+                    "harm": result.harm,
+                    "journal": result.journal,
+                },
+            )
+    return _page(
+        request,
+        "portal/check_in.html",
+        {
+            "nav": "aftercare",
+            "form": form,
+            "until": link_until(row.expires_at, account.clinic),
+        },
+    )
+
+
+def _check_in_closed(request: HttpRequest, row) -> HttpResponse:
+    """A check-in already answered (a second tap, the other tab, or its link first) or past
+    its time: said politely, with the crisis screen again when the answer raised an alert,
+    since a second tap's page replaces the first's."""
+    row.refresh_from_db()
+    answered = row.answered_at is not None
+    return _page(
+        request,
+        "portal/check_in_closed.html",
+        {
+            "nav": "aftercare",
+            "answered": answered,
+            "crisis": answered and selectors.check_in_alerted(row),
+            "harm": checkins.Rule.HARM_THOUGHTS.value in row.findings,
+        },
+        status=410,
     )
 
 

@@ -185,7 +185,9 @@ class CardTests(AftercareTestCase):
         self.signed_session(timezone.now() - td(hours=1), number=2)
         services.add_journal_entry(self.nurse_actor, self.patient, "Calm week", shared=True)
         services.add_journal_entry(self.nurse_actor, self.patient, "Mine only", shared=False)
-        with self.assertNumQueries(5):
+        # Plan, coaching, check-ins, shared journal, private count, and how a check-in reaches
+        # the patient (the portal's notification settings, through ``patients.contact``).
+        with self.assertNumQueries(6):
             card = selectors.patient_card(self.nurse_actor, self.patient)
         template = Template('{% include "aftercare/includes/patient_card.html" %}')
         with self.assertNumQueries(0):

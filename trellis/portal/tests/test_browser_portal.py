@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from trellis.accounts.permissions import Role
-from trellis.aftercare.models import JournalEntry
+from trellis.aftercare import services as aftercare
+from trellis.aftercare.models import CheckIn, JournalEntry
 from trellis.lib.browser_testing import axe_violations, page_errors
 from trellis.measures.models import Measure, ScheduledMeasure
 from trellis.patients import services as patient_services
@@ -82,6 +83,8 @@ def _patient_with_sign_in():
     education.load_shipped(clinic)
     for page in EducationPage.objects.filter(clinic=clinic):
         education.publish_page(actor, education.review_page(actor, page))
+    # A check-in the care team sent, open in the portal as by its link.
+    aftercare.send_check_in(actor, patient)
     sent = services.invite(actor_for(front_desk, clinic), patient)
     account = services.accept_invitation(sent.token, login="margaret", password=PASSWORD)
     enrolled = time.time() - 2 * totp.STEP  # a minute ago: the next codes are still unused
@@ -147,6 +150,19 @@ def test_a_patient_on_a_phone_uses_the_portal_and_every_page_passes_axe(live_ser
     expect(page).to_have_url(re.compile("/portal/aftercare/"))
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     check("aftercare")
+
+    # The open check-in, answered here rather than by its link.
+    page.get_by_role("link", name=re.compile("How are you since your treatment")).tap()
+    expect(page).to_have_url(re.compile("/portal/check-ins/"))
+    check("check-in")
+    for question, answer in (("mood", "7"), ("sleep", "Well"), ("harm_thoughts", "No")):
+        choice = page.locator(f"#q-{question}").get_by_text(answer, exact=True)
+        choice.scroll_into_view_if_needed()
+        choice.tap()
+    page.get_by_role("button", name="Send my check-in").tap()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    check("check-in done")
+    assert CheckIn.objects.get(patient=patient).mood == 7
 
     # A journal entry shared with the care team.
     open_from_menu(page, "Journal")

@@ -4,6 +4,7 @@ the notices a reply from the clinic and a new questionnaire queue in the outbox.
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.test import SimpleTestCase
 from django.utils import timezone
 
@@ -11,7 +12,13 @@ from trellis.measures.models import ScheduledMeasure
 from trellis.messaging.models import OutboxMessage
 from trellis.portal import messages as message_services
 from trellis.portal import notifications
-from trellis.portal.models import NoticeKind, NotificationPreference, PortalNotice
+from trellis.portal.models import (
+    NoticeKind,
+    NotificationPreference,
+    PortalAccount,
+    PortalNotice,
+    PortalPasskey,
+)
 from trellis.portal.quiet_hours import send_at
 from trellis.portal.tests.base import PortalTestCase
 from trellis.testing import actor_for
@@ -169,7 +176,9 @@ class NotificationTests(PortalTestCase):
         message_services.reply_as_staff(self.nurse_actor, thread, "Two.", now=self.noon())
         self.assertEqual(OutboxMessage.objects.filter(patient=self.patient).count(), 1)
 
-    def test_a_new_questionnaire_is_told_once(self):
+    def due_today(self):
+        """A follow-up PHQ-9 opening today, the patient's only questionnaire; and a moment of
+        today at which the notice job runs."""
         today = self.clinic_a.today()
         ScheduledMeasure.objects.filter(patient=self.patient).delete()
         ScheduledMeasure.objects.create(
@@ -184,7 +193,11 @@ class NotificationTests(PortalTestCase):
             due_on=today,
             closes_on=today + timedelta(days=3),
         )
-        now = self.noon(days=0) if timezone.now() < self.noon(days=0) else timezone.now()
+        return self.noon(days=0) if timezone.now() < self.noon(days=0) else timezone.now()
+
+    def test_a_new_questionnaire_is_told_once(self):
+        today = self.clinic_a.today()
+        now = self.due_today()
         self.assertEqual(notifications.send_questionnaire_notices(now=now), 1)
         self.assertEqual(notifications.send_questionnaire_notices(now=now), 0)
         notice = OutboxMessage.objects.get(patient=self.patient)
@@ -193,6 +206,45 @@ class NotificationTests(PortalTestCase):
         self.assertNotIn("PHQ", notice.body)
         told = PortalNotice.objects.get(patient=self.patient)
         self.assertEqual((told.kind, told.day), (NoticeKind.QUESTIONNAIRE, today))
+
+    def passkey_only(self):
+        """Ada's sign-in set up with a passkey in place of the authenticator app."""
+        PortalAccount.objects.filter(pk=self.account.pk).update(totp_confirmed_at=None)
+        PortalPasskey.objects.create(
+            clinic=self.clinic_a,
+            account=self.account,
+            credential_id="cred-ada-phone",
+            public_key=b"cose",
+            name="Phone",
+        )
+
+    def test_a_sign_in_set_up_with_a_passkey_alone_is_told_of_a_new_questionnaire(self):
+        self.passkey_only()
+        self.assertEqual(notifications.send_questionnaire_notices(now=self.due_today()), 1)
+        notice = OutboxMessage.objects.get(patient=self.patient)
+        self.assertEqual(notice.purpose, "portal_questionnaire")
+
+    def test_the_notices_and_the_staff_card_agree_on_whose_sign_in_is_ready(self):
+        now = self.due_today()
+        states = {
+            "with the app": lambda: None,
+            "with a passkey alone": self.passkey_only,
+            "not finished": lambda: PortalAccount.objects.filter(pk=self.account.pk).update(
+                totp_confirmed_at=None
+            ),
+            "stopped": lambda: PortalAccount.objects.filter(pk=self.account.pk).update(
+                is_active=False
+            ),
+        }
+        expected = {"with the app": 1, "with a passkey alone": 1, "not finished": 0, "stopped": 0}
+        for state, make in states.items():
+            with self.subTest(state), transaction.atomic():
+                make()
+                ready = PortalAccount.objects.get(pk=self.account.pk).ready
+                told = notifications.send_questionnaire_notices(now=now)
+                self.assertEqual(told, expected[state])
+                self.assertEqual(ready, bool(told))
+                transaction.set_rollback(True)
 
     def test_appointment_reminders_go_the_way_the_patient_chose(self):
         from trellis.scheduling import reminders
@@ -210,3 +262,121 @@ class NotificationTests(PortalTestCase):
         self.assertEqual(reminders.channels(self.patient, self.clinic_a, purpose), ["email"])
         # Other appointment messages (booked, moved) keep the usual way.
         self.assertEqual(reminders.channels(self.patient, self.clinic_a), usual)
+
+
+class ChosenWayTests(PortalTestCase):
+    """Questionnaire reminders and check-in links, sent by apps below the portal, go the way
+    the patient chose for new questionnaires in their notification settings, or not at all."""
+
+    def setUp(self):
+        self.browser, self.account = self.enrol(self.patient, self.front_desk, "ada")
+        # Reached by text in the clinic's usual way: a phone, agreement to texts, an e-mail.
+        self.patient.phone = "+15550104477"
+        self.patient.sms_consent_at = timezone.now()
+        self.patient.save(update_fields=["phone", "sms_consent_at"])
+
+    def choose(self, questionnaire: str):
+        data = {
+            "questionnaire": questionnaire,
+            "appointment_reminder": "email",
+            "message_reply": "email",
+            "quiet_start": "21:00",
+            "quiet_end": "08:00",
+        }
+        self.browser.post("/portal/notifications/", data)
+        saved = NotificationPreference.objects.get(account=self.account)
+        self.assertEqual(saved.questionnaire, questionnaire)
+
+    def remind(self):
+        """The reminder job at noon today, with one PHQ-9 due today and no link sent yet."""
+        from trellis.measures import services as measures
+
+        ScheduledMeasure.objects.filter(patient=self.patient).delete()
+        today = self.clinic_a.today()
+        ScheduledMeasure.objects.create(
+            clinic=self.clinic_a,
+            patient=self.patient,
+            course=self.course,
+            key="weekly-1",
+            occasion="weekly",
+            label="Weekly",
+            instrument="phq9",
+            opens_on=today,
+            due_on=today,
+            closes_on=today + timedelta(days=3),
+        )
+        noon = datetime.combine(today, time(12, 0), self.clinic_a.tzinfo)
+        return measures.send_measure_reminders(now=noon)
+
+    def links(self, purpose):
+        return OutboxMessage.objects.filter(patient=self.patient, purpose=purpose)
+
+    def test_a_questionnaire_reminder_goes_by_the_usual_way_until_the_patient_chooses(self):
+        self.assertEqual(self.remind(), 1)
+        self.assertEqual(self.links("questionnaire_link").get().channel, "sms")
+
+    def test_a_questionnaire_reminder_goes_the_chosen_way(self):
+        self.choose("email")
+        self.assertEqual(self.remind(), 1)
+        reminder = self.links("questionnaire_link").get()
+        self.assertEqual((reminder.channel, reminder.recipient), ("email", "ada@example.org"))
+
+    def test_no_questionnaire_reminder_when_the_patient_chose_none(self):
+        self.choose("none")
+        self.assertEqual(self.remind(), 0)
+        self.assertFalse(self.links("questionnaire_link").exists())
+        # Still due in the portal, and reminded once only: the job does not try again.
+        self.assertContains(self.browser.get("/portal/"), "Mood questionnaire (PHQ-9)")
+        self.assertTrue(ScheduledMeasure.objects.get(patient=self.patient).reminded_at)
+
+    def test_a_check_in_link_goes_the_chosen_way(self):
+        from trellis.aftercare import services as aftercare
+
+        self.choose("email")
+        sent = aftercare.send_check_in(self.nurse_actor, self.patient)
+        self.assertEqual(sent.channels, ("email",))
+        link = self.links("check_in_link").get()
+        self.assertEqual((link.channel, link.recipient), ("email", "ada@example.org"))
+
+    def test_a_check_in_waits_in_the_portal_alone_when_the_patient_chose_none(self):
+        from trellis.aftercare import services as aftercare
+        from trellis.aftercare.models import CheckInStatus
+
+        self.choose("none")
+        sent = aftercare.send_check_in(self.nurse_actor, self.patient)
+        self.assertEqual(sent.url, "")
+        self.assertFalse(self.links("check_in_link").exists())
+        row = sent.check_in
+        row.refresh_from_db()
+        self.assertEqual(row.status, CheckInStatus.IN_PORTAL)
+        self.assertIsNone(row.token_hash)
+        url = f"/portal/check-ins/{row.id}/"
+        self.assertContains(self.browser.get("/portal/"), url)
+        data = {"mood": "7", "sleep": "0", "harm_thoughts": "no"}
+        self.assertContains(self.browser.post(url, data), "Your check-in has been sent")
+        row.refresh_from_db()
+        self.assertEqual((row.status, row.mood), (CheckInStatus.ANSWERED, 7))
+
+    def test_the_check_in_job_opens_it_in_the_portal_for_a_patient_who_chose_none(self):
+        from trellis.aftercare.models import CheckIn, CheckInStatus
+        from trellis.messaging.jobs import run_clinic_jobs
+
+        self.choose("none")
+        ended = datetime.combine(
+            self.clinic_a.today() - timedelta(days=1), time(11, 0), self.clinic_a.tzinfo
+        )
+        session = self.course.sessions.get(number=1)
+        self.signed_session(ended)
+        run_clinic_jobs(ended + timedelta(hours=24, minutes=30))
+        first = CheckIn.objects.get(session=session, hours_after=24)
+        self.assertEqual(first.status, CheckInStatus.IN_PORTAL)
+        self.assertFalse(self.links("check_in_link").exists())
+
+    def test_the_staff_are_told_where_the_check_in_went(self):
+        self.choose("none")
+        self.sign_in(self.nurse)
+        response = self.client.post(
+            f"/aftercare/patients/{self.patient.id}/check-ins/send/", follow=True
+        )
+        self.assertContains(response, "chose in their portal not to be sent check-ins")
+        self.assertContains(response, "In the portal")
