@@ -24,6 +24,7 @@ from trellis.demo import (
     therapy,
 )
 from trellis.demo import plans as demo_plans
+from trellis.demo import portal as demo_portal
 from trellis.patients import services as patients
 from trellis.patients.models import Patient, RequestSource, RequestStatus, Sex
 from trellis.treatments.models import Course
@@ -181,6 +182,8 @@ def build(today: date | None = None) -> Summary:
             summary.appointments += appointments.add_appointments(clinic, today)
             therapy.add_progress_notes(clinic)
             aftercare.add_aftercare(clinic)
+            if clinic.slug == "riverside":
+                demo_portal.add_portal_account(clinic, DEMO_PASSWORD)
             oral_home.add_home_prescription(clinic)
             if clinic.slug == "riverside":
                 insurance.add_insurance(

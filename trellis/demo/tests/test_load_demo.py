@@ -1,5 +1,6 @@
 import contextlib
 import io
+import time
 from unittest import mock
 
 from django.core.management import call_command
@@ -147,6 +148,24 @@ class LoadDemoTests(TestCase):
                 (session.oral.route, session.oral.escort_present), ("sublingual", True)
             )
             self.assertTrue(session.oral.escort_name)
+
+    def test_the_demo_patient_signs_in_to_the_portal_with_the_published_code(self):
+        from trellis.demo import portal
+        from trellis.portal import totp
+        from trellis.portal.models import PortalAccount
+
+        account = PortalAccount.objects.get(login=portal.LOGIN)
+        self.assertTrue(account.ready)
+        self.assertEqual(account.clinic.slug, "riverside")
+        self.assertTrue(account.patient.aftercare_plan)
+        # The code after the one that confirmed the authenticator at loading (a code signs in
+        # once).
+        code = totp.code_at(portal.KEY, time.time() + totp.STEP)
+        response = self.client.post(
+            "/portal/sign-in/",
+            {"login": "patient", "password": network.DEMO_PASSWORD, "code": code},
+        )
+        self.assertRedirects(response, "/portal/", fetch_redirect_response=False)
 
     def test_riverside_prescribes_oral_ketamine_for_home_after_the_checks(self):
         from trellis.treatments.models import BladderCheck, OralPrescription
