@@ -53,6 +53,9 @@ PURPOSES = {
     NoticeKind.QUESTIONNAIRE: "portal_questionnaire",
     NoticeKind.MESSAGE_REPLY: "portal_message_reply",
 }
+# The front desk's answer to a request from the portal is a reply from the clinic: it goes as
+# the patient chose for replies, with words and a link of its own.
+REQUEST_ANSWER = "portal_request_answer"
 
 FIELDS = [kind.value for kind in NoticeKind]
 
@@ -166,8 +169,14 @@ def chosen_channels(patient, purpose: str) -> list[str] | None:
     return [] if chosen == NoticeChannel.NONE else [chosen]
 
 
-def words(kind: str, clinic: Clinic) -> tuple[str, str]:
+def words(kind: str, clinic: Clinic, purpose: str = "") -> tuple[str, str]:
     """(subject, body) of a notice: who it is from and where to sign in, nothing clinical."""
+    if purpose == REQUEST_ANSWER:
+        url = site_url(reverse("portal_appointments"))
+        return (
+            f"An answer from {clinic.name}",
+            f"{clinic.name} has answered your request — sign in to read it: {url}",
+        )
     if kind == NoticeKind.QUESTIONNAIRE:
         url = site_url(reverse("portal_home"))
         return (
@@ -182,17 +191,18 @@ def words(kind: str, clinic: Clinic) -> tuple[str, str]:
 
 
 def notify(
-    account: PortalAccount, kind: str, *, now: datetime | None = None
+    account: PortalAccount, kind: str, *, now: datetime | None = None, purpose: str = ""
 ) -> OutboxMessage | None:
     """Queue the patient's notice of ``kind`` in the caller's transaction, sent from the end of
     their quiet hours when ``now`` falls inside them. None when they chose no notice, cannot be
-    reached, or a notice of the same kind still waits unsent (one is enough)."""
+    reached, or a notice of the same purpose still waits unsent (one is enough). ``purpose``:
+    the kind's own (``PURPOSES``), or ``REQUEST_ANSWER``."""
     now = now or timezone.now()
     preference = preferences_for(account)
     by = channel(account, kind, preference)
     if by == NoticeChannel.NONE:
         return None
-    purpose = PURPOSES[kind]
+    purpose = purpose or PURPOSES[kind]
     waiting = OutboxMessage.objects.filter(
         patient_id=account.patient_id, purpose=purpose, status=Status.PENDING
     )
@@ -200,7 +210,7 @@ def notify(
         return None
     clinic = account.clinic
     send_at = quiet_hours.send_at(now, preference.quiet_start, preference.quiet_end, clinic.tzinfo)
-    subject, body = words(kind, clinic)
+    subject, body = words(kind, clinic, purpose)
     patient = account.patient
     if by == NoticeChannel.SMS:
         return enqueue_sms(

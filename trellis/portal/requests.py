@@ -19,10 +19,12 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record, record_for
 from trellis.lib.errors import Conflict, InputError
+from trellis.portal import notifications
 from trellis.portal.models import (
     ASKABLE_KINDS,
     ASKABLE_WORDS,
     PORTAL_USERNAME,
+    NoticeKind,
     PortalAccount,
     PortalRequest,
     RequestKind,
@@ -182,4 +184,9 @@ def handle(
             obj=request,
             detail={"outcome": outcome, "kind": request.kind},
         )
+        account = PortalAccount.objects.filter(patient=request.patient, is_active=True).first()
+        if account is not None:
+            notifications.notify(
+                account, NoticeKind.MESSAGE_REPLY, now=now, purpose=notifications.REQUEST_ANSWER
+            )
     return request

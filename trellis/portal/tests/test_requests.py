@@ -289,6 +289,34 @@ class FrontDeskTests(RequestTestCase):
         self.row.refresh_from_db()
         self.assertEqual(self.row.status, RequestStatus.DONE)
 
+    def test_the_patient_is_told_of_the_answer_the_way_they_chose_for_replies(self):
+        from trellis.messaging.models import OutboxMessage
+        from trellis.portal import notifications
+
+        requests.handle(actor_for(self.front_desk, self.clinic_a), self.row, "done", "Moved.")
+        notice = OutboxMessage.objects.get(purpose=notifications.REQUEST_ANSWER)
+        self.assertEqual(notice.patient, self.patient)
+        self.assertIn("has answered your request", notice.body)
+        self.assertIn("/portal/appointments/", notice.body)
+        self.assertNotIn("Moved.", notice.body)  # the answer itself is read in the portal
+
+        preference = notifications.preferences_for(self.ada_account)
+        notifications.save_preferences(
+            self.ada_account,
+            channels={
+                **{kind: preference.channel_for(kind) for kind in notifications.FIELDS},
+                "message_reply": "none",
+            },
+            quiet_start=preference.quiet_start,
+            quiet_end=preference.quiet_end,
+        )
+        second = requests.ask(
+            self.ada_account, RequestKind.APPOINTMENT, appointment_kind="follow_up"
+        )
+        requests.handle(actor_for(self.front_desk, self.clinic_a), second, "done", "Booked.")
+        answers = OutboxMessage.objects.filter(purpose=notifications.REQUEST_ANSWER)
+        self.assertEqual(answers.count(), 1)
+
     def test_declining_needs_a_reply_for_the_patient(self):
         self.desk.post(f"/portal-requests/{self.row.id}/answer/", {"outcome": "declined"})
         self.row.refresh_from_db()
