@@ -46,6 +46,9 @@ ESKETAMINE_DEVICE_MG = 28
 # may be stricter (DOMAIN.md §8).
 WITNESS_ROLES = frozenset({Role.PRESCRIBER, Role.NURSE})
 MAX_CONTAINERS_PER_RECEIPT = 500
+# Who corrects a balance with an adjustment, and so who resolves a count discrepancy.
+ADJUSTMENT_ROLES = frozenset({Role.PRESCRIBER})
+DISCREPANCY_RULE = "A count discrepancy is resolved only by a prescriber, with an explanation"
 
 # Any constant will do: with the clinic it names the PostgreSQL advisory lock that serialises
 # appends to that clinic's chain. On SQLite the transaction already holds the write lock.
@@ -493,7 +496,7 @@ def record_adjustment(
     explained, say): a new entry that refers to the one it corrects, never an edit [R70].
     ``change_mg`` is signed: negative takes stock away, positive adds it back."""
     require(actor, Perm.CONTROLLED_CHANGE)
-    if actor.role != Role.PRESCRIBER:
+    if actor.role not in ADJUSTMENT_ROLES:
         raise PermissionDenied("Only a prescriber may adjust a controlled-substance balance.")
     _own_container(actor, container)
     change_ug = balance.to_signed_ug("change_mg", change_mg)
