@@ -36,6 +36,8 @@ class EntryKind(models.TextChoices):
     ADJUSTMENT = balance.ADJUSTMENT, "Adjustment"
     COUNT = balance.COUNT, "Count"
     WITNESS = balance.WITNESS, "Waste witnessed"
+    QUARANTINE = balance.QUARANTINE, "Quarantined"
+    RELEASE = balance.RELEASE, "Released from quarantine"
 
 
 class Receipt(models.Model):

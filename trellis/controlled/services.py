@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from trellis.accounts import clinic_settings
@@ -495,14 +496,20 @@ def record_adjustment(
     """A prescriber corrects a container's balance, with the reason (a count's discrepancy
     explained, say): a new entry that refers to the one it corrects, never an edit [R70].
     ``change_mg`` is signed: negative takes stock away, positive adds it back."""
-    require(actor, Perm.CONTROLLED_CHANGE)
-    if actor.role not in ADJUSTMENT_ROLES:
-        raise PermissionDenied("Only a prescriber may adjust a controlled-substance balance.")
+    _require_prescriber(actor, "adjust a controlled-substance balance")
     _own_container(actor, container)
     change_ug = balance.to_signed_ug("change_mg", change_mg)
     reason = _text("reason", reason, 2000, multiline=True)
     if corrects is not None and corrects.container_id != container.pk:
         raise InputError("corrects", "must be an entry of the same container")
+    remaining = Container.objects.values_list("balance_ug", flat=True).get(pk=container.pk)
+    if -change_ug > remaining:
+        # Said here for the form; the conditional UPDATE below still refuses a race.
+        raise InputError(
+            "change_mg",
+            f"a correction of {balance.mg_text(change_ug)} would take the container below zero; "
+            f"{balance.mg_text(remaining)} remains",
+        )
     with transaction.atomic():
         if change_ug < 0:
             after = _draw(actor, container, -change_ug, "change_mg", usable=False)
@@ -529,21 +536,65 @@ def record_adjustment(
     return entry
 
 
-@transaction.atomic
-def quarantine(actor: Actor, container: Container, reason: str) -> Container:
-    """Set a container aside (damaged, suspect, recalled): nothing may be given from it."""
+def _require_prescriber(actor: Actor, what: str) -> None:
     require(actor, Perm.CONTROLLED_CHANGE)
+    if actor.role not in ADJUSTMENT_ROLES:
+        raise PermissionDenied(f"Only a prescriber may {what}.")
+
+
+def quarantine(actor: Actor, container: Container, reason: str) -> Container:
+    """A prescriber sets a container aside (damaged, suspect, recalled, a count that does not
+    add up): nothing may be given from it until it is released. Waste may still empty it."""
+    return _set_quarantine(actor, container, reason, quarantined=True)
+
+
+def release_quarantine(actor: Actor, container: Container, reason: str) -> Container:
+    """A prescriber puts a quarantined container back into use, saying why (found intact,
+    recall withdrawn). The reason it was set aside is kept in the audit trail."""
+    return _set_quarantine(actor, container, reason, quarantined=False)
+
+
+def _set_quarantine(
+    actor: Actor, container: Container, reason: str, *, quarantined: bool
+) -> Container:
+    verb = "quarantine a container" if quarantined else "release a container from quarantine"
+    _require_prescriber(actor, verb)
     _own_container(actor, container)
-    container.quarantine_reason = _text("reason", reason, 300)
-    container.quarantined = True
-    container.save(update_fields=["quarantined", "quarantine_reason"])
-    record_for(
-        actor,
-        Action.UPDATE,
-        patient=container.patient,
-        obj=container,
-        detail={"quarantined": True, "reason": container.quarantine_reason},
-    )
+    reason = _text("reason", reason, 300)
+    with transaction.atomic():
+        locked = Container.objects.select_for_update().get(pk=container.pk)
+        if locked.quarantined == quarantined:
+            raise Conflict(
+                f"container: lot {locked.lot} #{locked.number} is "
+                f"{'already' if quarantined else 'not'} quarantined",
+                code="already_quarantined" if quarantined else "not_quarantined",
+            )
+        detail = {"quarantined": quarantined, "reason": reason}
+        if not quarantined:
+            detail["was_quarantined_for"] = locked.quarantine_reason
+        container.quarantined = quarantined
+        container.quarantine_reason = reason if quarantined else ""
+        container.save(update_fields=["quarantined", "quarantine_reason"])
+        # On the hash-chained ledger too: when and why it was set aside, and put back.
+        set_aside = (
+            None
+            if quarantined
+            else LedgerEntry.objects.filter(container=locked, kind=EntryKind.QUARANTINE)
+            .order_by("-seq")
+            .first()
+        )
+        _append(
+            actor.clinic,
+            locked,
+            EntryKind.QUARANTINE if quarantined else EntryKind.RELEASE,
+            amount_ug=0,
+            balance_after_ug=locked.balance_ug,
+            patient=locked.patient,
+            actor=actor.user,
+            note=reason,
+            refers_to=set_aside,
+        )
+        record_for(actor, Action.UPDATE, patient=container.patient, obj=container, detail=detail)
     return container
 
 
@@ -675,8 +726,21 @@ def describe_alert_source(alert, actor):
         return None
     container = entry.container
     when = timezone.localtime(entry.created_at)
+    url = ""
+    if (
+        entry.kind == EntryKind.COUNT
+        and actor.can(Perm.CONTROLLED_CHANGE)
+        and actor.role in ADJUSTMENT_ROLES
+    ):
+        # A prescriber goes from the discrepancy to the page that corrects it.
+        url = (
+            f"{reverse('controlled_container', args=[container.pk])}"
+            f"?corrects={entry.pk}&alert={alert.pk}"
+        )
     return Source(
         f"{entry.get_kind_display()} of {container.get_substance_display()} lot {container.lot} "
         f"#{container.number} by {entry.actor.get_full_name() or entry.actor.username}, "
-        f"{when:%b %-d, %H:%M}"
+        f"{when:%b %-d, %H:%M}",
+        url,
+        action="Correct the balance or quarantine the container" if url else "",
     )

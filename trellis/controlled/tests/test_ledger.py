@@ -380,8 +380,10 @@ class AdjustmentTests(LedgerTestCase):
         container = vial(self.nurse_actor, mg=10)
         with self.assertRaises(PermissionDenied):
             services.record_adjustment(self.nurse_actor, container, -1, "loss")
-        with self.assertRaises(Conflict):
+        with self.assertRaises(InputError) as caught:
             services.record_adjustment(self.prescriber_actor, container, -11, "loss")
+        self.assertEqual(caught.exception.field, "change_mg")
+        self.assertIn("10 mg remains", caught.exception.message)
         with self.assertRaises(InputError) as caught:
             services.record_adjustment(self.prescriber_actor, container, -1, "  ")
         self.assertEqual(caught.exception.field, "reason")
@@ -390,7 +392,9 @@ class AdjustmentTests(LedgerTestCase):
 class QuarantineTests(LedgerTestCase):
     def test_a_quarantined_container_is_set_aside_and_audited(self) -> None:
         container = vial(self.nurse_actor)
-        services.quarantine(self.nurse_actor, container, "Seal broken on arrival")
+        with self.assertRaises(PermissionDenied):
+            services.quarantine(self.nurse_actor, container, "Seal broken on arrival")
+        services.quarantine(self.prescriber_actor, container, "Seal broken on arrival")
         with self.assertRaises(Conflict) as caught:
             services.administer(self.nurse_actor, container, self.patient, 5)
         self.assertIn("Seal broken", caught.exception.message)
