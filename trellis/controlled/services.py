@@ -369,8 +369,21 @@ def administer(
     return entry
 
 
+# What a waste recorded without a witness says, in its own entry (so it reads the same after the
+# clinic's setting changes).
+NO_WITNESS_NOTE = "No witness: this clinic does not require one for waste."
+
+
+def witness_required(clinic: Clinic) -> bool:
+    """Whether waste needs a witness here: a clinic or state rule, not a federal one [R66, R69];
+    on unless the clinic switched it off (``controlled_waste_witness_required``)."""
+    return bool(clinic.setting("controlled_waste_witness_required"))
+
+
 def _check_witness(actor: Actor, witness: User | None) -> None:
     if witness is None:
+        if not witness_required(actor.clinic):
+            return
         raise InputError(
             "witness", "is required: another licensed member of staff who saw the waste"
         )
@@ -401,12 +414,15 @@ def record_waste(
     session=None,
 ) -> LedgerEntry:
     """Record the unused remainder wasted [R69], naming the witness, who confirms it by signing
-    in themselves (``witness_waste``). ``session``: the dosing it was left over from."""
+    in themselves (``witness_waste``). ``session``: the dosing it was left over from. Where the
+    clinic does not require a witness, ``witness`` may be None and the entry says so."""
     require(actor, Perm.CONTROLLED_CHANGE)
     _own_container(actor, container)
     _check_witness(actor, witness)
     method = _text("method", method, 200)
-    note = _text("note", note, 2000, required=False, multiline=True)
+    note = _text("note", note, 2000 - len(NO_WITNESS_NOTE) - 1, required=False, multiline=True)
+    if witness is None:
+        note = f"{NO_WITNESS_NOTE} {note}".strip()
     if patient is not None and patient.clinic_id != actor.clinic.pk:
         raise InputError("patient", "is another clinic's")
     if session is not None and (
@@ -438,7 +454,7 @@ def record_waste(
             detail={
                 "kind": entry.kind,
                 "mg": balance.to_mg(amount_ug),
-                "witness": witness.username,
+                "witness": witness.username if witness is not None else None,
             },
         )
     return entry
@@ -676,7 +692,9 @@ def alert_unwitnessed_waste(*, now: datetime | None = None, limit: int = 200) ->
     shortest = clinic_settings.DEFINITIONS["controlled_waste_witness_minutes"].minimum
     candidates = list(
         LedgerEntry.objects.filter(
-            kind=EntryKind.WASTE, created_at__lte=now - timedelta(minutes=shortest)
+            kind=EntryKind.WASTE,
+            witness__isnull=False,  # none is named where the clinic does not require one
+            created_at__lte=now - timedelta(minutes=shortest),
         )
         .exclude(pk__in=LedgerEntry.objects.filter(kind=EntryKind.WITNESS).values("refers_to"))
         .select_related("clinic", "container", "witness")

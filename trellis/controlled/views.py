@@ -505,7 +505,9 @@ def session_waste(request: HttpRequest, session_id: UUID) -> HttpResponse:
         messages.success(
             request,
             f"Waste recorded. {witness_user.get_full_name() or witness_user.username} confirms it "
-            "by signing in and opening Witness.",
+            "by signing in and opening Witness."
+            if witness_user is not None
+            else "Waste recorded without a witness: this clinic does not require one.",
         )
     return redirect("session_detail", session.id)
 

@@ -13,7 +13,7 @@ from django.http import Http404
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Role
 from trellis.audit.models import AuditEvent
-from trellis.controlled import services
+from trellis.controlled import records, services
 from trellis.controlled.models import Container, EntryKind, LedgerEntry, Receipt
 from trellis.controlled.tests.helpers import SUPPLIER, receive, vial
 from trellis.lib.errors import Conflict, InputError
@@ -194,6 +194,37 @@ class WasteTests(LedgerTestCase):
         with self.assertRaises(InputError) as caught:
             services.record_waste(self.nurse_actor, container, 5, "sharps", None)
         self.assertEqual(caught.exception.field, "witness")
+
+    def test_a_clinic_may_switch_the_witness_off_and_the_entry_says_so(self) -> None:
+        self.clinic_a.settings = {"controlled_waste_witness_required": 0}
+        self.clinic_a.save()
+        actor = actor_for(self.nurse, self.clinic_a)
+        container = vial(actor)
+        waste = services.record_waste(actor, container, 5, "sharps", None, note="end of day")
+        self.assertIsNone(waste.witness_id)
+        self.assertEqual(
+            waste.note, "No witness: this clinic does not require one for waste. end of day"
+        )
+        self.assertTrue(services.verify_chain(self.clinic_a).ok)
+        # Nothing waits for a witness, so no alert is ever raised for it.
+        later = waste.created_at + timedelta(days=2)
+        self.assertEqual(services.alert_unwitnessed_waste(now=later), 0)
+        span = records.date_range(None, None, self.clinic_a.today())
+        (row,) = records.administration_log(actor, span)
+        self.assertEqual((row.witness, row.detail), ("none (not required by the clinic)", "sharps"))
+        # A witness named anyway is held to the same rules.
+        with self.assertRaises(InputError) as caught:
+            services.record_waste(actor, container, 5, "sharps", self.nurse)
+        self.assertEqual(caught.exception.field, "witness")
+
+    def test_the_witness_setting_can_only_be_on_or_off(self) -> None:
+        from trellis.accounts import clinic_settings
+
+        self.assertEqual(
+            clinic_settings.DEFINITIONS["controlled_waste_witness_required"].default, 1
+        )
+        with self.assertRaises(InputError):
+            clinic_settings.validate({"controlled_waste_witness_required": 2})
 
     def test_the_witness_must_be_licensed_active_staff_at_this_clinic(self) -> None:
         container = vial(self.nurse_actor)
