@@ -1,6 +1,7 @@
 """Receiving, administering, wasting, witnessing and counting: the invariants in code and in
 the database (DESIGN.md §3; DOMAIN.md §5, §15)."""
 
+import uuid
 from datetime import timedelta
 from io import StringIO
 from unittest import mock
@@ -9,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.http import Http404
+from django.utils import timezone
 
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Role
@@ -356,6 +358,61 @@ class AppendOnlyTests(LedgerTestCase):
         container = vial(self.nurse_actor, mg=10)
         with self.assertRaises(DatabaseError), transaction.atomic():
             Container.objects.filter(pk=container.pk).update(balance_ug=-1)
+
+
+def _insert_raw(source: LedgerEntry, kind: str, created_at) -> None:
+    """Copy an entry as a new row of ``kind`` in plain SQL, past every check in the code."""
+    table = LedgerEntry._meta.db_table
+    kept = ", ".join(
+        f.column
+        for f in LedgerEntry._meta.concrete_fields
+        if f.column not in ("id", "seq", "kind", "created_at")
+    )
+    new_id = uuid.uuid4()
+    seq = LedgerEntry.objects.filter(clinic=source.clinic_id).count() + 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, seq, kind, created_at, {kept}) "
+            f"SELECT %s, %s, %s, %s, {kept} FROM {table} WHERE id = %s",
+            [
+                new_id.hex if connection.vendor == "sqlite" else new_id,
+                seq,
+                kind,
+                connection.ops.adapt_datetimefield_value(created_at),
+                _db_id(source),
+            ],
+        )
+
+
+class UsableContainerTriggerTests(LedgerTestCase):
+    """Nothing is given from a quarantined or expired container, even written around the code."""
+
+    def setUp(self) -> None:
+        self.container = vial(self.nurse_actor)
+        self.dose = services.administer(self.nurse_actor, self.container, self.patient, 5)
+
+    def assert_refused(self, kind: str = "administration", created_at=None) -> None:
+        with self.assertRaises(DatabaseError), transaction.atomic():
+            _insert_raw(self.dose, kind, created_at or timezone.now())
+
+    def test_an_administration_from_a_quarantined_container_is_refused(self) -> None:
+        Container.objects.filter(pk=self.container.pk).update(quarantined=True)
+        self.assert_refused()
+        # A count or waste of it is still written.
+        _insert_raw(self.dose, "count", timezone.now())
+
+    def test_an_administration_past_the_expiry_date_is_refused(self) -> None:
+        today = self.clinic_a.today()
+        Container.objects.filter(pk=self.container.pk).update(expires_on=today - timedelta(days=3))
+        self.assert_refused()
+        _insert_raw(self.dose, "waste", timezone.now())
+
+    def test_an_administration_on_the_expiry_day_is_written(self) -> None:
+        Container.objects.filter(pk=self.container.pk).update(expires_on=self.clinic_a.today())
+        _insert_raw(self.dose, "administration", timezone.now())
+        self.assertEqual(
+            LedgerEntry.objects.filter(container=self.container, kind="administration").count(), 2
+        )
 
 
 class ChainTests(LedgerTestCase):
