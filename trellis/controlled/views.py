@@ -20,6 +20,7 @@ from trellis.audit.services import record_for
 from trellis.controlled import (
     balance,
     counting,
+    inventory_rules,
     records,
     selectors,
     services,
@@ -358,9 +359,13 @@ def count(request: HttpRequest) -> HttpResponse:
             if differ:
                 messages.warning(
                     request,
-                    f"{inventory.get_kind_display()} saved. {len(differ)} container"
-                    f"{'s' * (len(differ) != 1)} differ from the ledger: a prescriber resolves "
-                    "each discrepancy alert.",
+                    f"{inventory.get_kind_display()} saved. "
+                    + (
+                        "1 container differs"
+                        if len(differ) == 1
+                        else f"{len(differ)} containers differ"
+                    )
+                    + " from the ledger: a prescriber resolves each discrepancy alert.",
                 )
             else:
                 messages.success(
@@ -384,6 +389,9 @@ def count(request: HttpRequest) -> HttpResponse:
             "error": error,
             "exact_required": counting.exact_counts_required(clinic),
             "inventory_due": counting.inventory_due(clinic),
+            "inventory_every": inventory_rules.interval_text(
+                clinic.setting("controlled_inventory_months")
+            ),
             "last_inventory": counting.last_full_inventory(clinic),
         },
     )
