@@ -131,8 +131,18 @@ def verify_container(container: Container) -> list[str]:
         .values_list("kind", "amount_ug", "balance_after_ug")
     )
     problems = []
-    derived = balance.totals((kind, amount) for kind, amount, _ in rows).remaining
-    container.refresh_from_db(fields=["balance_ug"])
+    totals = balance.totals((kind, amount) for kind, amount, _ in rows)
+    derived = totals.remaining
+    container.refresh_from_db(
+        fields=["balance_ug", "received_ug", "administered_ug", "wasted_ug", "adjusted_ug"]
+    )
+    for name in ("received", "administered", "wasted", "adjusted"):
+        kept = getattr(container, f"{name}_ug")
+        if kept != getattr(totals, name):
+            problems.append(
+                f"its {name} total is {balance.mg_text(kept)} but its entries add up to "
+                f"{balance.mg_text(getattr(totals, name))}"
+            )
     if derived != container.balance_ug:
         problems.append(
             f"its balance is {balance.mg_text(container.balance_ug)} but its entries add up to "
@@ -291,9 +301,19 @@ def receive(
 # --- Taking stock out ---------------------------------------------------------------------------
 
 
-def _draw(actor: Actor, container: Container, amount_ug: int, field: str, *, usable: bool) -> int:
+def _draw(
+    actor: Actor,
+    container: Container,
+    amount_ug: int,
+    field: str,
+    *,
+    usable: bool,
+    total: str,
+) -> int:
     """Take ``amount_ug`` from the container in one conditional UPDATE (so two people drawing
-    at once cannot overdraw it) and return its new balance; a Conflict when it cannot.
+    at once cannot overdraw it) and return its new balance; a Conflict when it cannot. The same
+    UPDATE adds it to the running ``total`` (``administered_ug``, ``wasted_ug``,
+    ``adjusted_ug``), so the balance always adds up (a CHECK in the database).
 
     ``usable``: also refuse an expired or quarantined container (administration; waste of what
     is left in one is allowed)."""
@@ -301,7 +321,8 @@ def _draw(actor: Actor, container: Container, amount_ug: int, field: str, *, usa
     rows = Container.objects.filter(pk=container.pk, balance_ug__gte=amount_ug)
     if usable:
         rows = rows.filter(quarantined=False, expires_on__gte=today)
-    if rows.update(balance_ug=F("balance_ug") - amount_ug) != 1:
+    moved = rows.update(balance_ug=F("balance_ug") - amount_ug, **{total: F(total) + amount_ug})
+    if moved != 1:
         current = Container.objects.get(pk=container.pk)
         if usable and current.quarantined:
             reason = f" ({current.quarantine_reason})" if current.quarantine_reason else ""
@@ -348,7 +369,9 @@ def administer(
         raise InputError("session", "is not one of this patient's sessions")
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     with transaction.atomic():
-        after = _draw(actor, container, amount_ug, "amount_mg", usable=True)
+        after = _draw(
+            actor, container, amount_ug, "amount_mg", usable=True, total="administered_ug"
+        )
         entry = _append(
             actor.clinic,
             container,
@@ -432,7 +455,7 @@ def record_waste(
         raise InputError("session", "is not one of this patient's sessions")
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     with transaction.atomic():
-        after = _draw(actor, container, amount_ug, "amount_mg", usable=False)
+        after = _draw(actor, container, amount_ug, "amount_mg", usable=False, total="wasted_ug")
         entry = _append(
             actor.clinic,
             container,
@@ -528,9 +551,13 @@ def record_adjustment(
         )
     with transaction.atomic():
         if change_ug < 0:
-            after = _draw(actor, container, -change_ug, "change_mg", usable=False)
+            after = _draw(
+                actor, container, -change_ug, "change_mg", usable=False, total="adjusted_ug"
+            )
         else:
-            Container.objects.filter(pk=container.pk).update(balance_ug=F("balance_ug") + change_ug)
+            Container.objects.filter(pk=container.pk).update(
+                balance_ug=F("balance_ug") + change_ug, adjusted_ug=F("adjusted_ug") - change_ug
+            )
             container.refresh_from_db(fields=["balance_ug"])
             after = container.balance_ug
         entry = _append(

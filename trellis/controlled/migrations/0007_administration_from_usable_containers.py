@@ -6,6 +6,10 @@ the rule when rows are written some other way. PostgreSQL takes the entry's date
 own timezone, as the code does. SQLite has no timezones: it takes the entry's UTC date and
 allows one day past the expiry date, so that a dose given late on the expiry day in the
 Americas (already the next day in UTC) is not refused; the code holds the exact day.
+
+SQLite checks a trigger's tables when a table it reads is rebuilt: a later migration that
+rebuilds ``controlled_container`` on SQLite (adding a column or a constraint) must drop this
+trigger first and create it again after (``SQLITE_DROP``, ``SQLITE_CREATE``).
 """
 
 from django.db import migrations
@@ -79,6 +83,6 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_provider_identifiers"),
-        ("controlled", "0004_quarantine_on_the_ledger"),
+        ("controlled", "0006_container_balance_adds_up"),
     ]
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
