@@ -663,6 +663,19 @@ DEFINITIONS: dict[str, SettingDef] = {
             "Clinic or state policy: witnessing waste is an institutional or state rule, not a "
             "federal one [R69, R66]",
         ),
+        SettingDef(
+            "controlled_waste_witness_required",
+            "Wasting ketamine or esketamine needs a witness",
+            1,
+            0,
+            1,
+            "rule",
+            "Clinic or state policy (default: required). 21 CFR 1304.22(c) asks that waste be "
+            "recorded, and DEA's letter on wastage names no witness [R66, R69]; witnessing is an "
+            "institutional or state rule, and states differ. Switch it off only where the "
+            "state and the clinic allow",
+            choices=((1, "Required"), (0, "Not required (where the state allows)")),
+        ),
         # --- The patient portal (trellis/portal; docs/portal.md).
         SettingDef(
             "portal_open_notes",

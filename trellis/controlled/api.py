@@ -180,7 +180,9 @@ class WasteIn(Schema):
         ..., description="How it was made unusable, e.g. into a drug-disposal container"
     )
     witness: text(150) = Field(
-        "", description="The username of another licensed member of staff (prescriber or nurse)"
+        "",
+        description="The username of another licensed member of staff (prescriber or nurse); "
+        "may be left empty only where the clinic does not require a witness",
     )
     patient: UUID | None = Field(None, description="Whose dose it was left over from")
     note: Note = ""
@@ -191,7 +193,7 @@ class WasteOut(Schema):
     container: UUID
     amount_mg: float
     remaining_mg: float
-    witness: str
+    witness: str | None
     witnessed: bool
 
 
@@ -209,7 +211,7 @@ def _witness(request, username: str) -> User | None:
     "/controlled/waste",
     response={201: WasteOut, **errors(403, 404, 409)},
     summary="Record waste of a remainder with its witness, who confirms it with their own "
-    "token; 422 without a witness or with yourself as witness",
+    "token; 422 without a witness (where the clinic requires one) or with yourself as witness",
 )
 def create_waste(request, payload: WasteIn):
     actor = request.auth
@@ -232,7 +234,7 @@ def create_waste(request, payload: WasteIn):
             "container": container.pk,
             "amount_mg": balance.to_mg(-entry.amount_ug),
             "remaining_mg": balance.to_mg(entry.balance_after_ug),
-            "witness": witness.username,
+            "witness": witness.username if witness is not None else None,
             "witnessed": False,
         },
     )

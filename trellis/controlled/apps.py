@@ -14,7 +14,8 @@ class ControlledConfig(AppConfig):
         from trellis.audit import naming
         from trellis.controlled import services, session_stock
         from trellis.messaging import jobs
-        from trellis.safety import sources
+        from trellis.safety import closing, sources
+        from trellis.safety.models import AlertKind
         from trellis.treatments import hooks
 
         # How the audit report names these records (the audit app imports none of them).
@@ -32,6 +33,18 @@ class ControlledConfig(AppConfig):
         )
         # What raised a discrepancy or unwitnessed-waste alert (the safety app imports none).
         sources.register("controlled.ledgerentry", services.describe_alert_source)
+        # A count discrepancy is resolved by a role that may correct the balance, explaining it.
+        closing.register(
+            AlertKind.CONTROLLED_DISCREPANCY,
+            closing.ClosingRule(
+                roles=services.ADJUSTMENT_ROLES,
+                rule=services.DISCREPANCY_RULE,
+                note_label="Explanation",
+                note_help="What the difference was and why: a recount, a spill, overfill, an "
+                "adjustment recorded, or a suspected loss reported.",
+                note_required="is required: explain the difference the count found",
+            ),
+        )
         # Waste its witness has not confirmed in time raises an alert on the worker's pass.
         jobs.register(
             "unwitnessed_waste",

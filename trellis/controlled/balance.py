@@ -38,7 +38,7 @@ def to_ug(field: str, mg, *, allow_zero: bool = False) -> int:
 
 def to_signed_ug(field: str, mg) -> int:
     """``to_ug`` for an amount that may be negative (an adjustment either way), never zero."""
-    text = str(mg).strip()
+    text = str(mg).strip().replace("\u2212", "-")  # a typed minus sign reads as a hyphen
     if isinstance(mg, bool):
         raise InputError(field, "must be a number of mg")
     if text.startswith("-"):
@@ -59,15 +59,27 @@ def mg_text(ug: int) -> str:
 
 
 # How each kind of entry moves the balance: receipts add, administrations and waste take away,
-# adjustments either way; counts and witness confirmations record without moving it.
+# adjustments either way; counts, witness confirmations and setting a container aside (or back)
+# record without moving it.
 RECEIPT = "receipt"
 ADMINISTRATION = "administration"
 WASTE = "waste"
 ADJUSTMENT = "adjustment"
 COUNT = "count"
 WITNESS = "witness"
+QUARANTINE = "quarantine"
+RELEASE = "release"
 
-SIGNS = {RECEIPT: 1, ADMINISTRATION: -1, WASTE: -1, ADJUSTMENT: 0, COUNT: 0, WITNESS: 0}
+SIGNS = {
+    RECEIPT: 1,
+    ADMINISTRATION: -1,
+    WASTE: -1,
+    ADJUSTMENT: 0,
+    COUNT: 0,
+    WITNESS: 0,
+    QUARANTINE: 0,
+    RELEASE: 0,
+}
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,44 @@ class NoticeForm(Form):
 class FiledForm(Form):
     filed_on = forms.DateField(label="Form 106 filed on", widget=DateInput)
     reference = forms.CharField(label="Confirmation number", max_length=60)
+
+
+class AdjustmentForm(Form):
+    """A prescriber's correction: a new entry referring to the count or entry it corrects."""
+
+    corrects = forms.ChoiceField(
+        label="Corrects",
+        help_text="The count (or other entry) this correction answers",
+        error_messages={"required": "Corrects: choose the count or entry this corrects."},
+    )
+    amount_mg = forms.CharField(
+        label="Amount (mg)",
+        max_length=20,
+        help_text="Negative takes stock off the balance (−2.5), positive adds it back (1.5)",
+        error_messages={"required": "Amount (mg): write the correction in mg, e.g. −2.5."},
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why the balance was wrong: overfill, a spill, a miscount, a loss reported",
+        error_messages={"required": "Reason: say why the balance is corrected."},
+    )
+
+
+class QuarantineForm(Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        help_text="Seal broken, recall, a count that does not add up …",
+        error_messages={"required": "Reason: say why the container is set aside."},
+    )
+
+
+class ReleaseForm(Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        help_text="Why it may be used again: found intact, recall withdrawn …",
+        error_messages={"required": "Reason: say why the container may be used again."},
+    )

@@ -45,6 +45,14 @@ def next_inventory_due(last_inventory: date | None, months: int = BIENNIAL_MONTH
     return add_months(last_inventory, months)
 
 
+def interval_text(months: int) -> str:
+    """How often a full inventory is due, in words: ``two years``, ``year``, ``6 months``."""
+    if months % 12 == 0:
+        years = months // 12
+        return "year" if years == 1 else "two years" if years == 2 else f"{years} years"
+    return "month" if months == 1 else f"{months} months"
+
+
 def devices_per_kit(ndc: str) -> int | None:
     """Devices in a Spravato kit with this NDC, or None for anything else."""
     return SPRAVATO_KITS.get(ndc.strip())

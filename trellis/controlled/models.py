@@ -3,7 +3,10 @@ of every milligram (DOMAIN.md §5, §15).
 
 A container's ``balance_ug`` is kept in step with its entries in the same transaction, by a
 conditional UPDATE that cannot take it below zero (a CHECK constraint refuses that as well), so
-two nurses drawing from one vial at once cannot overdraw it. The entries are append-only: the
+two nurses drawing from one vial at once cannot overdraw it. The same UPDATE moves the
+container's running totals, and a CHECK holds remaining = received − administered − wasted −
+adjusted; a trigger refuses an administration from a quarantined or expired container
+(migration 0007). The entries are append-only: the
 database refuses UPDATE and DELETE on them (triggers, migration 0002), and they are hash-chained
 per clinic like the audit trail, so ``verify_chain`` detects a row changed around the triggers.
 Amounts are whole micrograms (``balance.py``).
@@ -36,6 +39,8 @@ class EntryKind(models.TextChoices):
     ADJUSTMENT = balance.ADJUSTMENT, "Adjustment"
     COUNT = balance.COUNT, "Count"
     WITNESS = balance.WITNESS, "Waste witnessed"
+    QUARANTINE = balance.QUARANTINE, "Quarantined"
+    RELEASE = balance.RELEASE, "Released from quarantine"
 
 
 class Receipt(models.Model):
@@ -88,6 +93,12 @@ class Container(models.Model):
     expires_on = models.DateField()
     received_ug = models.PositiveBigIntegerField()
     balance_ug = models.BigIntegerField()
+    # Running totals, moved by the same conditional UPDATE that moves the balance, so that the
+    # database holds remaining = received − administered − wasted − adjusted (a CHECK).
+    # ``adjusted_ug`` is what adjustments took away: negative when they added stock back.
+    administered_ug = models.PositiveBigIntegerField(default=0)
+    wasted_ug = models.PositiveBigIntegerField(default=0)
+    adjusted_ug = models.BigIntegerField(default=0)
     # A Spravato device's kit (1, 2 …) within its receipt: 2 devices make a 56 mg kit, 3 an
     # 84 mg kit [R130]. None for vials and bottles.
     kit = models.PositiveIntegerField(null=True, blank=True)
@@ -108,6 +119,15 @@ class Container(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(balance_ug__gte=0), name="container_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    balance_ug=models.F("received_ug")
+                    - models.F("administered_ug")
+                    - models.F("wasted_ug")
+                    - models.F("adjusted_ug")
+                ),
+                name="container_balance_adds_up",
             ),
             models.UniqueConstraint(fields=["receipt", "number"], name="container_number_once"),
         ]

@@ -79,6 +79,10 @@ def _local(value: datetime, tz) -> datetime:
     return timezone.localtime(value, tz)
 
 
+# The witness column of waste recorded where the clinic does not require a witness.
+NO_WITNESS = "none (not required by the clinic)"
+
+
 def _who(user) -> str:
     return user.get_full_name() or user.username if user else ""
 
@@ -129,7 +133,8 @@ def administration_log(actor: Actor, span: Range) -> list[LogRow]:
         patient = entry.patient
         detail = ""
         if entry.kind == EntryKind.WASTE:
-            detail = entry.method + ("" if entry.pk in witnessed else " (witness to confirm)")
+            waiting = entry.witness_id is not None and entry.pk not in witnessed
+            detail = entry.method + (" (witness to confirm)" if waiting else "")
         elif entry.session_id:
             detail = f"session {entry.session.number} of {entry.session.planned_date:%b %-d}"
         rows.append(
@@ -144,7 +149,8 @@ def administration_log(actor: Actor, span: Range) -> list[LogRow]:
                 address=_address(patient),
                 amount=balance.mg_text(-entry.amount_ug),
                 by=_who(entry.actor),
-                witness=_who(entry.witness),
+                witness=_who(entry.witness)
+                or (NO_WITNESS if entry.kind == EntryKind.WASTE else ""),
                 detail=detail,
             )
         )

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from trellis.accounts import clinic_settings
@@ -46,6 +47,9 @@ ESKETAMINE_DEVICE_MG = 28
 # may be stricter (DOMAIN.md §8).
 WITNESS_ROLES = frozenset({Role.PRESCRIBER, Role.NURSE})
 MAX_CONTAINERS_PER_RECEIPT = 500
+# Who corrects a balance with an adjustment, and so who resolves a count discrepancy.
+ADJUSTMENT_ROLES = frozenset({Role.PRESCRIBER})
+DISCREPANCY_RULE = "A count discrepancy is resolved only by a prescriber, with an explanation"
 
 # Any constant will do: with the clinic it names the PostgreSQL advisory lock that serialises
 # appends to that clinic's chain. On SQLite the transaction already holds the write lock.
@@ -127,8 +131,18 @@ def verify_container(container: Container) -> list[str]:
         .values_list("kind", "amount_ug", "balance_after_ug")
     )
     problems = []
-    derived = balance.totals((kind, amount) for kind, amount, _ in rows).remaining
-    container.refresh_from_db(fields=["balance_ug"])
+    totals = balance.totals((kind, amount) for kind, amount, _ in rows)
+    derived = totals.remaining
+    container.refresh_from_db(
+        fields=["balance_ug", "received_ug", "administered_ug", "wasted_ug", "adjusted_ug"]
+    )
+    for name in ("received", "administered", "wasted", "adjusted"):
+        kept = getattr(container, f"{name}_ug")
+        if kept != getattr(totals, name):
+            problems.append(
+                f"its {name} total is {balance.mg_text(kept)} but its entries add up to "
+                f"{balance.mg_text(getattr(totals, name))}"
+            )
     if derived != container.balance_ug:
         problems.append(
             f"its balance is {balance.mg_text(container.balance_ug)} but its entries add up to "
@@ -287,9 +301,19 @@ def receive(
 # --- Taking stock out ---------------------------------------------------------------------------
 
 
-def _draw(actor: Actor, container: Container, amount_ug: int, field: str, *, usable: bool) -> int:
+def _draw(
+    actor: Actor,
+    container: Container,
+    amount_ug: int,
+    field: str,
+    *,
+    usable: bool,
+    total: str,
+) -> int:
     """Take ``amount_ug`` from the container in one conditional UPDATE (so two people drawing
-    at once cannot overdraw it) and return its new balance; a Conflict when it cannot.
+    at once cannot overdraw it) and return its new balance; a Conflict when it cannot. The same
+    UPDATE adds it to the running ``total`` (``administered_ug``, ``wasted_ug``,
+    ``adjusted_ug``), so the balance always adds up (a CHECK in the database).
 
     ``usable``: also refuse an expired or quarantined container (administration; waste of what
     is left in one is allowed)."""
@@ -297,7 +321,8 @@ def _draw(actor: Actor, container: Container, amount_ug: int, field: str, *, usa
     rows = Container.objects.filter(pk=container.pk, balance_ug__gte=amount_ug)
     if usable:
         rows = rows.filter(quarantined=False, expires_on__gte=today)
-    if rows.update(balance_ug=F("balance_ug") - amount_ug) != 1:
+    moved = rows.update(balance_ug=F("balance_ug") - amount_ug, **{total: F(total) + amount_ug})
+    if moved != 1:
         current = Container.objects.get(pk=container.pk)
         if usable and current.quarantined:
             reason = f" ({current.quarantine_reason})" if current.quarantine_reason else ""
@@ -344,7 +369,9 @@ def administer(
         raise InputError("session", "is not one of this patient's sessions")
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     with transaction.atomic():
-        after = _draw(actor, container, amount_ug, "amount_mg", usable=True)
+        after = _draw(
+            actor, container, amount_ug, "amount_mg", usable=True, total="administered_ug"
+        )
         entry = _append(
             actor.clinic,
             container,
@@ -365,8 +392,21 @@ def administer(
     return entry
 
 
+# What a waste recorded without a witness says, in its own entry (so it reads the same after the
+# clinic's setting changes).
+NO_WITNESS_NOTE = "No witness: this clinic does not require one for waste."
+
+
+def witness_required(clinic: Clinic) -> bool:
+    """Whether waste needs a witness here: a clinic or state rule, not a federal one [R66, R69];
+    on unless the clinic switched it off (``controlled_waste_witness_required``)."""
+    return bool(clinic.setting("controlled_waste_witness_required"))
+
+
 def _check_witness(actor: Actor, witness: User | None) -> None:
     if witness is None:
+        if not witness_required(actor.clinic):
+            return
         raise InputError(
             "witness", "is required: another licensed member of staff who saw the waste"
         )
@@ -397,12 +437,15 @@ def record_waste(
     session=None,
 ) -> LedgerEntry:
     """Record the unused remainder wasted [R69], naming the witness, who confirms it by signing
-    in themselves (``witness_waste``). ``session``: the dosing it was left over from."""
+    in themselves (``witness_waste``). ``session``: the dosing it was left over from. Where the
+    clinic does not require a witness, ``witness`` may be None and the entry says so."""
     require(actor, Perm.CONTROLLED_CHANGE)
     _own_container(actor, container)
     _check_witness(actor, witness)
     method = _text("method", method, 200)
-    note = _text("note", note, 2000, required=False, multiline=True)
+    note = _text("note", note, 2000 - len(NO_WITNESS_NOTE) - 1, required=False, multiline=True)
+    if witness is None:
+        note = f"{NO_WITNESS_NOTE} {note}".strip()
     if patient is not None and patient.clinic_id != actor.clinic.pk:
         raise InputError("patient", "is another clinic's")
     if session is not None and (
@@ -412,7 +455,7 @@ def record_waste(
         raise InputError("session", "is not one of this patient's sessions")
     amount_ug = balance.to_ug("amount_mg", amount_mg)
     with transaction.atomic():
-        after = _draw(actor, container, amount_ug, "amount_mg", usable=False)
+        after = _draw(actor, container, amount_ug, "amount_mg", usable=False, total="wasted_ug")
         entry = _append(
             actor.clinic,
             container,
@@ -434,7 +477,7 @@ def record_waste(
             detail={
                 "kind": entry.kind,
                 "mg": balance.to_mg(amount_ug),
-                "witness": witness.username,
+                "witness": witness.username if witness is not None else None,
             },
         )
     return entry
@@ -492,19 +535,29 @@ def record_adjustment(
     """A prescriber corrects a container's balance, with the reason (a count's discrepancy
     explained, say): a new entry that refers to the one it corrects, never an edit [R70].
     ``change_mg`` is signed: negative takes stock away, positive adds it back."""
-    require(actor, Perm.CONTROLLED_CHANGE)
-    if actor.role != Role.PRESCRIBER:
-        raise PermissionDenied("Only a prescriber may adjust a controlled-substance balance.")
+    _require_prescriber(actor, "adjust a controlled-substance balance")
     _own_container(actor, container)
     change_ug = balance.to_signed_ug("change_mg", change_mg)
     reason = _text("reason", reason, 2000, multiline=True)
     if corrects is not None and corrects.container_id != container.pk:
         raise InputError("corrects", "must be an entry of the same container")
+    remaining = Container.objects.values_list("balance_ug", flat=True).get(pk=container.pk)
+    if -change_ug > remaining:
+        # Said here for the form; the conditional UPDATE below still refuses a race.
+        raise InputError(
+            "change_mg",
+            f"a correction of {balance.mg_text(change_ug)} would take the container below zero; "
+            f"{balance.mg_text(remaining)} remains",
+        )
     with transaction.atomic():
         if change_ug < 0:
-            after = _draw(actor, container, -change_ug, "change_mg", usable=False)
+            after = _draw(
+                actor, container, -change_ug, "change_mg", usable=False, total="adjusted_ug"
+            )
         else:
-            Container.objects.filter(pk=container.pk).update(balance_ug=F("balance_ug") + change_ug)
+            Container.objects.filter(pk=container.pk).update(
+                balance_ug=F("balance_ug") + change_ug, adjusted_ug=F("adjusted_ug") - change_ug
+            )
             container.refresh_from_db(fields=["balance_ug"])
             after = container.balance_ug
         entry = _append(
@@ -526,21 +579,65 @@ def record_adjustment(
     return entry
 
 
-@transaction.atomic
-def quarantine(actor: Actor, container: Container, reason: str) -> Container:
-    """Set a container aside (damaged, suspect, recalled): nothing may be given from it."""
+def _require_prescriber(actor: Actor, what: str) -> None:
     require(actor, Perm.CONTROLLED_CHANGE)
+    if actor.role not in ADJUSTMENT_ROLES:
+        raise PermissionDenied(f"Only a prescriber may {what}.")
+
+
+def quarantine(actor: Actor, container: Container, reason: str) -> Container:
+    """A prescriber sets a container aside (damaged, suspect, recalled, a count that does not
+    add up): nothing may be given from it until it is released. Waste may still empty it."""
+    return _set_quarantine(actor, container, reason, quarantined=True)
+
+
+def release_quarantine(actor: Actor, container: Container, reason: str) -> Container:
+    """A prescriber puts a quarantined container back into use, saying why (found intact,
+    recall withdrawn). The reason it was set aside is kept in the audit trail."""
+    return _set_quarantine(actor, container, reason, quarantined=False)
+
+
+def _set_quarantine(
+    actor: Actor, container: Container, reason: str, *, quarantined: bool
+) -> Container:
+    verb = "quarantine a container" if quarantined else "release a container from quarantine"
+    _require_prescriber(actor, verb)
     _own_container(actor, container)
-    container.quarantine_reason = _text("reason", reason, 300)
-    container.quarantined = True
-    container.save(update_fields=["quarantined", "quarantine_reason"])
-    record_for(
-        actor,
-        Action.UPDATE,
-        patient=container.patient,
-        obj=container,
-        detail={"quarantined": True, "reason": container.quarantine_reason},
-    )
+    reason = _text("reason", reason, 300)
+    with transaction.atomic():
+        locked = Container.objects.select_for_update().get(pk=container.pk)
+        if locked.quarantined == quarantined:
+            raise Conflict(
+                f"container: lot {locked.lot} #{locked.number} is "
+                f"{'already' if quarantined else 'not'} quarantined",
+                code="already_quarantined" if quarantined else "not_quarantined",
+            )
+        detail = {"quarantined": quarantined, "reason": reason}
+        if not quarantined:
+            detail["was_quarantined_for"] = locked.quarantine_reason
+        container.quarantined = quarantined
+        container.quarantine_reason = reason if quarantined else ""
+        container.save(update_fields=["quarantined", "quarantine_reason"])
+        # On the hash-chained ledger too: when and why it was set aside, and put back.
+        set_aside = (
+            None
+            if quarantined
+            else LedgerEntry.objects.filter(container=locked, kind=EntryKind.QUARANTINE)
+            .order_by("-seq")
+            .first()
+        )
+        _append(
+            actor.clinic,
+            locked,
+            EntryKind.QUARANTINE if quarantined else EntryKind.RELEASE,
+            amount_ug=0,
+            balance_after_ug=locked.balance_ug,
+            patient=locked.patient,
+            actor=actor.user,
+            note=reason,
+            refers_to=set_aside,
+        )
+        record_for(actor, Action.UPDATE, patient=container.patient, obj=container, detail=detail)
     return container
 
 
@@ -622,7 +719,9 @@ def alert_unwitnessed_waste(*, now: datetime | None = None, limit: int = 200) ->
     shortest = clinic_settings.DEFINITIONS["controlled_waste_witness_minutes"].minimum
     candidates = list(
         LedgerEntry.objects.filter(
-            kind=EntryKind.WASTE, created_at__lte=now - timedelta(minutes=shortest)
+            kind=EntryKind.WASTE,
+            witness__isnull=False,  # none is named where the clinic does not require one
+            created_at__lte=now - timedelta(minutes=shortest),
         )
         .exclude(pk__in=LedgerEntry.objects.filter(kind=EntryKind.WITNESS).values("refers_to"))
         .select_related("clinic", "container", "witness")
@@ -672,8 +771,21 @@ def describe_alert_source(alert, actor):
         return None
     container = entry.container
     when = timezone.localtime(entry.created_at)
+    url = ""
+    if (
+        entry.kind == EntryKind.COUNT
+        and actor.can(Perm.CONTROLLED_CHANGE)
+        and actor.role in ADJUSTMENT_ROLES
+    ):
+        # A prescriber goes from the discrepancy to the page that corrects it.
+        url = (
+            f"{reverse('controlled_container', args=[container.pk])}"
+            f"?corrects={entry.pk}&alert={alert.pk}"
+        )
     return Source(
         f"{entry.get_kind_display()} of {container.get_substance_display()} lot {container.lot} "
         f"#{container.number} by {entry.actor.get_full_name() or entry.actor.username}, "
-        f"{when:%b %-d, %H:%M}"
+        f"{when:%b %-d, %H:%M}",
+        url,
+        action="Correct the balance or quarantine the container" if url else "",
     )

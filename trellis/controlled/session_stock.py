@@ -390,6 +390,7 @@ def session_part(actor: Actor, session: Session) -> dict | None:
         "wastable": [d for d in chosen if d.container.balance_ug > 0],
         "waste_method": WASTE_METHODS.get(kind.form, ""),
         "witnesses": witnesses,
+        "witness_required": services.witness_required(actor.clinic),
         "wastes": _wastes(session),
         "choose_url": reverse("controlled_session_choose", args=[session.id]),
         "waste_url": reverse("controlled_session_waste", args=[session.id]),

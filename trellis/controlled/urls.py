@@ -6,6 +6,11 @@ urlpatterns = [
     path("controlled/", views.stock, name="controlled_stock"),
     path("controlled/receive/", views.receive, name="controlled_receive"),
     path("controlled/count/", views.count, name="controlled_count"),
+    path(
+        "controlled/containers/<uuid:container_id>/",
+        views.container,
+        name="controlled_container",
+    ),
     path("controlled/witness/", views.witness, name="controlled_witness"),
     path(
         "controlled/witness/<uuid:entry_id>/",

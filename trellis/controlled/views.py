@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.models import User
@@ -19,17 +20,21 @@ from trellis.audit.services import record_for
 from trellis.controlled import (
     balance,
     counting,
+    inventory_rules,
     records,
     selectors,
     services,
     session_stock,
 )
 from trellis.controlled.forms import (
+    AdjustmentForm,
     FiledForm,
     LossReportForm,
     NoticeForm,
+    QuarantineForm,
     RangeForm,
     ReceiveForm,
+    ReleaseForm,
 )
 from trellis.controlled.models import (
     Container,
@@ -79,6 +84,8 @@ def stock(request: HttpRequest) -> HttpResponse:
             "expiring_count": sum(1 for c in containers if c.expiring_soon),
             "soon_days": selectors.EXPIRING_SOON_DAYS,
             "can_change": request.actor.can(Perm.CONTROLLED_CHANGE),
+            "can_correct": request.actor.can(Perm.CONTROLLED_CHANGE)
+            and request.actor.role in services.ADJUSTMENT_ROLES,
             "to_witness": _to_witness(request).count(),
             "losses": counting.open_loss_reports(clinic)
             if request.actor.can(Perm.CONTROLLED_REPORT)
@@ -191,6 +198,118 @@ def _field_error(form, error: InputError) -> None:
     form.add_error(name if name in form.fields else None, error.message)
 
 
+# --- Corrections and quarantine -----------------------------------------------------------------
+
+_CORRECTION_STEPS = {"adjust": AdjustmentForm, "quarantine": QuarantineForm, "release": ReleaseForm}
+
+
+@login_required
+def container(request: HttpRequest, container_id: UUID) -> HttpResponse:
+    """A prescriber's page for one container: its entries, a correction of its balance that
+    refers to the count or entry it corrects, and setting it aside or back into use."""
+    actor = request.actor
+    item = (
+        Container.objects.filter(pk=container_id, clinic=actor.clinic)
+        .select_related("receipt")
+        .first()
+    )
+    if item is None:
+        raise Http404("No such record.")
+    _need(request, Perm.CONTROLLED_CHANGE)
+    if actor.role not in services.ADJUSTMENT_ROLES:
+        raise PermissionDenied("Only a prescriber corrects a balance or quarantines a container.")
+    entries = list(
+        LedgerEntry.objects.filter(container=item)
+        .select_related("actor", "witness")
+        .order_by("-seq")[:200]
+    )
+    chosen = request.GET.get("corrects") or next(
+        (str(e.pk) for e in entries if e.kind == EntryKind.COUNT), ""
+    )
+    alert_id = _uuid(request.POST.get("alert") or request.GET.get("alert"))
+    step = request.POST.get("step") if request.method == "POST" else None
+    forms = {
+        name: form_class(
+            request.POST if step == name else None,
+            prefix=name,
+            initial={"corrects": chosen} if name == "adjust" else None,
+        )
+        for name, form_class in _CORRECTION_STEPS.items()
+    }
+    forms["adjust"].fields["corrects"].choices = [("", "Choose the entry")] + [
+        (str(e.pk), _entry_label(e)) for e in entries if e.kind != EntryKind.WITNESS
+    ]
+    form = forms.get(step)
+    if form is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if step == "adjust":
+                corrects = next(e for e in entries if str(e.pk) == data["corrects"])
+                entry = services.record_adjustment(
+                    actor, item, data["amount_mg"], data["reason"], corrects=corrects
+                )
+                done = (
+                    f"Correction of {balance.mg_text(entry.amount_ug)} recorded; the balance is "
+                    f"now {balance.mg_text(entry.balance_after_ug)}."
+                )
+            elif step == "quarantine":
+                services.quarantine(actor, item, data["reason"])
+                done = (
+                    f"Lot {item.lot} #{item.number} is quarantined: nothing may be given from it."
+                )
+            else:
+                services.release_quarantine(actor, item, data["reason"])
+                done = f"Lot {item.lot} #{item.number} is back in use."
+        except InputError as error:
+            name = {"change_mg": "amount_mg"}.get(error.field, error.field)
+            label = form.fields[name].label if name in form.fields else ""
+            message = f"{label}: {error.message}." if label else _message(error)
+            form.add_error(name if name in form.fields else None, message)
+        except Conflict as error:
+            messages.error(request, error.message)
+            return redirect("controlled_container", item.id)
+        else:
+            messages.success(request, done)
+            if alert_id is not None and step == "adjust":
+                return redirect("alert_detail", alert_id)
+            return redirect("controlled_container", item.id)
+    for entry in entries:
+        entry.amount_text = balance.mg_text(entry.amount_ug) if entry.amount_ug else ""
+        entry.balance_text = balance.mg_text(entry.balance_after_ug)
+        entry.counted_text = (
+            balance.mg_text(entry.counted_ug) if entry.counted_ug is not None else ""
+        )
+    record_for(actor, Action.READ, patient=item.patient, obj=item)
+    return render(
+        request,
+        "controlled/container.html",
+        {
+            "container": item,
+            "entries": entries,
+            "remaining_text": balance.mg_text(item.balance_ug),
+            "received_text": balance.mg_text(item.received_ug),
+            "expired": item.is_expired(actor.clinic.today()),
+            "adjust_form": forms["adjust"],
+            "quarantine_form": forms["quarantine"],
+            "release_form": forms["release"],
+            "alert_id": alert_id,
+        },
+    )
+
+
+def _entry_label(entry: LedgerEntry) -> str:
+    when = timezone.localtime(entry.created_at)
+    text = f"#{entry.seq} {entry.get_kind_display().lower()}, {when:%b %-d, %H:%M}"
+    if entry.kind == EntryKind.COUNT:
+        return (
+            f"{text}: counted {balance.mg_text(entry.counted_ug)}, the ledger expected "
+            f"{balance.mg_text(entry.balance_after_ug)}"
+        )
+    if entry.amount_ug:
+        return f"{text}: {balance.mg_text(entry.amount_ug)}"
+    return text
+
+
 # --- Counting -----------------------------------------------------------------------------------
 
 
@@ -240,9 +359,13 @@ def count(request: HttpRequest) -> HttpResponse:
             if differ:
                 messages.warning(
                     request,
-                    f"{inventory.get_kind_display()} saved. {len(differ)} container"
-                    f"{'s' * (len(differ) != 1)} differ from the ledger: a prescriber resolves "
-                    "each discrepancy alert.",
+                    f"{inventory.get_kind_display()} saved. "
+                    + (
+                        "1 container differs"
+                        if len(differ) == 1
+                        else f"{len(differ)} containers differ"
+                    )
+                    + " from the ledger: a prescriber resolves each discrepancy alert.",
                 )
             else:
                 messages.success(
@@ -266,6 +389,9 @@ def count(request: HttpRequest) -> HttpResponse:
             "error": error,
             "exact_required": counting.exact_counts_required(clinic),
             "inventory_due": counting.inventory_due(clinic),
+            "inventory_every": inventory_rules.interval_text(
+                clinic.setting("controlled_inventory_months")
+            ),
             "last_inventory": counting.last_full_inventory(clinic),
         },
     )
@@ -387,7 +513,9 @@ def session_waste(request: HttpRequest, session_id: UUID) -> HttpResponse:
         messages.success(
             request,
             f"Waste recorded. {witness_user.get_full_name() or witness_user.username} confirms it "
-            "by signing in and opening Witness.",
+            "by signing in and opening Witness."
+            if witness_user is not None
+            else "Waste recorded without a witness: this clinic does not require one.",
         )
     return redirect("session_detail", session.id)
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
@@ -28,6 +29,7 @@ from trellis.lib.errors import Conflict, InputError
 from trellis.lib.http import site_url
 from trellis.messaging.services import enqueue_email
 from trellis.patients.models import Patient
+from trellis.safety import closing
 from trellis.safety.models import (
     SEVERITY_RANK,
     AlertAction,
@@ -160,16 +162,24 @@ def acknowledge_alert(
 ) -> SafetyAlert:
     """A clinician acknowledges an alert with what they did; it stops escalating.
 
-    Raises InputError for an empty note or an unknown action, Conflict when it was already
-    acknowledged (by someone else a moment ago, say).
+    Some kinds are closed only by some roles, with a note of their own (``closing``: a count
+    discrepancy by a prescriber, with an explanation); anyone else gets PermissionDenied naming
+    the rule. Raises InputError for an empty note or an unknown action, Conflict when it was
+    already acknowledged (by someone else a moment ago, say).
     """
     require(actor, Perm.ALERT_ACKNOWLEDGE)
     if alert.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
+    rule = closing.rule_for(alert.kind)
+    if not closing.may_close(actor, alert.kind):
+        raise PermissionDenied(rule.rule)
     note = (note or "").strip()
     if not note:
         raise InputError(
-            "note", "say what was done, e.g. risk assessment done, safety plan reviewed"
+            "note",
+            rule.note_required
+            if rule is not None and rule.note_required
+            else "say what was done, e.g. risk assessment done, safety plan reviewed",
         )
     if isinstance(actions, str):
         raise InputError("actions", "must be a list of action codes")

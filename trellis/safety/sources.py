@@ -11,6 +11,9 @@ from dataclasses import dataclass
 class Source:
     text: str
     url: str = ""  # empty when the reader may not open the record
+    # When set, the url is something to do about the alert rather than the record itself:
+    # shown as a link with these words ("Correct the balance") after the text.
+    action: str = ""
 
 
 # source_type ("measures.measure") → describe(alert, actor) → Source, or None when it is gone

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from trellis.accounts.permissions import Perm
 from trellis.lib.errors import Conflict, InputError
 from trellis.patients import access
-from trellis.safety import services, sources
+from trellis.safety import closing, services, sources
 from trellis.safety.forms import AcknowledgeForm
 from trellis.safety.models import AlertStatus, SafetyAlert
 
@@ -75,12 +75,29 @@ def alert_detail(request: HttpRequest, alert_id: UUID) -> HttpResponse:
         alert_id,
         Perm.ALERT_READ,
     )
-    can_acknowledge = alert.is_open and request.actor.can(Perm.ALERT_ACKNOWLEDGE)
+    can_acknowledge = (
+        alert.is_open
+        and request.actor.can(Perm.ALERT_ACKNOWLEDGE)
+        and closing.may_close(request.actor, alert.kind)
+    )
     return render(
         request,
         "safety/alert_detail.html",
-        _alert_context(request, alert, AcknowledgeForm() if can_acknowledge else None),
+        _alert_context(request, alert, _form(alert) if can_acknowledge else None),
     )
+
+
+def _form(alert: SafetyAlert, data=None) -> AcknowledgeForm:
+    """The acknowledgement form, its note worded by the kind's closing rule if it has one."""
+    form = AcknowledgeForm(data)
+    rule = closing.rule_for(alert.kind)
+    if rule is not None:
+        note = form.fields["note"]
+        note.label = rule.note_label
+        note.help_text = rule.note_help or note.help_text
+        if rule.note_required:
+            note.error_messages["required"] = f"{rule.note_label}: {rule.note_required}."
+    return form
 
 
 def _alert_context(request: HttpRequest, alert: SafetyAlert, form) -> dict:
@@ -88,6 +105,7 @@ def _alert_context(request: HttpRequest, alert: SafetyAlert, form) -> dict:
         "alert": alert,
         "patient": alert.patient,
         "form": form,
+        "closing_rule": closing.rule_for(alert.kind),
         # What raised it, linked for a reader who may open it (the administrator follows an
         # escalation up but does not read questionnaires).
         "source": sources.describe(alert, request.actor),
@@ -104,7 +122,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: UUID) -> HttpResponse:
         alert_id,
         Perm.ALERT_ACKNOWLEDGE,
     )
-    form = AcknowledgeForm(request.POST)
+    form = _form(alert, request.POST)
     if form.is_valid():
         try:
             services.acknowledge_alert(

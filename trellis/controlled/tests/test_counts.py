@@ -60,10 +60,33 @@ class ShiftCountTests(CountTestCase):
             {"kind": "shift", "time_of_day": "close", f"counted-{self.opened.id}": "379.5"},
             follow=True,
         )
-        self.assertContains(response, "1 container differ from the ledger")
+        self.assertContains(response, "1 container differs from the ledger")
         self.assertEqual(
             SafetyAlert.objects.filter(kind=AlertKind.CONTROLLED_DISCREPANCY).count(), 1
         )
+
+    def test_two_differences_read_in_the_plural(self):
+        self.sign_in(self.nurse)
+        response = self.client.post(
+            "/controlled/count/",
+            {
+                "kind": "shift",
+                "time_of_day": "close",
+                f"counted-{self.opened.id}": "379.5",
+                f"counted-{self.full.id}": "499",
+            },
+            follow=True,
+        )
+        self.assertContains(response, "2 containers differ from the ledger")
+
+    def test_the_count_page_says_how_often_this_clinic_takes_an_inventory(self):
+        self.sign_in(self.nurse)
+        self.assertContains(self.client.get("/controlled/count/"), "at least every two years")
+        self.clinic_a.settings = {"controlled_inventory_months": 12}
+        self.clinic_a.save()
+        page = self.client.get("/controlled/count/")
+        self.assertContains(page, "at least every year")
+        self.assertNotContains(page, "two years")
 
     def test_a_count_typed_wrong_is_refused_naming_the_container_and_saves_nothing(self):
         self.sign_in(self.nurse)

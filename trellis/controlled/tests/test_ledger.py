@@ -1,6 +1,7 @@
 """Receiving, administering, wasting, witnessing and counting: the invariants in code and in
 the database (DESIGN.md §3; DOMAIN.md §5, §15)."""
 
+import uuid
 from datetime import timedelta
 from io import StringIO
 from unittest import mock
@@ -9,11 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.http import Http404
+from django.utils import timezone
 
 from trellis.accounts.models import Membership
 from trellis.accounts.permissions import Role
 from trellis.audit.models import AuditEvent
-from trellis.controlled import services
+from trellis.controlled import records, services
 from trellis.controlled.models import Container, EntryKind, LedgerEntry, Receipt
 from trellis.controlled.tests.helpers import SUPPLIER, receive, vial
 from trellis.lib.errors import Conflict, InputError
@@ -195,6 +197,37 @@ class WasteTests(LedgerTestCase):
             services.record_waste(self.nurse_actor, container, 5, "sharps", None)
         self.assertEqual(caught.exception.field, "witness")
 
+    def test_a_clinic_may_switch_the_witness_off_and_the_entry_says_so(self) -> None:
+        self.clinic_a.settings = {"controlled_waste_witness_required": 0}
+        self.clinic_a.save()
+        actor = actor_for(self.nurse, self.clinic_a)
+        container = vial(actor)
+        waste = services.record_waste(actor, container, 5, "sharps", None, note="end of day")
+        self.assertIsNone(waste.witness_id)
+        self.assertEqual(
+            waste.note, "No witness: this clinic does not require one for waste. end of day"
+        )
+        self.assertTrue(services.verify_chain(self.clinic_a).ok)
+        # Nothing waits for a witness, so no alert is ever raised for it.
+        later = waste.created_at + timedelta(days=2)
+        self.assertEqual(services.alert_unwitnessed_waste(now=later), 0)
+        span = records.date_range(None, None, self.clinic_a.today())
+        (row,) = records.administration_log(actor, span)
+        self.assertEqual((row.witness, row.detail), ("none (not required by the clinic)", "sharps"))
+        # A witness named anyway is held to the same rules.
+        with self.assertRaises(InputError) as caught:
+            services.record_waste(actor, container, 5, "sharps", self.nurse)
+        self.assertEqual(caught.exception.field, "witness")
+
+    def test_the_witness_setting_can_only_be_on_or_off(self) -> None:
+        from trellis.accounts import clinic_settings
+
+        self.assertEqual(
+            clinic_settings.DEFINITIONS["controlled_waste_witness_required"].default, 1
+        )
+        with self.assertRaises(InputError):
+            clinic_settings.validate({"controlled_waste_witness_required": 2})
+
     def test_the_witness_must_be_licensed_active_staff_at_this_clinic(self) -> None:
         container = vial(self.nurse_actor)
         inactive = make_staff("nurse2", self.clinic_a, Role.NURSE)
@@ -327,6 +360,61 @@ class AppendOnlyTests(LedgerTestCase):
             Container.objects.filter(pk=container.pk).update(balance_ug=-1)
 
 
+def _insert_raw(source: LedgerEntry, kind: str, created_at) -> None:
+    """Copy an entry as a new row of ``kind`` in plain SQL, past every check in the code."""
+    table = LedgerEntry._meta.db_table
+    kept = ", ".join(
+        f.column
+        for f in LedgerEntry._meta.concrete_fields
+        if f.column not in ("id", "seq", "kind", "created_at")
+    )
+    new_id = uuid.uuid4()
+    seq = LedgerEntry.objects.filter(clinic=source.clinic_id).count() + 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, seq, kind, created_at, {kept}) "
+            f"SELECT %s, %s, %s, %s, {kept} FROM {table} WHERE id = %s",
+            [
+                new_id.hex if connection.vendor == "sqlite" else new_id,
+                seq,
+                kind,
+                connection.ops.adapt_datetimefield_value(created_at),
+                _db_id(source),
+            ],
+        )
+
+
+class UsableContainerTriggerTests(LedgerTestCase):
+    """Nothing is given from a quarantined or expired container, even written around the code."""
+
+    def setUp(self) -> None:
+        self.container = vial(self.nurse_actor)
+        self.dose = services.administer(self.nurse_actor, self.container, self.patient, 5)
+
+    def assert_refused(self, kind: str = "administration", created_at=None) -> None:
+        with self.assertRaises(DatabaseError), transaction.atomic():
+            _insert_raw(self.dose, kind, created_at or timezone.now())
+
+    def test_an_administration_from_a_quarantined_container_is_refused(self) -> None:
+        Container.objects.filter(pk=self.container.pk).update(quarantined=True)
+        self.assert_refused()
+        # A count or waste of it is still written.
+        _insert_raw(self.dose, "count", timezone.now())
+
+    def test_an_administration_past_the_expiry_date_is_refused(self) -> None:
+        today = self.clinic_a.today()
+        Container.objects.filter(pk=self.container.pk).update(expires_on=today - timedelta(days=3))
+        self.assert_refused()
+        _insert_raw(self.dose, "waste", timezone.now())
+
+    def test_an_administration_on_the_expiry_day_is_written(self) -> None:
+        Container.objects.filter(pk=self.container.pk).update(expires_on=self.clinic_a.today())
+        _insert_raw(self.dose, "administration", timezone.now())
+        self.assertEqual(
+            LedgerEntry.objects.filter(container=self.container, kind="administration").count(), 2
+        )
+
+
 class ChainTests(LedgerTestCase):
     def test_an_intact_chain_verifies(self) -> None:
         container = vial(self.nurse_actor)
@@ -380,8 +468,10 @@ class AdjustmentTests(LedgerTestCase):
         container = vial(self.nurse_actor, mg=10)
         with self.assertRaises(PermissionDenied):
             services.record_adjustment(self.nurse_actor, container, -1, "loss")
-        with self.assertRaises(Conflict):
+        with self.assertRaises(InputError) as caught:
             services.record_adjustment(self.prescriber_actor, container, -11, "loss")
+        self.assertEqual(caught.exception.field, "change_mg")
+        self.assertIn("10 mg remains", caught.exception.message)
         with self.assertRaises(InputError) as caught:
             services.record_adjustment(self.prescriber_actor, container, -1, "  ")
         self.assertEqual(caught.exception.field, "reason")
@@ -390,7 +480,9 @@ class AdjustmentTests(LedgerTestCase):
 class QuarantineTests(LedgerTestCase):
     def test_a_quarantined_container_is_set_aside_and_audited(self) -> None:
         container = vial(self.nurse_actor)
-        services.quarantine(self.nurse_actor, container, "Seal broken on arrival")
+        with self.assertRaises(PermissionDenied):
+            services.quarantine(self.nurse_actor, container, "Seal broken on arrival")
+        services.quarantine(self.prescriber_actor, container, "Seal broken on arrival")
         with self.assertRaises(Conflict) as caught:
             services.administer(self.nurse_actor, container, self.patient, 5)
         self.assertIn("Seal broken", caught.exception.message)

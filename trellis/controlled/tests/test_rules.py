@@ -84,3 +84,10 @@ class InventoryRuleTests(SimpleTestCase):
         self.assertEqual(inventory_rules.devices_per_kit("50458-028-03"), 3)
         self.assertIsNone(inventory_rules.devices_per_kit("0409-2053-10"))
         self.assertEqual([inventory_rules.kit_of(n, 3) for n in range(1, 7)], [1, 1, 1, 2, 2, 2])
+
+
+class InventoryIntervalTextTests(SimpleTestCase):
+    def test_the_interval_reads_as_the_clinic_sets_it(self) -> None:
+        for months, text in [(24, "two years"), (12, "year"), (6, "6 months"), (1, "month")]:
+            with self.subTest(months):
+                self.assertEqual(inventory_rules.interval_text(months), text)

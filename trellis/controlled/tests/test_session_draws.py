@@ -297,6 +297,31 @@ class SessionPageTests(SessionTestCase):
         )
         self.assertContains(self.client.get(self.url), "Confirmed")
 
+    def waste_without_a_witness(self):
+        session_stock.choose(self.nurse_actor, self.session, self.vial)
+        self.sign_in(self.nurse)
+        return self.client.post(
+            f"/controlled/sessions/{self.session.id}/waste/",
+            {"container": self.vial.id, "amount_mg": "10", "method": "Sharps", "witness": ""},
+            follow=True,
+        )
+
+    def test_waste_without_a_witness_is_refused_where_the_clinic_requires_one(self):
+        page = self.waste_without_a_witness()
+        self.assertContains(page, "Witness: is required: another licensed member of staff")
+        self.assertFalse(LedgerEntry.objects.filter(kind=EntryKind.WASTE).exists())
+
+    def test_where_the_clinic_requires_no_witness_waste_is_recorded_saying_so(self):
+        self.clinic_a.settings = {"controlled_waste_witness_required": 0}
+        self.clinic_a.save()
+        page = self.waste_without_a_witness()
+        self.assertContains(page, "not required at this clinic")
+        self.assertContains(page, "Waste recorded without a witness")
+        self.assertContains(page, "no witness (not required by the clinic)")
+        waste = LedgerEntry.objects.get(kind=EntryKind.WASTE)
+        self.assertIsNone(waste.witness_id)
+        self.assertTrue(waste.note.startswith("No witness: this clinic does not require one"))
+
     def test_a_signed_sessions_remainder_is_not_wasted_against_it_after_its_day(self):
         session_stock.choose(self.nurse_actor, self.session, self.vial)
         Session.objects.filter(pk=self.session.pk).update(
