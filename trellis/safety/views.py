@@ -90,6 +90,10 @@ def alert_detail(request: HttpRequest, alert_id: UUID) -> HttpResponse:
 def _form(alert: SafetyAlert, data=None) -> AcknowledgeForm:
     """The acknowledgement form, its note worded by the kind's closing rule if it has one."""
     form = AcknowledgeForm(data)
+    if alert.patient_id is None:
+        # The actions are what was done for a patient; an alert about the clinic's stock has
+        # none to tick.
+        del form.fields["actions"]
     rule = closing.rule_for(alert.kind)
     if rule is not None:
         note = form.fields["note"]
@@ -126,7 +130,10 @@ def alert_acknowledge(request: HttpRequest, alert_id: UUID) -> HttpResponse:
     if form.is_valid():
         try:
             services.acknowledge_alert(
-                request.actor, alert, form.cleaned_data["note"], form.cleaned_data["actions"]
+                request.actor,
+                alert,
+                form.cleaned_data["note"],
+                form.cleaned_data.get("actions", []),
             )
         except InputError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)

@@ -25,6 +25,8 @@ class StockAlertPageTests(TrellisTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertContains(page, "not a patient")
         self.assertContains(page, "Count of Ketamine lot K7731 #1 by Nurse")
+        # What was done for a patient is not asked of an alert about stock.
+        self.assertNotContains(page, "Spoke with the patient")
         response = self.client.post(
             f"/alerts/{alert.pk}/acknowledge/",
             {"note": "Recounted with the charge nurse; vial overfill, adjustment to follow."},
