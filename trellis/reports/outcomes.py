@@ -32,6 +32,7 @@ patient identifier leaves this module.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -304,53 +305,45 @@ def rebuild(clinic_ids: Iterable | None = None) -> int:
 # for ({levels}: 1 per clinic and quarter, 2 per quarter over the clinics, 3 over the whole
 # range), so one statement serves the table, the charts and the headline. Written with the
 # thresholds: {fall_*} tests a total against the baseline, {remission} is REMISSION_BELOW.
+# The figures of each modality, clinic and quarter in one pass over the courses' facts; the
+# responders' times to response come along as one text list per group ({times}), so that the
+# pooled levels and every median are worked out from these rows without reading the courses
+# again (``outcome_report``).
 _GROUPED = """
 WITH facts AS ({facts}),
-levels AS ({levels}),
 judged AS (
-    SELECT l.level,
-        CASE WHEN l.level = 1 THEN clinic_id END AS clinic_id,
-        modality,
-        CASE WHEN l.level = 3 THEN '' ELSE quarter END AS quarter,
+    SELECT clinic_id, modality, quarter,
         CASE WHEN completed THEN 1 ELSE 0 END AS completed,
         CASE WHEN measured >= 2 THEN 1 ELSE 0 END AS assessed,
         CASE WHEN measured >= 2 AND baseline > 0 AND {fall_latest} THEN 1 ELSE 0 END
             AS responder,
         CASE WHEN measured >= 2 AND latest < {remission} THEN 1 ELSE 0 END AS remitter,
         baseline, seconds_to_response, follow_up_3m, follow_up_6m
-    FROM facts CROSS JOIN levels l
-),
-responders AS (
-    SELECT level, clinic_id, modality, quarter, seconds_to_response,
-        ROW_NUMBER() OVER (
-            PARTITION BY level, clinic_id, modality, quarter ORDER BY seconds_to_response
-        ) AS place,
-        COUNT(*) OVER (PARTITION BY level, clinic_id, modality, quarter) AS size
-    FROM judged WHERE responder = 1
-),
-medians AS (
-    SELECT level, clinic_id, modality, quarter, AVG(seconds_to_response) AS median_seconds
-    FROM responders WHERE place IN ((size + 1) / 2, (size + 2) / 2)
-    GROUP BY level, clinic_id, modality, quarter
+    FROM facts
 ),
 groups AS (
-    SELECT level, clinic_id, modality, quarter,
+    SELECT clinic_id, modality, quarter,
         COUNT(*) AS started, SUM(completed) AS completed, SUM(assessed) AS assessed,
         SUM(responder) AS responders, SUM(remitter) AS remitters,
         SUM(CASE WHEN responder = 1 AND follow_up_3m IS NOT NULL THEN 1 ELSE 0 END) AS d3n,
         SUM(CASE WHEN responder = 1 AND {fall_3m} THEN 1 ELSE 0 END) AS d3,
         SUM(CASE WHEN responder = 1 AND follow_up_6m IS NOT NULL THEN 1 ELSE 0 END) AS d6n,
-        SUM(CASE WHEN responder = 1 AND {fall_6m} THEN 1 ELSE 0 END) AS d6
-    FROM judged GROUP BY level, clinic_id, modality, quarter
+        SUM(CASE WHEN responder = 1 AND {fall_6m} THEN 1 ELSE 0 END) AS d6,
+        {times} AS times
+    FROM judged GROUP BY clinic_id, modality, quarter
 )
-SELECT g.level, g.modality, g.clinic_id, k.name, g.quarter, g.started, g.completed,
-    g.assessed, g.responders, g.remitters, m.median_seconds, g.d3n, g.d3, g.d6n, g.d6
+SELECT g.modality, g.clinic_id, k.name, g.quarter, g.started, g.completed, g.assessed,
+    g.responders, g.remitters, g.d3n, g.d3, g.d6n, g.d6, g.times
 FROM groups g
 LEFT JOIN accounts_clinic k ON k.id = g.clinic_id
-LEFT JOIN medians m
-    ON m.level = g.level AND m.modality = g.modality AND m.quarter = g.quarter
-    AND (m.clinic_id = g.clinic_id OR (m.clinic_id IS NULL AND g.clinic_id IS NULL))
 """
+# A group's responders' seconds to response, as text ("" or NULL when none).
+_TIMES = {
+    "sqlite": "group_concat(CASE WHEN responder = 1 THEN seconds_to_response END, ',')",
+    "postgresql": (
+        "string_agg(CASE WHEN responder = 1 THEN CAST(seconds_to_response AS text) END, ',')"
+    ),
+}
 
 BY_CLINIC, BY_QUARTER, OVERALL = 1, 2, 3
 
@@ -410,17 +403,17 @@ def outcome_report(
     facts_sql, params = facts(
         ids, date_from=date_from, date_to=date_to, modality=modality
     ).query.sql_with_params()
+    # The replica inside ``replica.from_replica()`` when there is one (the router sees no raw SQL).
+    alias = replica.read_alias()
+    database = connections[alias]
     sql = _GROUPED.format(
         facts=facts_sql,
-        levels=" UNION ALL ".join(f"SELECT {int(level)} AS level" for level in levels),
+        times=_TIMES[database.vendor],
         remission=REMISSION_BELOW,
         fall_latest=_fall("latest"),
         fall_3m=_fall("follow_up_3m"),
         fall_6m=_fall("follow_up_6m"),
     )
-    # The replica inside ``replica.from_replica()`` when there is one (the router sees no raw SQL).
-    alias = replica.read_alias()
-    database = connections[alias]
     with transaction.atomic(using=alias), database.cursor() as cursor:
         if database.vendor == "postgresql":
             # Compiling this statement just in time costs PostgreSQL more than running it
@@ -428,29 +421,56 @@ def outcome_report(
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    for level, modality_code, clinic, name, quarter, started, completed, *rest in found:
-        assessed, responders, remitters, median, d3n, d3, d6n, d6 = rest
-        report[level].append(
-            OutcomeRow(
-                modality=modality_code,
-                clinic_id=UUID(str(clinic)) if clinic is not None else None,
-                clinic_name=name if clinic is not None else NETWORK,
-                quarter=quarter,
-                courses_started=int(started),
-                courses_completed=int(completed),
-                assessed=int(assessed),
-                responders=int(responders),
-                remitters=int(remitters),
-                response_rate=responders / assessed if assessed else None,
-                remission_rate=remitters / assessed if assessed else None,
-                median_weeks_to_response=float(median) / (7 * DAY) if median is not None else None,
-                durable_3m_assessed=int(d3n),
-                durable_3m=int(d3),
-                durable_6m_assessed=int(d6n),
-                durable_6m=int(d6),
-            )
-        )
+    # Each level's groups: a clinic's rows as they came; the pooled levels add them up.
+    pooled: dict[int, dict[tuple, _Group]] = {level: {} for level in levels}
+    for modality_code, clinic, name, quarter, *counts, times in found:
+        clinic_id = UUID(str(clinic))
+        for level in levels:
+            if level == BY_CLINIC:
+                key = (modality_code, clinic_id, name, quarter)
+            else:
+                key = (modality_code, None, NETWORK, quarter if level == BY_QUARTER else "")
+            group = pooled[level].setdefault(key, _Group())
+            group.add(counts, times)
+    for level, groups in pooled.items():
+        for (modality_code, clinic_id, name, quarter), group in groups.items():
+            report[level].append(group.row(modality_code, clinic_id, name, quarter))
     return {level: sorted(rows, key=sort_key) for level, rows in report.items()}
+
+
+class _Group:
+    """The counts of one group of courses, and its responders' seconds to response."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * 9
+        self.times: list[float] = []
+
+    def add(self, counts: list, times: str | None) -> None:
+        self.counts = [mine + int(theirs) for mine, theirs in zip(self.counts, counts, strict=True)]
+        if times:
+            self.times.extend(float(value) for value in times.split(","))
+
+    def row(self, modality_code: str, clinic_id, name: str, quarter: str) -> OutcomeRow:
+        started, completed, assessed, responders, remitters, d3n, d3, d6n, d6 = self.counts
+        median = statistics.median(self.times) if self.times else None
+        return OutcomeRow(
+            modality=modality_code,
+            clinic_id=clinic_id,
+            clinic_name=name,
+            quarter=quarter,
+            courses_started=started,
+            courses_completed=completed,
+            assessed=assessed,
+            responders=responders,
+            remitters=remitters,
+            response_rate=responders / assessed if assessed else None,
+            remission_rate=remitters / assessed if assessed else None,
+            median_weeks_to_response=median / (7 * DAY) if median is not None else None,
+            durable_3m_assessed=d3n,
+            durable_3m=d3,
+            durable_6m_assessed=d6n,
+            durable_6m=d6,
+        )
 
 
 def sort_key(row: OutcomeRow) -> tuple:
