@@ -8,6 +8,8 @@ The items follow the NUCC's instructions as DOMAIN.md §14 summarises them [R124
   (11 office, 02 telehealth), 24D the code and up to four modifiers, 24E up to four pointer
   letters into item 21, 24F the charge, 24G the units, 24I the qualifier and 24J the rendering
   provider's NPI.
+- 24 (shaded line): supplemental information about the line below it — a drug's NDC as
+  ``N4`` + 11 digits, then its unit and quantity (``ndc.py``).
 - 25: the billing provider's federal tax id — the clinic's EIN, never the payer's.
 - 28: the total charge of the form's lines; 29 what has been paid on them.
 
@@ -69,6 +71,13 @@ class Item:
     rendering_npi: str
     paid: Decimal = Decimal("0.00")
     key: object = None  # the charge it came from
+    # The shaded line above it: a drug's N4, NDC, unit and quantity (``ndc.supplemental_line``).
+    supplemental: str = ""
+
+    @property
+    def shaded(self) -> str:
+        """The text of the shaded line above the service line: a drug's NDC (qualifier N4)."""
+        return self.supplemental
 
 
 @dataclass(frozen=True)

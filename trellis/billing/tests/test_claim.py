@@ -164,3 +164,46 @@ class ClaimPdfTests(ChargeTestCase):
         page = self.client.get(self.url)
         self.assertEqual(page.status_code, 200)
         self.assertIn("PA-55501", page.content.decode())
+
+
+class DrugLineTests(ChargeTestCase):
+    """A J3490 line's shaded line carries N4, the 11-digit NDC, ME and the mg drawn [R124]."""
+
+    def setUp(self):
+        super().setUp()
+        admin = actor_for(self.admin, self.clinic_a)
+        payer = insurance_services.save_payer(admin, name="Acme Health", type="commercial")
+        self.coverage = insurance_services.add_coverage(
+            self.desk,
+            self.patient,
+            payer=payer.pk,
+            member_id="XZ1",
+            effective_from=date(2026, 1, 1),
+        )
+        self.begin()
+        self.session = self.document_infusion()  # 40 mg
+        self.url = f"/billing/patients/{self.patient.id}/claim/?coverage={self.coverage.pk}"
+
+    def test_the_drawn_vials_ndc_is_on_the_claim_and_the_superbill(self):
+        from trellis.controlled import session_stock
+        from trellis.controlled.tests.helpers import vial
+
+        session_stock.choose(self.nurse_actor, self.session, vial(self.nurse_actor))
+        sessions.sign_session(self.prescriber_actor, self.session)
+        self.sign_in(self.front_desk)
+        text = pdf_text(self.client.get(f"{self.url}&format=pdf").content)
+        day = self.day.strftime("%m %d %y")
+        # The shaded line sits right above the J3490 service line.
+        self.assertIn(f"N400409205310 ME40 {day} {day} 11 J3490", text)
+        self.assertEqual(text.count("N400409205310"), 1)
+        superbill = self.client.get(f"/billing/patients/{self.patient.id}/superbill/?format=pdf")
+        self.assertIn("NDC 00409205310 · 40 MG (N400409205310 ME40)", pdf_text(superbill.content))
+
+    def test_without_a_drawn_vial_no_n4_line_and_the_page_says_so(self):
+        sessions.sign_session(self.prescriber_actor, self.session)
+        self.sign_in(self.front_desk)
+        text = pdf_text(self.client.get(f"{self.url}&format=pdf").content)
+        self.assertIn("J3490", text)
+        self.assertNotRegex(text, r"N4\d{11}")
+        page = self.client.get(self.url).content.decode()
+        self.assertIn("has no NDC (item 24&#x27;s shaded line)", page)
