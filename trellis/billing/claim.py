@@ -9,7 +9,8 @@ The items follow the NUCC's instructions as DOMAIN.md §14 summarises them [R124
   letters into item 21, 24F the charge, 24G the units, 24I the qualifier and 24J the rendering
   provider's NPI.
 - 24 (shaded line): supplemental information about the line below it — a drug's NDC as
-  ``N4`` + 11 digits, then its unit and quantity (``ndc.py``).
+  ``N4`` + 11 digits, then its unit and quantity (``ndc.py``); the participants of a group
+  psychotherapy line (90853), which the claim must show [R103].
 - 25: the billing provider's federal tax id — the clinic's EIN, never the payer's.
 - 28: the total charge of the form's lines; 29 what has been paid on them.
 
@@ -57,6 +58,11 @@ def insurance_type(payer_type: str) -> str:
     return INSURANCE_TYPE_OF_PAYER.get(str(payer_type), "Other")
 
 
+def group_text(participant_count: int) -> str:
+    """How a group psychotherapy line states its participants, e.g. ``GROUP OF 8 PARTICIPANTS``."""
+    return f"GROUP OF {participant_count} PARTICIPANT{'S' * (participant_count != 1)}"
+
+
 @dataclass(frozen=True)
 class Item:
     """One charge as the claim reads it."""
@@ -73,11 +79,19 @@ class Item:
     key: object = None  # the charge it came from
     # The shaded line above it: a drug's N4, NDC, unit and quantity (``ndc.supplemental_line``).
     supplemental: str = ""
+    # Group psychotherapy (90853): the participants present, which the claim must show [R103].
+    participant_count: int | None = None
 
     @property
     def shaded(self) -> str:
-        """The text of the shaded line above the service line: a drug's NDC (qualifier N4)."""
-        return self.supplemental
+        """The text of the shaded line above the service line: a drug's NDC (qualifier N4), or
+        the participants of a group psychotherapy line — a narrative, which has no qualifier
+        [R103, R124]."""
+        if self.supplemental:
+            return self.supplemental
+        if self.participant_count:
+            return group_text(self.participant_count)
+        return ""
 
 
 @dataclass(frozen=True)

@@ -379,6 +379,7 @@ def claim_context(patient, coverage, *, date_from=None, date_to=None, today: dat
             paid=ledger.money(c.paid),
             key=c.pk,
             supplemental=c.ndc_line,
+            participant_count=c.participant_count,
         )
         for c in rows
     ]
