@@ -25,6 +25,36 @@ def fees(actor) -> QuerySet[Fee]:
     return Fee.objects.filter(clinic=actor.clinic).order_by("code")
 
 
+@dataclass(frozen=True)
+class FeeRow:
+    """One code of the fee schedule page: its fee (None when not set) and the lines charged at
+    $0.00 for want of one that no credit has corrected yet."""
+
+    code: str
+    label: str
+    source: str
+    fee: Fee | None
+    unfeed: int
+
+
+def fee_schedule(actor) -> list[FeeRow]:
+    """Every code Trellis bills, in the coding rules' order, with the clinic's fee for it (two
+    queries whatever the number of codes)."""
+    by_code = {fee.code: fee for fee in fees(actor).select_related("updated_by")}
+    unfeed = dict(
+        Charge.objects.filter(
+            clinic=actor.clinic, fee_missing=True, credits__isnull=True, credited_by__isnull=True
+        )
+        .values("code")
+        .annotate(n=Count("id"))
+        .values_list("code", "n")
+    )
+    return [
+        FeeRow(code, label, source, by_code.get(code), unfeed.get(code, 0))
+        for code, (label, source) in coding.CODES.items()
+    ]
+
+
 def payer_type(clinic) -> coding.PayerType:
     """The payer type the clinic bills unless told otherwise (setting ``billing_default_payer``)."""
     return PAYER_SETTING[clinic.setting("billing_default_payer")]
