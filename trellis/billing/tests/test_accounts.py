@@ -290,6 +290,11 @@ class ApiTests(ChargeTestCase):
     def test_charges_and_payments(self):
         charges = self.call("get", f"/api/v1/patients/{self.patient.id}/charges", "nurse").json()
         self.assertEqual([c["code"] for c in charges["charges"]], ["96365", "J3490"])
+        # No vial was drawn in these tests: the drug line says its NDC is missing, and why.
+        drug = charges["charges"][1]
+        self.assertEqual((drug["ndc"], drug["ndc_quantity_mg"]), (None, None))
+        self.assertIn("no container", drug["ndc_missing"])
+        self.assertIsNone(charges["charges"][0]["ndc_missing"])
         self.assertEqual(charges["balance"], "475.00")
         by_session = self.call("get", f"/api/v1/sessions/{self.session.id}/charges", "frontdesk")
         self.assertEqual(len(by_session.json()), 2)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from trellis.accounts.models import Clinic, User
-from trellis.billing import services
+from trellis.billing import api, services
 from trellis.billing.models import Charge, Fee
 from trellis.controlled import session_stock
 from trellis.controlled.tests.helpers import receive, vial
@@ -353,6 +353,11 @@ class DrugNdcTests(ChargeTestCase):
         self.assertEqual((drug.ndc, drug.ndc_quantity, drug.ndc_problem), ("00409205310", 40, None))
         self.assertEqual(drug.ndc_line, "N400409205310 ME40")
         self.assertEqual(drug.units, 1)
+        self.assertEqual(
+            api._charge(drug) | {},
+            api._charge(drug)
+            | {"ndc": "00409205310", "ndc_quantity_mg": "40", "ndc_missing": None},
+        )
         infusion = Charge.objects.get(session=self.session, code="96365")
         self.assertEqual((infusion.ndc, infusion.ndc_line), (None, ""))
 
