@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from trellis.accounts.permissions import Perm
 from trellis.billing import coding, selectors, services
+from trellis.billing import ndc as ndc_rules
 from trellis.lib.apidoc import errors
 from trellis.lib.schema import Date, PlainText, bounded
 from trellis.patients import access
@@ -182,6 +183,17 @@ class ChargeOut(Schema):
     participant_count: int | None = Field(
         None, description="Group psychotherapy (90853): participants present at the session"
     )
+    ndc: str | None = Field(
+        None,
+        description="A drug line (J3490): the 11-digit NDC (5-4-2, no hyphens) of the stock drawn",
+        examples=["00409205310"],
+    )
+    ndc_quantity_mg: str | None = Field(
+        None, description="A drug line: the milligrams drawn, as a decimal string"
+    )
+    ndc_missing: str | None = Field(
+        None, description="A drug line without an NDC: why (the claim would be rejected)"
+    )
     rendering_npi: str
     billing_npi: str
     credits: str | None = Field(None, description="The charge this credit cancels")
@@ -206,6 +218,13 @@ def _charge(row) -> dict:
         "diagnoses": list(row.diagnosis_codes or []),
         "pointers": row.pointers,
         "participant_count": row.participant_count,
+        "ndc": row.ndc,
+        "ndc_quantity_mg": None
+        if row.ndc_quantity is None
+        else ndc_rules.quantity_text(row.ndc_quantity),
+        "ndc_missing": (row.ndc_problem or "no NDC was carried")
+        if row.needs_ndc and not row.ndc
+        else None,
         "rendering_npi": row.rendering_npi,
         "billing_npi": row.billing_npi,
         "credits": str(row.credits_id) if row.credits_id else None,

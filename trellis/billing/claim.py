@@ -8,6 +8,9 @@ The items follow the NUCC's instructions as DOMAIN.md §14 summarises them [R124
   (11 office, 02 telehealth), 24D the code and up to four modifiers, 24E up to four pointer
   letters into item 21, 24F the charge, 24G the units, 24I the qualifier and 24J the rendering
   provider's NPI.
+- 24 (shaded line): supplemental information about the line below it — a drug's NDC as
+  ``N4`` + 11 digits, then its unit and quantity (``ndc.py``); the participants of a group
+  psychotherapy line (90853), which the claim must show [R103].
 - 25: the billing provider's federal tax id — the clinic's EIN, never the payer's.
 - 28: the total charge of the form's lines; 29 what has been paid on them.
 
@@ -55,6 +58,11 @@ def insurance_type(payer_type: str) -> str:
     return INSURANCE_TYPE_OF_PAYER.get(str(payer_type), "Other")
 
 
+def group_text(participant_count: int) -> str:
+    """How a group psychotherapy line states its participants, e.g. ``GROUP OF 8 PARTICIPANTS``."""
+    return f"GROUP OF {participant_count} PARTICIPANT{'S' * (participant_count != 1)}"
+
+
 @dataclass(frozen=True)
 class Item:
     """One charge as the claim reads it."""
@@ -69,6 +77,21 @@ class Item:
     rendering_npi: str
     paid: Decimal = Decimal("0.00")
     key: object = None  # the charge it came from
+    # The shaded line above it: a drug's N4, NDC, unit and quantity (``ndc.supplemental_line``).
+    supplemental: str = ""
+    # Group psychotherapy (90853): the participants present, which the claim must show [R103].
+    participant_count: int | None = None
+
+    @property
+    def shaded(self) -> str:
+        """The text of the shaded line above the service line: a drug's NDC (qualifier N4), or
+        the participants of a group psychotherapy line — a narrative, which has no qualifier
+        [R103, R124]."""
+        if self.supplemental:
+            return self.supplemental
+        if self.participant_count:
+            return group_text(self.participant_count)
+        return ""
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@ PSYCHOTHERAPY_BANDS = ((53, "90838"), (38, "90836"), (16, "90833"))  # [R102]
 PSYCHOTHERAPY_ALONE_BANDS = ((53, "90837"), (38, "90834"), (16, "90832"))  # [R102]
 PSYCHOTHERAPY_MAX_MINUTES = 600
 GROUP_MAX_ATTENDEES = 12  # [R103, R104]
+# Drug lines whose claim carries the NDC of the stock drawn, on item 24's shaded line [R127].
+NDC_CODES = frozenset({"J3490"})
 
 # The inputs each service reads; any other that is given is refused, never silently ignored.
 INPUTS: dict[Service, tuple[str, ...]] = {

@@ -23,6 +23,12 @@ class DiagnosisForm(Form):
     )
 
 
+class FeeForm(Form):
+    # Text, not a number field: the service checks it and names the rule it breaks, as the API's
+    # PUT /api/v1/fees/{code} does.
+    amount = forms.CharField(label="Fee (US$)", max_length=20)
+
+
 class PaymentForm(Form):
     method = forms.ChoiceField(choices=PaymentMethod.choices)
     amount = forms.DecimalField(label="Amount (US$)", min_value=0, max_digits=11, decimal_places=2)

@@ -329,9 +329,11 @@ class BilledAgainst:
     estimate: GoodFaithEstimate
     since: date  # the day the estimate was issued
     until: date  # its expiry, or the day before a later estimate replaced it
-    codes: tuple[str, ...]
+    codes: tuple[str, ...]  # the codes the estimate listed
     replaced_by: GoodFaithEstimate | None
     comparison: estimate_rules.Comparison
+    # Codes billed in the period that the estimate did not list (counted all the same).
+    unestimated: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> bool:
@@ -364,7 +366,7 @@ def _compare(estimates: list, candidates: list) -> list[BilledAgainst]:
         Charge.objects.filter(
             clinic_id=estimates[0].clinic_id,
             patient_id__in={gfe.patient_id for gfe in estimates},
-            code__in={code for period in periods for code in period[3]},
+            session__isnull=False,
             service_date__gte=min(period[1] for period in periods),
             service_date__lte=max(period[2] for period in periods),
         ).values_list(
@@ -378,31 +380,30 @@ def _compare(estimates: list, candidates: list) -> list[BilledAgainst]:
     )
     found = []
     for gfe, since, until, codes, replaced_by in periods:
-        billed = sum(
-            (
-                amount
-                for patient_id, code, day, amount, course_id, protocol_id in charges
-                if patient_id == gfe.patient_id
-                and code in codes
-                and since <= day <= until
-                and (
-                    course_id == gfe.course_id
-                    if gfe.course_id is not None
-                    else course_id is not None and protocol_id == gfe.protocol_id
-                )
-            ),
-            Decimal("0"),
-        )
+        counted = [
+            (code, amount)
+            for patient_id, code, day, amount, course_id, protocol_id in charges
+            if patient_id == gfe.patient_id
+            and since <= day <= until
+            and (
+                course_id == gfe.course_id
+                if gfe.course_id is not None
+                else course_id is not None and protocol_id == gfe.protocol_id
+            )
+        ]
+        billed = sum((amount for _, amount in counted), Decimal("0"))
+        unestimated = tuple(dict.fromkeys(code for code, _ in counted if code not in codes))
         comparison = estimate_rules.compare(gfe.total, billed)
-        found.append(BilledAgainst(gfe, since, until, codes, replaced_by, comparison))
+        found.append(BilledAgainst(gfe, since, until, codes, replaced_by, comparison, unestimated))
     return found
 
 
 def billed_against(gfe: GoodFaithEstimate) -> BilledAgainst:
     """Compare a bill with its estimate [R122]. The provider is the clinic (the estimate names
     it, and it is the billing provider of every charge). Billed is the sum, credits included,
-    of the patient's charges at the clinic that
-    - carry a code the estimate listed,
+    of the patient's charges at the clinic — whatever their code, listed on the estimate or
+    not (an added hour of infusion, an extra visit): 149.620 compares the total billed with
+    the total expected — that
     - belong to a session of the estimate's course (of any course of its protocol when the
       estimate named none), and
     - were for a day from the estimate's issue through its expiry, or to the day before a

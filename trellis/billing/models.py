@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from trellis.billing import coding, diagnoses
+from trellis.billing import ndc as ndc_rules
 from trellis.lib.models import AppendOnlyModel, AppendOnlyQuerySet, staff_reference
 
 
@@ -151,6 +152,23 @@ class Charge(AppendOnlyModel):
         blank=True,
         help_text="Group psychotherapy (90853): the participants present at the session [R103]",
     )
+    # The drug a J3490 line bills: the 11-digit NDC of the stock the dose was drawn from and
+    # the milligrams drawn, for the claim's shaded line (N4 … ME …) [R124, R127]. None when
+    # no container was drawn, or the drawn ones carry different NDCs (``ndc_problem``).
+    # Nullable, not blank strings: SQLite adds a nullable column in place, where a default would
+    # rebuild the table and drop the triggers that keep charges append-only (billing.0005).
+    ndc = models.CharField(  # noqa: DJ001
+        "NDC", max_length=11, null=True, blank=True, help_text="11 digits, 5-4-2, no hyphens"
+    )
+    ndc_quantity = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True, help_text="Milligrams drawn"
+    )
+    ndc_problem = models.CharField(  # noqa: DJ001
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text="Why a drug line carries no NDC",
+    )
     rendering_provider = staff_reference()
     rendering_npi = models.CharField(max_length=10, blank=True)
     billing_npi = models.CharField(max_length=10, blank=True)
@@ -205,6 +223,17 @@ class Charge(AppendOnlyModel):
     @property
     def label(self) -> str:
         return coding.CODES.get(self.code, ("", ""))[0]
+
+    @property
+    def needs_ndc(self) -> bool:
+        return self.code in coding.NDC_CODES
+
+    @property
+    def ndc_line(self) -> str:
+        """Item 24's shaded line for a drug: N4, the NDC, the unit and quantity; or ""."""
+        if not self.ndc or self.ndc_quantity is None:
+            return ""
+        return ndc_rules.supplemental_line(self.ndc, ndc_rules.MILLIGRAM, self.ndc_quantity)
 
 
 # --- Payments -----------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.billing import coding, diagnoses, insurance_selectors, ledger
+from trellis.billing import ndc as ndc_rules
 from trellis.billing.models import Allocation, Charge, Diagnosis, Fee, Payment, PaymentMethod
+from trellis.controlled.balance import UG_PER_MG
+from trellis.controlled.models import SessionDraw
 from trellis.patients.models import Patient
 
 
@@ -20,6 +23,36 @@ def fees(actor) -> QuerySet[Fee]:
     """The actor's clinic's fees, by code."""
     require(actor, Perm.FEE_READ)
     return Fee.objects.filter(clinic=actor.clinic).order_by("code")
+
+
+@dataclass(frozen=True)
+class FeeRow:
+    """One code of the fee schedule page: its fee (None when not set) and the lines charged at
+    $0.00 for want of one that no credit has corrected yet."""
+
+    code: str
+    label: str
+    source: str
+    fee: Fee | None
+    unfeed: int
+
+
+def fee_schedule(actor) -> list[FeeRow]:
+    """Every code Trellis bills, in the coding rules' order, with the clinic's fee for it (two
+    queries whatever the number of codes)."""
+    by_code = {fee.code: fee for fee in fees(actor).select_related("updated_by")}
+    unfeed = dict(
+        Charge.objects.filter(
+            clinic=actor.clinic, fee_missing=True, credits__isnull=True, credited_by__isnull=True
+        )
+        .values("code")
+        .annotate(n=Count("id"))
+        .values_list("code", "n")
+    )
+    return [
+        FeeRow(code, label, source, by_code.get(code), unfeed.get(code, 0))
+        for code, (label, source) in coding.CODES.items()
+    ]
 
 
 def payer_type(clinic) -> coding.PayerType:
@@ -34,6 +67,38 @@ def session_payer_type(session) -> coding.PayerType:
     if coverage is None:
         return payer_type(session.clinic)
     return coverage.payer.coding_payer_type
+
+
+@dataclass(frozen=True)
+class DrawnDrug:
+    """What a drug line carries of the stock a session's dose was drawn from: the 11-digit NDC
+    and the milligrams, or why there is no NDC."""
+
+    ndc: str | None
+    mg: Decimal | None
+    problem: str | None = None
+
+
+def drawn_drug(session) -> DrawnDrug:
+    """The NDC of the containers chosen for ``session``'s dose in the controlled-substance
+    ledger (drawn from at its signing) and the milligrams they gave [R127]. No container, or
+    containers of different NDCs, or an NDC that cannot be written in 11 digits: no NDC, and
+    the reason."""
+    draws = list(
+        SessionDraw.objects.filter(session=session)
+        .order_by("chosen_at")
+        .values_list("container__receipt__ndc", "amount_ug")
+    )
+    if not draws:
+        return DrawnDrug(None, None, "no container of the ledger was drawn for the dose")
+    codes = list(dict.fromkeys(code for code, _ in draws))
+    mg = Decimal(sum(amount for _, amount in draws)) / UG_PER_MG
+    if len(codes) > 1:
+        return DrawnDrug(None, mg, f"the dose was drawn from stock of {len(codes)} NDCs")
+    try:
+        return DrawnDrug(ndc_rules.eleven_digits(codes[0]), mg)
+    except ndc_rules.NdcError as error:
+        return DrawnDrug(None, mg, str(error))
 
 
 def visit_code(clinic) -> str:
@@ -343,6 +408,8 @@ def claim_context(patient, coverage, *, date_from=None, date_to=None, today: dat
             rendering_npi=c.rendering_npi,
             paid=ledger.money(c.paid),
             key=c.pk,
+            supplemental=c.ndc_line,
+            participant_count=c.participant_count,
         )
         for c in rows
     ]
@@ -364,6 +431,12 @@ def claim_context(patient, coverage, *, date_from=None, date_to=None, today: dat
         problems.append("The clinic has no billing NPI (items 32a and 33a).")
     if any(not i.rendering_npi for i in items):
         problems.append("A line has no rendering provider NPI (item 24J).")
+    for c in rows:
+        if c.needs_ndc and not c.ndc_line:
+            problems.append(
+                f"The {c.code} line of {c.service_date:%b %-d, %Y} has no NDC (item 24's shaded "
+                f"line): {c.ndc_problem or 'written before the NDC was carried'}."
+            )
     if not items:
         problems.append("No charges in these dates while this coverage was in force.")
     return {

@@ -205,6 +205,9 @@ def capture_session(actor, session) -> list[Charge]:
         place=PlaceOfService.OFFICE,
         provider=session.signed_by or actor.user,
         lines=lines,
+        drug=selectors.drawn_drug(session)
+        if any(ln.code in coding.NDC_CODES for ln in lines)
+        else None,
     )
 
 
@@ -290,6 +293,7 @@ def _capture(
     provider,
     lines,
     participant_count=None,
+    drug: selectors.DrawnDrug | None = None,
 ) -> list[Charge]:
     existing = list(Charge.objects.filter(source=source, source_id=source_id).order_by("line"))
     if existing or not lines:
@@ -306,6 +310,7 @@ def _capture(
         for number, item in enumerate(lines, start=1):
             fee = fees.get(item.code)
             unit_fee = ledger.money(fee if fee is not None else 0)
+            carries = drug if item.code in coding.NDC_CODES else None
             rows.append(
                 Charge.objects.create(
                     clinic=clinic,
@@ -323,6 +328,9 @@ def _capture(
                     fee_missing=fee is None,
                     diagnosis_codes=codes,
                     participant_count=participant_count,
+                    ndc=carries.ndc if carries else None,
+                    ndc_quantity=carries.mg if carries else None,
+                    ndc_problem=carries.problem if carries else None,
                     rendering_provider=provider,
                     rendering_npi=provider.npi,
                     billing_npi=clinic.billing_npi,
@@ -408,6 +416,9 @@ def correct_charge(
         fee_missing=original.fee_missing,
         diagnosis_codes=original.diagnosis_codes,
         participant_count=original.participant_count,
+        ndc=original.ndc,
+        ndc_quantity=original.ndc_quantity,
+        ndc_problem=original.ndc_problem,
         rendering_provider=original.rendering_provider,
         rendering_npi=original.rendering_npi,
         billing_npi=original.billing_npi,
@@ -436,6 +447,10 @@ def correct_charge(
             fee_missing=fee is None,
             diagnosis_codes=original.diagnosis_codes,
             participant_count=original.participant_count,
+            # The same drug drawn: a corrected J3490 line keeps the stock's NDC.
+            ndc=original.ndc if new_code == original.code else None,
+            ndc_quantity=original.ndc_quantity if new_code == original.code else None,
+            ndc_problem=original.ndc_problem if new_code == original.code else None,
             rendering_provider=original.rendering_provider,
             rendering_npi=original.rendering_npi,
             billing_npi=original.billing_npi,

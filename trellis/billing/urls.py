@@ -37,6 +37,8 @@ urlpatterns = [
         views.diagnosis_resolve,
         name="diagnosis_resolve",
     ),
+    path("billing/fees/", views.fees, name="billing_fees"),
+    path("billing/fees/<str:code>/", views.fee_set, name="billing_fee_set"),
     path("billing/reports/takings/", views.takings, name="billing_takings"),
     path("billing/reports/aged/", views.aged, name="billing_aged"),
     path("billing/reports/over-estimate/", views.over_estimate, name="billing_over_estimate"),

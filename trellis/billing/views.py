@@ -12,20 +12,22 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from trellis.accounts.access import require
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
-from trellis.billing import insurance_selectors, ledger, selectors, services
+from trellis.billing import coding, insurance_selectors, ledger, selectors, services
 from trellis.billing.forms import (
     AsOfForm,
     ClaimForm,
     CorrectionForm,
     DayForm,
     DiagnosisForm,
+    FeeForm,
     PaymentForm,
     PeriodForm,
 )
@@ -333,3 +335,47 @@ def over_estimate(request: HttpRequest) -> HttpResponse:
     """Bills at least $400 over their Good Faith Estimate [R122], the most over first."""
     found = insurance_selectors.estimates_over(request.actor, request.GET.get("page") or 1)
     return render(request, "billing/over_estimate.html", {"page": found})
+
+
+# --- The fee schedule ---------------------------------------------------------------------------
+
+
+def _fee_page(request, *, status=200, editing=None, form=None) -> HttpResponse:
+    actor = request.actor
+    rows = selectors.fee_schedule(actor)
+    return render(
+        request,
+        "billing/fees.html",
+        {
+            "rows": rows,
+            "can_change": actor.can(Perm.FEE_CHANGE),
+            "editing": editing,
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@login_required
+def fees(request: HttpRequest) -> HttpResponse:
+    """The clinic's fee schedule: every code Trellis bills and its fee; the administrator sets
+    one (the same service as ``PUT /api/v1/fees/{code}``)."""
+    return _fee_page(request)
+
+
+@require_POST
+@login_required
+def fee_set(request: HttpRequest, code: str) -> HttpResponse:
+    require(request.actor, Perm.FEE_CHANGE)
+    if not coding.is_known(code):
+        raise Http404("No such code.")
+    form = FeeForm(request.POST)
+    if form.is_valid():
+        try:
+            fee = services.set_fee(request.actor, code, form.cleaned_data["amount"])
+        except InputError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, f"The fee for {fee.code} is now ${fee.amount:,}.")
+            return redirect(f"{reverse('billing_fees')}#fee-{fee.code}")
+    return _fee_page(request, status=400, editing=code, form=form)

@@ -4,6 +4,8 @@ the API; the problem list; staff and clinic NPIs."""
 
 import csv
 import io
+import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from trellis.accounts import staff
 from trellis.accounts.models import Clinic, User
 from trellis.audit.models import Action, AuditEvent
-from trellis.billing import selectors, services
+from trellis.billing import coding, selectors, services
 from trellis.billing.models import Allocation, Charge, Diagnosis, Fee, Payment
 from trellis.billing.tests.test_charges import CLINIC_NPI, PRESCRIBER_NPI, ChargeTestCase, codes
 from trellis.lib.errors import Conflict, InputError
@@ -288,6 +290,11 @@ class ApiTests(ChargeTestCase):
     def test_charges_and_payments(self):
         charges = self.call("get", f"/api/v1/patients/{self.patient.id}/charges", "nurse").json()
         self.assertEqual([c["code"] for c in charges["charges"]], ["96365", "J3490"])
+        # No vial was drawn in these tests: the drug line says its NDC is missing, and why.
+        drug = charges["charges"][1]
+        self.assertEqual((drug["ndc"], drug["ndc_quantity_mg"]), (None, None))
+        self.assertIn("no container", drug["ndc_missing"])
+        self.assertIsNone(charges["charges"][0]["ndc_missing"])
         self.assertEqual(charges["balance"], "475.00")
         by_session = self.call("get", f"/api/v1/sessions/{self.session.id}/charges", "frontdesk")
         self.assertEqual(len(by_session.json()), 2)
@@ -340,3 +347,41 @@ class ProblemListAndProviderTests(ChargeTestCase):
         )
         self.assertContains(response, "10 digits", status_code=400)
         self.assertEqual(Fee.objects.count(), 4)
+
+
+class PdfRowsTests(ChargeTestCase):
+    """A table row of a superbill or statement is never split across two pages."""
+
+    def setUp(self):
+        super().setUp()
+        services.add_diagnosis(self.prescriber_actor, self.patient, "F33.1")
+        for number in range(40):
+            services.capture_group_attendance(
+                self.prescriber_actor,
+                attendance_id=uuid.uuid4(),
+                patient=self.patient,
+                service_date=self.day - timedelta(days=number),
+                provider=self.prescriber,
+                line=coding.group_codes(attendees=8)[0],
+                participant_count=8,
+            )
+
+    def test_every_row_ends_on_the_page_it_starts(self):
+        from pypdf import PdfReader
+
+        self.sign_in(self.front_desk)
+        for kind in ("superbill", "statement"):
+            response = self.client.get(f"/billing/patients/{self.patient.id}/{kind}/?format=pdf")
+            pages = PdfReader(io.BytesIO(response.content)).pages
+            self.assertGreater(len(pages), 1)
+            rows = 0
+            for page in pages:
+                text = page.extract_text()
+                # A row's cells wrap onto a second line ("11 / Office", "… one / attendee"): a
+                # row split at the page's end leaves its second lines to the next page.
+                dates = len(re.findall(r"\d\d/\d\d/\d{4}", text))
+                rows += dates
+                self.assertEqual(
+                    (text.count("Office"), text.count("attendee")), (dates, dates), kind
+                )
+            self.assertEqual(rows, 40, kind)

@@ -8,8 +8,10 @@ from decimal import Decimal
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from trellis.accounts.models import Clinic, User
-from trellis.billing import services
+from trellis.billing import api, services
 from trellis.billing.models import Charge, Fee
+from trellis.controlled import session_stock
+from trellis.controlled.tests.helpers import receive, vial
 from trellis.lib.errors import Conflict, InputError
 from trellis.testing import actor_for
 from trellis.treatments import hooks, sessions
@@ -324,3 +326,72 @@ class NoRecordTests(ChargeTestCase):
         self.assertFalse(Charge.objects.exists())
         event = AuditEvent.objects.filter(object_id=str(session.pk)).latest("seq")
         self.assertIn("no treatment record", event.detail["not_charged"])
+
+
+class DrugNdcTests(ChargeTestCase):
+    """J3490 carries the NDC of the vial the dose was drawn from, and the milligrams [R127]."""
+
+    def setUp(self):
+        super().setUp()
+        self.begin()
+        self.session = self.document_infusion()  # 80 kg × 0.5 mg/kg = 40 mg
+
+    @property
+    def vials(self):
+        if not hasattr(self, "_vials"):
+            receipt = receive(self.nurse_actor, containers=2, mg=500)
+            self._vials = list(receipt.items.order_by("number"))
+        return self._vials
+
+    def choose(self, vial, amount_mg=None):
+        session_stock.choose(self.nurse_actor, self.session, vial, amount_mg)
+
+    def test_the_drug_line_carries_the_drawn_vials_ndc_in_eleven_digits_and_the_mg(self):
+        self.choose(self.vials[0])
+        sessions.sign_session(self.prescriber_actor, self.session)
+        drug = Charge.objects.get(session=self.session, code="J3490")
+        self.assertEqual((drug.ndc, drug.ndc_quantity, drug.ndc_problem), ("00409205310", 40, None))
+        self.assertEqual(drug.ndc_line, "N400409205310 ME40")
+        self.assertEqual(drug.units, 1)
+        self.assertEqual(
+            api._charge(drug) | {},
+            api._charge(drug)
+            | {"ndc": "00409205310", "ndc_quantity_mg": "40", "ndc_missing": None},
+        )
+        infusion = Charge.objects.get(session=self.session, code="96365")
+        self.assertEqual((infusion.ndc, infusion.ndc_line), (None, ""))
+
+    def test_two_vials_of_one_ndc_add_up(self):
+        self.choose(self.vials[0], "15")
+        self.choose(self.vials[1])
+        sessions.sign_session(self.prescriber_actor, self.session)
+        drug = Charge.objects.get(session=self.session, code="J3490")
+        self.assertEqual(drug.ndc_line, "N400409205310 ME40")
+
+    def test_vials_of_two_ndcs_leave_the_ndc_missing_and_say_why(self):
+        other = vial(self.nurse_actor, ndc="42023-113-01", lot="B7")
+        self.choose(self.vials[0], "15")
+        self.choose(other)
+        sessions.sign_session(self.prescriber_actor, self.session)
+        drug = Charge.objects.get(session=self.session, code="J3490")
+        self.assertIsNone(drug.ndc)
+        self.assertEqual(drug.ndc_quantity, 40)
+        self.assertIn("2 NDCs", drug.ndc_problem)
+
+    def test_without_a_drawn_vial_no_ndc_and_the_account_page_says_it_is_missing(self):
+        # A clinic that keeps no ketamine on the ledger signs without choosing a vial.
+        sessions.sign_session(self.prescriber_actor, self.session)
+        drug = Charge.objects.get(session=self.session, code="J3490")
+        self.assertEqual((drug.ndc, drug.ndc_line), (None, ""))
+        self.assertIn("no container", drug.ndc_problem)
+        self.sign_in(self.front_desk)
+        page = self.client.get(f"/billing/patients/{self.patient.id}/").content.decode()
+        self.assertIn("NDC missing", page)
+        self.assertIn("no container of the ledger was drawn for the dose", page)
+
+    def test_a_corrected_drug_line_keeps_its_ndc(self):
+        self.choose(self.vials[0])
+        sessions.sign_session(self.prescriber_actor, self.session)
+        drug = Charge.objects.get(session=self.session, code="J3490")
+        credit, new = services.correct_charge(self.desk, drug, reason="Modifier", modifiers="JW")
+        self.assertEqual((credit.ndc, new.ndc, new.ndc_quantity), (drug.ndc, drug.ndc, 40))

@@ -2,6 +2,7 @@
 lines a form), and the PDF's boxes read back from its text [R124]."""
 
 import io
+import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ from django.test import SimpleTestCase
 from pypdf import PdfReader
 
 from trellis.audit.models import Action, AuditEvent
-from trellis.billing import claim, insurance_services, services
+from trellis.billing import claim, coding, insurance_services, services
 from trellis.billing.models import Charge
 from trellis.billing.models_insurance import PriorAuthorization
 from trellis.billing.tests.test_charges import CLINIC_NPI, PRESCRIBER_NPI, ChargeTestCase
@@ -164,3 +165,88 @@ class ClaimPdfTests(ChargeTestCase):
         page = self.client.get(self.url)
         self.assertEqual(page.status_code, 200)
         self.assertIn("PA-55501", page.content.decode())
+
+
+class DrugLineTests(ChargeTestCase):
+    """A J3490 line's shaded line carries N4, the 11-digit NDC, ME and the mg drawn [R124]."""
+
+    def setUp(self):
+        super().setUp()
+        admin = actor_for(self.admin, self.clinic_a)
+        payer = insurance_services.save_payer(admin, name="Acme Health", type="commercial")
+        self.coverage = insurance_services.add_coverage(
+            self.desk,
+            self.patient,
+            payer=payer.pk,
+            member_id="XZ1",
+            effective_from=date(2026, 1, 1),
+        )
+        self.begin()
+        self.session = self.document_infusion()  # 40 mg
+        self.url = f"/billing/patients/{self.patient.id}/claim/?coverage={self.coverage.pk}"
+
+    def test_the_drawn_vials_ndc_is_on_the_claim_and_the_superbill(self):
+        from trellis.controlled import session_stock
+        from trellis.controlled.tests.helpers import vial
+
+        session_stock.choose(self.nurse_actor, self.session, vial(self.nurse_actor))
+        sessions.sign_session(self.prescriber_actor, self.session)
+        self.sign_in(self.front_desk)
+        text = pdf_text(self.client.get(f"{self.url}&format=pdf").content)
+        day = self.day.strftime("%m %d %y")
+        # The shaded line sits right above the J3490 service line.
+        self.assertIn(f"N400409205310 ME40 {day} {day} 11 J3490", text)
+        self.assertEqual(text.count("N400409205310"), 1)
+        superbill = self.client.get(f"/billing/patients/{self.patient.id}/superbill/?format=pdf")
+        self.assertIn("NDC 00409205310 · 40 MG (N400409205310 ME40)", pdf_text(superbill.content))
+
+    def test_without_a_drawn_vial_no_n4_line_and_the_page_says_so(self):
+        sessions.sign_session(self.prescriber_actor, self.session)
+        self.sign_in(self.front_desk)
+        text = pdf_text(self.client.get(f"{self.url}&format=pdf").content)
+        self.assertIn("J3490", text)
+        self.assertNotRegex(text, r"N4\d{11}")
+        page = self.client.get(self.url).content.decode()
+        self.assertIn("has no NDC (item 24&#x27;s shaded line)", page)
+
+
+class GroupLineTests(ChargeTestCase):
+    """A group psychotherapy line (90853) shows the participants present [R103]."""
+
+    def setUp(self):
+        super().setUp()
+        admin = actor_for(self.admin, self.clinic_a)
+        payer = insurance_services.save_payer(admin, name="Acme Health", type="commercial")
+        self.coverage = insurance_services.add_coverage(
+            self.desk,
+            self.patient,
+            payer=payer.pk,
+            member_id="XZ1",
+            effective_from=date(2026, 1, 1),
+        )
+        services.set_fee(admin, "90853", "85")
+        services.capture_group_attendance(
+            self.prescriber_actor,
+            attendance_id=uuid.uuid4(),
+            patient=self.patient,
+            service_date=self.day,
+            provider=self.prescriber,
+            line=coding.group_codes(attendees=5)[0],
+            participant_count=5,
+        )
+
+    def test_the_claim_and_the_superbill_print_the_participant_count(self):
+        self.sign_in(self.front_desk)
+        url = f"/billing/patients/{self.patient.id}/claim/?coverage={self.coverage.pk}"
+        text = pdf_text(self.client.get(f"{url}&format=pdf").content)
+        day = self.day.strftime("%m %d %y")
+        # On the shaded line right above the 90853 service line.
+        self.assertIn(f"GROUP OF 5 PARTICIPANTS {day} {day} 11 90853", text)
+        self.assertIn("GROUP OF 5 PARTICIPANTS", self.client.get(url).content.decode())
+        superbill = self.client.get(f"/billing/patients/{self.patient.id}/superbill/?format=pdf")
+        self.assertIn("90853", pdf_text(superbill.content))
+        self.assertIn("GROUP OF 5 PARTICIPANTS", pdf_text(superbill.content))
+
+    def test_one_participant_is_said_in_the_singular(self):
+        self.assertEqual(claim.group_text(1), "GROUP OF 1 PARTICIPANT")
+        self.assertEqual(claim.group_text(12), "GROUP OF 12 PARTICIPANTS")

@@ -85,11 +85,32 @@ class OverEstimateTests(InsuranceTestCase):
         self.charge(self.sessions[5], "96365", "-399.99", credits=extra)
         self.assertFalse(insurance_selectors.billed_against(self.gfe).flagged)
 
+    def test_items_the_estimate_did_not_list_count_and_can_push_the_bill_over(self):
+        # Infusions that ran longer than planned bill +96366, which the estimate did not list:
+        # 149.620 compares the total billed with the total expected [R122].
+        self.bill_as_estimated()
+        self.assertNotIn("96366", [line["code"] for line in self.gfe.lines])
+        for session in self.sessions[:3]:
+            self.charge(session, "96366", "133.33")
+        found = insurance_selectors.billed_against(self.gfe)
+        self.assertEqual(found.comparison.over, Decimal("399.99"))
+        self.assertFalse(found.flagged)
+        self.charge(self.sessions[3], "96366", "0.01")
+        found = insurance_selectors.billed_against(self.gfe)
+        self.assertEqual(found.comparison.billed, Decimal("3250.00"))
+        self.assertTrue(found.flagged)
+        self.assertEqual(found.unestimated, ("96366",))
+        self.sign_in(self.admin)
+        page = self.client.get(f"/billing/estimates/{self.gfe.pk}/").content.decode()
+        self.assertIn("Billed but not on the estimate", page)
+        self.assertIn(
+            self.gfe.number, self.client.get("/billing/reports/over-estimate/").content.decode()
+        )
+
     def test_only_what_the_estimate_covered_is_counted(self):
         self.bill_as_estimated()
         other_course = self.start("tms-10hz")
         other = Session.objects.filter(course=other_course).first()
-        self.charge(self.sessions[0], "96366", "500.00")  # a code the estimate did not list
         self.charge(other, "96365", "500.00")  # another course
         self.charge(None, "96365", "500.00")  # no session
         self.charge(self.sessions[0], "96365", "500.00", day=self.today - timedelta(days=1))

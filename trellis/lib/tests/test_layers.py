@@ -32,7 +32,8 @@ CLINICAL: dict[str, set[str]] = {
     "messaging": set(),  # infrastructure: the outbox knows no clinical app
     "safety": {"messaging"},
     "treatments": {"safety"},
-    "billing": {"treatments", "safety", "messaging", "measures"},
+    # Billing reads which stock a session's dose was drawn from (a drug line's NDC).
+    "billing": {"treatments", "safety", "messaging", "measures", "controlled"},
     "controlled": {"treatments", "safety", "messaging"},
     "scheduling": {"treatments", "safety", "messaging"},
     "measures": {"treatments", "safety", "messaging"},
