@@ -302,6 +302,90 @@ def plan_check_ins(actor, session) -> list[CheckIn]:
     return planned
 
 
+def plan_home_check_ins(actor, prescription, started_on: date, *, now: datetime | None = None):
+    """An at-home oral ketamine supply began (the prescription issued, or a refill filled):
+    plan a check-in every week of its days' supply (``checkins.home_check_in_days``, clinic
+    policy), at the clinic's morning hour, sent and answered like those after a session.
+    Runs in the caller's transaction (``treatments.hooks.on_home_supply``). The new supply
+    replaces the unsent check-ins of any earlier one from its first day; the same supply
+    told twice plans nothing twice; days already past are not planned."""
+    patient = prescription.patient
+    if prescription.cancelled_at is not None or not check_ins_wanted(patient):
+        return []
+    clinic = patient.clinic
+    now = now or timezone.now()
+    wanted = {
+        days: datetime.combine(
+            started_on + timedelta(days=days),
+            datetime.min.time().replace(hour=checkins.HOME_HOUR),
+            clinic.tzinfo,
+        )
+        for days in checkins.home_check_in_days(prescription.days_supply)
+    }
+    wanted = {days: due for days, due in wanted.items() if due > now}
+    supply_begins = datetime.combine(started_on, datetime.min.time(), clinic.tzinfo)
+    # One schedule at a time: an earlier supply's check-ins still to come give way.
+    replaced = (
+        CheckIn.objects.filter(
+            patient=patient,
+            prescription__isnull=False,
+            status=CheckInStatus.PLANNED,
+            due_at__gte=supply_begins,
+        )
+        .exclude(prescription=prescription, due_at__in=list(wanted.values()))
+        .update(status=CheckInStatus.CANCELLED)
+    )
+    have = set(
+        CheckIn.objects.filter(prescription=prescription, due_at__in=list(wanted.values()))
+        .exclude(status=CheckInStatus.CANCELLED)
+        .values_list("due_at", flat=True)
+    )
+    planned = [
+        CheckIn.objects.create(
+            clinic_id=clinic.pk,
+            patient=patient,
+            prescription=prescription,
+            days_after=days,
+            due_at=due,
+            created_at=now,
+        )
+        for days, due in wanted.items()
+        if due not in have
+    ]
+    if planned or replaced:
+        record(
+            Action.CREATE,
+            clinic=clinic,
+            patient=patient,
+            object_type="aftercare.checkin",
+            username=SYSTEM_USERNAME,
+            detail={
+                "home_check_ins": [row.days_after for row in planned],
+                "supply_from": started_on.isoformat(),
+                "replaced": replaced,
+            },
+        )
+    return planned
+
+
+def stop_home_check_ins(actor, prescription) -> int:
+    """A cancelled prescription's check-ins not yet sent are not sent (in the cancelling
+    transaction); those already sent stay open to answer. Returns how many were stopped."""
+    stopped = CheckIn.objects.filter(
+        prescription=prescription, status=CheckInStatus.PLANNED
+    ).update(status=CheckInStatus.CANCELLED)
+    if stopped:
+        record(
+            Action.UPDATE,
+            clinic=prescription.patient.clinic,
+            patient=prescription.patient,
+            object_type="aftercare.checkin",
+            username=SYSTEM_USERNAME,
+            detail={"home_check_ins_cancelled": stopped},
+        )
+    return stopped
+
+
 @dataclass(frozen=True)
 class SentCheckIn:
     check_in: CheckIn
