@@ -37,7 +37,8 @@ SIDE_EFFECTS: dict[str, str] = {
     "dizziness": "Dizziness",
     "dissociation": "Still feeling unreal or disconnected",
     "drowsiness": "Unusual sleepiness",
-    "bladder": "Pain or burning when passing urine",
+    "bladder": "Passing urine more often or more urgently, or pain or burning when you do",
+    "bladder_blood": "Blood in your urine, or pain low in your belly",
     "anxiety": "Feeling anxious or on edge",
     "other": "Something else",
 }
@@ -49,6 +50,14 @@ SIDE_EFFECTS: dict[str, str] = {
 # dose at home is not. Weekly is Trellis's default.
 HOME_EVERY_DAYS = 7
 HOME_HOUR = 10
+
+# The side effects that are bladder and urinary symptoms [R90, R10], and the ketamine-cystitis
+# symptoms (``treatments.urinary.SYMPTOMS``) each one stands for: a yes after oral ketamine
+# raises the bladder alert, high for blood or bladder pain as the follow-up's questions do.
+BLADDER_SIDE_EFFECTS: dict[str, tuple[str, ...]] = {
+    "bladder": ("frequency", "urgency", "dysuria"),
+    "bladder_blood": ("haematuria", "bladder_pain"),
+}
 
 HARM_QUESTION = "Since your treatment, have you had any thoughts of harming yourself?"
 

@@ -45,11 +45,12 @@ from trellis.measures.models import ScheduledMeasure
 from trellis.measures.schedule import Occasion
 from trellis.messaging.services import enqueue_email, enqueue_sms
 from trellis.patients import contact
-from trellis.patients.modality import KETAMINE_FAMILY
+from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind, AlertSeverity
 from trellis.safety.services import SYSTEM_USERNAME, raise_alert
-from trellis.treatments.models import Course
+from trellis.treatments import urinary
+from trellis.treatments.models import Course, OralPrescription
 
 logger = logging.getLogger(__name__)
 
@@ -557,6 +558,8 @@ class CheckInResult:
     findings: list[checkins.Finding]
     journal: JournalEntry | None = None
     alerts: list = field(default_factory=list)
+    # Not a crisis: the bladder alert reaches the care team but shows no crisis screen.
+    bladder_alert: object = None
 
     @property
     def crisis(self) -> bool:
@@ -706,6 +709,9 @@ def _answer(
     )
     result = CheckInResult(row, findings)
     result.alerts += _check_in_alerts(row, findings, patient, now, source_address, username)
+    bladder = _bladder_alert(row, patient, now, source_address, username)
+    if bladder is not None:
+        result.bladder_alert = bladder
     if journal_text:
         entry, alert = _journal_entry(
             patient,
@@ -762,6 +768,39 @@ def _check_in_alerts(row, findings, patient, now, source_address, username) -> l
             )
         )
     return alerts
+
+
+def takes_oral_ketamine(patient) -> bool:
+    """Prescribed oral ketamine for home, or on a course of it in the clinic."""
+    return (
+        OralPrescription.objects.filter(patient=patient).exists()
+        or Course.objects.filter(patient=patient, modality=Modality.ORAL_KETAMINE).exists()
+    )
+
+
+def _bladder_alert(row, patient, now, source_address, username):
+    """A bladder or urinary side effect ticked by a patient on oral ketamine raises the bladder
+    alert of the follow-up's questions (ketamine cystitis with repeated use [R90, R10]), in the
+    answer's transaction: high for blood in the urine or bladder pain, elevated otherwise, as
+    ``treatments.urinary`` grades them. The care team then asks the six questions."""
+    ticked = [code for code in row.side_effects if code in checkins.BLADDER_SIDE_EFFECTS]
+    if not ticked or not takes_oral_ketamine(patient):
+        return None
+    symptoms = tuple(s for code in ticked for s in checkins.BLADDER_SIDE_EFFECTS[code])
+    answers = urinary.Answers(symptoms)
+    said = "; ".join(checkins.SIDE_EFFECTS[code].lower() for code in ticked)
+    return raise_alert(
+        None,
+        patient,
+        AlertKind.URINARY_SYMPTOMS,
+        answers.severity,
+        f"Bladder or urinary symptoms on ketamine, ticked at a check-in: {said} · check-in "
+        f"{row.label()} · ask the bladder questions at a follow-up",
+        source=row,
+        now=now,
+        username=username,
+        source_address=source_address,
+    )
 
 
 # --- The journal ---------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from django.test import SimpleTestCase
 
 from trellis.aftercare import checkins, services
 from trellis.aftercare.models import AftercarePlan, CheckIn, CheckInStatus
+from trellis.aftercare.tests.base import AftercareTestCase
 from trellis.lib.errors import Conflict, InputError
 from trellis.messaging.jobs import run_clinic_jobs
 from trellis.messaging.models import OutboxMessage
 from trellis.safety.models import AlertKind, SafetyAlert
-from trellis.treatments import prescriptions
+from trellis.treatments import prescriptions, urinary
 from trellis.treatments.models import OralPrescription
 from trellis.treatments.tests.test_oral_home import OralHomeTestCase
 
@@ -33,6 +34,14 @@ class HomeCheckInDaysTests(SimpleTestCase):
         ]:
             with self.subTest(days_supply=days_supply):
                 self.assertEqual(checkins.home_check_in_days(days_supply), expected)
+
+    def test_the_bladder_side_effects_stand_for_the_cystitis_symptoms_and_their_grade(self):
+        for code, severity in [("bladder", "elevated"), ("bladder_blood", "high")]:
+            with self.subTest(code=code):
+                self.assertIn(code, checkins.SIDE_EFFECTS)
+                symptoms = checkins.BLADDER_SIDE_EFFECTS[code]
+                self.assertLessEqual(set(symptoms), set(urinary.SYMPTOMS))
+                self.assertEqual(urinary.Answers(symptoms).severity, severity)
 
 
 class HomeCheckInTestCase(OralHomeTestCase):
@@ -185,11 +194,51 @@ class SendingAndAnsweringTests(HomeCheckInTestCase):
             token,
             mood=1,
             sleep=2,
-            side_effects=[],
+            side_effects=["bladder_blood"],
             harm_thoughts=True,
             now=self.at(self.today + timedelta(days=7), 12),
         )
         kinds = set(SafetyAlert.objects.values_list("kind", flat=True))
-        self.assertEqual(kinds, {AlertKind.CHECK_IN_HARM, AlertKind.CHECK_IN_WORSENING})
+        self.assertEqual(
+            kinds,
+            {AlertKind.CHECK_IN_HARM, AlertKind.CHECK_IN_WORSENING, AlertKind.URINARY_SYMPTOMS},
+        )
         self.assertTrue(result.crisis)
-        self.assertIn("day 7 of oral ketamine at home", SafetyAlert.objects.first().summary)
+        bladder = SafetyAlert.objects.get(kind=AlertKind.URINARY_SYMPTOMS)
+        self.assertEqual(bladder.severity, "high")
+        self.assertIn("blood in your urine", bladder.summary)
+        self.assertIn("day 7 of oral ketamine at home", bladder.summary)
+
+    def test_bladder_symptoms_alone_raise_an_elevated_bladder_alert_and_no_crisis_screen(self):
+        self.issue(days_supply="14")
+        token = self.answer_link(self.today + timedelta(days=7))
+        result = services.submit_check_in(
+            token,
+            mood=7,
+            sleep=0,
+            side_effects=["bladder"],
+            harm_thoughts=False,
+            now=self.at(self.today + timedelta(days=7), 12),
+        )
+        self.assertFalse(result.crisis)
+        alert = SafetyAlert.objects.get()
+        self.assertEqual((alert.kind, alert.severity), (AlertKind.URINARY_SYMPTOMS, "elevated"))
+        self.assertEqual(result.bladder_alert, alert)
+
+    def test_the_check_in_page_asks_about_the_bladder(self):
+        self.issue(days_supply="14")
+        token = self.answer_link(self.today + timedelta(days=7))
+        page = self.client.get(f"/c/{token}/")
+        self.assertContains(page, "Blood in your urine")
+        self.assertContains(page, "Passing urine more often")
+
+
+class NotOnOralKetamineTests(AftercareTestCase):
+    def test_an_iv_patient_ticking_a_bladder_symptom_raises_no_bladder_alert(self):
+        sent = services.send_check_in(self.nurse_actor, self.patient)
+        token = sent.url.rstrip("/").rsplit("/", 1)[-1]
+        services.submit_check_in(
+            token, mood=7, sleep=0, side_effects=["bladder"], harm_thoughts=False
+        )
+        self.assertFalse(SafetyAlert.objects.filter(kind=AlertKind.URINARY_SYMPTOMS).exists())
+        self.assertEqual(CheckIn.objects.get().side_effects, ["bladder"])
