@@ -41,6 +41,9 @@ class AftercareConfig(AppConfig):
         # here rather than planned with the course: a check-in is timed from when the session
         # actually ended, which only signing knows.
         hooks.on_session_signed(services.plan_check_ins)
+        # At-home oral ketamine: a check-in every week of each supply (issue, refill); a
+        # cancelled prescription's unsent ones are not sent.
+        hooks.on_home_supply(services.plan_home_check_ins, services.stop_home_check_ins)
         # On every pass of the outbox worker, after escalation and questionnaire reminders.
         jobs.register(
             "check_ins", lambda now: services.send_due_check_ins(now=now), _sent, order=25

@@ -37,9 +37,26 @@ SIDE_EFFECTS: dict[str, str] = {
     "dizziness": "Dizziness",
     "dissociation": "Still feeling unreal or disconnected",
     "drowsiness": "Unusual sleepiness",
-    "bladder": "Pain or burning when passing urine",
+    "bladder": "Passing urine more often or more urgently, or pain or burning when you do",
+    "bladder_blood": "Blood in your urine, or pain low in your belly",
     "anxiety": "Feeling anxious or on edge",
     "other": "Something else",
+}
+
+# Home check-ins: one every HOME_EVERY_DAYS days of an at-home oral ketamine supply, at
+# HOME_HOUR of the clinic's day. Clinic policy, not evidence: DOMAIN.md §9 asks for a treatment
+# plan with periodic contact and a watch for misuse [R86, R87] but names no interval, and the
+# 24–72 h integration window [R110] follows a supervised session whose time is known, which a
+# dose at home is not. Weekly is Trellis's default.
+HOME_EVERY_DAYS = 7
+HOME_HOUR = 10
+
+# The side effects that are bladder and urinary symptoms [R90, R10], and the ketamine-cystitis
+# symptoms (``treatments.urinary.SYMPTOMS``) each one stands for: a yes after oral ketamine
+# raises the bladder alert, high for blood or bladder pain as the follow-up's questions do.
+BLADDER_SIDE_EFFECTS: dict[str, tuple[str, ...]] = {
+    "bladder": ("frequency", "urgency", "dysuria"),
+    "bladder_blood": ("haematuria", "bladder_pain"),
 }
 
 HARM_QUESTION = "Since your treatment, have you had any thoughts of harming yourself?"
@@ -136,3 +153,13 @@ def evaluate(answers: Answers, previous_mood: int | None, thresholds: Thresholds
     elif previous_mood is not None and previous_mood - answers.mood >= thresholds.mood_drop:
         met.append(Rule.MOOD_DROP)
     return [Finding(rule, RULES[rule].severity, RULES[rule].says) for rule in met]
+
+
+def home_check_in_days(days_supply: int, every: int = HOME_EVERY_DAYS) -> list[int]:
+    """The days of an at-home supply (counted from its first day) with a check-in: every
+    ``every`` days while the supply lasts, and at least one, on its last day, when it is
+    shorter than that."""
+    if days_supply < 1:
+        return []
+    days = list(range(every, days_supply + 1, every))
+    return days or [days_supply]

@@ -136,11 +136,13 @@ class CheckInStatus(models.TextChoices):
     ANSWERED = "answered", "Answered"
     MISSED = "missed", "Not answered"
     UNREACHABLE = "unreachable", "Not sent: no way to reach the patient"
+    CANCELLED = "cancelled", "Not sent: the prescription was cancelled or replaced"
 
 
 class CheckIn(models.Model):
     """A check-in a patient answers through a single-use link, after a dosing session (24 or 72
-    hours) or sent by the care team. Only the SHA-256 of the link's token is stored."""
+    hours), during an at-home oral ketamine supply (weekly), or sent by the care team. Only the
+    SHA-256 of the link's token is stored."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # covered by the (clinic, status, due_at) index
@@ -161,6 +163,17 @@ class CheckIn(models.Model):
         db_index=False,
     )
     hours_after = models.PositiveSmallIntegerField(null=True, blank=True)
+    prescription = models.ForeignKey(
+        "treatments.OralPrescription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The at-home oral ketamine prescription whose supply it falls in",
+    )
+    days_after = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Day of the at-home supply (from its first day)"
+    )
     due_at = models.DateTimeField()
     status = models.CharField(
         max_length=12, choices=CheckInStatus.choices, default=CheckInStatus.PLANNED
@@ -191,6 +204,11 @@ class CheckIn(models.Model):
                 condition=models.Q(session__isnull=False),
                 name="one_check_in_per_session_and_hour",
             ),
+            models.UniqueConstraint(
+                fields=["prescription", "due_at"],
+                condition=models.Q(prescription__isnull=False) & ~models.Q(status="cancelled"),
+                name="one_check_in_per_prescription_and_time",
+            ),
             models.CheckConstraint(
                 condition=models.Q(mood__isnull=True) | models.Q(mood__lte=checkins.MOOD_MAX),
                 name="check_in_mood_in_range",
@@ -203,6 +221,8 @@ class CheckIn(models.Model):
     def label(self) -> str:
         if self.hours_after:
             return f"{self.hours_after} h after session"
+        if self.prescription_id:
+            return f"day {self.days_after} of oral ketamine at home"
         return "Sent by the care team"
 
     def side_effect_labels(self) -> list[str]:

@@ -45,11 +45,12 @@ from trellis.measures.models import ScheduledMeasure
 from trellis.measures.schedule import Occasion
 from trellis.messaging.services import enqueue_email, enqueue_sms
 from trellis.patients import contact
-from trellis.patients.modality import KETAMINE_FAMILY
+from trellis.patients.modality import KETAMINE_FAMILY, Modality
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind, AlertSeverity
 from trellis.safety.services import SYSTEM_USERNAME, raise_alert
-from trellis.treatments.models import Course
+from trellis.treatments import urinary
+from trellis.treatments.models import Course, OralPrescription
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +303,90 @@ def plan_check_ins(actor, session) -> list[CheckIn]:
     return planned
 
 
+def plan_home_check_ins(actor, prescription, started_on: date, *, now: datetime | None = None):
+    """An at-home oral ketamine supply began (the prescription issued, or a refill filled):
+    plan a check-in every week of its days' supply (``checkins.home_check_in_days``, clinic
+    policy), at the clinic's morning hour, sent and answered like those after a session.
+    Runs in the caller's transaction (``treatments.hooks.on_home_supply``). The new supply
+    replaces the unsent check-ins of any earlier one from its first day; the same supply
+    told twice plans nothing twice; days already past are not planned."""
+    patient = prescription.patient
+    if prescription.cancelled_at is not None or not check_ins_wanted(patient):
+        return []
+    clinic = patient.clinic
+    now = now or timezone.now()
+    wanted = {
+        days: datetime.combine(
+            started_on + timedelta(days=days),
+            datetime.min.time().replace(hour=checkins.HOME_HOUR),
+            clinic.tzinfo,
+        )
+        for days in checkins.home_check_in_days(prescription.days_supply)
+    }
+    wanted = {days: due for days, due in wanted.items() if due > now}
+    supply_begins = datetime.combine(started_on, datetime.min.time(), clinic.tzinfo)
+    # One schedule at a time: an earlier supply's check-ins still to come give way.
+    replaced = (
+        CheckIn.objects.filter(
+            patient=patient,
+            prescription__isnull=False,
+            status=CheckInStatus.PLANNED,
+            due_at__gte=supply_begins,
+        )
+        .exclude(prescription=prescription, due_at__in=list(wanted.values()))
+        .update(status=CheckInStatus.CANCELLED)
+    )
+    have = set(
+        CheckIn.objects.filter(prescription=prescription, due_at__in=list(wanted.values()))
+        .exclude(status=CheckInStatus.CANCELLED)
+        .values_list("due_at", flat=True)
+    )
+    planned = [
+        CheckIn.objects.create(
+            clinic_id=clinic.pk,
+            patient=patient,
+            prescription=prescription,
+            days_after=days,
+            due_at=due,
+            created_at=now,
+        )
+        for days, due in wanted.items()
+        if due not in have
+    ]
+    if planned or replaced:
+        record(
+            Action.CREATE,
+            clinic=clinic,
+            patient=patient,
+            object_type="aftercare.checkin",
+            username=SYSTEM_USERNAME,
+            detail={
+                "home_check_ins": [row.days_after for row in planned],
+                "supply_from": started_on.isoformat(),
+                "replaced": replaced,
+            },
+        )
+    return planned
+
+
+def stop_home_check_ins(actor, prescription) -> int:
+    """A cancelled prescription's check-ins not yet sent are not sent (in the cancelling
+    transaction); those already sent stay open to answer. Returns how many were stopped."""
+    stopped = CheckIn.objects.filter(
+        prescription=prescription, status=CheckInStatus.PLANNED
+    ).update(status=CheckInStatus.CANCELLED)
+    if stopped:
+        record(
+            Action.UPDATE,
+            clinic=prescription.patient.clinic,
+            patient=prescription.patient,
+            object_type="aftercare.checkin",
+            username=SYSTEM_USERNAME,
+            detail={"home_check_ins_cancelled": stopped},
+        )
+    return stopped
+
+
 @dataclass(frozen=True)
 class SentCheckIn:
     check_in: CheckIn
@@ -473,6 +558,8 @@ class CheckInResult:
     findings: list[checkins.Finding]
     journal: JournalEntry | None = None
     alerts: list = field(default_factory=list)
+    # Not a crisis: the bladder alert reaches the care team but shows no crisis screen.
+    bladder_alert: object = None
 
     @property
     def crisis(self) -> bool:
@@ -622,6 +709,9 @@ def _answer(
     )
     result = CheckInResult(row, findings)
     result.alerts += _check_in_alerts(row, findings, patient, now, source_address, username)
+    bladder = _bladder_alert(row, patient, now, source_address, username)
+    if bladder is not None:
+        result.bladder_alert = bladder
     if journal_text:
         entry, alert = _journal_entry(
             patient,
@@ -678,6 +768,39 @@ def _check_in_alerts(row, findings, patient, now, source_address, username) -> l
             )
         )
     return alerts
+
+
+def takes_oral_ketamine(patient) -> bool:
+    """Prescribed oral ketamine for home, or on a course of it in the clinic."""
+    return (
+        OralPrescription.objects.filter(patient=patient).exists()
+        or Course.objects.filter(patient=patient, modality=Modality.ORAL_KETAMINE).exists()
+    )
+
+
+def _bladder_alert(row, patient, now, source_address, username):
+    """A bladder or urinary side effect ticked by a patient on oral ketamine raises the bladder
+    alert of the follow-up's questions (ketamine cystitis with repeated use [R90, R10]), in the
+    answer's transaction: high for blood in the urine or bladder pain, elevated otherwise, as
+    ``treatments.urinary`` grades them. The care team then asks the six questions."""
+    ticked = [code for code in row.side_effects if code in checkins.BLADDER_SIDE_EFFECTS]
+    if not ticked or not takes_oral_ketamine(patient):
+        return None
+    symptoms = tuple(s for code in ticked for s in checkins.BLADDER_SIDE_EFFECTS[code])
+    answers = urinary.Answers(symptoms)
+    said = "; ".join(checkins.SIDE_EFFECTS[code].lower() for code in ticked)
+    return raise_alert(
+        None,
+        patient,
+        AlertKind.URINARY_SYMPTOMS,
+        answers.severity,
+        f"Bladder or urinary symptoms on ketamine, ticked at a check-in: {said} · check-in "
+        f"{row.label()} · ask the bladder questions at a follow-up",
+        source=row,
+        now=now,
+        username=username,
+        source_address=source_address,
+    )
 
 
 # --- The journal ---------------------------------------------------------------------------

@@ -324,10 +324,12 @@ class MaintenanceBookIn(Schema):
 
 @router.post(
     "/maintenance-plans/{plan_id}/book",
-    response={201: AppointmentOut, **errors(403, 409)},
-    summary="Book the next maintenance session at the proposed time or a given one; 409 when it "
-    "is already booked, the plan has ended, nothing is free, or the appointment book refuses "
-    "(a clash, a second dose that day)",
+    response={200: AppointmentOut, 201: AppointmentOut, **errors(403, 409)},
+    summary="Book the next maintenance session at the proposed time or a given one (201); when "
+    "it is booked later than it is now due (brought forward by a relapse flag), that "
+    "appointment is moved there instead (200); 409 when it is already booked in time, the plan "
+    "has ended, nothing is free, or the appointment book refuses (a clash, a second dose that "
+    "day)",
 )
 def book_maintenance(request, plan_id: str, payload: MaintenanceBookIn):
     plan = _load_maintenance(request, plan_id, Perm.APPOINTMENT_CHANGE)
@@ -339,4 +341,5 @@ def book_maintenance(request, plan_id: str, payload: MaintenanceBookIn):
         start=payload.start,
         resource=_resource(request.auth, payload.resource),
     )
-    return Status(201, appointment_out(row.appointment))
+    moved = getattr(row, "moved_from", None) is not None
+    return Status(200 if moved else 201, appointment_out(row.appointment))

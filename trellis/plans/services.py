@@ -481,6 +481,12 @@ class MaintenanceState:
             or availability.clinic_day(self.plan.clinic, self.upcoming.start) > self.due.day
         )
 
+    @property
+    def moves_upcoming(self) -> bool:
+        """The next session is booked, but later than it is now due (the relapse watch brought
+        it forward): booking moves that appointment rather than adding a second one."""
+        return self.needs_booking and self.upcoming is not None
+
 
 def _last_and_upcoming(plan: MaintenancePlan) -> tuple[date | None, Appointment | None]:
     """The day of the last session given (the induction's last, or a maintenance booking whose
@@ -540,8 +546,11 @@ def book_maintenance(
     actor: Actor, plan: MaintenancePlan, *, start: datetime | None = None, resource=None
 ) -> MaintenanceBooking:
     """Book the plan's next session: at ``start`` on ``resource``, or at the proposed free time
-    when ``start`` is None. Refused when the next session is already booked in time, or the plan
-    has ended. The appointment book's own rules (clashes, one dose a day) apply."""
+    when ``start`` is None. When the next session is already booked but later than it is now
+    due (brought forward by the relapse watch), that appointment is moved there through the
+    appointment book's move, never booked a second time beside it. Refused when the next
+    session is already booked in time, or the plan has ended. The appointment book's own rules
+    (clashes, one dose a day) apply."""
     if plan.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     require(actor, Perm.APPOINTMENT_CHANGE)
@@ -569,6 +578,8 @@ def book_maintenance(
                 code="no_free_time",
             )
         start, minutes, resource = state.proposal
+    if state.moves_upcoming:
+        return _move_upcoming(actor, plan, state, start=start, minutes=minutes, resource=resource)
     appointment = booking.book_appointment(
         actor,
         patient=plan.patient,
@@ -587,6 +598,32 @@ def book_maintenance(
         obj=plan,
         detail={
             "booked": str(appointment.pk),
+            "due": state.due.day.isoformat(),
+            "brought_forward": state.due.brought_forward,
+        },
+    )
+    return row
+
+
+def _move_upcoming(actor, plan, state, *, start, minutes, resource) -> MaintenanceBooking:
+    """Bring the booked next session forward to ``start`` (inside the caller's transaction)."""
+    appointment = state.upcoming
+    moved_from = appointment.start
+    booking.move_appointment(actor, appointment, start=start, resource=resource, minutes=minutes)
+    row = MaintenanceBooking.objects.select_related("appointment").get(
+        plan=plan, appointment=appointment
+    )
+    row.brought_forward = state.due.brought_forward
+    row.save(update_fields=["brought_forward"])
+    row.moved_from = moved_from
+    record_for(
+        actor,
+        Action.UPDATE,
+        patient=plan.patient,
+        obj=plan,
+        detail={
+            "moved": str(appointment.pk),
+            "from": moved_from.isoformat(),
             "due": state.due.day.isoformat(),
             "brought_forward": state.due.brought_forward,
         },

@@ -240,8 +240,17 @@ def maintenance_book(request: HttpRequest, plan_id: UUID) -> HttpResponse:
     except (Conflict, InputError) as error:
         messages.error(request, error.message)
     else:
-        when = row.appointment.start.astimezone(plan.clinic.tzinfo)
-        messages.success(request, f"Maintenance session booked for {when:%a %b %-d, %H:%M}.")
+        tz = plan.clinic.tzinfo
+        when = row.appointment.start.astimezone(tz)
+        moved_from = getattr(row, "moved_from", None)
+        if moved_from is not None:
+            messages.success(
+                request,
+                f"Maintenance session moved from {moved_from.astimezone(tz):%a %b %-d, %H:%M} "
+                f"to {when:%a %b %-d, %H:%M}.",
+            )
+        else:
+            messages.success(request, f"Maintenance session booked for {when:%a %b %-d, %H:%M}.")
     return redirect("maintenance_detail", plan.id)
 
 

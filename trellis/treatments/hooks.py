@@ -137,3 +137,30 @@ def course_page_parts(actor, course, today) -> list[dict]:
     return [
         part for provider in _COURSE_PARTS if (part := provider(actor, course, today)) is not None
     ]
+
+
+_SUPPLY_STARTED: list[Callable] = []
+_PRESCRIPTION_CANCELLED: list[Callable] = []
+
+
+def on_home_supply(started: Callable, cancelled: Callable) -> None:
+    """An at-home oral ketamine supply begins or ends. ``started(actor, prescription,
+    started_on)`` is called when a prescription is issued (its first supply, from the issue
+    day) and when a refill is recorded (from the fill's day); ``cancelled(actor,
+    prescription)`` when the prescriber cancels it. Aftercare plans and stops the check-ins of
+    a course at home here, in the caller's transaction."""
+    if started not in _SUPPLY_STARTED:
+        _SUPPLY_STARTED.append(started)
+    if cancelled not in _PRESCRIPTION_CANCELLED:
+        _PRESCRIPTION_CANCELLED.append(cancelled)
+
+
+def home_supply_started(actor, prescription, started_on) -> None:
+    """Tell every receiver, in the caller's transaction: a receiver's error rolls it back."""
+    for receiver in _SUPPLY_STARTED:
+        receiver(actor, prescription, started_on)
+
+
+def prescription_cancelled(actor, prescription) -> None:
+    for receiver in _PRESCRIPTION_CANCELLED:
+        receiver(actor, prescription)

@@ -549,6 +549,11 @@ class OralPrescription(models.Model):
     # Issued before the previous supply should have run out, less the clinic's tolerance.
     early_days = models.PositiveSmallIntegerField(null=True, blank=True)
     early_reason = models.TextField(blank=True)
+    # Cancelled by the prescriber (the pharmacy told to void it): no fill after, and the
+    # check-ins still to come are not sent.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = staff_reference(optional=True)
+    cancel_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-issued_on", "-issued_at"]

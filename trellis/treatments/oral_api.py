@@ -223,6 +223,10 @@ class PrescriptionOut(Schema):
     )
     early_reason: str
     fills: list[FillOut]
+    cancelled_at: datetime | None = Field(
+        ..., description="When the prescriber cancelled it: no fill after, no more check-ins"
+    )
+    cancel_reason: str
 
 
 def _prescription_out(rx: OralPrescription) -> dict:
@@ -252,6 +256,8 @@ def _prescription_out(rx: OralPrescription) -> dict:
         "early_days": rx.early_days,
         "early_reason": rx.early_reason,
         "fills": [{"filled_on": f.filled_on, "early_days": f.early_days} for f in rx.fills.all()],
+        "cancelled_at": rx.cancelled_at,
+        "cancel_reason": rx.cancel_reason,
     }
 
 
@@ -318,6 +324,29 @@ def issue_prescription(request, patient_id: str, payload: PrescriptionIn):
             raise Http404("No such course.")
     rx = prescriptions.issue_prescription(request.auth, patient, course=course, **data)
     return Status(201, _prescription_out(rx))
+
+
+class PrescriptionCancelIn(Schema):
+    reason: text(2000, multiline=True, required=True) = Field(
+        ..., description="Why it is cancelled (the pharmacy is told to void it)"
+    )
+
+
+@router.post(
+    "/prescriptions/{prescription_id}/cancel",
+    response={200: PrescriptionOut, **errors(403, 409)},
+    summary="Cancel an at-home prescription (prescribers): no fill is recorded after, and its "
+    "check-ins not yet sent are not sent; 409 already_cancelled",
+)
+def cancel_prescription(request, prescription_id: str, payload: PrescriptionCancelIn):
+    rx = access.load(
+        request.auth,
+        OralPrescription.objects.select_related("clinic", "patient__clinic", "prescriber"),
+        prescription_id,
+        Perm.PRESCRIPTION_CHANGE,
+    )
+    rx = prescriptions.cancel_prescription(request.auth, rx, reason=payload.reason)
+    return _prescription_out(rx)
 
 
 class PdmpCheckIn(Schema):

@@ -120,6 +120,10 @@ class FillForm(Form):
     filled_on = forms.DateField(label="Dispensed on", widget=DATE_INPUT)
 
 
+class CancelForm(Form):
+    reason = forms.CharField(label="Why it is cancelled", max_length=2000)
+
+
 class BladderCheckForm(Form):
     """The six symptoms, each answered yes or no; none may be left out [R90]."""
 

@@ -20,6 +20,7 @@ from trellis.treatments import oral_selectors, prescriptions
 from trellis.treatments.models import OralPrescription, Session
 from trellis.treatments.oral_forms import (
     BladderCheckForm,
+    CancelForm,
     FillForm,
     PdmpCheckForm,
     PrescriptionForm,
@@ -54,6 +55,8 @@ def _page(request, patient, status=200, **forms) -> HttpResponse:
         "bladder_form": forms.get("bladder_form") or BladderCheckForm(auto_id="bladder_%s"),
         "fill_form": forms.get("fill_form") or FillForm(initial={"filled_on": today}),
         "fill_error_for": forms.get("fill_error_for"),
+        "cancel_form": forms.get("cancel_form") or CancelForm(),
+        "cancel_error_for": forms.get("cancel_error_for"),
         "interval": patient.clinic.setting("bladder_symptom_interval_days"),
         **oral_selectors.home_record(patient, today),
     }
@@ -198,6 +201,31 @@ def prescription_fill_new(request: HttpRequest, prescription_id: UUID) -> HttpRe
     else:
         messages.success(request, "Fill recorded.")
     return redirect("patient_prescriptions", rx.patient.id)
+
+
+@require_POST
+@login_required
+def prescription_cancel(request: HttpRequest, prescription_id: UUID) -> HttpResponse:
+    rx = access.load(
+        request.actor,
+        OralPrescription.objects.select_related("clinic", "patient__clinic"),
+        prescription_id,
+        Perm.PRESCRIPTION_CHANGE,
+    )
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            prescriptions.cancel_prescription(request.actor, rx, reason=form.cleaned_data["reason"])
+        except InputError as error:
+            _error_on(form, error)
+        except Conflict as error:
+            form.add_error("reason", str(error))
+        else:
+            messages.success(
+                request, "Prescription cancelled; its check-ins still to come will not be sent."
+            )
+            return redirect("patient_prescriptions", rx.patient.id)
+    return _page(request, rx.patient, status=422, cancel_form=form, cancel_error_for=rx.pk)
 
 
 def _bladder(request, patient, session: Session | None) -> HttpResponse | None:

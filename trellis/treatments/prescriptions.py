@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 
 from trellis.accounts.access import require
 from trellis.accounts.permissions import Perm
@@ -24,7 +25,7 @@ from trellis.patients.modality import Modality
 from trellis.patients.models import Patient
 from trellis.safety.models import AlertKind
 from trellis.safety.services import raise_alert
-from trellis.treatments import dosing, prescribing, urinary
+from trellis.treatments import dosing, hooks, prescribing, urinary
 from trellis.treatments.models import (
     BladderCheck,
     Course,
@@ -170,7 +171,12 @@ def _latest_supply(patient: Patient) -> tuple[date, int] | None:
         .order_by("-filled_on", "-recorded_at")
         .first()
     )
-    issued = OralPrescription.objects.filter(patient=patient).order_by("-issued_on").first()
+    # A cancelled prescription that was never filled supplied nothing.
+    issued = (
+        OralPrescription.objects.filter(patient=patient, cancelled_at__isnull=True)
+        .order_by("-issued_on")
+        .first()
+    )
     candidates = []
     if fill is not None:
         candidates.append((fill.filled_on, fill.prescription.days_supply))
@@ -383,6 +389,8 @@ def issue_prescription(
                 "early_days": prescription.early_days,
             },
         )
+        # Aftercare plans the check-ins of the supply, in this transaction.
+        hooks.home_supply_started(actor, prescription, today)
     return prescription
 
 
@@ -395,6 +403,8 @@ def record_fill(actor, prescription: OralPrescription, *, filled_on: date) -> Pr
     filled_on = _day("filled_on", filled_on, prescription.clinic.today())
     with transaction.atomic():
         locked = OralPrescription.objects.select_for_update().get(pk=prescription.pk)
+        if locked.cancelled_at is not None:
+            raise InputError("filled_on", "the prescription was cancelled; no fill after that")
         fills = list(locked.fills.all())
         problems = prescribing.fill_problems(
             issued_on=locked.issued_on,
@@ -433,7 +443,33 @@ def record_fill(actor, prescription: OralPrescription, *, filled_on: date) -> Pr
             obj=fill,
             detail={"fill": len(fills) + 1, "early_days": fill.early_days},
         )
+        if fills:
+            # A refill starts a new supply from its day; the first fill is the supply the
+            # prescription's issue already planned for.
+            hooks.home_supply_started(actor, locked, filled_on)
     return fill
+
+
+def cancel_prescription(actor, prescription: OralPrescription, *, reason: str) -> OralPrescription:
+    """The prescriber cancels a prescription (and tells the pharmacy to void it): no fill is
+    recorded after, and the check-ins of its supply not yet sent are not sent. The reason is
+    required. Conflict ``already_cancelled`` the second time."""
+    require(actor, Perm.PRESCRIPTION_CHANGE)
+    _same_clinic(actor, prescription.patient)
+    reason = _text("reason", reason, required=True)
+    with transaction.atomic():
+        locked = OralPrescription.objects.select_for_update().get(pk=prescription.pk)
+        if locked.cancelled_at is not None:
+            raise Conflict("This prescription is already cancelled.", code="already_cancelled")
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by = actor.user
+        locked.cancel_reason = reason
+        locked.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+        record_for(
+            actor, Action.UPDATE, patient=locked.patient, obj=locked, detail={"cancelled": True}
+        )
+        hooks.prescription_cancelled(actor, locked)
+    return locked
 
 
 # --- Bladder and urinary symptoms ----------------------------------------------------------------

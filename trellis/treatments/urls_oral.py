@@ -30,6 +30,11 @@ urlpatterns = [
         name="prescription_fill_new",
     ),
     path(
+        "prescriptions/<uuid:prescription_id>/cancel/",
+        views.prescription_cancel,
+        name="prescription_cancel",
+    ),
+    path(
         "sessions/<uuid:session_id>/bladder-check/",
         views.session_bladder_check,
         name="session_bladder_check",

@@ -110,6 +110,27 @@ class PlansApiTests(PlansTestCase):
         read = self.api("get", f"/api/v1/maintenance-plans/{plan['id']}")
         self.assertEqual(read.json()["next_booked"]["id"], booked.json()["id"])
 
+    def test_a_relapse_flag_moves_the_booked_maintenance_session_through_the_api(self):
+        course = self.start(
+            "ketamine-iv-induction", start=self.clinic_a.today() - timedelta(weeks=3)
+        )
+        self.give(course, 6)
+        url = f"/api/v1/patients/{self.patient.id}/maintenance-plans"
+        plan = self.api("post", url, body={"after_course": str(course.id), "interval_days": 42})
+        plan = plan.json()
+        book = f"/api/v1/maintenance-plans/{plan['id']}/book"
+        booked = self.api("post", book, "frontdesk", {})
+        self.assertEqual(booked.status_code, 201, booked.content)
+        self.phq9(20, self.days_ago(21), course)
+        self.phq9(6, self.days_ago(7), course)
+        self.phq9(13, self.days_ago(0, hour=0), course)
+        moved = self.api("post", book, "frontdesk", {})
+        self.assertEqual(moved.status_code, 200, moved.content)
+        self.assertEqual(moved.json()["id"], booked.json()["id"])
+        self.assertLess(moved.json()["start"], booked.json()["start"])
+        read = self.api("get", f"/api/v1/maintenance-plans/{plan['id']}").json()
+        self.assertEqual(read["next_booked"]["id"], booked.json()["id"])
+
     def test_the_openapi_documents_every_error(self):
         schema = self.client.get("/api/v1/openapi.json").json()
         for path, method, codes in [

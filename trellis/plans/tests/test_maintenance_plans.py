@@ -10,6 +10,7 @@ from trellis.measures import relapse
 from trellis.plans import services
 from trellis.plans.models import FlagStatus, MaintenanceBooking, RelapseFlag
 from trellis.plans.tests.base import PlansTestCase
+from trellis.scheduling.models import Appointment
 from trellis.testing import actor_for, make_patient
 
 # (name, (days ago, PHQ-9 total) with the course's baseline first, the total that raised the
@@ -151,6 +152,47 @@ class MaintenancePlanTests(PlansTestCase):
             services.book_maintenance(actor_for(self.front_desk, self.clinic_a), plan)
         self.assertEqual(again.exception.code, "already_booked")
         self.assertEqual(MaintenanceBooking.objects.count(), 1)
+
+    def test_a_flag_moves_the_later_booking_forward_rather_than_booking_a_second(self):
+        self.give(self.course, 6)
+        plan = services.start_maintenance(
+            self.nursing, self.patient, after_course=self.course, interval_days=42
+        )
+        desk = actor_for(self.front_desk, self.clinic_a)
+        booked = services.book_maintenance(desk, plan).appointment
+        later = booked.start
+        # Responded, then the PHQ-9 rose: the session booked weeks away is now too late.
+        self.phq9(20, self.days_ago(21), self.course)
+        self.phq9(6, self.days_ago(7), self.course)
+        self.phq9(13, self.days_ago(0, hour=0), self.course)
+        state = services.maintenance_state(plan)
+        self.assertTrue(state.moves_upcoming)
+        self.assertEqual(state.upcoming, booked)
+
+        self.sign_in(self.front_desk)
+        page = self.client.get(f"/maintenance/{plan.id}/")
+        self.assertContains(page, "Move the booked session to the proposed time")
+        self.assertContains(page, "no second session is booked")
+        self.assertNotContains(page, "Book the proposed time")
+        response = self.client.post(f"/maintenance/{plan.id}/book/", follow=True)
+        self.assertContains(response, "Maintenance session moved from")
+
+        # The same appointment, now on the proposed day; nothing booked beside it.
+        self.assertEqual(MaintenanceBooking.objects.count(), 1)
+        row = MaintenanceBooking.objects.get()
+        self.assertEqual(row.appointment_id, booked.pk)
+        self.assertTrue(row.brought_forward)
+        booked.refresh_from_db()
+        self.assertLess(booked.start, later)
+        self.assertEqual(booked.start, state.proposal[0])
+        self.assertEqual(
+            Appointment.objects.filter(patient=self.patient, kind="iv_ketamine").count(), 1
+        )
+        state = services.maintenance_state(plan)
+        self.assertFalse(state.needs_booking)
+        with self.assertRaises(Conflict) as again:
+            services.book_maintenance(desk, plan)
+        self.assertEqual(again.exception.code, "already_booked")
 
     def test_a_booking_counts_as_given_once_its_time_has_begun_not_once_its_day_has(self):
         self.give(self.course, 6)

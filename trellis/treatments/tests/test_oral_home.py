@@ -490,6 +490,20 @@ class OralApiTests(ApiTestCase):
         self.assertEqual((created["quantity"], created["refills"]), (8, 1))
         listed = self.call("get", path, "nurse").json()
         self.assertEqual([p["id"] for p in listed], [created["id"]])
+        self.assertIsNone(listed[0]["cancelled_at"])
+
+        cancel = f"/api/v1/prescriptions/{created['id']}/cancel"
+        response = self.call("post", cancel, "nurse", {"reason": "Stopped"})
+        self.assertEqual(response.status_code, 403)
+        response = self.call("post", cancel, "prescriber", {"reason": ""})
+        self.assertEqual((response.status_code, response.json()["field"]), (422, "reason"))
+        response = self.call("post", cancel, "prescriber", {"reason": "Stopped: bladder pain"})
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertEqual(response.json()["cancel_reason"], "Stopped: bladder pain")
+        self.assertIsNotNone(response.json()["cancelled_at"])
+        response = self.call("post", cancel, "prescriber", {"reason": "Again"})
+        answer = (response.status_code, response.json()["code"])
+        self.assertEqual(answer, (409, "already_cancelled"))
 
     def test_bladder_symptoms_through_the_api(self):
         body = dict.fromkeys(NO_SYMPTOMS, False)
