@@ -99,6 +99,15 @@ class WithdrawForm(Form):
     reason = forms.CharField(max_length=300)
 
 
+class CancelCohortForm(Form):
+    reason = forms.CharField(
+        label="Why the cohort is cancelled",
+        max_length=280,
+        help_text="Kept on the cohort and on each member's place; the patients are told the "
+        "group is cancelled, not why",
+    )
+
+
 class CapacityForm(Form):
     capacity = forms.IntegerField(min_value=1, max_value=rules.MAX_CAPACITY)
 

@@ -9,6 +9,7 @@ are applied one after the other and promote exactly two patients from the waitli
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -44,17 +45,21 @@ from trellis.groups.models import (
     NoteStatus,
 )
 from trellis.lib.errors import Conflict, InputError
+from trellis.messaging.models import Channel
+from trellis.messaging.services import enqueue_email, enqueue_sms
 from trellis.patients.models import Patient
 from trellis.patients.services import REQUESTS_PER_HOUR, TooManyRequests, normalise_phones
 from trellis.patients.services import sender_key as hashed_sender
 from trellis.safety.models import AlertKind
 from trellis.safety.services import raise_alert
-from trellis.scheduling import availability, reminders
+from trellis.scheduling import availability, reminders, resource_services
 from trellis.scheduling import services as booking
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus, ResourceKind
 from trellis.scheduling.models import Appointment, BlockKind, Resource, ResourceBlock
 from trellis.therapy.models import RiskLevel
 from trellis.therapy.rules import RISK_TO_ALERT
+
+logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 3000
 REASON_LIMIT = 300
@@ -418,6 +423,152 @@ def set_capacity(actor: Actor, cohort: Cohort, capacity: int) -> list[Enrolment]
         locked.save(update_fields=["capacity"])
         record_for(actor, Action.UPDATE, obj=locked, detail={"capacity": capacity})
         return _promote(actor, locked, now)
+
+
+# --- changing a planned cohort ------------------------------------------------------------------
+
+
+class Cancelled:
+    """What cancelling a cohort did: the counts its page reports."""
+
+    def __init__(self, cohort: Cohort, sessions: int, members: int, waitlisted: int) -> None:
+        self.cohort = cohort
+        self.sessions = sessions
+        self.members = members
+        self.waitlisted = waitlisted
+
+
+def to_come(cohort: Cohort, now: datetime | None = None) -> QuerySet[Meeting]:
+    """The cohort's sessions that may still change: not begun, no attendance, no note."""
+    return cohort.meetings.filter(
+        start__gt=now or timezone.now(), attendance_taken_at__isnull=True, note__isnull=True
+    ).order_by("number")
+
+
+def _free_room(actor: Actor, meeting: Meeting, now: datetime) -> None:
+    """Give the session's room back to the appointment book (its hold removed)."""
+    block = meeting.room_block
+    if block is None:
+        return
+    resource_services.remove_block(actor, block, now=now)
+    meeting.room_block = None
+
+
+def _cancel_words(cohort: Cohort, waitlisted: bool) -> reminders.Words:
+    """The message to a member (or someone waitlisted) of a cancelled cohort: when it was to
+    meet, never what it is for (no diagnosis in a text or an e-mail)."""
+    clinic = cohort.clinic
+    weekday = f"{cohort.start_date:%A}s at {cohort.start_time:%-I:%M %p}"
+    starts = f"{cohort.start_date:%b} {cohort.start_date.day}"
+    which = "the group you were on the waitlist for" if waitlisted else "your group"
+    lead = f"{which}, meeting {weekday} from {starts}, is cancelled."
+    if not waitlisted:
+        lead += " Its sessions still to come are cancelled."
+    tail = f"To talk about what comes next, call {clinic.phone}." if clinic.phone else ""
+    sms = " ".join(part for part in (f"{clinic.name}: {lead}", tail) if part)
+    lines = ["Hello,", "", f"This is {clinic.name}: {lead}"]
+    lines += ["", tail] if tail else []
+    lines += ["", clinic.name]
+    return reminders.Words(
+        sms=sms, subject=f"Group cancelled · {clinic.name}"[:200], email="\n".join(lines) + "\n"
+    )
+
+
+def _tell_cancelled(cohort: Cohort, enrolment: Enrolment, waitlisted: bool) -> list[str]:
+    """Queue the cancellation message to the patient the way they are reached, in the caller's
+    transaction; the channels used (none when nothing usable is on file)."""
+    patient, clinic = enrolment.patient, cohort.clinic
+    words = _cancel_words(cohort, waitlisted)
+    used = []
+    for channel in reminders.channels(patient, clinic):
+        try:
+            if channel == Channel.SMS:
+                enqueue_sms(
+                    recipient=patient.phone,
+                    body=words.sms,
+                    purpose="group_cancelled",
+                    clinic=clinic,
+                    patient=patient,
+                )
+            else:
+                enqueue_email(
+                    recipient=patient.email,
+                    subject=words.subject,
+                    body=words.email,
+                    purpose="group_cancelled",
+                    clinic=clinic,
+                    patient=patient,
+                )
+        except InputError as error:
+            logger.warning("No %s group_cancelled for %s: %s", channel, patient.mrn, error)
+            continue
+        used.append(channel)
+    return used
+
+
+def cancel_cohort(
+    actor: Actor, cohort: Cohort, reason: str, *, now: datetime | None = None
+) -> Cancelled:
+    """Cancel the cohort: its sessions still to come are cancelled and their room given back,
+    its members' appointments then cancelled, each place (and waitlist place) ended as
+    *Cohort cancelled*, and each of those patients told. Sessions held stay as they are."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, cohort)
+    reason = _text("reason", reason, REASON_LIMIT - len("Cohort cancelled: "), required=True)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if locked.cancelled_at is not None:
+            raise Conflict("The cohort was cancelled already.", code="cancelled")
+        places = list(
+            locked.enrolments.filter(status__in=OPEN_ENROLMENT)
+            .select_related("patient")
+            .order_by("joined_at", "pk")
+        )
+        enrolled = 0
+        for enrolment in places:
+            was = enrolment.status
+            enrolled += was == EnrolmentStatus.ENROLLED
+            enrolment.status = EnrolmentStatus.WITHDRAWN
+            enrolment.withdrawn_at = now
+            enrolment.withdrawn_reason = f"Cohort cancelled: {reason}"
+            enrolment.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
+            cancelled = _unbook(actor, enrolment, "The group was cancelled", now)
+            told = _tell_cancelled(locked, enrolment, was == EnrolmentStatus.WAITLISTED)
+            record_for(
+                actor,
+                Action.UPDATE,
+                patient=enrolment.patient,
+                obj=enrolment,
+                detail={
+                    "status": "withdrawn",
+                    "was": was,
+                    "cohort_cancelled": True,
+                    "cancelled_appointments": cancelled,
+                    "told": told,
+                },
+            )
+        sessions = 0
+        for meeting in locked.meetings.filter(start__gt=now).select_related("room_block"):
+            _free_room(actor, meeting, now)
+            sessions += 1
+        locked.cancelled_at = now
+        locked.cancelled_by = actor.user
+        locked.cancelled_reason = reason
+        locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_reason"])
+        waitlisted = len(places) - enrolled
+        record_for(
+            actor,
+            Action.UPDATE,
+            obj=locked,
+            detail={
+                "status": "cancelled",
+                "sessions_cancelled": sessions,
+                "members": enrolled,
+                "waitlisted": waitlisted,
+            },
+        )
+    return Cancelled(locked, sessions, enrolled, waitlisted)
 
 
 # --- attendance and the group note ---------------------------------------------------------------

@@ -21,6 +21,11 @@ urlpatterns = [
         name="group_cohort_capacity",
     ),
     path(
+        "groups/cohorts/<uuid:cohort_id>/cancel/",
+        views.cohort_cancel,
+        name="group_cohort_cancel",
+    ),
+    path(
         "groups/enrolments/<uuid:enrolment_id>/withdraw/",
         views.enrolment_withdraw,
         name="group_enrolment_withdraw",

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.access import require
@@ -25,6 +26,7 @@ from trellis.accounts.permissions import Perm
 from trellis.groups import rules, selectors, services
 from trellis.groups.forms import (
     AddendumForm,
+    CancelCohortForm,
     CapacityForm,
     CohortForm,
     EnrolForm,
@@ -199,6 +201,47 @@ def cohort_capacity(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
                 + (f" {len(promoted)} moved up from the waitlist." if promoted else ""),
             )
     return redirect("group_cohort", cohort.id)
+
+
+@login_required
+def cohort_cancel(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
+    """The confirm step, naming what the cancellation affects, then the cancellation."""
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    cohort = selectors.cohort(actor, cohort_id)
+    if cohort.cancelled_at is not None:
+        messages.info(request, "The cohort was cancelled already.")
+        return redirect("group_cohort", cohort.id)
+    form = CancelCohortForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = services.cancel_cohort(actor, cohort, form.cleaned_data["reason"])
+        except InputError as error:
+            _error(form, error)
+        except Conflict as error:
+            messages.error(request, error.message)
+            return redirect("group_cohort", cohort.id)
+        else:
+            messages.success(
+                request,
+                f"Cohort cancelled: {done.sessions} session{'s' if done.sessions != 1 else ''} "
+                f"cancelled and the room freed; {done.members} member"
+                f"{'s' if done.members != 1 else ''} and {done.waitlisted} on the waitlist "
+                "told.",
+            )
+            return redirect("group_cohort", cohort.id)
+    enrolled, waiting = services.members_count([cohort]).get(cohort.pk, (0, 0))
+    return render(
+        request,
+        "groups/cohort_cancel.html",
+        {
+            "cohort": cohort,
+            "form": form,
+            "enrolled": enrolled,
+            "waiting": waiting,
+            "sessions": cohort.meetings.filter(start__gt=timezone.now()).count(),
+        },
+        status=_status(form),
+    )
 
 
 @require_POST
