@@ -80,6 +80,20 @@ class CohortForm(Form):
         self.fields["facilitators"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
+class CohortEditForm(CohortForm):
+    """The planned cohort's weekly time, room, facilitators, late joining and listing (its
+    start date and capacity are set elsewhere: the start by moving the first session, the
+    capacity on the cohort's page)."""
+
+    def __init__(self, clinic, *args, **kwargs) -> None:
+        super().__init__(clinic, *args, **kwargs)
+        del self.fields["start_date"]
+        del self.fields["capacity"]
+        self.fields[
+            "start_time"
+        ].help_text = "The sessions still to come move to this time; sessions held never change"
+
+
 class EnrolForm(Form):
     mrn = forms.CharField(label="Patient's MRN", max_length=40)
 

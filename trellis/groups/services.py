@@ -136,19 +136,38 @@ def _facilitators(actor: Actor, users) -> list:
     return users
 
 
-def _check_room_free(clinic: Clinic, room: Resource, start: datetime, end: datetime) -> None:
+def _check_room_free(
+    clinic: Clinic, room: Resource, start: datetime, end: datetime, field: str = "start_time"
+) -> None:
+    """Refuse a time the room cannot take, naming the day and what holds the room then."""
     local = availability.local(clinic, start)
     when = f"{local:%a %b} {local.day}, {local:%H:%M}"
     if not availability.is_open(room, start, end):
-        raise InputError("start_time", f"{room.name} is not open for all of the session on {when}")
+        raise InputError(field, f"{room.name} is not open for all of the session on {when}")
     block = availability.blocking(room, start, end)
     if block is not None:
-        raise booking.ResourceUnavailable(
-            f"{room.name} is out ({block.get_kind_display().lower()}) on {when}."
-        )
+        what = block.get_kind_display().lower()
+        if block.kind == BlockKind.GROUP and block.note:
+            what = f"held for {block.note}"
+        raise booking.ResourceUnavailable(f"{room.name} is out ({what}) on {when}.")
     taken = Appointment.objects.active().filter(resource=room).overlapping(start, end).first()
     if taken is not None:
-        raise booking.SlotTaken(f"room: {room.name} is booked on {when}.")
+        since = availability.local(clinic, taken.start)
+        until = availability.local(clinic, taken.end)
+        raise booking.SlotTaken(
+            f"room: {room.name} is booked on {when} ({taken.get_kind_display()} "
+            f"{since:%H:%M}–{until:%H:%M})."
+        )
+
+
+def _check_room(clinic: Clinic, room: Resource | None) -> Resource:
+    if room is None or room.clinic_id != clinic.pk:
+        raise InputError("room", "is not one of this clinic's rooms")
+    if room.kind != ResourceKind.ROOM:
+        raise InputError("room", "must be a room, not a chair or a device")
+    if not room.is_active:
+        raise InputError("room", f"{room.name} is not in use")
+    return room
 
 
 def create_cohort(
@@ -175,12 +194,7 @@ def create_cohort(
         raise InputError("start_date", "must be today or later at the clinic")
     if not isinstance(start_time, time):
         raise InputError("start_time", "must be a time of day")
-    if room is None or room.clinic_id != clinic.pk:
-        raise InputError("room", "is not one of this clinic's rooms")
-    if room.kind != ResourceKind.ROOM:
-        raise InputError("room", "must be a room, not a chair or a device")
-    if not room.is_active:
-        raise InputError("room", f"{room.name} is not in use")
+    _check_room(clinic, room)
     capacity = rules.check_capacity(capacity)
     late_join_until = rules.check_late_join(late_join_until, program.sessions)
     users = _facilitators(actor, facilitators)
@@ -569,6 +583,136 @@ def cancel_cohort(
             },
         )
     return Cancelled(locked, sessions, enrolled, waitlisted)
+
+
+def _reschedule(
+    actor: Actor,
+    cohort: Cohort,
+    moves: list[tuple[Meeting, datetime]],
+    room: Resource,
+    now: datetime,
+    field: str,
+) -> int:
+    """Move each session of ``moves`` to its new start in ``room``: the room's hold moves with
+    it and each member's appointment is moved (and the patient told) through the appointment
+    book. A clash refuses it all: the caller's transaction keeps nothing of it."""
+    clinic = cohort.clinic
+    minutes = cohort.program.minutes
+    rooms = {room.pk} | {m.room_block.resource_id for m, _ in moves if m.room_block_id}
+    list(Resource.objects.select_for_update().filter(pk__in=rooms).values_list("pk", flat=True))
+    # The old holds go first: a session moved by less than its length would clash with itself.
+    for meeting, _ in moves:
+        _free_room(actor, meeting, now)
+    for meeting, start in moves:
+        end = start + timedelta(minutes=minutes)
+        if start <= now:
+            raise InputError(field, f"session {meeting.number} would be in the past")
+        try:
+            _check_room_free(clinic, room, start, end, field)
+        except Conflict as error:
+            raise Conflict(
+                f"Session {meeting.number}: {error.message.removeprefix('room: ')}",
+                code=error.code,
+            ) from error
+        before = meeting.start
+        meeting.room_block = ResourceBlock.objects.create(
+            clinic=clinic,
+            resource=room,
+            start=start,
+            end=end,
+            kind=BlockKind.GROUP,
+            note=f"{cohort.program.name[:150]}, session {meeting.number}",
+            created_by=actor.user,
+        )
+        meeting.start, meeting.end = start, end
+        meeting.day = availability.clinic_day(clinic, start)
+        meeting.save(update_fields=["start", "end", "day", "room_block"])
+        rows = MeetingBooking.objects.filter(
+            meeting=meeting,
+            appointment__status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED],
+        ).select_related("appointment", "enrolment__patient")
+        for row in rows:
+            try:
+                booking.move_appointment(actor, row.appointment, start=start, now=now)
+            except booking.PatientBusy as error:
+                raise Conflict(
+                    f"Session {meeting.number}: {row.enrolment.patient.full_name} "
+                    f"{error.message.removeprefix('patient: ')} Move that appointment first.",
+                    code=error.code,
+                ) from error
+        record_for(
+            actor,
+            Action.UPDATE,
+            obj=meeting,
+            detail={
+                "moved_from": before.isoformat(),
+                "start": start.isoformat(),
+                "room": str(room.pk),
+            },
+        )
+    return len(moves)
+
+
+def update_cohort(
+    actor: Actor,
+    cohort: Cohort,
+    *,
+    start_time: time,
+    room: Resource,
+    facilitators,
+    late_join_until: int,
+    listed: bool,
+    now: datetime | None = None,
+) -> list[str]:
+    """Change a planned cohort: its weekly time, room, facilitators, late joining and public
+    listing. The sessions still to come (``to_come``) move with a new time or room, with their
+    room holds and their members' appointments, all or nothing; sessions begun or documented
+    never change. Returns the names of the fields changed."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, cohort)
+    clinic = actor.clinic
+    now = now or timezone.now()
+    if not isinstance(start_time, time):
+        raise InputError("start_time", "must be a time of day")
+    _check_room(clinic, room)
+    users = _facilitators(actor, facilitators)
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if locked.cancelled_at is not None:
+            raise Conflict("The cohort was cancelled: it no longer changes.", code="cancelled")
+        late_join_until = rules.check_late_join(late_join_until, locked.program.sessions)
+        changed = []
+        moved = 0
+        if start_time != locked.start_time or room.pk != locked.room_id:
+            moves = [
+                (m, datetime.combine(m.day, start_time, clinic.tzinfo))
+                for m in to_come(locked, now).select_related("room_block")
+            ]
+            field = "start_time" if start_time != locked.start_time else "room"
+            moved = _reschedule(actor, locked, moves, room, now, field)
+        values = {
+            "start_time": start_time,
+            "room_id": room.pk,
+            "late_join_until": late_join_until,
+            "listed": bool(listed),
+        }
+        for name, value in values.items():
+            if getattr(locked, name) != value:
+                setattr(locked, name, value)
+                changed.append(name.removesuffix("_id"))
+        if changed:
+            locked.save(update_fields=changed)
+        if {u.pk for u in users} != set(locked.facilitators.values_list("pk", flat=True)):
+            locked.facilitators.set(users)
+            changed.append("facilitators")
+        if changed:
+            record_for(
+                actor,
+                Action.UPDATE,
+                obj=locked,
+                detail={"changed": changed, "sessions_moved": moved},
+            )
+    return changed
 
 
 # --- attendance and the group note ---------------------------------------------------------------

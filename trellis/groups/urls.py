@@ -20,6 +20,7 @@ urlpatterns = [
         views.cohort_capacity,
         name="group_cohort_capacity",
     ),
+    path("groups/cohorts/<uuid:cohort_id>/edit/", views.cohort_edit, name="group_cohort_edit"),
     path(
         "groups/cohorts/<uuid:cohort_id>/cancel/",
         views.cohort_cancel,

@@ -28,6 +28,7 @@ from trellis.groups.forms import (
     AddendumForm,
     CancelCohortForm,
     CapacityForm,
+    CohortEditForm,
     CohortForm,
     EnrolForm,
     InterestEnrolForm,
@@ -201,6 +202,56 @@ def cohort_capacity(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
                 + (f" {len(promoted)} moved up from the waitlist." if promoted else ""),
             )
     return redirect("group_cohort", cohort.id)
+
+
+@login_required
+def cohort_edit(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    cohort = selectors.cohort(actor, cohort_id)
+    if cohort.cancelled_at is not None:
+        messages.error(request, "The cohort was cancelled: it no longer changes.")
+        return redirect("group_cohort", cohort.id)
+    initial = {
+        "start_time": cohort.start_time,
+        "room": cohort.room_id,
+        "facilitators": [f.pk for f in cohort.facilitators.all()],
+        "late_join_until": cohort.late_join_until,
+        "listed": cohort.listed,
+    }
+    form = CohortEditForm(actor.clinic, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.update_cohort(actor, cohort, **form.cleaned_data)
+        except InputError as error:
+            _error(form, error)
+        except Conflict as error:
+            form.add_error(None, error.message + " Nothing was changed.")
+        else:
+            if changed:
+                messages.success(
+                    request,
+                    "Cohort changed: "
+                    + ", ".join(CHANGE_WORDS.get(name, name) for name in changed)
+                    + ".",
+                )
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("group_cohort", cohort.id)
+    return render(
+        request,
+        "groups/cohort_form.html",
+        {"form": form, "program": cohort.program, "cohort": cohort},
+        status=_status(form),
+    )
+
+
+CHANGE_WORDS = {
+    "start_time": "the weekly time (sessions to come moved)",
+    "room": "the room (sessions to come moved)",
+    "facilitators": "the facilitators",
+    "late_join_until": "late joining",
+    "listed": "the public listing",
+}
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Changing a planned cohort: cancelling it."""
+"""Changing a planned cohort: cancelling it, changing its time, room and facilitators."""
 
 from datetime import datetime, time, timedelta
 
@@ -8,8 +8,10 @@ from trellis.groups.models import Cohort, Enrolment, EnrolmentStatus
 from trellis.groups.tests.base import GroupsTestCase
 from trellis.lib.errors import Conflict, InputError
 from trellis.messaging.models import OutboxMessage
-from trellis.scheduling.kinds import AppointmentStatus
+from trellis.scheduling import services as booking
+from trellis.scheduling.kinds import AppointmentStatus, ResourceKind
 from trellis.scheduling.models import Appointment, BlockKind, ResourceBlock
+from trellis.scheduling.tests.base import add_resource
 
 
 class CancelCohortTests(GroupsTestCase):
@@ -88,3 +90,131 @@ class CancelCohortTests(GroupsTestCase):
         self.assertContains(chart, "Cohort cancelled")
         self.client.logout()
         self.assertNotContains(self.client.get(public), "Integration group, 8 weeks")
+
+
+class EditCohortTests(GroupsTestCase):
+    def planned(self, start=None, **kw):
+        cohort = self.cohort(start, **kw)
+        members = self.patients(3)
+        for patient in members:
+            services.enrol(self.actor(), cohort, patient, now=kw.get("now"))
+        return cohort, members
+
+    def change(self, cohort, **values):
+        fields = {
+            "start_time": cohort.start_time,
+            "room": cohort.room,
+            "facilitators": list(cohort.facilitators.all()),
+            "late_join_until": cohort.late_join_until,
+            "listed": cohort.listed,
+            **values,
+        }
+        return services.update_cohort(self.actor(self.admin), cohort, **fields)
+
+    def local_times(self, rows):
+        return {r.start.astimezone(self.clinic_a.tzinfo).time() for r in rows}
+
+    def test_a_new_weekly_time_moves_every_session_its_room_hold_and_appointments(self):
+        cohort, members = self.planned()
+        changed = self.change(cohort, start_time=time(18))
+        self.assertEqual(changed, ["start_time"])
+        self.assertEqual(self.local_times(cohort.meetings.all()), {time(18)})
+        blocks = ResourceBlock.objects.filter(kind=BlockKind.GROUP)
+        self.assertEqual(blocks.count(), 8)
+        self.assertEqual(self.local_times(blocks), {time(18)})
+        appointments = Appointment.objects.filter(patient__in=members)
+        self.assertEqual(appointments.count(), 24)
+        self.assertEqual(self.local_times(appointments), {time(18)})
+        self.assertEqual(
+            set(appointments.values_list("status", flat=True)), {AppointmentStatus.BOOKED}
+        )
+
+    def test_a_clash_with_the_room_is_refused_naming_it_and_changes_nothing(self):
+        cohort, members = self.planned()
+        fourth = cohort.meetings.get(number=4)
+        booking.book_appointment(
+            self.actor(),
+            patient=self.other_patient,
+            kind="therapy",
+            start=fourth.start + timedelta(hours=1, minutes=30),
+            resource=self.room,
+        )
+        with self.assertRaises(Conflict) as error:
+            self.change(cohort, start_time=time(18))
+        self.assertIn("Session 4", error.exception.message)
+        self.assertIn("Group room is booked", error.exception.message)
+        self.assertIn("Therapy", error.exception.message)
+        cohort.refresh_from_db()
+        self.assertEqual(cohort.start_time, time(17))
+        self.assertEqual(self.local_times(cohort.meetings.all()), {time(17)})
+        blocks = ResourceBlock.objects.filter(kind=BlockKind.GROUP)
+        self.assertEqual((blocks.count(), self.local_times(blocks)), (8, {time(17)}))
+        self.assertEqual(
+            self.local_times(Appointment.objects.filter(patient__in=members)), {time(17)}
+        )
+
+    def test_a_new_room_held_by_another_group_is_refused_naming_that_group(self):
+        cohort, _ = self.planned()
+        studio = add_resource(
+            self.clinic_a, "Studio", ResourceKind.ROOM, opens=time(8), closes=time(20)
+        )
+        services.create_cohort(
+            self.actor(self.admin),
+            self.program,
+            start_date=cohort.start_date + timedelta(weeks=2),
+            start_time=time(17, 30),
+            room=studio,
+            facilitators=[self.therapist],
+        )
+        with self.assertRaises(Conflict) as error:
+            self.change(cohort, room=studio)
+        self.assertIn(
+            "Session 3: Studio is out (held for Integration group", error.exception.message
+        )
+        cohort.refresh_from_db()
+        self.assertEqual(cohort.room, self.room)
+
+    def test_sessions_held_never_move(self):
+        start = self.clinic_a.today() - timedelta(days=7)
+        then = datetime.combine(start, time(8), self.clinic_a.tzinfo)
+        cohort, _ = self.planned(start, now=then)
+        first = cohort.meetings.get(number=1)
+        self.change(cohort, start_time=time(10), listed=False)
+        first.refresh_from_db()
+        self.assertEqual(self.local_times([first]), {time(17)})
+        self.assertEqual(self.local_times(cohort.meetings.exclude(number=1)), {time(10)})
+        self.assertFalse(Cohort.objects.get(pk=cohort.pk).listed)
+
+    def test_the_page_changes_the_cohort_and_names_a_bad_field_or_a_clash(self):
+        cohort, _ = self.planned()
+        other = self.patients(1, prefix="Other")[0]
+        booking.book_appointment(
+            self.actor(),
+            patient=other,
+            kind="therapy",
+            start=cohort.meetings.get(number=2).start - timedelta(hours=2),
+            resource=self.room,
+        )
+        self.sign_in(self.admin)
+        url = f"/groups/cohorts/{cohort.id}/edit/"
+        self.assertContains(self.client.get(url), "Change the cohort")
+        values = {
+            "start_time": "17:00",
+            "room": self.room.id,
+            "facilitators": [self.therapist.id, self.prescriber.id],
+            "late_join_until": 9,
+            "listed": "on",
+        }
+        bad = self.client.post(url, values)
+        self.assertContains(bad, "the program has 8 sessions", status_code=422)
+        clash = self.client.post(url, {**values, "late_join_until": 3, "start_time": "15:00"})
+        self.assertContains(clash, "Session 2: Group room is booked", status_code=422)
+        self.assertContains(clash, "Nothing was changed.", status_code=422)
+        self.assertEqual(Cohort.objects.get(pk=cohort.pk).late_join_until, 2)
+        done = self.client.post(url, {**values, "late_join_until": 3})
+        self.assertRedirects(done, f"/groups/cohorts/{cohort.id}/")
+        cohort.refresh_from_db()
+        self.assertEqual(cohort.late_join_until, 3)
+        self.assertEqual(cohort.facilitators.count(), 2)
+        self.sign_in(self.therapist)
+        self.assertEqual(self.client.get(url).status_code, 403)
