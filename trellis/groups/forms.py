@@ -94,6 +94,11 @@ class CohortEditForm(CohortForm):
         ].help_text = "The sessions still to come move to this time; sessions held never change"
 
 
+class MeetingMoveForm(Form):
+    day = forms.DateField(label="New date", widget=DATE)
+    start_time = forms.TimeField(label="At", widget=TIME)
+
+
 class EnrolForm(Form):
     mrn = forms.CharField(label="Patient's MRN", max_length=40)
 

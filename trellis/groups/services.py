@@ -715,6 +715,63 @@ def update_cohort(
     return changed
 
 
+def move_meeting(
+    actor: Actor, meeting: Meeting, *, day: date, start_time: time, now: datetime | None = None
+) -> Meeting:
+    """Move one session still to come (a holiday, say) to ``day`` at ``start_time``, between
+    the sessions before and after it; its room hold and members' appointments move with it,
+    refused as a whole when the room or a member is taken then. Moving the first session moves
+    the cohort's start date."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, meeting)
+    now = now or timezone.now()
+    if not isinstance(day, date):
+        raise InputError("day", "must be a date")
+    if not isinstance(start_time, time):
+        raise InputError("start_time", "must be a time of day")
+    with transaction.atomic():
+        cohort = _lock(meeting.cohort)
+        if cohort.cancelled_at is not None:
+            raise Conflict(
+                "The cohort was cancelled: its sessions no longer move.", code="cancelled"
+            )
+        locked = to_come(cohort, now).select_related("room_block").filter(pk=meeting.pk).first()
+        if locked is None:
+            raise Conflict(
+                f"Session {meeting.number} has begun or been documented: it no longer moves.",
+                code="held",
+            )
+        clinic = cohort.clinic
+        start = datetime.combine(day, start_time, clinic.tzinfo)
+        if start <= now:
+            raise InputError("day", "must be later than now")
+        end = start + timedelta(minutes=cohort.program.minutes)
+        around = {
+            m.number: m
+            for m in cohort.meetings.filter(number__in=[locked.number - 1, locked.number + 1])
+        }
+        before, after = around.get(locked.number - 1), around.get(locked.number + 1)
+        if before is not None and start < before.end:
+            raise InputError(
+                "day", f"must be after session {before.number} ({_words(clinic, before.start)})"
+            )
+        if after is not None and end > after.start:
+            raise InputError(
+                "day", f"must be before session {after.number} ({_words(clinic, after.start)})"
+            )
+        _reschedule(actor, cohort, [(locked, start)], cohort.room, now, "day")
+        if locked.number == 1 and cohort.start_date != locked.day:
+            cohort.start_date = locked.day
+            cohort.save(update_fields=["start_date"])
+            record_for(actor, Action.UPDATE, obj=cohort, detail={"changed": ["start_date"]})
+    return locked
+
+
+def _words(clinic: Clinic, moment: datetime) -> str:
+    local = availability.local(clinic, moment)
+    return f"{local:%a %b} {local.day}, {local:%H:%M}"
+
+
 # --- attendance and the group note ---------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ urlpatterns = [
         views.meeting_attendance,
         name="group_meeting_attendance",
     ),
+    path("groups/sessions/<uuid:meeting_id>/move/", views.meeting_move, name="group_meeting_move"),
     path("groups/sessions/<uuid:meeting_id>/note/", views.meeting_note, name="group_meeting_note"),
     path(
         "groups/sessions/<uuid:meeting_id>/addendum/",

@@ -33,6 +33,7 @@ from trellis.groups.forms import (
     EnrolForm,
     InterestEnrolForm,
     InterestForm,
+    MeetingMoveForm,
     ProgramForm,
     WithdrawForm,
 )
@@ -155,6 +156,7 @@ def _cohort_page(request, cohort, enrol_form, status: int = 200) -> HttpResponse
             "can_manage": actor.can(Perm.GROUP_PROGRAM_CHANGE),
             "can_document": actor.can(Perm.GROUP_DOCUMENT) and actor.can(Perm.SESSION_READ),
             "today": actor.clinic.today(),
+            "now": timezone.now(),
         },
         status=status,
     )
@@ -452,6 +454,38 @@ def note_addendum(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Addendum added.")
     return redirect(reverse("group_meeting", args=[meeting.id]) + "#addenda")
+
+
+@login_required
+def meeting_move(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
+    """Move one session still to come (a holiday) to another day or time."""
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    meeting = selectors.meeting(actor, meeting_id)
+    local = timezone.localtime(meeting.start, actor.clinic.tzinfo)
+    form = MeetingMoveForm(
+        request.POST or None, initial={"day": meeting.day, "start_time": local.time()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = services.move_meeting(actor, meeting, **form.cleaned_data)
+        except InputError as error:
+            _error(form, error)
+        except Conflict as error:
+            form.add_error(None, error.message + " Nothing was changed.")
+        else:
+            start = timezone.localtime(moved.start, actor.clinic.tzinfo)
+            messages.success(
+                request,
+                f"Session {moved.number} moved to {start:%a %b} {start.day}, {start:%H:%M}; "
+                "its members are told the new time.",
+            )
+            return redirect(reverse("group_cohort", args=[meeting.cohort_id]) + "#sessions")
+    return render(
+        request,
+        "groups/meeting_move.html",
+        {"meeting": meeting, "cohort": meeting.cohort, "form": form},
+        status=_status(form),
+    )
 
 
 @login_required

@@ -92,7 +92,9 @@ class CancelCohortTests(GroupsTestCase):
         self.assertNotContains(self.client.get(public), "Integration group, 8 weeks")
 
 
-class EditCohortTests(GroupsTestCase):
+class PlannedTestCase(GroupsTestCase):
+    """A cohort of three members a week from today at 17:00."""
+
     def planned(self, start=None, **kw):
         cohort = self.cohort(start, **kw)
         members = self.patients(3)
@@ -114,6 +116,8 @@ class EditCohortTests(GroupsTestCase):
     def local_times(self, rows):
         return {r.start.astimezone(self.clinic_a.tzinfo).time() for r in rows}
 
+
+class EditCohortTests(PlannedTestCase):
     def test_a_new_weekly_time_moves_every_session_its_room_hold_and_appointments(self):
         cohort, members = self.planned()
         changed = self.change(cohort, start_time=time(18))
@@ -218,3 +222,69 @@ class EditCohortTests(GroupsTestCase):
         self.assertEqual(cohort.facilitators.count(), 2)
         self.sign_in(self.therapist)
         self.assertEqual(self.client.get(url).status_code, 403)
+
+
+class MoveSessionTests(PlannedTestCase):
+    def test_a_session_moved_for_a_holiday_moves_its_room_hold_and_appointments(self):
+        cohort, members = self.planned()
+        third = cohort.meetings.get(number=3)
+        services.move_meeting(
+            self.actor(self.admin), third, day=third.day + timedelta(days=1), start_time=time(10)
+        )
+        third.refresh_from_db()
+        self.assertEqual(third.day, cohort.start_date + timedelta(weeks=2, days=1))
+        self.assertEqual(self.local_times([third]), {time(10)})
+        self.assertEqual(third.room_block.start, third.start)
+        rows = Appointment.objects.filter(patient__in=members, start=third.start)
+        self.assertEqual(rows.count(), 3)
+        self.assertEqual(ResourceBlock.objects.filter(kind=BlockKind.GROUP).count(), 8)
+        # The other sessions stay where they were.
+        self.assertEqual(self.local_times(cohort.meetings.exclude(number=3)), {time(17)})
+
+    def test_a_move_onto_a_booked_room_or_out_of_order_is_refused_and_changes_nothing(self):
+        cohort, members = self.planned()
+        third = cohort.meetings.get(number=3)
+        target = datetime.combine(third.day + timedelta(days=1), time(10), self.clinic_a.tzinfo)
+        booking.book_appointment(
+            self.actor(),
+            patient=self.other_patient,
+            kind="therapy",
+            start=target,
+            resource=self.room,
+        )
+        with self.assertRaises(Conflict) as error:
+            services.move_meeting(
+                self.actor(self.admin), third, day=target.date(), start_time=time(10)
+            )
+        self.assertIn("Session 3: Group room is booked", error.exception.message)
+        with self.assertRaises(InputError) as error:
+            services.move_meeting(
+                self.actor(self.admin),
+                third,
+                day=third.day + timedelta(weeks=1),
+                start_time=time(17),
+            )
+        self.assertEqual(error.exception.field, "day")
+        self.assertIn("must be before session 4", error.exception.message)
+        third.refresh_from_db()
+        self.assertEqual(self.local_times([third]), {time(17)})
+        self.assertEqual(
+            self.local_times(Appointment.objects.filter(patient__in=members)), {time(17)}
+        )
+
+    def test_the_page_moves_a_session_and_names_a_clash(self):
+        cohort, _ = self.planned()
+        second = cohort.meetings.get(number=2)
+        self.sign_in(self.admin)
+        page = self.client.get(f"/groups/cohorts/{cohort.id}/")
+        self.assertContains(page, f"/groups/sessions/{second.id}/move/")
+        url = f"/groups/sessions/{second.id}/move/"
+        bad = self.client.post(url, {"day": "", "start_time": "10:00"})
+        self.assertContains(bad, "This field is required", status_code=422)
+        late = self.client.post(url, {"day": second.day.isoformat(), "start_time": "21:00"})
+        self.assertContains(late, "is not open for all of the session", status_code=422)
+        day = second.day + timedelta(days=2)
+        done = self.client.post(url, {"day": day.isoformat(), "start_time": "11:00"})
+        self.assertRedirects(done, f"/groups/cohorts/{cohort.id}/#sessions")
+        second.refresh_from_db()
+        self.assertEqual(second.day, day)
