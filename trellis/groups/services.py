@@ -119,6 +119,24 @@ def create_program(
     return program
 
 
+def set_program_active(actor: Actor, program: GroupProgram, active: bool) -> GroupProgram:
+    """Retire a program (it takes no new cohorts and leaves the public page and the portal;
+    its cohorts already planned run on), or bring it back."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, program)
+    with transaction.atomic():
+        locked = GroupProgram.objects.select_for_update().get(pk=program.pk)
+        if locked.is_active == bool(active):
+            raise Conflict(
+                f"{locked.name} is {'in use' if locked.is_active else 'retired'} already.",
+                code="unchanged",
+            )
+        locked.is_active = bool(active)
+        locked.save(update_fields=["is_active"])
+        record_for(actor, Action.UPDATE, obj=locked, detail={"is_active": locked.is_active})
+    return locked
+
+
 def _facilitators(actor: Actor, users) -> list:
     users = list(users or [])
     if not users:
@@ -188,6 +206,8 @@ def create_cohort(
     require(actor, Perm.GROUP_PROGRAM_CHANGE)
     _same_clinic(actor, program)
     clinic = actor.clinic
+    if not program.is_active:
+        raise InputError("program", f"{program.name} is retired: bring it back to plan a cohort")
     if not isinstance(start_date, date):
         raise InputError("start_date", "must be a date")
     if start_date < availability.clinic_day(clinic, now or timezone.now()):

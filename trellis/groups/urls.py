@@ -9,6 +9,11 @@ urlpatterns = [
     path("groups/", views.group_list, name="group_list"),
     path("groups/programs/new/", views.program_new, name="group_program_new"),
     path(
+        "groups/programs/<uuid:program_id>/active/",
+        views.program_active,
+        name="group_program_active",
+    ),
+    path(
         "groups/programs/<uuid:program_id>/cohorts/new/",
         views.cohort_new,
         name="group_cohort_new",

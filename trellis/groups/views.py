@@ -107,6 +107,28 @@ def program_new(request: HttpRequest) -> HttpResponse:
     return render(request, "groups/program_form.html", {"form": form}, status=_status(form))
 
 
+@require_POST
+@login_required
+def program_active(request: HttpRequest, program_id: UUID) -> HttpResponse:
+    """Retire a program, or bring it back (``active`` 1)."""
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    program = get_object_or_404(GroupProgram, pk=program_id, clinic=actor.clinic)
+    try:
+        program = services.set_program_active(actor, program, request.POST.get("active") == "1")
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        if program.is_active:
+            messages.success(request, f"{program.name} is back: new cohorts may be planned.")
+        else:
+            messages.success(
+                request,
+                f"{program.name} retired: no new cohorts, and it is no longer listed publicly. "
+                "Its cohorts already planned run on.",
+            )
+    return redirect(reverse("group_list") + "#programs")
+
+
 def _status(form) -> int:
     return 422 if form.is_bound and form.errors else 200
 
@@ -115,6 +137,9 @@ def _status(form) -> int:
 def cohort_new(request: HttpRequest, program_id: UUID) -> HttpResponse:
     actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
     program = get_object_or_404(GroupProgram, pk=program_id, clinic=actor.clinic)
+    if not program.is_active:
+        messages.error(request, f"{program.name} is retired: bring it back to plan a cohort.")
+        return redirect("group_list")
     form = CohortForm(actor.clinic, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -288,3 +288,43 @@ class MoveSessionTests(PlannedTestCase):
         self.assertRedirects(done, f"/groups/cohorts/{cohort.id}/#sessions")
         second.refresh_from_db()
         self.assertEqual(second.day, day)
+
+
+class RetireProgramTests(GroupsTestCase):
+    def test_a_retired_program_takes_no_new_cohort_leaves_the_public_page_and_its_cohorts_run_on(
+        self,
+    ):
+        cohort = self.cohort()
+        admin = self.actor(self.admin)
+        services.set_program_active(admin, self.program, False)
+        with self.assertRaises(InputError) as error:
+            self.cohort(self.clinic_a.today() + timedelta(days=30))
+        self.assertEqual(error.exception.field, "program")
+        self.assertIn("retired", error.exception.message)
+        public = f"/request/{self.clinic_a.slug}/groups/"
+        self.assertNotContains(self.client.get(public), "Integration group, 8 weeks")
+        # The cohort already planned runs on: it still enrols.
+        done = services.enrol(self.actor(), cohort, self.patient)
+        self.assertEqual(done.enrolment.status, EnrolmentStatus.ENROLLED)
+        services.set_program_active(admin, self.program, True)
+        self.assertContains(self.client.get(public), "Integration group, 8 weeks")
+        with self.assertRaises(Conflict):
+            services.set_program_active(admin, self.program, True)
+
+    def test_the_list_page_retires_and_brings_back_for_the_administrator_only(self):
+        self.sign_in(self.therapist)
+        url = f"/groups/programs/{self.program.id}/active/"
+        self.assertEqual(self.client.post(url, {"active": "0"}).status_code, 403)
+        self.sign_in(self.admin)
+        response = self.client.post(url, {"active": "0"})
+        self.assertRedirects(response, "/groups/#programs")
+        self.program.refresh_from_db()
+        self.assertFalse(self.program.is_active)
+        page = self.client.get("/groups/")
+        self.assertContains(page, "Bring back")
+        self.assertNotContains(page, f"/groups/programs/{self.program.id}/cohorts/new/")
+        refused = self.client.get(f"/groups/programs/{self.program.id}/cohorts/new/")
+        self.assertRedirects(refused, "/groups/")
+        self.client.post(url, {"active": "1"})
+        self.program.refresh_from_db()
+        self.assertTrue(self.program.is_active)
