@@ -206,8 +206,6 @@ def create_cohort(
     require(actor, Perm.GROUP_PROGRAM_CHANGE)
     _same_clinic(actor, program)
     clinic = actor.clinic
-    if not program.is_active:
-        raise InputError("program", f"{program.name} is retired: bring it back to plan a cohort")
     if not isinstance(start_date, date):
         raise InputError("start_date", "must be a date")
     if start_date < availability.clinic_day(clinic, now or timezone.now()):
@@ -219,6 +217,12 @@ def create_cohort(
     late_join_until = rules.check_late_join(late_join_until, program.sessions)
     users = _facilitators(actor, facilitators)
     with transaction.atomic():
+        # Read under a lock: a program retired at this moment takes no new cohort.
+        in_use = GroupProgram.objects.select_for_update().filter(pk=program.pk)
+        if not in_use.values_list("is_active", flat=True).get():
+            raise InputError(
+                "program", f"{program.name} is retired: bring it back to plan a cohort"
+            )
         Resource.objects.select_for_update().filter(pk=room.pk).get()
         cohort = Cohort.objects.create(
             clinic=clinic,
