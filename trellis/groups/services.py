@@ -492,31 +492,45 @@ def _free_room(actor: Actor, meeting: Meeting, now: datetime) -> None:
     meeting.room_block = None
 
 
-def _cancel_words(cohort: Cohort, waitlisted: bool) -> reminders.Words:
-    """The message to a member (or someone waitlisted) of a cancelled cohort: when it was to
-    meet, never what it is for (no diagnosis in a text or an e-mail)."""
+def _patient_words(cohort: Cohort, lead: str, subject: str) -> reminders.Words:
+    """A message about the cohort to one of its patients. It says when the group was to meet,
+    never what it is for (no diagnosis in a text or an e-mail)."""
     clinic = cohort.clinic
-    weekday = f"{cohort.start_date:%A}s at {cohort.start_time:%-I:%M %p}"
-    starts = f"{cohort.start_date:%b} {cohort.start_date.day}"
-    which = "the group you were on the waitlist for" if waitlisted else "your group"
-    lead = f"{which}, meeting {weekday} from {starts}, is cancelled."
-    if not waitlisted:
-        lead += " Its sessions still to come are cancelled."
     tail = f"To talk about what comes next, call {clinic.phone}." if clinic.phone else ""
     sms = " ".join(part for part in (f"{clinic.name}: {lead}", tail) if part)
     lines = ["Hello,", "", f"This is {clinic.name}: {lead}"]
     lines += ["", tail] if tail else []
     lines += ["", clinic.name]
     return reminders.Words(
-        sms=sms, subject=f"Group cancelled · {clinic.name}"[:200], email="\n".join(lines) + "\n"
+        sms=sms, subject=f"{subject} · {clinic.name}"[:200], email="\n".join(lines) + "\n"
     )
 
 
-def _tell_cancelled(cohort: Cohort, enrolment: Enrolment, waitlisted: bool) -> list[str]:
-    """Queue the cancellation message to the patient the way they are reached, in the caller's
-    transaction; the channels used (none when nothing usable is on file)."""
+def _meets(cohort: Cohort) -> str:
+    starts = f"{cohort.start_date:%b} {cohort.start_date.day}"
+    return f"meeting {cohort.start_date:%A}s at {cohort.start_time:%-I:%M %p} from {starts}"
+
+
+def _cancel_words(cohort: Cohort, waitlisted: bool) -> reminders.Words:
+    which = "the group you were on the waitlist for" if waitlisted else "your group"
+    lead = f"{which}, {_meets(cohort)}, is cancelled."
+    if not waitlisted:
+        lead += " Its sessions still to come are cancelled."
+    return _patient_words(cohort, lead, "Group cancelled")
+
+
+def _waitlist_closed_words(cohort: Cohort) -> reminders.Words:
+    lead = (
+        f"the group you were on the waitlist for, {_meets(cohort)}, can no longer be joined "
+        "now that it is under way, so your place on its waitlist has ended."
+    )
+    return _patient_words(cohort, lead, "Group waitlist closed")
+
+
+def _tell(cohort: Cohort, enrolment: Enrolment, words: reminders.Words, purpose: str) -> list[str]:
+    """Queue ``words`` to the patient the way they are reached, in the caller's transaction;
+    the channels used (none when nothing usable is on file)."""
     patient, clinic = enrolment.patient, cohort.clinic
-    words = _cancel_words(cohort, waitlisted)
     used = []
     for channel in reminders.channels(patient, clinic):
         try:
@@ -524,7 +538,7 @@ def _tell_cancelled(cohort: Cohort, enrolment: Enrolment, waitlisted: bool) -> l
                 enqueue_sms(
                     recipient=patient.phone,
                     body=words.sms,
-                    purpose="group_cancelled",
+                    purpose=purpose,
                     clinic=clinic,
                     patient=patient,
                 )
@@ -533,12 +547,12 @@ def _tell_cancelled(cohort: Cohort, enrolment: Enrolment, waitlisted: bool) -> l
                     recipient=patient.email,
                     subject=words.subject,
                     body=words.email,
-                    purpose="group_cancelled",
+                    purpose=purpose,
                     clinic=clinic,
                     patient=patient,
                 )
         except InputError as error:
-            logger.warning("No %s group_cancelled for %s: %s", channel, patient.mrn, error)
+            logger.warning("No %s %s for %s: %s", channel, purpose, patient.mrn, error)
             continue
         used.append(channel)
     return used
@@ -572,7 +586,8 @@ def cancel_cohort(
             enrolment.withdrawn_reason = f"Cohort cancelled: {reason}"
             enrolment.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
             cancelled = _unbook(actor, enrolment, "The group was cancelled", now)
-            told = _tell_cancelled(locked, enrolment, was == EnrolmentStatus.WAITLISTED)
+            words = _cancel_words(locked, was == EnrolmentStatus.WAITLISTED)
+            told = _tell(locked, enrolment, words, "group_cancelled")
             record_for(
                 actor,
                 Action.UPDATE,
@@ -607,6 +622,44 @@ def cancel_cohort(
             },
         )
     return Cancelled(locked, sessions, enrolled, waitlisted)
+
+
+def close_waitlist(actor: Actor, cohort: Cohort, *, now: datetime | None = None) -> int:
+    """End the waitlist places of a cohort that can no longer be joined (late joining closed),
+    each patient told; how many. Refused while joining is still open."""
+    require(actor, Perm.GROUP_ENROL)
+    _same_clinic(actor, cohort)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if locked.cancelled_at is None and rules.joining_open(
+            locked.late_join_until, begun(locked, now)
+        ):
+            raise Conflict(
+                f"Joining is open until session {locked.late_join_until} begins: the waitlist "
+                "may still move up.",
+                code="open",
+            )
+        waiting = list(
+            locked.enrolments.filter(status=EnrolmentStatus.WAITLISTED).select_related("patient")
+        )
+        reason = f"Waitlist closed: joining ended when session {locked.late_join_until} began"
+        for enrolment in waiting:
+            enrolment.status = EnrolmentStatus.WITHDRAWN
+            enrolment.withdrawn_at = now
+            enrolment.withdrawn_reason = reason
+            enrolment.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
+            told = _tell(locked, enrolment, _waitlist_closed_words(locked), "group_waitlist_closed")
+            record_for(
+                actor,
+                Action.UPDATE,
+                patient=enrolment.patient,
+                obj=enrolment,
+                detail={"status": "withdrawn", "was": "waitlisted", "told": told},
+            )
+        if waiting:
+            record_for(actor, Action.UPDATE, obj=locked, detail={"waitlist_closed": len(waiting)})
+    return len(waiting)
 
 
 def _reschedule(

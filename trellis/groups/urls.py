@@ -27,6 +27,11 @@ urlpatterns = [
     ),
     path("groups/cohorts/<uuid:cohort_id>/edit/", views.cohort_edit, name="group_cohort_edit"),
     path(
+        "groups/cohorts/<uuid:cohort_id>/close-waitlist/",
+        views.cohort_close_waitlist,
+        name="group_cohort_close_waitlist",
+    ),
+    path(
         "groups/cohorts/<uuid:cohort_id>/cancel/",
         views.cohort_cancel,
         name="group_cohort_cancel",

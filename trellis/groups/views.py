@@ -324,6 +324,22 @@ def cohort_cancel(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
 
 @require_POST
 @login_required
+def cohort_close_waitlist(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
+    actor = require(request.actor, Perm.GROUP_ENROL)
+    cohort = selectors.cohort(actor, cohort_id)
+    try:
+        count = services.close_waitlist(actor, cohort)
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Waitlist closed: {count} place{'s' if count != 1 else ''} ended, each told."
+        )
+    return redirect(reverse("group_cohort", args=[cohort.id]) + "#waitlist")
+
+
+@require_POST
+@login_required
 def enrolment_withdraw(request: HttpRequest, enrolment_id: UUID) -> HttpResponse:
     actor = require(request.actor, Perm.GROUP_ENROL)
     enrolment = get_object_or_404(

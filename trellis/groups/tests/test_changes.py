@@ -328,3 +328,37 @@ class RetireProgramTests(GroupsTestCase):
         self.client.post(url, {"active": "1"})
         self.program.refresh_from_db()
         self.assertTrue(self.program.is_active)
+
+
+class WaitlistClosedTests(GroupsTestCase):
+    def test_after_the_cut_off_the_waitlist_shows_closed_and_closing_it_tells_each_patient(self):
+        start = self.clinic_a.today() - timedelta(days=7)
+        then = datetime.combine(start, time(8), self.clinic_a.tzinfo)
+        cohort = self.cohort(start, capacity=1, late=1, now=then)
+        member, waiting = self.patients(2)
+        waiting.email = "waiting@example.org"
+        waiting.save(update_fields=["email"])
+        services.enrol(self.actor(), cohort, member, now=then)
+        services.enrol(self.actor(), cohort, waiting, now=then)
+        self.sign_in(self.front_desk)
+        page = self.client.get(f"/groups/cohorts/{cohort.id}/")
+        self.assertContains(page, "Waitlist closed")
+        response = self.client.post(f"/groups/cohorts/{cohort.id}/close-waitlist/")
+        self.assertRedirects(response, f"/groups/cohorts/{cohort.id}/#waitlist")
+        place = Enrolment.objects.get(patient=waiting)
+        self.assertEqual(place.status, EnrolmentStatus.WITHDRAWN)
+        self.assertIn("Waitlist closed", place.withdrawn_reason)
+        self.assertEqual(Enrolment.objects.get(patient=member).status, EnrolmentStatus.ENROLLED)
+        told = OutboxMessage.objects.get(purpose="group_waitlist_closed")
+        self.assertEqual(told.patient, waiting)
+
+    def test_a_waitlist_still_open_is_not_closed(self):
+        cohort = self.cohort(capacity=1)
+        member, waiting = self.patients(2)
+        services.enrol(self.actor(), cohort, member)
+        services.enrol(self.actor(), cohort, waiting)
+        with self.assertRaises(Conflict):
+            services.close_waitlist(self.actor(), cohort)
+        self.assertEqual(Enrolment.objects.get(patient=waiting).status, EnrolmentStatus.WAITLISTED)
+        self.sign_in(self.front_desk)
+        self.assertNotContains(self.client.get(f"/groups/cohorts/{cohort.id}/"), "Waitlist closed")
