@@ -484,7 +484,9 @@ def to_come(cohort: Cohort, now: datetime | None = None) -> QuerySet[Meeting]:
 
 
 def _free_room(actor: Actor, meeting: Meeting, now: datetime) -> None:
-    """Give the session's room back to the appointment book (its hold removed)."""
+    """Give the session's room back to the appointment book (its hold removed). The
+    appointment book asks ``resource.change`` for it, which only the administrator has, as
+    ``group.program``: granting the one to another role needs the other too."""
     block = meeting.room_block
     if block is None:
         return

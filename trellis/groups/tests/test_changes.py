@@ -2,6 +2,9 @@
 
 from datetime import datetime, time, timedelta
 
+from django.test import SimpleTestCase
+
+from trellis.accounts.permissions import RULES, Perm
 from trellis.audit.models import AuditEvent
 from trellis.groups import services
 from trellis.groups.models import Cohort, Enrolment, EnrolmentStatus
@@ -12,6 +15,13 @@ from trellis.scheduling import services as booking
 from trellis.scheduling.kinds import AppointmentStatus, ResourceKind
 from trellis.scheduling.models import Appointment, BlockKind, ResourceBlock
 from trellis.scheduling.tests.base import add_resource
+
+
+class PlannersMayFreeRoomsTests(SimpleTestCase):
+    def test_whoever_plans_cohorts_may_also_give_a_room_back(self):
+        # Cancelling a cohort or moving its sessions removes its room holds through the
+        # appointment book, which asks resource.change.
+        self.assertLessEqual(RULES[Perm.GROUP_PROGRAM_CHANGE], RULES[Perm.RESOURCE_CHANGE])
 
 
 class CancelCohortTests(GroupsTestCase):
@@ -156,6 +166,20 @@ class EditCohortTests(PlannedTestCase):
         self.assertEqual(
             self.local_times(Appointment.objects.filter(patient__in=members)), {time(17)}
         )
+
+    def test_a_member_busy_at_the_new_time_refuses_the_move_naming_them(self):
+        cohort, members = self.planned()
+        second = cohort.meetings.get(number=2)
+        booking.book_appointment(
+            self.actor(),
+            patient=members[0],
+            kind="therapy",
+            start=second.start + timedelta(hours=2),
+        )
+        with self.assertRaises(Conflict) as error:
+            self.change(cohort, start_time=time(18, 30))
+        self.assertIn(f"Session 2: {members[0].full_name} already has", error.exception.message)
+        self.assertEqual(self.local_times(cohort.meetings.all()), {time(17)})
 
     def test_a_new_room_held_by_another_group_is_refused_naming_that_group(self):
         cohort, _ = self.planned()
