@@ -80,6 +80,25 @@ class CohortForm(Form):
         self.fields["facilitators"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
+class CohortEditForm(CohortForm):
+    """The planned cohort's weekly time, room, facilitators, late joining and listing (its
+    start date and capacity are set elsewhere: the start by moving the first session, the
+    capacity on the cohort's page)."""
+
+    def __init__(self, clinic, *args, **kwargs) -> None:
+        super().__init__(clinic, *args, **kwargs)
+        del self.fields["start_date"]
+        del self.fields["capacity"]
+        self.fields[
+            "start_time"
+        ].help_text = "The sessions still to come move to this time; sessions held never change"
+
+
+class MeetingMoveForm(Form):
+    day = forms.DateField(label="New date", widget=DATE)
+    start_time = forms.TimeField(label="At", widget=TIME)
+
+
 class EnrolForm(Form):
     mrn = forms.CharField(label="Patient's MRN", max_length=40)
 
@@ -97,6 +116,15 @@ class InterestEnrolForm(Form):
 
 class WithdrawForm(Form):
     reason = forms.CharField(max_length=300)
+
+
+class CancelCohortForm(Form):
+    reason = forms.CharField(
+        label="Why the cohort is cancelled",
+        max_length=280,
+        help_text="Kept on the cohort and on each member's place; the patients are told the "
+        "group is cancelled, not why",
+    )
 
 
 class CapacityForm(Form):

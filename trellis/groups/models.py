@@ -81,6 +81,8 @@ class Cohort(models.Model):
         default=True, help_text="Shown on the clinic's public page while it has not started"
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = staff_reference(optional=True)
+    cancelled_reason = models.CharField(max_length=300, blank=True)
     created_by = staff_reference()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

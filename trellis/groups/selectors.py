@@ -75,7 +75,7 @@ def cohorts(actor: Actor, *, past: bool = False) -> list[Cohort]:
 def cohort(actor: Actor, cohort_id) -> Cohort:
     require(actor, Perm.GROUP_READ)
     row = (
-        Cohort.objects.select_related("program", "room")
+        Cohort.objects.select_related("program", "room", "cancelled_by")
         .prefetch_related("facilitators")
         .filter(pk=cohort_id, clinic=actor.clinic)
         .first()

@@ -9,6 +9,7 @@ are applied one after the other and promote exactly two patients from the waitli
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -44,17 +45,21 @@ from trellis.groups.models import (
     NoteStatus,
 )
 from trellis.lib.errors import Conflict, InputError
+from trellis.messaging.models import Channel
+from trellis.messaging.services import enqueue_email, enqueue_sms
 from trellis.patients.models import Patient
 from trellis.patients.services import REQUESTS_PER_HOUR, TooManyRequests, normalise_phones
 from trellis.patients.services import sender_key as hashed_sender
 from trellis.safety.models import AlertKind
 from trellis.safety.services import raise_alert
-from trellis.scheduling import availability, reminders
+from trellis.scheduling import availability, reminders, resource_services
 from trellis.scheduling import services as booking
 from trellis.scheduling.kinds import AppointmentKind, AppointmentStatus, ResourceKind
 from trellis.scheduling.models import Appointment, BlockKind, Resource, ResourceBlock
 from trellis.therapy.models import RiskLevel
 from trellis.therapy.rules import RISK_TO_ALERT
+
+logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 3000
 REASON_LIMIT = 300
@@ -114,6 +119,24 @@ def create_program(
     return program
 
 
+def set_program_active(actor: Actor, program: GroupProgram, active: bool) -> GroupProgram:
+    """Retire a program (it takes no new cohorts and leaves the public page and the portal;
+    its cohorts already planned run on), or bring it back."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, program)
+    with transaction.atomic():
+        locked = GroupProgram.objects.select_for_update().get(pk=program.pk)
+        if locked.is_active == bool(active):
+            raise Conflict(
+                f"{locked.name} is {'in use' if locked.is_active else 'retired'} already.",
+                code="unchanged",
+            )
+        locked.is_active = bool(active)
+        locked.save(update_fields=["is_active"])
+        record_for(actor, Action.UPDATE, obj=locked, detail={"is_active": locked.is_active})
+    return locked
+
+
 def _facilitators(actor: Actor, users) -> list:
     users = list(users or [])
     if not users:
@@ -131,19 +154,38 @@ def _facilitators(actor: Actor, users) -> list:
     return users
 
 
-def _check_room_free(clinic: Clinic, room: Resource, start: datetime, end: datetime) -> None:
+def _check_room_free(
+    clinic: Clinic, room: Resource, start: datetime, end: datetime, field: str = "start_time"
+) -> None:
+    """Refuse a time the room cannot take, naming the day and what holds the room then."""
     local = availability.local(clinic, start)
     when = f"{local:%a %b} {local.day}, {local:%H:%M}"
     if not availability.is_open(room, start, end):
-        raise InputError("start_time", f"{room.name} is not open for all of the session on {when}")
+        raise InputError(field, f"{room.name} is not open for all of the session on {when}")
     block = availability.blocking(room, start, end)
     if block is not None:
-        raise booking.ResourceUnavailable(
-            f"{room.name} is out ({block.get_kind_display().lower()}) on {when}."
-        )
+        what = block.get_kind_display().lower()
+        if block.kind == BlockKind.GROUP and block.note:
+            what = f"held for {block.note}"
+        raise booking.ResourceUnavailable(f"{room.name} is out ({what}) on {when}.")
     taken = Appointment.objects.active().filter(resource=room).overlapping(start, end).first()
     if taken is not None:
-        raise booking.SlotTaken(f"room: {room.name} is booked on {when}.")
+        since = availability.local(clinic, taken.start)
+        until = availability.local(clinic, taken.end)
+        raise booking.SlotTaken(
+            f"room: {room.name} is booked on {when} ({taken.get_kind_display()} "
+            f"{since:%H:%M}–{until:%H:%M})."
+        )
+
+
+def _check_room(clinic: Clinic, room: Resource | None) -> Resource:
+    if room is None or room.clinic_id != clinic.pk:
+        raise InputError("room", "is not one of this clinic's rooms")
+    if room.kind != ResourceKind.ROOM:
+        raise InputError("room", "must be a room, not a chair or a device")
+    if not room.is_active:
+        raise InputError("room", f"{room.name} is not in use")
+    return room
 
 
 def create_cohort(
@@ -170,16 +212,17 @@ def create_cohort(
         raise InputError("start_date", "must be today or later at the clinic")
     if not isinstance(start_time, time):
         raise InputError("start_time", "must be a time of day")
-    if room is None or room.clinic_id != clinic.pk:
-        raise InputError("room", "is not one of this clinic's rooms")
-    if room.kind != ResourceKind.ROOM:
-        raise InputError("room", "must be a room, not a chair or a device")
-    if not room.is_active:
-        raise InputError("room", f"{room.name} is not in use")
+    _check_room(clinic, room)
     capacity = rules.check_capacity(capacity)
     late_join_until = rules.check_late_join(late_join_until, program.sessions)
     users = _facilitators(actor, facilitators)
     with transaction.atomic():
+        # Read under a lock: a program retired at this moment takes no new cohort.
+        in_use = GroupProgram.objects.select_for_update().filter(pk=program.pk)
+        if not in_use.values_list("is_active", flat=True).get():
+            raise InputError(
+                "program", f"{program.name} is retired: bring it back to plan a cohort"
+            )
         Resource.objects.select_for_update().filter(pk=room.pk).get()
         cohort = Cohort.objects.create(
             clinic=clinic,
@@ -418,6 +461,394 @@ def set_capacity(actor: Actor, cohort: Cohort, capacity: int) -> list[Enrolment]
         locked.save(update_fields=["capacity"])
         record_for(actor, Action.UPDATE, obj=locked, detail={"capacity": capacity})
         return _promote(actor, locked, now)
+
+
+# --- changing a planned cohort ------------------------------------------------------------------
+
+
+class Cancelled:
+    """What cancelling a cohort did: the counts its page reports."""
+
+    def __init__(self, cohort: Cohort, sessions: int, members: int, waitlisted: int) -> None:
+        self.cohort = cohort
+        self.sessions = sessions
+        self.members = members
+        self.waitlisted = waitlisted
+
+
+def to_come(cohort: Cohort, now: datetime | None = None) -> QuerySet[Meeting]:
+    """The cohort's sessions that may still change: not begun, no attendance, no note."""
+    return cohort.meetings.filter(
+        start__gt=now or timezone.now(), attendance_taken_at__isnull=True, note__isnull=True
+    ).order_by("number")
+
+
+def _free_room(actor: Actor, meeting: Meeting, now: datetime) -> None:
+    """Give the session's room back to the appointment book (its hold removed). The
+    appointment book asks ``resource.change`` for it, which only the administrator has, as
+    ``group.program``: granting the one to another role needs the other too."""
+    block = meeting.room_block
+    if block is None:
+        return
+    resource_services.remove_block(actor, block, now=now)
+    meeting.room_block = None
+
+
+def _patient_words(cohort: Cohort, lead: str, subject: str) -> reminders.Words:
+    """A message about the cohort to one of its patients. It says when the group was to meet,
+    never what it is for (no diagnosis in a text or an e-mail)."""
+    clinic = cohort.clinic
+    tail = f"To talk about what comes next, call {clinic.phone}." if clinic.phone else ""
+    sms = " ".join(part for part in (f"{clinic.name}: {lead}", tail) if part)
+    lines = ["Hello,", "", f"This is {clinic.name}: {lead}"]
+    lines += ["", tail] if tail else []
+    lines += ["", clinic.name]
+    return reminders.Words(
+        sms=sms, subject=f"{subject} · {clinic.name}"[:200], email="\n".join(lines) + "\n"
+    )
+
+
+def _meets(cohort: Cohort) -> str:
+    starts = f"{cohort.start_date:%b} {cohort.start_date.day}"
+    return f"meeting {cohort.start_date:%A}s at {cohort.start_time:%-I:%M %p} from {starts}"
+
+
+def _cancel_words(cohort: Cohort, waitlisted: bool) -> reminders.Words:
+    which = "the group you were on the waitlist for" if waitlisted else "your group"
+    lead = f"{which}, {_meets(cohort)}, is cancelled."
+    if not waitlisted:
+        lead += " Its sessions still to come are cancelled."
+    return _patient_words(cohort, lead, "Group cancelled")
+
+
+def _waitlist_closed_words(cohort: Cohort) -> reminders.Words:
+    lead = (
+        f"the group you were on the waitlist for, {_meets(cohort)}, can no longer be joined "
+        "now that it is under way, so your place on its waitlist has ended."
+    )
+    return _patient_words(cohort, lead, "Group waitlist closed")
+
+
+def _tell(cohort: Cohort, enrolment: Enrolment, words: reminders.Words, purpose: str) -> list[str]:
+    """Queue ``words`` to the patient the way they are reached, in the caller's transaction;
+    the channels used (none when nothing usable is on file)."""
+    patient, clinic = enrolment.patient, cohort.clinic
+    used = []
+    for channel in reminders.channels(patient, clinic):
+        try:
+            if channel == Channel.SMS:
+                enqueue_sms(
+                    recipient=patient.phone,
+                    body=words.sms,
+                    purpose=purpose,
+                    clinic=clinic,
+                    patient=patient,
+                )
+            else:
+                enqueue_email(
+                    recipient=patient.email,
+                    subject=words.subject,
+                    body=words.email,
+                    purpose=purpose,
+                    clinic=clinic,
+                    patient=patient,
+                )
+        except InputError as error:
+            logger.warning("No %s %s for %s: %s", channel, purpose, patient.mrn, error)
+            continue
+        used.append(channel)
+    return used
+
+
+def cancel_cohort(
+    actor: Actor, cohort: Cohort, reason: str, *, now: datetime | None = None
+) -> Cancelled:
+    """Cancel the cohort: its sessions still to come are cancelled and their room given back,
+    its members' appointments then cancelled, each place (and waitlist place) ended as
+    *Cohort cancelled*, and each of those patients told. Sessions held stay as they are."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, cohort)
+    reason = _text("reason", reason, REASON_LIMIT - len("Cohort cancelled: "), required=True)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if locked.cancelled_at is not None:
+            raise Conflict("The cohort was cancelled already.", code="cancelled")
+        places = list(
+            locked.enrolments.filter(status__in=OPEN_ENROLMENT)
+            .select_related("patient")
+            .order_by("joined_at", "pk")
+        )
+        enrolled = 0
+        for enrolment in places:
+            was = enrolment.status
+            enrolled += was == EnrolmentStatus.ENROLLED
+            enrolment.status = EnrolmentStatus.WITHDRAWN
+            enrolment.withdrawn_at = now
+            enrolment.withdrawn_reason = f"Cohort cancelled: {reason}"
+            enrolment.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
+            cancelled = _unbook(actor, enrolment, "The group was cancelled", now)
+            words = _cancel_words(locked, was == EnrolmentStatus.WAITLISTED)
+            told = _tell(locked, enrolment, words, "group_cancelled")
+            record_for(
+                actor,
+                Action.UPDATE,
+                patient=enrolment.patient,
+                obj=enrolment,
+                detail={
+                    "status": "withdrawn",
+                    "was": was,
+                    "cohort_cancelled": True,
+                    "cancelled_appointments": cancelled,
+                    "told": told,
+                },
+            )
+        sessions = 0
+        for meeting in locked.meetings.filter(start__gt=now).select_related("room_block"):
+            _free_room(actor, meeting, now)
+            sessions += 1
+        locked.cancelled_at = now
+        locked.cancelled_by = actor.user
+        locked.cancelled_reason = reason
+        locked.save(update_fields=["cancelled_at", "cancelled_by", "cancelled_reason"])
+        waitlisted = len(places) - enrolled
+        record_for(
+            actor,
+            Action.UPDATE,
+            obj=locked,
+            detail={
+                "status": "cancelled",
+                "sessions_cancelled": sessions,
+                "members": enrolled,
+                "waitlisted": waitlisted,
+            },
+        )
+    return Cancelled(locked, sessions, enrolled, waitlisted)
+
+
+def close_waitlist(actor: Actor, cohort: Cohort, *, now: datetime | None = None) -> int:
+    """End the waitlist places of a cohort that can no longer be joined (late joining closed),
+    each patient told; how many. Refused while joining is still open."""
+    require(actor, Perm.GROUP_ENROL)
+    _same_clinic(actor, cohort)
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if locked.cancelled_at is None and rules.joining_open(
+            locked.late_join_until, begun(locked, now)
+        ):
+            raise Conflict(
+                f"Joining is open until session {locked.late_join_until} begins: the waitlist "
+                "may still move up.",
+                code="open",
+            )
+        waiting = list(
+            locked.enrolments.filter(status=EnrolmentStatus.WAITLISTED).select_related("patient")
+        )
+        reason = f"Waitlist closed: joining ended when session {locked.late_join_until} began"
+        for enrolment in waiting:
+            enrolment.status = EnrolmentStatus.WITHDRAWN
+            enrolment.withdrawn_at = now
+            enrolment.withdrawn_reason = reason
+            enrolment.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
+            told = _tell(locked, enrolment, _waitlist_closed_words(locked), "group_waitlist_closed")
+            record_for(
+                actor,
+                Action.UPDATE,
+                patient=enrolment.patient,
+                obj=enrolment,
+                detail={"status": "withdrawn", "was": "waitlisted", "told": told},
+            )
+        if waiting:
+            record_for(actor, Action.UPDATE, obj=locked, detail={"waitlist_closed": len(waiting)})
+    return len(waiting)
+
+
+def _reschedule(
+    actor: Actor,
+    cohort: Cohort,
+    moves: list[tuple[Meeting, datetime]],
+    room: Resource,
+    now: datetime,
+    field: str,
+) -> int:
+    """Move each session of ``moves`` to its new start in ``room``: the room's hold moves with
+    it and each member's appointment is moved (and the patient told) through the appointment
+    book. A clash refuses it all: the caller's transaction keeps nothing of it."""
+    clinic = cohort.clinic
+    minutes = cohort.program.minutes
+    rooms = {room.pk} | {m.room_block.resource_id for m, _ in moves if m.room_block_id}
+    list(Resource.objects.select_for_update().filter(pk__in=rooms).values_list("pk", flat=True))
+    # The old holds go first: a session moved by less than its length would clash with itself.
+    for meeting, _ in moves:
+        _free_room(actor, meeting, now)
+    for meeting, start in moves:
+        end = start + timedelta(minutes=minutes)
+        if start <= now:
+            raise InputError(field, f"session {meeting.number} would be in the past")
+        try:
+            _check_room_free(clinic, room, start, end, field)
+        except Conflict as error:
+            raise Conflict(
+                f"Session {meeting.number}: {error.message.removeprefix('room: ')}",
+                code=error.code,
+            ) from error
+        before = meeting.start
+        meeting.room_block = ResourceBlock.objects.create(
+            clinic=clinic,
+            resource=room,
+            start=start,
+            end=end,
+            kind=BlockKind.GROUP,
+            note=f"{cohort.program.name[:150]}, session {meeting.number}",
+            created_by=actor.user,
+        )
+        meeting.start, meeting.end = start, end
+        meeting.day = availability.clinic_day(clinic, start)
+        meeting.save(update_fields=["start", "end", "day", "room_block"])
+        rows = MeetingBooking.objects.filter(
+            meeting=meeting,
+            appointment__status__in=[AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED],
+        ).select_related("appointment", "enrolment__patient")
+        for row in rows:
+            try:
+                booking.move_appointment(actor, row.appointment, start=start, now=now)
+            except booking.PatientBusy as error:
+                raise Conflict(
+                    f"Session {meeting.number}: {row.enrolment.patient.full_name} "
+                    f"{error.message.removeprefix('patient: ')} Move that appointment first.",
+                    code=error.code,
+                ) from error
+        record_for(
+            actor,
+            Action.UPDATE,
+            obj=meeting,
+            detail={
+                "moved_from": before.isoformat(),
+                "start": start.isoformat(),
+                "room": str(room.pk),
+            },
+        )
+    return len(moves)
+
+
+def update_cohort(
+    actor: Actor,
+    cohort: Cohort,
+    *,
+    start_time: time,
+    room: Resource,
+    facilitators,
+    late_join_until: int,
+    listed: bool,
+    now: datetime | None = None,
+) -> list[str]:
+    """Change a planned cohort: its weekly time, room, facilitators, late joining and public
+    listing. The sessions still to come (``to_come``) move with a new time or room, with their
+    room holds and their members' appointments, all or nothing; sessions begun or documented
+    never change. Returns the names of the fields changed."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, cohort)
+    clinic = actor.clinic
+    now = now or timezone.now()
+    if not isinstance(start_time, time):
+        raise InputError("start_time", "must be a time of day")
+    _check_room(clinic, room)
+    users = _facilitators(actor, facilitators)
+    with transaction.atomic():
+        locked = _lock(cohort)
+        if locked.cancelled_at is not None:
+            raise Conflict("The cohort was cancelled: it no longer changes.", code="cancelled")
+        late_join_until = rules.check_late_join(late_join_until, locked.program.sessions)
+        changed = []
+        moved = 0
+        if start_time != locked.start_time or room.pk != locked.room_id:
+            moves = [
+                (m, datetime.combine(m.day, start_time, clinic.tzinfo))
+                for m in to_come(locked, now).select_related("room_block")
+            ]
+            field = "start_time" if start_time != locked.start_time else "room"
+            moved = _reschedule(actor, locked, moves, room, now, field)
+        values = {
+            "start_time": start_time,
+            "room_id": room.pk,
+            "late_join_until": late_join_until,
+            "listed": bool(listed),
+        }
+        for name, value in values.items():
+            if getattr(locked, name) != value:
+                setattr(locked, name, value)
+                changed.append(name.removesuffix("_id"))
+        if changed:
+            locked.save(update_fields=changed)
+        if {u.pk for u in users} != set(locked.facilitators.values_list("pk", flat=True)):
+            locked.facilitators.set(users)
+            changed.append("facilitators")
+        if changed:
+            record_for(
+                actor,
+                Action.UPDATE,
+                obj=locked,
+                detail={"changed": changed, "sessions_moved": moved},
+            )
+    return changed
+
+
+def move_meeting(
+    actor: Actor, meeting: Meeting, *, day: date, start_time: time, now: datetime | None = None
+) -> Meeting:
+    """Move one session still to come (a holiday, say) to ``day`` at ``start_time``, between
+    the sessions before and after it; its room hold and members' appointments move with it,
+    refused as a whole when the room or a member is taken then. Moving the first session moves
+    the cohort's start date."""
+    require(actor, Perm.GROUP_PROGRAM_CHANGE)
+    _same_clinic(actor, meeting)
+    now = now or timezone.now()
+    if not isinstance(day, date):
+        raise InputError("day", "must be a date")
+    if not isinstance(start_time, time):
+        raise InputError("start_time", "must be a time of day")
+    with transaction.atomic():
+        cohort = _lock(meeting.cohort)
+        if cohort.cancelled_at is not None:
+            raise Conflict(
+                "The cohort was cancelled: its sessions no longer move.", code="cancelled"
+            )
+        locked = to_come(cohort, now).select_related("room_block").filter(pk=meeting.pk).first()
+        if locked is None:
+            raise Conflict(
+                f"Session {meeting.number} has begun or been documented: it no longer moves.",
+                code="held",
+            )
+        clinic = cohort.clinic
+        start = datetime.combine(day, start_time, clinic.tzinfo)
+        if start <= now:
+            raise InputError("day", "must be later than now")
+        end = start + timedelta(minutes=cohort.program.minutes)
+        around = {
+            m.number: m
+            for m in cohort.meetings.filter(number__in=[locked.number - 1, locked.number + 1])
+        }
+        before, after = around.get(locked.number - 1), around.get(locked.number + 1)
+        if before is not None and start < before.end:
+            raise InputError(
+                "day", f"must be after session {before.number} ({_words(clinic, before.start)})"
+            )
+        if after is not None and end > after.start:
+            raise InputError(
+                "day", f"must be before session {after.number} ({_words(clinic, after.start)})"
+            )
+        _reschedule(actor, cohort, [(locked, start)], cohort.room, now, "day")
+        if locked.number == 1 and cohort.start_date != locked.day:
+            cohort.start_date = locked.day
+            cohort.save(update_fields=["start_date"])
+            record_for(actor, Action.UPDATE, obj=cohort, detail={"changed": ["start_date"]})
+    return locked
+
+
+def _words(clinic: Clinic, moment: datetime) -> str:
+    local = availability.local(clinic, moment)
+    return f"{local:%a %b} {local.day}, {local:%H:%M}"
 
 
 # --- attendance and the group note ---------------------------------------------------------------

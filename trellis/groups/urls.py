@@ -9,6 +9,11 @@ urlpatterns = [
     path("groups/", views.group_list, name="group_list"),
     path("groups/programs/new/", views.program_new, name="group_program_new"),
     path(
+        "groups/programs/<uuid:program_id>/active/",
+        views.program_active,
+        name="group_program_active",
+    ),
+    path(
         "groups/programs/<uuid:program_id>/cohorts/new/",
         views.cohort_new,
         name="group_cohort_new",
@@ -19,6 +24,17 @@ urlpatterns = [
         "groups/cohorts/<uuid:cohort_id>/capacity/",
         views.cohort_capacity,
         name="group_cohort_capacity",
+    ),
+    path("groups/cohorts/<uuid:cohort_id>/edit/", views.cohort_edit, name="group_cohort_edit"),
+    path(
+        "groups/cohorts/<uuid:cohort_id>/close-waitlist/",
+        views.cohort_close_waitlist,
+        name="group_cohort_close_waitlist",
+    ),
+    path(
+        "groups/cohorts/<uuid:cohort_id>/cancel/",
+        views.cohort_cancel,
+        name="group_cohort_cancel",
     ),
     path(
         "groups/enrolments/<uuid:enrolment_id>/withdraw/",
@@ -31,6 +47,7 @@ urlpatterns = [
         views.meeting_attendance,
         name="group_meeting_attendance",
     ),
+    path("groups/sessions/<uuid:meeting_id>/move/", views.meeting_move, name="group_meeting_move"),
     path("groups/sessions/<uuid:meeting_id>/note/", views.meeting_note, name="group_meeting_note"),
     path(
         "groups/sessions/<uuid:meeting_id>/addendum/",

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trellis.accounts.access import require
@@ -25,11 +26,14 @@ from trellis.accounts.permissions import Perm
 from trellis.groups import rules, selectors, services
 from trellis.groups.forms import (
     AddendumForm,
+    CancelCohortForm,
     CapacityForm,
+    CohortEditForm,
     CohortForm,
     EnrolForm,
     InterestEnrolForm,
     InterestForm,
+    MeetingMoveForm,
     ProgramForm,
     WithdrawForm,
 )
@@ -103,6 +107,28 @@ def program_new(request: HttpRequest) -> HttpResponse:
     return render(request, "groups/program_form.html", {"form": form}, status=_status(form))
 
 
+@require_POST
+@login_required
+def program_active(request: HttpRequest, program_id: UUID) -> HttpResponse:
+    """Retire a program, or bring it back (``active`` 1)."""
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    program = get_object_or_404(GroupProgram, pk=program_id, clinic=actor.clinic)
+    try:
+        program = services.set_program_active(actor, program, request.POST.get("active") == "1")
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        if program.is_active:
+            messages.success(request, f"{program.name} is back: new cohorts may be planned.")
+        else:
+            messages.success(
+                request,
+                f"{program.name} retired: no new cohorts, and it is no longer listed publicly. "
+                "Its cohorts already planned run on.",
+            )
+    return redirect(reverse("group_list") + "#programs")
+
+
 def _status(form) -> int:
     return 422 if form.is_bound and form.errors else 200
 
@@ -111,6 +137,9 @@ def _status(form) -> int:
 def cohort_new(request: HttpRequest, program_id: UUID) -> HttpResponse:
     actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
     program = get_object_or_404(GroupProgram, pk=program_id, clinic=actor.clinic)
+    if not program.is_active:
+        messages.error(request, f"{program.name} is retired: bring it back to plan a cohort.")
+        return redirect("group_list")
     form = CohortForm(actor.clinic, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -152,6 +181,7 @@ def _cohort_page(request, cohort, enrol_form, status: int = 200) -> HttpResponse
             "can_manage": actor.can(Perm.GROUP_PROGRAM_CHANGE),
             "can_document": actor.can(Perm.GROUP_DOCUMENT) and actor.can(Perm.SESSION_READ),
             "today": actor.clinic.today(),
+            "now": timezone.now(),
         },
         status=status,
     )
@@ -199,6 +229,113 @@ def cohort_capacity(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
                 + (f" {len(promoted)} moved up from the waitlist." if promoted else ""),
             )
     return redirect("group_cohort", cohort.id)
+
+
+@login_required
+def cohort_edit(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    cohort = selectors.cohort(actor, cohort_id)
+    if cohort.cancelled_at is not None:
+        messages.error(request, "The cohort was cancelled: it no longer changes.")
+        return redirect("group_cohort", cohort.id)
+    initial = {
+        "start_time": cohort.start_time,
+        "room": cohort.room_id,
+        "facilitators": [f.pk for f in cohort.facilitators.all()],
+        "late_join_until": cohort.late_join_until,
+        "listed": cohort.listed,
+    }
+    form = CohortEditForm(actor.clinic, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.update_cohort(actor, cohort, **form.cleaned_data)
+        except InputError as error:
+            _error(form, error)
+        except Conflict as error:
+            form.add_error(None, error.message + " Nothing was changed.")
+        else:
+            if changed:
+                messages.success(
+                    request,
+                    "Cohort changed: "
+                    + ", ".join(CHANGE_WORDS.get(name, name) for name in changed)
+                    + ".",
+                )
+            else:
+                messages.info(request, "Nothing changed.")
+            return redirect("group_cohort", cohort.id)
+    return render(
+        request,
+        "groups/cohort_form.html",
+        {"form": form, "program": cohort.program, "cohort": cohort},
+        status=_status(form),
+    )
+
+
+CHANGE_WORDS = {
+    "start_time": "the weekly time (sessions to come moved)",
+    "room": "the room (sessions to come moved)",
+    "facilitators": "the facilitators",
+    "late_join_until": "late joining",
+    "listed": "the public listing",
+}
+
+
+@login_required
+def cohort_cancel(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
+    """The confirm step, naming what the cancellation affects, then the cancellation."""
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    cohort = selectors.cohort(actor, cohort_id)
+    if cohort.cancelled_at is not None:
+        messages.info(request, "The cohort was cancelled already.")
+        return redirect("group_cohort", cohort.id)
+    form = CancelCohortForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = services.cancel_cohort(actor, cohort, form.cleaned_data["reason"])
+        except InputError as error:
+            _error(form, error)
+        except Conflict as error:
+            messages.error(request, error.message)
+            return redirect("group_cohort", cohort.id)
+        else:
+            messages.success(
+                request,
+                f"Cohort cancelled: {done.sessions} session{'s' if done.sessions != 1 else ''} "
+                f"cancelled and the room freed; {done.members} member"
+                f"{'s' if done.members != 1 else ''} and {done.waitlisted} on the waitlist "
+                "told.",
+            )
+            return redirect("group_cohort", cohort.id)
+    enrolled, waiting = services.members_count([cohort]).get(cohort.pk, (0, 0))
+    return render(
+        request,
+        "groups/cohort_cancel.html",
+        {
+            "cohort": cohort,
+            "form": form,
+            "enrolled": enrolled,
+            "waiting": waiting,
+            "sessions": cohort.meetings.filter(start__gt=timezone.now()).count(),
+        },
+        status=_status(form),
+    )
+
+
+@require_POST
+@login_required
+def cohort_close_waitlist(request: HttpRequest, cohort_id: UUID) -> HttpResponse:
+    actor = require(request.actor, Perm.GROUP_ENROL)
+    cohort = selectors.cohort(actor, cohort_id)
+    try:
+        count = services.close_waitlist(actor, cohort)
+    except Conflict as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, f"Waitlist closed: {count} place{'s' if count != 1 else ''} ended, each told."
+        )
+    return redirect(reverse("group_cohort", args=[cohort.id]) + "#waitlist")
 
 
 @require_POST
@@ -358,6 +495,38 @@ def note_addendum(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
         else:
             messages.success(request, "Addendum added.")
     return redirect(reverse("group_meeting", args=[meeting.id]) + "#addenda")
+
+
+@login_required
+def meeting_move(request: HttpRequest, meeting_id: UUID) -> HttpResponse:
+    """Move one session still to come (a holiday) to another day or time."""
+    actor = require(request.actor, Perm.GROUP_PROGRAM_CHANGE)
+    meeting = selectors.meeting(actor, meeting_id)
+    local = timezone.localtime(meeting.start, actor.clinic.tzinfo)
+    form = MeetingMoveForm(
+        request.POST or None, initial={"day": meeting.day, "start_time": local.time()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = services.move_meeting(actor, meeting, **form.cleaned_data)
+        except InputError as error:
+            _error(form, error)
+        except Conflict as error:
+            form.add_error(None, error.message + " Nothing was changed.")
+        else:
+            start = timezone.localtime(moved.start, actor.clinic.tzinfo)
+            messages.success(
+                request,
+                f"Session {moved.number} moved to {start:%a %b} {start.day}, {start:%H:%M}; "
+                "its members are told the new time.",
+            )
+            return redirect(reverse("group_cohort", args=[meeting.cohort_id]) + "#sessions")
+    return render(
+        request,
+        "groups/meeting_move.html",
+        {"meeting": meeting, "cohort": meeting.cohort, "form": form},
+        status=_status(form),
+    )
 
 
 @login_required
