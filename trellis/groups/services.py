@@ -323,14 +323,22 @@ def _book(actor: Actor, enrolment: Enrolment, now: datetime) -> list[int]:
     return skipped
 
 
-def _unbook(actor: Actor, enrolment: Enrolment, reason: str, now: datetime) -> int:
-    """Cancel the member's group appointments still to come."""
+def _unbook(
+    actor: Actor, enrolment: Enrolment, reason: str, now: datetime, *, tell: bool = True
+) -> int:
+    """Cancel the member's group appointments still to come (``tell=False``: without a message
+    for each; the caller tells the patient once)."""
     count = 0
     rows = MeetingBooking.objects.filter(enrolment=enrolment, meeting__start__gt=now)
     for row in rows.select_related("appointment"):
         if row.appointment.is_active and row.appointment.status != AppointmentStatus.COMPLETED:
             booking.set_status(
-                actor, row.appointment, AppointmentStatus.CANCELLED, reason[:200], now=now
+                actor,
+                row.appointment,
+                AppointmentStatus.CANCELLED,
+                reason[:200],
+                now=now,
+                tell_patient=tell,
             )
             count += 1
     return count
@@ -587,7 +595,7 @@ def cancel_cohort(
             enrolment.withdrawn_at = now
             enrolment.withdrawn_reason = f"Cohort cancelled: {reason}"
             enrolment.save(update_fields=["status", "withdrawn_at", "withdrawn_reason"])
-            cancelled = _unbook(actor, enrolment, "The group was cancelled", now)
+            cancelled = _unbook(actor, enrolment, "The group was cancelled", now, tell=False)
             words = _cancel_words(locked, was == EnrolmentStatus.WAITLISTED)
             told = _tell(locked, enrolment, words, "group_cancelled")
             record_for(

@@ -222,11 +222,15 @@ def _check_free_after_race(appointment: Appointment, clinic) -> None:
     )
 
 
-def _changed(actor: Actor, appointment: Appointment, action: Action, detail: dict) -> None:
+def _changed(
+    actor: Actor, appointment: Appointment, action: Action, detail: dict, *, tell: bool = True
+) -> None:
     """What every change of an appointment does in its transaction: the audit event. Reminders,
-    confirmations and cancellation messages are queued here too, so they commit with it."""
+    confirmations and cancellation messages are queued here too, so they commit with it;
+    ``tell=False`` when the caller sends the patient a message of its own for the change."""
     record_for(actor, action, patient=appointment.patient, obj=appointment, detail=detail)
-    reminders.appointment_changed(appointment, action, detail)
+    if tell:
+        reminders.appointment_changed(appointment, action, detail)
 
 
 def _staff_at(clinic, staff) -> None:
@@ -455,12 +459,15 @@ def set_status(
     reason: str = "",
     *,
     now: datetime | None = None,
+    tell_patient: bool = True,
 ) -> Appointment:
     """Move an appointment along ``booked → confirmed → checked_in → completed``, or close it:
     ``cancelled`` (``reason`` required) or ``no_show``, from booked, confirmed or checked in.
 
     A cancelled appointment's session is planned again (to be booked anew); a no-show marks its
-    session a no-show (``treatments.sessions.mark_no_show``)."""
+    session a no-show (``treatments.sessions.mark_no_show``). ``tell_patient=False``: no message
+    for the change, when the caller tells the patient itself (a cancelled group tells each
+    member once, not once per session)."""
     _require_for_kind(actor, appointment.kind)
     reason = (reason or "").strip()
     if len(reason) > STATUS_REASON_MAX:
@@ -501,6 +508,7 @@ def set_status(
         locked,
         Action.UPDATE,
         {"status": status, "from": before, **({"reason": reason} if reason else {})},
+        tell=tell_patient,
     )
     _refresh(appointment, locked)
     return locked

@@ -52,6 +52,17 @@ class CancelCohortTests(GroupsTestCase):
         self.assertTrue(all(e.withdrawn_reason.startswith("Cohort cancelled") for e in places))
         told = OutboxMessage.objects.filter(purpose="group_cancelled")
         self.assertEqual(set(told.values_list("patient", flat=True)), {p.pk for p in members})
+        # One message each: the eight sessions' appointments are cancelled without a message
+        # of their own.
+        self.assertEqual(told.count(), 3)
+        enrolled = [p.pk for p in members if Appointment.objects.filter(patient=p).exists()]
+        self.assertTrue(enrolled)
+        self.assertEqual(
+            OutboxMessage.objects.filter(patient__in=enrolled, body__icontains="cancel")
+            .exclude(purpose__startswith="group_")
+            .count(),
+            0,
+        )
         self.assertTrue(
             AuditEvent.objects.filter(object_id=str(cohort.pk), detail__status="cancelled").exists()
         )
