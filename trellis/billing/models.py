@@ -235,6 +235,14 @@ class Charge(AppendOnlyModel):
             return ""
         return ndc_rules.supplemental_line(self.ndc, ndc_rules.MILLIGRAM, self.ndc_quantity)
 
+    @property
+    def ndc_mg_text(self) -> str:
+        """The milligrams drawn, as written on the line: ``39.5 mg``, never ``39.500 mg``."""
+        if self.ndc_quantity is None:
+            return ""
+        text = f"{self.ndc_quantity:,f}"
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + " mg"
+
 
 # --- Payments -----------------------------------------------------------------------------------
 

@@ -56,3 +56,19 @@ def test_what_cannot_be_converted_is_refused_with_the_reason(printed, says):
 )
 def test_the_shaded_line_is_qualifier_ndc_unit_and_quantity(quantity, line):
     assert ndc.supplemental_line("00409205310", ndc.MILLIGRAM, quantity) == line
+
+
+@pytest.mark.parametrize(
+    ("stored", "text"),
+    [
+        (Decimal("39.500"), "39.5 mg"),
+        (Decimal("40.000"), "40 mg"),
+        (Decimal("40"), "40 mg"),
+        (Decimal("1250.250"), "1,250.25 mg"),
+        (None, ""),
+    ],
+)
+def test_the_milligrams_drawn_read_without_trailing_zeros(stored, text):
+    from trellis.billing.models import Charge
+
+    assert Charge(ndc_quantity=stored).ndc_mg_text == text
