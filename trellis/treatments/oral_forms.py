@@ -121,7 +121,14 @@ class FillForm(Form):
 
 
 class CancelForm(Form):
-    reason = forms.CharField(label="Why it is cancelled", max_length=2000)
+    reason = forms.CharField(
+        label="Why it is cancelled",
+        max_length=2000,
+        error_messages={
+            "required": "Why it is cancelled: say why, for the record (e.g. side effects, the "
+            "patient stopped, a dosing error)"
+        },
+    )
 
 
 class BladderCheckForm(Form):

@@ -163,6 +163,7 @@ class CancellingTests(HomeCheckInTestCase):
         self.sign_in(self.prescriber)
         response = self.client.post(self.url(rx), {"reason": " "})
         self.assertContains(response, "Not cancelled", status_code=422)
+        self.assertContains(response, "Why it is cancelled: say why", status_code=422)
         rx.refresh_from_db()
         self.assertIsNone(rx.cancelled_at)
         with self.assertRaises(InputError) as raised:
