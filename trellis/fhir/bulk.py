@@ -53,7 +53,7 @@ from trellis.safety.models import AlertStatus, SafetyAlert
 from trellis.treatments.models import Course, CourseStatus, Session, VitalSign
 
 # Source rows read (and one file written) at a time.
-CHUNK = 1_000
+CHUNK = 2_000
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 RETRY_AFTER_SECONDS = 5
 
@@ -90,6 +90,21 @@ def register(exportable: Exportable) -> None:
 def type_perms(kind: str) -> list[Perm]:
     """What reading every resource of the type takes (as its search: each source's)."""
     return list(dict.fromkeys(part.perm for part in EXPORTABLE[kind]))
+
+
+# What a session's Encounter reads (``resources.encounter``), and no other column.
+ENCOUNTER_FIELDS = (
+    "id",
+    "patient_id",
+    "course_id",
+    "number",
+    "status",
+    "planned_date",
+    "started_at",
+    "ended_at",
+    "signed_at",
+    "course__protocol__name",
+)
 
 
 def _session_since(moment: datetime) -> Q:
@@ -177,7 +192,11 @@ register(
     Exportable(
         "Encounter",
         Perm.SESSION_READ,
-        lambda clinic: Session.objects.filter(clinic=clinic).select_related("course__protocol"),
+        lambda clinic: (
+            Session.objects.filter(clinic=clinic)
+            .select_related("course__protocol")
+            .only(*ENCOUNTER_FIELDS)
+        ),
         lambda row: [resources.encounter(row)],
         _session_since,
     )

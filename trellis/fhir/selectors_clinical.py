@@ -101,6 +101,41 @@ def vital_observations(actor, params: Params, start: int, count: int) -> tuple[i
 # Procedure (TMS sessions that began) -----------------------------------------------------------
 
 
+# What a Procedure reads (``resources_clinical.procedure``, ``tms_parameters``): a bulk export
+# builds tens of thousands, and the rest of these rows' columns would only be converted.
+_PROCEDURE_FIELDS = (
+    "id",
+    "clinic_id",
+    "patient_id",
+    "course_id",
+    "number",
+    "status",
+    "planned_date",
+    "started_at",
+    "ended_at",
+    "signed_at",
+    "course__protocol__name",
+    "course__protocol__defaults",
+    "tms__session_id",
+    "tms__device",
+    "tms__coil",
+    "tms__intensity_pct_mt",
+    "tms__intensity_pct_output",
+    "tms__pulses_delivered",
+    "tms__pulses_planned",
+    "tms__target_method",
+    "tms__seizure",
+    "tms__motor_threshold__percent_output",
+    "tms__motor_threshold__method",
+    "tms__motor_threshold__measured_on",
+    *(
+        f"{who}__{field}"
+        for who in ("signed_by", "documented_by")
+        for field in ("first_name", "last_name", "username")
+    ),
+)
+
+
 def _tms_sessions() -> QuerySet:
     # A delivered session earlier in the course: this one is not the first (90867) [R50].
     earlier = Session.objects.filter(
@@ -113,6 +148,7 @@ def _tms_sessions() -> QuerySet:
             status__in=list(clinical.PROCEDURE_STATUS),
         )
         .select_related("course__protocol", "tms__motor_threshold", "signed_by", "documented_by")
+        .only(*_PROCEDURE_FIELDS)
         .annotate(after_first=Exists(earlier))
     )
 

@@ -491,6 +491,14 @@ class ChunkQueryTests(ClinicalBulkTestCase):
         self.assertEqual(made, 10)
         self.assertEqual(one, ten)
 
+    def test_encounters_one_and_ten_rows_a_chunk_cost_the_same_queries(self):
+        self.assertGreaterEqual(self.tms_course.sessions.count(), 10)
+        one, made = self.queries_of_first_chunk("Encounter", 1)
+        self.assertEqual(made, 1)
+        ten, made = self.queries_of_first_chunk("Encounter", 10)
+        self.assertEqual(made, 10)
+        self.assertEqual(one, ten)
+
     def test_care_plans_one_and_three_rows_a_chunk_cost_the_same_queries(self):
         one, made = self.queries_of_first_chunk("CarePlan", 1)
         self.assertEqual(made, 1)
