@@ -273,11 +273,18 @@ def refresh(course_ids: Iterable) -> None:
     ids = {value for value in course_ids if value is not None}
     if not ids:
         return
-    rows = list(_judged(Course.objects.filter(pk__in=ids).order_by()).values("pk", *_STORED))
-    CourseOutcome.objects.filter(course_id__in=ids).delete()
-    CourseOutcome.objects.bulk_create(
-        [CourseOutcome(course_id=row.pop("pk"), **row) for row in rows]
-    )
+    with transaction.atomic():
+        # One writer per course at a time: two questionnaires of one course saved at once
+        # would otherwise both replace its row (the second failing on the key, or keeping facts
+        # that miss the first). After the lock, the facts are read as the other one committed
+        # them.
+        locked = Course.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        list(locked.values_list("pk"))
+        rows = list(_judged(Course.objects.filter(pk__in=ids).order_by()).values("pk", *_STORED))
+        CourseOutcome.objects.filter(course_id__in=ids).delete()
+        CourseOutcome.objects.bulk_create(
+            [CourseOutcome(course_id=row.pop("pk"), **row) for row in rows]
+        )
 
 
 def rebuild(clinic_ids: Iterable | None = None) -> int:
