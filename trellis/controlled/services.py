@@ -541,7 +541,16 @@ def record_adjustment(
     reason = _text("reason", reason, 2000, multiline=True)
     if corrects is not None and corrects.container_id != container.pk:
         raise InputError("corrects", "must be an entry of the same container")
-    remaining = Container.objects.values_list("balance_ug", flat=True).get(pk=container.pk)
+    remaining, received = Container.objects.values_list("balance_ug", "received_ug").get(
+        pk=container.pk
+    )
+    if change_ug > received:
+        # Stock put back (an overfill found by a count) is never more than the container held.
+        raise InputError(
+            "change_mg",
+            f"a correction of +{balance.mg_text(change_ug)} is more than the container was "
+            f"received with ({balance.mg_text(received)})",
+        )
     if -change_ug > remaining:
         # Said here for the form; the conditional UPDATE below still refuses a race.
         raise InputError(

@@ -88,6 +88,11 @@ class CorrectionPageTests(TrellisTestCase):
                 "500 mg remains.",
             ),
             (
+                {"corrects": str(count.pk), "amount_mg": "99999999", "reason": "Overfill"},
+                "Amount (mg): a correction of +99,999,999 mg is more than the container was "
+                "received with (500 mg).",
+            ),
+            (
                 {"corrects": str(count.pk), "amount_mg": "-5", "reason": "   "},
                 "Reason: say why the balance is corrected.",
             ),
