@@ -219,7 +219,9 @@ def prescription_cancel(request: HttpRequest, prescription_id: UUID) -> HttpResp
         except InputError as error:
             _error_on(form, error)
         except Conflict as error:
-            form.add_error("reason", str(error))
+            # A double tap, or a colleague first: the prescription is cancelled either way.
+            messages.warning(request, error.message)
+            return redirect("patient_prescriptions", rx.patient.id)
         else:
             messages.success(
                 request, "Prescription cancelled; its check-ins still to come will not be sent."

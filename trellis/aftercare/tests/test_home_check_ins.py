@@ -150,6 +150,11 @@ class CancellingTests(HomeCheckInTestCase):
         page = self.client.get(f"/patients/{self.patient.id}/prescriptions/")
         self.assertContains(page, "Cancelled")
         self.assertNotContains(page, "Record fill")
+        # A double tap: the second post changes nothing and says why.
+        again = self.client.post(self.url(rx), {"reason": "Cystitis: stopped"}, follow=True)
+        self.assertContains(again, "already cancelled")
+        rx.refresh_from_db()
+        self.assertEqual(rx.cancel_reason, "Cystitis: stopped")
         with self.assertRaises(InputError) as raised:
             prescriptions.record_fill(self.prescriber_actor, rx, filled_on=self.today)
         self.assertEqual(raised.exception.field, "filled_on")
