@@ -184,20 +184,32 @@ def prepare_mix(*, clients: int, seed: int = 1, patients: int = 400, open_sessio
     search = reverse("patient_list")
     search_variants = [{"path": f"{search}?{urlencode({'q': name[:3]})}"} for _, name, _ in sample]
     search_variants += [{"path": f"{search}?{urlencode({'q': mrn})}"} for _, _, mrn in sample[:50]]
+    # A clinic's morning, per 100 requests: the records looked up and the questionnaires and
+    # vitals entered dominate; the day calendar, the home page's lists, the open session notes
+    # and the stock page are what staff keep coming back to between them.
+    day = reverse("calendar_day")
     kinds = [
         {
             "name": "patient page",
             "method": "GET",
-            "weight": 35,
+            "weight": 26,
             "expect": [200],
             "variants": [{"path": reverse("patient_detail", args=[pid])} for pid, _, _ in sample],
         },
-        {"name": "patient search", "method": "GET", "weight": 30, "expect": [200],
+        {"name": "patient search", "method": "GET", "weight": 20, "expect": [200],
          "variants": search_variants},
-        {"name": "PHQ-9 submission", "method": "POST", "weight": 20, "expect": [302],
+        {"name": "PHQ-9 submission", "method": "POST", "weight": 13, "expect": [302],
          "variants": phq9_variants},
-        {"name": "session vitals entry", "method": "POST", "weight": 15, "expect": [302],
+        {"name": "session vitals entry", "method": "POST", "weight": 12, "expect": [302],
          "variants": vitals_variants},
+        {"name": "day calendar", "method": "GET", "weight": 10, "expect": [200],
+         "variants": [{"path": day}]},
+        {"name": "home page", "method": "GET", "weight": 7, "expect": [200],
+         "variants": [{"path": reverse("home")}]},
+        {"name": "session page", "method": "GET", "weight": 8, "expect": [200],
+         "variants": [{"path": reverse("session_detail", args=[s.pk])} for s in opened]},
+        {"name": "stock page", "method": "GET", "weight": 4, "expect": [200],
+         "variants": [{"path": reverse("controlled_stock")}]},
     ]  # fmt: skip
     return {
         "clinic": clinic.name,

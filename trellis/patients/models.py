@@ -385,7 +385,16 @@ class Screening(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["patient", "signed_at"])]
+        indexes = [
+            models.Index(fields=["patient", "signed_at"]),
+            # A clinic's drafts waiting for a prescriber's signature (the home page's list),
+            # without reading every screening the clinic has signed.
+            models.Index(
+                fields=["clinic", "created_at"],
+                condition=models.Q(signed_at__isnull=True),
+                name="screening_draft_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Screening of {self.patient} ({'signed' if self.is_signed else 'draft'})"

@@ -256,6 +256,13 @@ class Session(models.Model):
             models.Index(fields=["clinic", "planned_date"]),
             # A clinic's rows in key order, a chunk at a time (FHIR $export reads them so).
             models.Index(fields=["clinic", "id"], name="session_clinic_key_idx"),
+            # The open notes (begun, not yet signed) of a clinic: the home pages' "to sign"
+            # lists read the few in progress, not every session the clinic ever planned.
+            models.Index(
+                fields=["clinic", "planned_date"],
+                condition=models.Q(status="in_progress"),
+                name="session_open_note_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -197,10 +197,14 @@ def unsigned_past_day(actor: Actor, page=1) -> Page:
     )
 
 
+_REMS_OPEN = [status for status in RemsStatus.values if status != RemsStatus.SUBMITTED]
+
+
 def _rems_unsubmitted(actor: Actor) -> QuerySet:
     return (
-        RemsForm.objects.filter(clinic=actor.clinic)
-        .exclude(status=RemsStatus.SUBMITTED)
+        # Named statuses, not "not submitted": the (clinic, status, due_date) index then reads
+        # only the open forms in due order.
+        RemsForm.objects.filter(clinic=actor.clinic, status__in=_REMS_OPEN)
         .select_related("patient", "session")
         .order_by("due_date", "id")
     )
