@@ -52,6 +52,15 @@ WORKERS, THREADS = 2, 8
 DASHBOARD_TARGET_S = 0.3
 # What a system-level FHIR $export should write per second (resources, one process).
 EXPORT_TARGET = 20_000
+# The pages whose cost must not grow with the network: single-client p50 on the large network
+# at most this multiple of the same on the small one, in the same run.
+FLAT_PAGES = ("patient page", "patient search", "day calendar")
+FLAT_TARGET = 1.2
+# The interactive mix's targets: its throughput as a share of the bare view's, its p95 at 32
+# clients, and each page's single-client p50.
+MIX_RATIO_TARGET = 0.085
+MIX_P95_TARGET_MS = 250.0
+PAGE_TARGET_MS = 5.0
 
 # Variables the bench server's environment sets itself; the caller's values are not inherited.
 CONTROLLED = {
@@ -355,6 +364,28 @@ def durability(env: dict, kill_after: float) -> dict:
     return writer.run(env, threads=4, kill_after=kill_after, python=PYTHON)
 
 
+def _p50(window: dict, name: str) -> float | None:
+    """An endpoint's p50 in a driver window, None when the window sent it no request."""
+    page = window["by_endpoint"].get(name)
+    return page["p50_ms"] if page and page["requests"] else None
+
+
+def flat_pages(env: dict, work: Path, base: dict, size: int, clock: Clock) -> dict:
+    """The daily pages of the mix from one client on a large network: the same requests as on
+    the small one, to compare each page's own cost as the network grows."""
+    mix = task(env, "prepare-mix", "--clients", "1", "--seed", str(base["seed"]))
+    kinds = [kind for kind in mix["kinds"] if kind["name"] in FLAT_PAGES]
+    with Server(env, work) as server:
+        plan = {**base, "port": server.port, "clients": 1, "cookies": mix["cookies"],
+                "kinds": kinds, "duration": max(base["duration"] / 2, 1)}  # fmt: skip
+        alone = drive(plan, work)
+    clock.say(
+        f"pages at {size:,}, 1 client: "
+        + ", ".join(f"{name} {e['p50_ms']} ms" for name, e in sorted(alone["by_endpoint"].items()))
+    )
+    return alone
+
+
 # --- Machine ---------------------------------------------------------------------------------
 
 
@@ -398,6 +429,7 @@ def estimate_large(small: dict, size: int, repeat: int, vendor: str) -> float:
     report_s = report.get("dashboard_median_s", 0) + report.get("reference_median_s", 0)
     return (
         10
+        + 45  # the pages from one client: prepare the mix, start the server, warm-up and window
         + small["synth"]["wall_s"] * scale * SYNTH_GROWTH.get(vendor, 1.2)
         + report_s * (repeat + 1) * scale * REPORT_GROWTH
     )
@@ -544,7 +576,7 @@ def main(argv: list[str]) -> int:
             mixed["requests_per_second"],
             bare["requests_per_second"],
             "req/s",
-            "limit: bare Django view, same server",
+            f"limit: bare Django view, same server; target ratio {MIX_RATIO_TARGET}",
         )
         for pct in ("p50", "p95", "p99"):
             figure(
@@ -556,6 +588,13 @@ def main(argv: list[str]) -> int:
             )
         figure("interactive mix errors", mixed["errors"], mixed["requests"], "requests",
                "limit: requests sent; ratio = error rate")  # fmt: skip
+        figure(f"interactive mix p95 against its target ({label})", mixed["p95_ms"],
+               MIX_P95_TARGET_MS, "ms", f"limit: the target, {MIX_P95_TARGET_MS:g} ms")  # fmt: skip
+        for name, page in sorted(alone["by_endpoint"].items()):
+            if not page["requests"]:
+                continue  # a short window may send none of a rare page
+            figure(f"{name} p50, 1 client ({small:,} patients)", page["p50_ms"],
+                   PAGE_TARGET_MS, "ms", f"limit: the target, {PAGE_TARGET_MS:g} ms")  # fmt: skip
 
         survived = durability(env, kill_after=3 if quick else 5)
         details["durability"] = survived
@@ -587,6 +626,20 @@ def main(argv: list[str]) -> int:
             report = outcomes_figure(env, size, repeat, clock, figure, note)
             details["sizes"][size]["outcomes"] = report
             failed = failed or "error" in report
+            pages = flat_pages(env, work, base, size, clock)
+            details["sizes"][size]["pages_1_client"] = pages
+            for name in FLAT_PAGES:
+                small_p50 = _p50(alone, name)
+                large_p50 = _p50(pages, name)
+                if small_p50 and large_p50:
+                    figure(
+                        f"{name} p50, 1 client, {size:,} ÷ {small:,} patients",
+                        round(large_p50 / small_p50, 3),
+                        FLAT_TARGET,
+                        "×",
+                        f"{large_p50} ms against {small_p50} ms; limit: the target, "
+                        f"{FLAT_TARGET}× (cost flat as the network grows)",
+                    )
     finally:
         if not args.keep:
             database.drop()

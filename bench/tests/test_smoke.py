@@ -23,7 +23,10 @@ from trellis.treatments.protocols import BUILTIN
 
 ROOT = Path(__file__).resolve().parents[2]
 SUMMARY = {"requests", "errors", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"}
-MIX = {"patient page", "patient search", "PHQ-9 submission", "session vitals entry"}
+MIX = {
+    "patient page", "patient search", "PHQ-9 submission", "session vitals entry",
+    "day calendar", "home page", "session page", "stock page",
+}  # fmt: skip
 
 
 def drive(plan: dict, tmp_path: Path) -> dict:
