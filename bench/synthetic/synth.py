@@ -1297,7 +1297,7 @@ def generate(
         bulk.deferred_schema(
             [table.model for table in network.t.values()], SEARCHING_TRIGGERS
         ) as deferred,
-        _bulk_settings(),
+        _bulk_settings([table.model._meta.db_table for table in network.t.values()]),
     ):
         with _Producer(network, contexts, per_clinic) as chunks:
             for done, batch in chunks:
@@ -1335,19 +1335,38 @@ def generate(
 
 
 @contextmanager
-def _bulk_settings():
+def _bulk_settings(tables: list[str]):
     """On SQLite, a bigger page cache for this connection while synth writes (its indexes
-    outgrow the default 2 MB at once). Durability is untouched: journal and synchronous stay
-    as settings.py sets them."""
+    outgrow the default 2 MB at once), the foreign keys of ``tables`` checked once at the end
+    rather than a lookup per reference per row, and no wait for the disk at each commit
+    (``synchronous = OFF``): synth writes only into a database it has found empty of real
+    data (``refuse_real_data``), which a crash mid-load leaves to be made again anyway. Both
+    are put back as settings.py sets them."""
     if connection.vendor != "sqlite":
         yield
         return
+    # Inside a transaction (a test's) SQLite refuses to change ``synchronous`` and keeps
+    # checking foreign keys row by row.
+    outside = not connection.in_atomic_block
+    unchecked = outside and connection.disable_constraint_checking()
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         (previous,) = cursor.fetchone()
+        cursor.execute("PRAGMA synchronous")
+        (synchronous,) = cursor.fetchone()
         cursor.execute("PRAGMA cache_size = -1048576")  # KiB: 1 GiB
+        if outside:
+            cursor.execute("PRAGMA synchronous = OFF")
     try:
         yield
+        if unchecked:
+            # Every row against its foreign keys once, with the indexes back, as adding them
+            # back does on PostgreSQL; an IntegrityError names the first that fails.
+            connection.check_constraints(table_names=tables)
     finally:
+        if unchecked:
+            connection.enable_constraint_checking()
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+            if outside:
+                cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
