@@ -172,7 +172,11 @@ class Table:
             if value is None and not f.null:
                 raise ValueError(f"{self.label}.{f.name} must be given: no default, not null")
             rest.append(f)
-            tail.append(json.dumps(value) if isinstance(f, models.JSONField) else value)
+            if isinstance(f, models.JSONField):
+                value = json.dumps(value)
+            elif isinstance(value, str):
+                value = str(value)  # a plain str, not a TextChoices member: rows are marshalled
+            tail.append(value)
         quote = connection.ops.quote_name
         self.model = model
         table = self.quoted = quote(meta.db_table)
