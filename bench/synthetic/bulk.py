@@ -34,6 +34,7 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _CLINIC_BITS, _PATIENT_BITS, _ROW_BITS = 10, 22, 16
 MAX_CLINIC = (1 << _CLINIC_BITS) - 1
 MAX_PATIENT = (1 << _PATIENT_BITS) - 1
+_LOW_62, _VARIANT = (1 << 62) - 1, 1 << 63
 
 
 class IdRandom(random.Random):
@@ -60,7 +61,9 @@ class IdRandom(random.Random):
         if prefix == self._end:
             raise OverflowError(f"more than {1 << _ROW_BITS} rows for one synthetic patient")
         self._next = prefix + 1
-        return f"{prefix:012x}8{self.getrandbits(12):03x}{self.getrandbits(62) | 1 << 63:016x}"
+        # 74 random bits in one draw: 12 after the version digit, 62 after the variant bits.
+        bits = self.getrandbits(74)
+        return f"{prefix:012x}8{bits >> 62:03x}{bits & _LOW_62 | _VARIANT:016x}"
 
 
 def version_8(bits: int) -> uuid.UUID:
@@ -137,6 +140,18 @@ class Clock:
         return self.day(local // 86400) + self._minutes[local % 86400 // 60]
 
 
+def _literal(value) -> str:
+    """A constant column value as SQLite literal text."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).replace("'", "''")
+    return f"'{text}'"
+
+
 class Table:
     """The insert for one model: the columns the caller gives, in order, then the others at
     their constant defaults. A column without a constant default must be given (checked here,
@@ -157,17 +172,24 @@ class Table:
             if value is None and not f.null:
                 raise ValueError(f"{self.label}.{f.name} must be given: no default, not null")
             rest.append(f)
-            tail.append(json.dumps(value) if isinstance(f, models.JSONField) else value)
-        self.tail = tuple(tail)
+            if isinstance(f, models.JSONField):
+                value = json.dumps(value)
+            elif isinstance(value, str):
+                value = str(value)  # a plain str, not a TextChoices member: rows are marshalled
+            tail.append(value)
         quote = connection.ops.quote_name
         self.model = model
         table = self.quoted = quote(meta.db_table)
         columns = ", ".join(quote(f.column) for f in given + rest)
         if connection.vendor == "postgresql":
+            # COPY takes every column from each row: the constants are added in ``take``.
+            self.tail = tuple(tail)
             self.sql = f"COPY {table} ({columns}) FROM STDIN"
         else:
-            marks = ", ".join("?" * (len(given) + len(rest)))
-            self.sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (names from the model)
+            # The constants are literals of the statement: fewer values to send and bind.
+            self.tail = ()
+            values = ["?"] * len(given) + [_literal(value) for value in tail]
+            self.sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(values)})"  # noqa: S608 (names from the model, constants quoted)
 
     def take(self) -> list[tuple]:
         """The rows gathered so far, complete with the constant columns, leaving none behind."""
@@ -236,10 +258,22 @@ def foreign_keys(cursor, table: str) -> list[tuple[str, str]]:
     return sorted(cursor.fetchall())
 
 
+def triggers(cursor, table: str, names: frozenset[str]) -> list[tuple[str, str]]:
+    """(name, CREATE TRIGGER statement) of the SQLite triggers of ``table`` named in ``names``;
+    none on PostgreSQL, whose rules of that kind are constraints, checked as each row arrives."""
+    if connection.vendor != "sqlite" or not names:
+        return []
+    cursor.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
+    )
+    return sorted((name, sql) for name, sql in cursor.fetchall() if name in names)
+
+
 def _exists(cursor, item: DeferredSchema) -> bool:
     if connection.vendor == "sqlite":
+        kind = "trigger" if item.kind == DeferredSchema.Kind.TRIGGER else "index"
         cursor.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [item.name]
+            "SELECT 1 FROM sqlite_master WHERE type = %s AND name = %s", [kind, item.name]
         )
         return cursor.fetchone() is not None
     quote = connection.ops.quote_name
@@ -287,16 +321,19 @@ def restore_schema() -> list[str]:
 class Deferred:
     """What ``deferred_schema`` dropped, put back by ``rebuild()``."""
 
-    def __init__(self, indexes: int, foreign_keys: int) -> None:
+    def __init__(self, indexes: int, foreign_keys: int, triggers: int = 0) -> None:
         self.indexes = indexes
         self.foreign_keys = foreign_keys
+        self.triggers = triggers
         self.rebuilt = False
 
     def __str__(self) -> str:
         parts = [f"{self.indexes} indexes"]
         if self.foreign_keys:
             parts.append(f"{self.foreign_keys} foreign keys")
-        return " and ".join(parts)
+        if self.triggers:
+            parts.append(f"{self.triggers} triggers")
+        return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
     def rebuild(self) -> None:
         if not self.rebuilt:
@@ -305,10 +342,15 @@ class Deferred:
 
 
 @contextmanager
-def deferred_schema(models_: list[type[models.Model]]) -> Iterator[Deferred]:
+def deferred_schema(
+    models_: list[type[models.Model]], trigger_names: frozenset[str] = frozenset()
+) -> Iterator[Deferred]:
     """Drop the secondary indexes (and, on PostgreSQL, the foreign keys) of the models' tables
     for a bulk load; put them back when the block ends, however it ends (or earlier, with
-    ``rebuild()``).
+    ``rebuild()``). On SQLite, also drop the triggers named in ``trigger_names``: those that
+    search their own table on every insert, which without its indexes is a scan of the whole
+    table for each row. The load must keep their rule itself; put back, they check later
+    writes.
 
     Building an index once from all its rows is a sort; keeping it in order row by row costs a
     B-tree search and often a page split for every row of every index, several times more. A
@@ -341,11 +383,17 @@ def deferred_schema(models_: list[type[models.Model]]) -> Iterator[Deferred]:
                 )
                 for name, definition in foreign_keys(cursor, table)
             ]
+            found += [
+                DeferredSchema(table=table, name=name, kind=Kind.TRIGGER, sql=sql)
+                for name, sql in triggers(cursor, table, trigger_names)
+            ]
         DeferredSchema.objects.bulk_create(found)
         with _schema_change(cursor):
             for item in found:
                 if item.kind == Kind.INDEX:
                     cursor.execute(f"DROP INDEX {quote(item.name)}")
+                elif item.kind == Kind.TRIGGER:
+                    cursor.execute(f"DROP TRIGGER {quote(item.name)}")
                 else:
                     cursor.execute(
                         f"ALTER TABLE {quote(item.table)} DROP CONSTRAINT {quote(item.name)}"
@@ -353,6 +401,7 @@ def deferred_schema(models_: list[type[models.Model]]) -> Iterator[Deferred]:
     deferred = Deferred(
         indexes=sum(item.kind == Kind.INDEX for item in found),
         foreign_keys=sum(item.kind == Kind.FOREIGN_KEY for item in found),
+        triggers=sum(item.kind == Kind.TRIGGER for item in found),
     )
     try:
         yield deferred

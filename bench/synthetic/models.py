@@ -2,7 +2,8 @@ from django.db import models
 
 
 class DeferredSchema(models.Model):
-    """An index or foreign key a bulk load (``manage.py synth``) dropped and has not put back.
+    """An index, foreign key or trigger a bulk load (``manage.py synth``) dropped and has not put
+    back.
 
     Written in the transaction that drops it and deleted in the one that puts it back, so a
     row outlives only a load that was killed in between; ``bench.synthetic.bulk`` then puts it
@@ -13,6 +14,8 @@ class DeferredSchema(models.Model):
         # Indexes first: adding a foreign key then checks the rows with them in place.
         INDEX = "index", "index"
         FOREIGN_KEY = "key", "foreign key"
+        # Last: a trigger put back checks only later writes.
+        TRIGGER = "trigger", "trigger"
 
     table = models.CharField(max_length=200)
     name = models.CharField(max_length=200)

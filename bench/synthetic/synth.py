@@ -47,9 +47,24 @@ from django.utils import timezone
 
 from bench.synthetic import bulk
 from bench.synthetic import population as pop
+from bench.synthetic.books import GROUP_SHARE, KETAMINE_NDC_11, ClinicBooks
 from bench.synthetic.bulk import Clock, IdRandom, Table, day_number, hyphenated, to_date
 from trellis.accounts.models import Clinic, Membership, User
 from trellis.audit.models import AuditEvent
+from trellis.billing import coding
+from trellis.billing import selectors as billing_selectors
+from trellis.billing.models import Charge, Diagnosis, Fee
+from trellis.controlled.models import Container, LedgerEntry, Receipt, SessionDraw
+from trellis.groups.models import (
+    Attendance,
+    Cohort,
+    Enrolment,
+    GroupNote,
+    GroupProgram,
+    Meeting,
+    MeetingBooking,
+    MemberSection,
+)
 from trellis.measures import instruments
 from trellis.measures import schedule as measure_schedule
 from trellis.measures.models import Measure, ScheduledMeasure
@@ -58,6 +73,7 @@ from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.patients.services import clinic_thresholds
 from trellis.reports import outcomes
 from trellis.safety.models import SafetyAlert
+from trellis.scheduling.models import Appointment, Resource, ResourceBlock
 from trellis.treatments import documentation as doc
 from trellis.treatments import dosing
 from trellis.treatments import schedule as session_schedule
@@ -77,6 +93,9 @@ SLUG_PREFIX = "synth-"
 DEFAULT_DAYS = 730
 PATIENTS_PER_CHUNK = 500
 FIRST_CHUNK = 50  # small, so that writing starts at once
+# SQLite triggers that search their own table on each insert (scheduling migration 0002):
+# dropped for the load, whose appointments are free by construction (``books._free``).
+SEARCHING_TRIGGERS = frozenset({"appointment_no_overlap_insert"})
 
 
 class SynthError(Exception):
@@ -113,6 +132,10 @@ class _ClinicContext:
     protocols: dict[str, tuple[str, dict]]  # code -> (id as stored, defaults)
     policy: measure_schedule.Policy
     escalation_minutes: int
+    opened: int  # when the clinic's books were set up (seconds)
+    days: int  # of history
+    visit_code: str
+    payer_type: str
 
 
 @dataclass
@@ -133,6 +156,7 @@ class _PatientContext:
     motor_threshold: int
     slot: int  # local seconds of the patient's usual appointment
     had_esketamine: bool = False
+    diagnoses: str = "[]"  # the problem list's codes, as a charge carries them
 
 
 @dataclass
@@ -142,11 +166,15 @@ class _CourseContext:
     code: str
     documenter: tuple[int, str]
     signer: tuple[int, str]
+    created: int = 0
+    booked: list[tuple] = field(default_factory=list)  # every session, for its appointment
 
 
 def _tables() -> dict[str, Table]:
     """Every table filled per patient, parents first."""
     spec = {
+        "fee": (Fee, "id clinic code amount updated_by updated_at"),
+        "resource": (Resource, "id clinic kind name make model coil ordering"),
         "patient": (
             Patient,
             "id clinic mrn given_name family_name birth_date sex phone email created_at updated_at",
@@ -220,6 +248,73 @@ def _tables() -> dict[str, Table]:
             "id clinic patient kind severity summary source_type source_id status raised_by "
             "created_at acknowledged_by acknowledged_at actions note next_escalation_at",
         ),
+        "diagnosis": (Diagnosis, "id clinic patient code label added_by added_at"),
+        "receipt": (
+            Receipt,
+            "id clinic substance ndc form amount_per_container_ug volume_per_container_ml lot "
+            "expires_on containers supplier_name supplier_address supplier_dea invoice_number "
+            "invoice_date received_on received_by created_at",
+        ),
+        "container": (
+            Container,
+            "id clinic receipt number substance form lot expires_on received_ug balance_ug "
+            "administered_ug wasted_ug kit",
+        ),
+        "ledger": (
+            LedgerEntry,
+            "id seq clinic container kind amount_ug balance_after_ug patient session actor "
+            "witness method note refers_to created_at prev_hash hash",
+        ),
+        "draw": (SessionDraw, "id clinic session container amount_ug chosen_by chosen_at entry"),
+        "program": (
+            GroupProgram,
+            "id clinic name sessions minutes description created_by created_at",
+        ),
+        "cohort": (
+            Cohort,
+            "id clinic program start_date start_time room capacity created_by created_at",
+        ),
+        "facilitator": (Cohort.facilitators.through, "cohort user"),
+        "enrolment": (
+            Enrolment,
+            "id clinic cohort patient status joined_at enrolled_at created_by",
+        ),
+        "block": (
+            ResourceBlock,
+            "id clinic resource start end kind note created_by created_at",
+        ),
+        "meeting": (
+            Meeting,
+            "id clinic cohort number start end day room_block attendance_taken_at "
+            "attendance_taken_by",
+        ),
+        "note": (
+            GroupNote,
+            "id clinic meeting author topic interventions participant_count status signed_at "
+            "signed_by created_at",
+        ),
+        "appointment": (
+            Appointment,
+            "id clinic patient kind start end day resource staff session status status_reason "
+            "created_by created_at confirmed_at checked_in_at completed_at cancelled_at "
+            "no_show_at",
+        ),
+        "booking": (MeetingBooking, "id clinic meeting enrolment appointment"),
+        "attendance": (
+            Attendance,
+            "id clinic meeting enrolment patient status recorded_by recorded_at billing_code "
+            "billing_units participant_count",
+        ),
+        "section": (
+            MemberSection,
+            "id clinic note attendance patient participation response",
+        ),
+        "charge": (
+            Charge,
+            "id clinic patient source source_id line session service_date place_of_service code "
+            "units unit_fee amount diagnosis_codes participant_count ndc ndc_quantity "
+            "rendering_provider created_by created_at",
+        ),
     }
     return {name: Table(model, columns.split()) for name, (model, columns) in spec.items()}
 
@@ -258,6 +353,10 @@ class _Network:
         }
         self.heads = pop.heads()
         self.infusions: dict[Decimal, dosing.Infusion] = {}
+        self.iv_doses: dict[Decimal, tuple[int, str]] = {}
+        # A 40-minute infusion [R126, R127]: (code, units) as ``billing.coding`` gives them.
+        self.iv_lines = tuple((ln.code, ln.units) for ln in coding.infusion_codes(minutes=40))
+        self.books: ClinicBooks | None = None
         self.session_plans: dict[tuple[str, int], list[tuple]] = {}
         self.measure_plans: dict[tuple, list[tuple]] = {}
 
@@ -309,6 +408,14 @@ class _Network:
             found = self.infusions[weight] = dosing.calculate_infusion(
                 weight, Decimal("0.5"), 40, Decimal("50"), Decimal("100")
             )
+        return found
+
+    def _iv_dose(self, weight: Decimal) -> tuple[int, str]:
+        """An infusion's dose in micrograms, and in mg as a charge's NDC quantity holds it."""
+        found = self.iv_doses.get(weight)
+        if found is None:
+            dose = self._infusion(weight).dose_mg
+            found = self.iv_doses[weight] = (int(dose * 1000), f"{dose:.3f}")
         return found
 
     # -- clinics and staff: a few rows, through the ORM ----------------------------------------
@@ -404,6 +511,10 @@ class _Network:
                 protocols=protocols,
                 policy=schedule_policy(clinic),
                 escalation_minutes=clinic.setting("alert_escalation_minutes"),
+                opened=int(joined.timestamp()),
+                days=self.days,
+                visit_code=billing_selectors.visit_code(clinic),
+                payer_type=billing_selectors.payer_type(clinic),
             )
             for number, (clinic, staff) in enumerate(zip(clinics, staff_of, strict=True), start=1)
         ]
@@ -502,6 +613,10 @@ class _Network:
         start = intake + 7 + int(r.random() * 21)
         if start > ctx.today + 10:
             return
+        # The prescriber puts depression on the problem list before the course.
+        self.books.diagnosis(patient, r, signed_at + 600)
+        if modality != pop.TMS and r.random() < GROUP_SHARE:
+            self.books.members.append((start, pid, patient.diagnoses))
         end_day, relapsed, responded = self.course(ctx, patient, r, modality, start)
         if end_day is None:
             return
@@ -544,6 +659,9 @@ class _Network:
                 stop_after = held = candidate
         slot = patient.slot if modality != pop.ESK else 9 * 3600 + int(r.random() * 8) * 1800
         minutes = {pop.IV: 110, pop.ESK: 125}.get(modality, 40 if code == "tms-10hz" else 10)
+        # Started (and its schedule planned) before the baseline questionnaire is answered.
+        created = clock.utc(ctx.tz, start - 8 - int(r.random() * 6), 15 * 3600)
+        course.created = min(created, now - 60)
         sessions = self._write_sessions(
             ctx, patient, r, course, planned, held, stop_after, slot, minutes, defaults
         )
@@ -559,8 +677,7 @@ class _Network:
         # IV ketamine for depression is off-label and mostly self-pay [R73].
         payer = "Self-pay" if modality == pop.IV else r.choice(pop.PAYERS)
         insured = payer != "Self-pay"
-        # Started (and its schedule planned) before the baseline questionnaire is answered.
-        created = clock.utc(ctx.tz, start - 8 - int(r.random() * 6), 15 * 3600)
+        self.books.appointments(patient, r, course, minutes, ended_at)
         t["course"].rows.append(
             (
                 course.id,
@@ -575,7 +692,7 @@ class _Network:
                 f"PA-{int(r.random() * 1e7):07d}" if insured else "",
                 (36 if modality == pop.TMS else 12) if insured else None,
                 patient.prescriber[0],
-                clock.ts(min(created, now - 60)),
+                clock.ts(course.created),
                 clock.ts(ended_at) if ended_at is not None else None,
                 reason,
             )
@@ -592,8 +709,8 @@ class _Network:
     ):
         """The course's sessions; the held ones documented and signed. Returns the held ones as
         (id, number, day, started, ended, signed)."""
-        clock, t = self.clock, self.t
-        sessions = []
+        clock, t, books = self.clock, self.t, self.books
+        sessions, booked = [], course.booked
         later_dose = 84 if r.random() < 0.6 else 56
         threshold = (None, None, patient.motor_threshold)  # id, day measured, % output
         had_seizure = False
@@ -606,6 +723,7 @@ class _Network:
                     (sid, ctx.id, patient.id, course.id, number, clock.day(day), _hhmmss(local),
                      phase, status, None, None, None, None, None)
                 )  # fmt: skip
+                booked.append((sid, day, local, status, None, None))
                 continue
             started = clock.utc(ctx.tz, day, local)
             ended = started + minutes * 60
@@ -616,14 +734,26 @@ class _Network:
                  course.signer[0], clock.ts(signed))
             )  # fmt: skip
             sessions.append((sid, number, day, started, ended, signed))
+            booked.append((sid, day, local, "signed", started, ended))
+            nurse = course.documenter[0]
             if course.modality == pop.IV:
                 self._infusion_record(ctx, patient, r, course, (sid, number), started)
+                # Signing draws the dose chosen at the dosing step and writes the charges.
+                ug, mg = self._iv_dose(patient.weight)
+                books.dose(signed, sid, patient.id, pop.IV, ug, nurse, started + 300)
+                books.session_charges(
+                    patient, r, course, (sid, day, signed), self.iv_lines, (KETAMINE_NDC_11, mg)
+                )
             elif course.modality == pop.ESK:
                 first = number == 1 and not patient.had_esketamine
                 # Day 1 56 mg, then 56 or 84 mg [R22].
                 dose = 56 if number < 3 else later_dose
                 self._esketamine_record(
                     ctx, patient, r, course, (sid, number, day), started, signed, dose, first
+                )
+                books.dose(signed, sid, patient.id, pop.ESK, dose * 1000, nurse, started - 600)
+                books.session_charges(
+                    patient, r, course, (sid, day, signed), books.esketamine_lines(dose)
                 )
             else:
                 if threshold[1] is None or day - threshold[1] >= 7:
@@ -635,6 +765,9 @@ class _Network:
                          "emg" if r.random() < 0.85 else "visual", "NeuroStar Advanced Therapy",
                          course.documenter[0], clock.ts(started - 600))
                     )  # fmt: skip
+                # 90867 the first session, 90869 when the threshold was measured that day [R50].
+                code = "90867" if index == 0 else "90869" if threshold[1] == day else "90868"
+                books.session_charges(patient, r, course, (sid, day, signed), ((code, 1),))
                 seizure = not had_seizure and r.random() < pop.TMS_SEIZURE_PER_SESSION
                 had_seizure = had_seizure or seizure
                 self._tms_record(
@@ -969,12 +1102,17 @@ class _Network:
         ends = {min(FIRST_CHUNK, total), *range(PATIENTS_PER_CHUNK, total, PATIENTS_PER_CHUNK)}
         done = 0
         for ctx, count in zip(contexts, per_clinic, strict=True):
+            self.books = ClinicBooks(self, ctx, count, self.master.getrandbits(64))
             for number in range(1, count + 1):
                 self.patient(ctx, number, self.master.getrandbits(64))
                 done += 1
+                if number == count:  # the clinic's own rows go with its last patients
+                    self.books.finish()
                 if done in ends:
                     yield done, self.take()
-        if done == 0 or done not in ends:
+            if count == 0:
+                self.books.finish()
+        if done == 0 or done not in ends or any(table.rows for table in self.t.values()):
             yield done, self.take()
 
 
@@ -1156,8 +1294,10 @@ def generate(
     rows = sum(network.counts.values())
     loaded = rebuilt = time.perf_counter()
     with (
-        bulk.deferred_schema([table.model for table in network.t.values()]) as deferred,
-        _bulk_settings(),
+        bulk.deferred_schema(
+            [table.model for table in network.t.values()], SEARCHING_TRIGGERS
+        ) as deferred,
+        _bulk_settings([table.model._meta.db_table for table in network.t.values()]),
     ):
         with _Producer(network, contexts, per_clinic) as chunks:
             for done, batch in chunks:
@@ -1195,19 +1335,38 @@ def generate(
 
 
 @contextmanager
-def _bulk_settings():
+def _bulk_settings(tables: list[str]):
     """On SQLite, a bigger page cache for this connection while synth writes (its indexes
-    outgrow the default 2 MB at once). Durability is untouched: journal and synchronous stay
-    as settings.py sets them."""
+    outgrow the default 2 MB at once), the foreign keys of ``tables`` checked once at the end
+    rather than a lookup per reference per row, and no wait for the disk at each commit
+    (``synchronous = OFF``): synth writes only into a database it has found empty of real
+    data (``refuse_real_data``), which a crash mid-load leaves to be made again anyway. Both
+    are put back as settings.py sets them."""
     if connection.vendor != "sqlite":
         yield
         return
+    # Inside a transaction (a test's) SQLite refuses to change ``synchronous`` and keeps
+    # checking foreign keys row by row.
+    outside = not connection.in_atomic_block
+    unchecked = outside and connection.disable_constraint_checking()
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         (previous,) = cursor.fetchone()
+        cursor.execute("PRAGMA synchronous")
+        (synchronous,) = cursor.fetchone()
         cursor.execute("PRAGMA cache_size = -1048576")  # KiB: 1 GiB
+        if outside:
+            cursor.execute("PRAGMA synchronous = OFF")
     try:
         yield
+        if unchecked:
+            # Every row against its foreign keys once, with the indexes back, as adding them
+            # back does on PostgreSQL; an IntegrityError names the first that fails.
+            connection.check_constraints(table_names=tables)
     finally:
+        if unchecked:
+            connection.enable_constraint_checking()
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+            if outside:
+                cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
