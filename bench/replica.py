@@ -135,13 +135,13 @@ def replica_conf(port: int, at_least: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def hba_conf() -> str:
-    """127.0.0.1 only, for the bench's own role, replication included. ``trust``, like the
-    server this runs beside; nothing listens beyond loopback and the server lives for one run."""
+def hba_conf(user: str = OS_USER) -> str:
+    """127.0.0.1 only, for the bench's role, replication included. ``trust``, like the server
+    this runs beside; nothing listens beyond loopback and the server lives for one run."""
     return (
         "# trellis bench: loopback only\n"
-        f"host  all          {OS_USER}  {LOOPBACK}/32  trust\n"
-        f"host  replication  {OS_USER}  {LOOPBACK}/32  trust\n"
+        f"host  all          {user}  {LOOPBACK}/32  trust\n"
+        f"host  replication  {user}  {LOOPBACK}/32  trust\n"
     )
 
 
@@ -360,13 +360,13 @@ class Pair:
             timeout=600,
         )  # fmt: skip
         (self.replica.datadir / "postgresql.conf").write_text(replica_conf(replica_port, at_least))
-        (self.replica.datadir / "pg_hba.conf").write_text(hba_conf())
+        (self.replica.datadir / "pg_hba.conf").write_text(hba_conf(_user(self.primary_url)))
         self.replica.start()
         self.replica_url = url_for(replica_port, self.database, _user(self.primary_url))
         wait_for_replay(self.primary_url, self.replica_url, timeout=60)
         self.say(
-            f"PostgreSQL {self.version}: primary {_port(self.primary_url)} ({self.mode}), "
-            f"streaming replica {replica_port}, from {bindir}"
+            f"PostgreSQL {self.version}: primary on port {_port(self.primary_url)}, "
+            f"{self.mode}; streaming replica on port {replica_port}; programs from {bindir}"
         )
 
     def close(self) -> None:

@@ -111,3 +111,9 @@ def test_a_row_written_on_the_primary_is_read_on_the_replica_and_both_are_remove
         psycopg.connect(replica.url_for(replica_port, "postgres"), connect_timeout=2)
     assert "temporary primary" in said[0]
     assert time.monotonic() - started < 60
+
+
+def test_the_dashboard_task_on_the_replica_says_when_there_is_none():
+    from bench import tasks
+
+    assert tasks.outcomes_on_replica(1) == {"error": "no replica: DATABASE_REPLICA_URL is not set"}
