@@ -39,8 +39,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 RESULTS = ROOT / "bench" / "results.json"
-WORK = ROOT / "var" / "bench"
-BENCH_DB = "trellis_bench"
+# Another database name and work directory let a second run share the server and checkout.
+WORK = Path(os.environ.get("TRELLIS_BENCH_WORK") or ROOT / "var" / "bench")
+BENCH_DB = os.environ.get("BENCH_DB") or "trellis_bench"
 LOOPBACK = "127.0.0.1"
 
 # gunicorn on 2 cores: one worker process per core (each holds the GIL for Python work) and 8
@@ -67,7 +68,7 @@ CONTROLLED = {
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "TRELLIS_BASE_URL", "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS", "TRELLIS_MFA_REQUIRED", "TRELLIS_VAR_DIR", "SQLITE_PATH",
     "DATABASE_URL", "DJANGO_SETTINGS_MODULE", "TRELLIS_BEHIND_PROXY", "CSRF_TRUSTED_ORIGINS",
-    "EMAIL_BACKEND", "TRELLIS_SMS_DIR", "LOG_LEVEL",
+    "EMAIL_BACKEND", "TRELLIS_SMS_DIR", "LOG_LEVEL", "DATABASE_REPLICA_URL",
 }  # fmt: skip
 
 
@@ -450,6 +451,52 @@ def choose_large_size(
     return size
 
 
+# --- A streaming replica (PostgreSQL) ---------------------------------------------------------
+
+# What the replica phase costs besides its synth and reports: two servers started, migrate and
+# collectstatic on the new primary, the mix's set-up, the servers stopped (seconds; 70-220 here
+# as the machine was busier or not).
+REPLICA_FIXED_S = 120
+
+
+def estimate_replica(small: dict, vendor: str, *, warmup, duration, repeat) -> float:
+    """Seconds for the replica phase at the small network's size (its report is timed on the
+    replica and the primary)."""
+    report = estimate_large(small, small["patients"], 2 * repeat, vendor)
+    return REPLICA_FIXED_S + report + warmup + duration
+
+
+def replica_section(
+    args, small: dict, vendor: str, clock: Clock, budget: float, work: Path, figure, **timing
+) -> dict:
+    """3. The outcomes dashboard read on a streaming replica and the replica's lag under the write
+    mix, at the small network's size (bench/replica.py starts and removes the servers); skipped
+    when it does not fit the time left before the budget."""
+    estimate = estimate_replica(small, vendor, **timing)
+    if clock.elapsed() + estimate > budget - 15:
+        clock.say(f"replica: not measured, about {estimate:.0f} s do not fit the time budget")
+        return {"skipped": f"about {estimate:.0f} s did not fit the time budget"}
+    if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, not the root
+        sys.path.insert(0, str(ROOT))
+    from bench import replica
+
+    try:
+        return replica.measure(
+            os.environ["DATABASE_URL"],
+            work,
+            patients=small["patients"],
+            clients=args.clients,
+            seed=args.seed,
+            database=f"{BENCH_DB}_replica",
+            figure=figure,
+            say=clock.say,
+            **timing,
+        )
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        clock.say(f"replica: FAILED: {error}")
+        return {"error": str(error)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and short windows")
@@ -461,6 +508,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--budget", type=float, default=13, help="minutes for the whole run")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the bench databases")
+    parser.add_argument("--no-replica", action="store_true", help="no streaming replica phase")
     args = parser.parse_args(argv)
 
     quick = args.quick
@@ -610,8 +658,12 @@ def main(argv: list[str]) -> int:
 
         # 2. The large networks: a fresh database each, synth, then the report.
         measured = {"patients": small, "synth": made, "outcomes": report}
+        with_replica = vendor == "postgresql" and not args.no_replica
+        timing = {"warmup": warmup, "duration": duration, "repeat": repeat}
+        # The replica phase's time is kept aside before the large networks take the rest.
+        kept = estimate_replica(measured, vendor, **timing) if with_replica else 0
         for wanted in sizes[1:]:
-            size = choose_large_size(wanted, measured, repeat, vendor, clock, budget)
+            size = choose_large_size(wanted, measured, repeat, vendor, clock, budget - kept)
             note = "" if size == wanted else f"; {wanted:,} did not fit the time budget"
             if note:
                 clock.say(f"{wanted:,} patients do not fit the time budget: using {size:,}")
@@ -640,6 +692,13 @@ def main(argv: list[str]) -> int:
                         f"{large_p50} ms against {small_p50} ms; limit: the target, "
                         f"{FLAT_TARGET}× (cost flat as the network grows)",
                     )
+
+        # 3. A streaming replica (PostgreSQL): bench/replica.py, skippable with --no-replica.
+        if with_replica:
+            details["replica"] = replica_section(
+                args, measured, vendor, clock, budget, work, figure, **timing
+            )
+            failed = failed or "error" in details["replica"]
     finally:
         if not args.keep:
             database.drop()

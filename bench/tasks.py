@@ -7,6 +7,7 @@ database (bench/run.py starts them with the bench server's environment) and prin
     python -m bench.tasks outcomes --repeat 5            # dashboard query beside the reference
     python -m bench.tasks raw-insert --rows 500000       # the limit for synth's rows/s
     python -m bench.tasks export                         # FHIR $export of the busiest clinic
+    python -m bench.tasks outcomes-replica --repeat 5    # the dashboard on the replica, primary
 """
 
 import argparse
@@ -282,6 +283,84 @@ def outcomes(repeat: int) -> dict:
     }
 
 
+def outcomes_on_replica(repeat: int) -> dict:
+    """The dashboard's computation read on the streaming replica (``DATABASE_REPLICA_URL``, as
+    the dashboard reads it: inside ``replica.from_replica()``) beside the same on the primary,
+    each checked against the reference query on the primary; run once each to warm the caches,
+    then ``repeat`` times, alternating. Counts each run's queries per database, to show where
+    they went."""
+    from contextlib import ExitStack
+
+    from django.db import connections
+
+    from bench.synthetic import reference
+    from trellis.accounts.models import Clinic
+    from trellis.lib import replica
+    from trellis.patients.models import Patient
+    from trellis.reports import outcomes as dashboard
+
+    if not replica.configured():
+        return {"error": "no replica: DATABASE_REPLICA_URL is not set"}
+    clinic_ids = list(Clinic.objects.order_by("pk").values_list("pk", flat=True))
+    counts = {"replica": {}, "primary": {}, "reference": {}}
+    run = ["reference"]  # whose queries are being counted
+
+    def counter(alias: str):
+        def count(execute, sql, params, many, context):
+            queries = counts[run[0]]
+            queries[alias] = queries.get(alias, 0) + 1
+            return execute(sql, params, many, context)
+
+        return count
+
+    def on_replica():
+        run[0] = "replica"
+        with replica.from_replica():
+            aliases.add(replica.read_alias())
+            return dashboard.outcome_table(clinic_ids)
+
+    def on_primary():
+        run[0] = "primary"
+        return dashboard.outcome_table(clinic_ids)
+
+    def the_reference():
+        run[0] = "reference"
+        return reference.reference_rows(clinic_ids)
+
+    aliases: set[str] = set()
+    times = {"replica": [], "primary": [], "reference": []}
+    with ExitStack() as stack:
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(counter(alias)))
+        try:
+            on_replica(), on_primary()
+            expected = the_reference()
+            for _ in range(repeat):
+                seconds, from_replica = _timed(on_replica)
+                times["replica"].append(seconds)
+                seconds, from_primary = _timed(on_primary)
+                times["primary"].append(seconds)
+                seconds, expected = _timed(the_reference)
+                times["reference"].append(seconds)
+        except Exception as error:  # reported as a failed figure; the run goes on
+            return {"error": f"{type(error).__name__}: {error}"}
+    return {
+        "clinics": len(clinic_ids),
+        "patients": Patient.objects.count(),
+        "read_alias": sorted(aliases),
+        "queries_replica_runs": counts["replica"],
+        "queries_primary_runs": counts["primary"],
+        "same_numbers_replica": _same(from_replica, expected),
+        "same_numbers_primary": _same(from_primary, expected),
+        "dashboard_rows": len(from_replica),
+        **{f"{where}_s": [round(s, 4) for s in seconds] for where, seconds in times.items()},
+        **{
+            f"{where}_median_s": round(statistics.median(seconds), 4)
+            for where, seconds in times.items()
+        },
+    }
+
+
 def export() -> dict:
     """A system-level FHIR $export of the busiest clinic, built as the worker builds it
     (``trellis.fhir.bulk.run_pending``): resources written per second, files and their bytes."""
@@ -432,6 +511,8 @@ def main(argv: list[str]) -> int:
     network.add_argument("--seed", type=int, default=2026)
     report = commands.add_parser("outcomes")
     report.add_argument("--repeat", type=int, default=5)
+    on_replica = commands.add_parser("outcomes-replica")
+    on_replica.add_argument("--repeat", type=int, default=5)
     commands.add_parser("export")
     raw = commands.add_parser("raw-insert")
     raw.add_argument("--rows", type=int, default=500_000)
@@ -447,6 +528,8 @@ def main(argv: list[str]) -> int:
         result = outcomes(args.repeat)
     elif args.command == "export":
         result = export()
+    elif args.command == "outcomes-replica":
+        result = outcomes_on_replica(args.repeat)
     else:
         result = raw_insert(args.rows)
     print(json.dumps(result, default=str))

@@ -1,10 +1,10 @@
 """Reports and exports read from a PostgreSQL streaming replica, when one is configured.
 
 With ``DATABASE_REPLICA_URL`` set, the database alias ``replica`` exists and the long reads that
-tolerate a moment's lag — the outcomes dashboard and its CSV, FHIR bulk export's chunks — run
-inside ``from_replica()`` (the research export, built in one transaction with its files, reads
-the primary). Everything else reads and writes the primary, so a page
-never shows less than its user just saved:
+tolerate a moment's lag — the outcomes dashboard and its CSV, FHIR bulk export's chunks, the
+research export's files (read in one REPEATABLE READ snapshot there, then written to the primary)
+— run inside ``from_replica()``. Everything else reads and writes the primary, so a page never
+shows less than its user just saved:
 
 - only code inside ``from_replica()`` is routed; every other query is the primary's;
 - inside a transaction on the primary (a write under way), reads stay on the primary;

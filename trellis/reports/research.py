@@ -15,17 +15,24 @@ patients, courses, sessions, scores and a data dictionary. What leaves, and what
   every other note never enter it [R100].
 
 Every request and every download is audited (EXPORT).
+
+The files are read in one snapshot — one REPEATABLE READ transaction, so every file sees the
+same moment and a course never names a patient its ``patients.csv`` lacks — on the streaming
+replica when there is one (``trellis.lib.replica``), else on the primary; they are then written
+to the primary in a transaction of their own (all of them, or none).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
@@ -33,6 +40,7 @@ from django.utils import timezone
 from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
+from trellis.lib import replica
 from trellis.lib.csvfile import SafeWriter
 from trellis.lib.errors import InputError
 from trellis.measures import services as measures
@@ -343,30 +351,45 @@ def _dictionary(ctx: _Context) -> str:
     return buffer.getvalue()
 
 
-@transaction.atomic
+@contextmanager
+def _snapshot(alias: str) -> Iterator[None]:
+    """One transaction on ``alias`` whose reads all see the same moment: REPEATABLE READ on
+    PostgreSQL (a hot standby allows it); SQLite's transactions already do."""
+    connection = connections[alias]
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(using=alias):
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
+
+
 def build_research_export(export: ResearchExport) -> ResearchExport:
-    """Write the export's files (one transaction: all of them, or none)."""
+    """Read the export's files in one snapshot (on the replica when there is one), then write
+    them to the primary in one transaction: all of them, or none."""
     clinic = export.clinic
     ctx = _Context(
         today=timezone.localdate(timezone=clinic.tzinfo),
         tz=clinic.tzinfo,
         limited=export.limited_data_set,
     )
-    contents = {
-        "patients.csv": _patients(export, ctx),
-        "courses.csv": _courses(export, ctx),
-        "sessions.csv": _sessions(export, ctx),
-        "scores.csv": _scores(export, ctx),
-        "data_dictionary.csv": _dictionary(ctx),
-    }
-    ResearchFile.objects.bulk_create(
-        ResearchFile(export=export, name=name, content=content)
-        for name, content in contents.items()
-    )
-    export.status = ResearchStatus.COMPLETE
-    export.patients = len(ctx.patients)
-    export.completed_at = timezone.now()
-    export.save(update_fields=["status", "patients", "completed_at"])
+    with replica.from_replica(), _snapshot(replica.read_alias()):
+        contents = {
+            "patients.csv": _patients(export, ctx),
+            "courses.csv": _courses(export, ctx),
+            "sessions.csv": _sessions(export, ctx),
+            "scores.csv": _scores(export, ctx),
+            "data_dictionary.csv": _dictionary(ctx),
+        }
+    with transaction.atomic():
+        ResearchFile.objects.bulk_create(
+            ResearchFile(export=export, name=name, content=content)
+            for name, content in contents.items()
+        )
+        export.status = ResearchStatus.COMPLETE
+        export.patients = len(ctx.patients)
+        export.completed_at = timezone.now()
+        export.save(update_fields=["status", "patients", "completed_at"])
     return export
 
 

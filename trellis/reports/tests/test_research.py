@@ -6,15 +6,21 @@ import csv
 import io
 import re
 from datetime import date
+from unittest import mock
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test import TransactionTestCase
+from django.test.utils import CaptureQueriesContext
 
 from trellis.accounts.permissions import Role
 from trellis.audit.models import Action, AuditEvent
+from trellis.lib import replica
 from trellis.measures import services as measures
 from trellis.measures.tests.helpers import MeasuresTestCase
 from trellis.patients.models import Patient
 from trellis.reports import deidentify, research
 from trellis.reports.models import ResearchExport
-from trellis.testing import actor_for, make_staff
+from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.therapy.services import write_psychotherapy_note
 from trellis.treatments.models import Course, EsketamineRecord, Session
 
@@ -274,3 +280,47 @@ class DeidentifyTests(ResearchTestCase):
         offsets = {deidentify.date_offset().days for _ in range(200)}
         self.assertNotIn(0, offsets)
         self.assertLessEqual(max(abs(d) for d in offsets), deidentify.SHIFT_DAYS)
+
+
+class ReplicaTests(TransactionTestCase):
+    """With a streaming replica, the files are read there in one snapshot and written to the
+    primary. The replica here is a second connection to the test database (committed rows, as
+    a replica holds them)."""
+
+    def setUp(self) -> None:
+        connections.settings[replica.REPLICA] = dict(connections[DEFAULT_DB_ALIAS].settings_dict)
+        self.addCleanup(connections.settings.pop, replica.REPLICA)
+        self.addCleanup(connections.__delitem__, replica.REPLICA)
+        self.addCleanup(connections[replica.REPLICA].close)
+        for patch in (
+            mock.patch.object(replica, "configured", return_value=True),
+            mock.patch.object(type(self), "databases", self.databases | {replica.REPLICA}),
+        ):
+            patch.start()
+            self.addCleanup(patch.stop)
+        clinic = make_clinic("riverside", "Riverside", "RIV")
+        admin = actor_for(make_staff("admin", clinic, Role.CLINIC_ADMIN), clinic)
+        make_patient(admin, "Ada", "Lovelace")
+        make_patient(admin, "Grace", "Hopper")
+        self.export = research.request_research_export(admin)
+
+    def test_the_files_are_read_on_the_replica_in_one_snapshot_and_written_to_the_primary(self):
+        export = ResearchExport.objects.select_related("clinic").get(pk=self.export.pk)
+        with (
+            CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as primary,
+            CaptureQueriesContext(connections[replica.REPLICA]) as standby,
+        ):
+            research.build_research_export(export)
+        read = [q["sql"] for q in standby.captured_queries]
+        written = [q["sql"] for q in primary.captured_queries]
+        patients = Patient._meta.db_table
+        self.assertTrue(any(patients in sql for sql in read), read)
+        self.assertFalse(any(patients in sql for sql in written), written)
+        self.assertFalse(any(sql.startswith(("INSERT", "UPDATE")) for sql in read), read)
+        if connection.vendor == "postgresql":  # before the first read: one snapshot for all
+            isolation = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+            first = next(n for n, sql in enumerate(read) if patients in sql)
+            self.assertIn(isolation, read[:first])
+        export.refresh_from_db()
+        self.assertEqual((export.status, export.patients), ("complete", 2))
+        self.assertEqual(export.files.count(), len(research.FILES))
