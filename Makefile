@@ -35,9 +35,12 @@ run: venv
 # SQLite unless DATABASE_URL is set. Extra pytest arguments: make test ARGS="-k audit".
 # In parallel on the machine's cores, at most four (pytest-xdist: each worker has a test database
 # of its own, and takes a whole test class or module so that data set up once for a class is
-# built once); one process, to debug or read print() output: make test ARGS=-n0 (--pdb too).
+# built once). The classes go out in the suite's own order, which puts the tests that empty the
+# tables (browser, races) after the others in each worker, as in one process: the built-in
+# protocols and other rows the migrations wrote are there for every ordinary test.
+# One process, to debug or read print() output: make test ARGS=-n0 (--pdb too).
 # Browser tests need Debian's Chromium: installed when missing (as root), else skipped.
-PARALLEL := -n auto --maxprocesses=4 --dist loadscope
+PARALLEL := -n auto --maxprocesses=4 --dist loadscope --no-loadscope-reorder
 test: export DEBUG ?= true
 test: venv
 	@if scripts/ensure-chromium; then $(PY) -m pytest $(PARALLEL) $(ARGS); \
