@@ -33,11 +33,18 @@ run: venv
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # SQLite unless DATABASE_URL is set. Extra pytest arguments: make test ARGS="-k audit".
+# In parallel on the machine's cores, at most four (pytest-xdist: each worker has a test database
+# of its own, and takes a whole test class or module so that data set up once for a class is
+# built once). The classes go out in the suite's own order, which puts the tests that empty the
+# tables (browser, races) after the others in each worker, as in one process: the built-in
+# protocols and other rows the migrations wrote are there for every ordinary test.
+# One process, to debug or read print() output: make test ARGS=-n0 (--pdb too).
 # Browser tests need Debian's Chromium: installed when missing (as root), else skipped.
+PARALLEL := -n auto --maxprocesses=4 --dist loadscope --no-loadscope-reorder
 test: export DEBUG ?= true
 test: venv
-	@if scripts/ensure-chromium; then $(PY) -m pytest $(ARGS); \
-	else $(PY) -m pytest -m "not browser" $(ARGS); fi
+	@if scripts/ensure-chromium; then $(PY) -m pytest $(PARALLEL) $(ARGS); \
+	else $(PY) -m pytest $(PARALLEL) -m "not browser" $(ARGS); fi
 	@# SQLite's in-memory test database takes no concurrent writers: the races run again on a file.
 	@if [ -z "$$DATABASE_URL" ] && [ -z "$(ARGS)" ]; then mkdir -p var && \
 	TRELLIS_TEST_SQLITE_FILE=var/test-concurrency.sqlite3 $(PY) -m pytest -m concurrency; fi

@@ -13,8 +13,13 @@ def pytest_configure(config) -> None:
     from django.conf import settings
 
     # Argon2 is deliberately slow; the suite hashes with MD5 (settings.py keeps Argon2, and a
-    # test checks it does).
+    # test checks it does). Django keeps the hashers it built the first time a password was
+    # hashed; if that happened while the apps were loaded, they are built again from this list.
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
 
     _static_files_read_once()
 

@@ -87,15 +87,17 @@ def test_the_driver_measures_the_bare_view_and_the_interactive_mix(live_server, 
 @pytest.fixture
 def writer_env(tmp_path):
     """The writer's own database: a SQLite file, or a PostgreSQL database of its own beside the
-    suite's (dropped afterwards)."""
+    suite's (dropped afterwards; one for each worker of a parallel run)."""
     env = {k: v for k, v in os.environ.items() if k not in {"SQLITE_PATH", "DATABASE_URL"}}
     env.update(DJANGO_SETTINGS_MODULE="trellis.settings", DEBUG="true")
     env["TRELLIS_VAR_DIR"] = str(tmp_path)
     source = os.environ.get("DATABASE_URL", "")
     if source:
-        env["DATABASE_URL"] = recreate_postgres(source, "trellis_bench_smoke")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        name = f"trellis_bench_smoke_{worker}" if worker else "trellis_bench_smoke"
+        env["DATABASE_URL"] = recreate_postgres(source, name)
         yield env
-        drop_postgres(source, "trellis_bench_smoke")
+        drop_postgres(source, name)
     else:
         env["SQLITE_PATH"] = str(tmp_path / "durability.sqlite3")
         yield env

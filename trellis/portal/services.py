@@ -6,6 +6,7 @@ outbox in that same transaction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -42,8 +43,12 @@ from trellis.portal.models import (
 INVITATION_DAYS = 3
 _TOKEN_SALT = "trellis.portal.invitation"  # noqa: S105 (an HMAC salt)
 
-# A dummy hash so that an unknown sign-in name costs as much time as a known one.
-_DUMMY_HASH = make_password("not a real password, only a timing equaliser")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash so that an unknown sign-in name costs as much time as a known one: made by the
+    configured hasher the first time a sign-in needs it, not on import (every process that
+    loads the app would otherwise pay for one Argon2 hash)."""
+    return make_password("not a real password, only a timing equaliser")
 
 
 # --- Invitations ---------------------------------------------------------------------------
@@ -308,7 +313,7 @@ def sign_in(
     if is_locked(login, source_address, now=now):
         raise SignInRefused("locked")
     account = PortalAccount.objects.select_related("patient", "clinic").filter(login=login).first()
-    password_ok = check_password(password, account.password if account else _DUMMY_HASH)
+    password_ok = check_password(password, account.password if account else _dummy_hash())
     step = None
     if account is not None and password_ok and account.code_ready:
         step = totp.verify(account.totp_key, code, account.totp_last_t, now=now.timestamp())
