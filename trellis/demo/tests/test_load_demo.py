@@ -42,9 +42,9 @@ class Discard(Exception):
 def plan() -> list[tuple]:
     """Every demo course: clinic, patient, protocol, start date, payer."""
     return list(
-        Course.objects.order_by("clinic__slug", "patient__mrn", "protocol__code").values_list(
+        Course.objects.order_by(
             "clinic__slug", "patient__mrn", "protocol__code", "start_date", "payer"
-        )
+        ).values_list("clinic__slug", "patient__mrn", "protocol__code", "start_date", "payer")
     )
 
 

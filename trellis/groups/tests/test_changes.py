@@ -218,7 +218,9 @@ class EditCohortTests(PlannedTestCase):
         then = datetime.combine(start, time(8), self.clinic_a.tzinfo)
         cohort, _ = self.planned(start, now=then)
         first = cohort.meetings.get(number=1)
-        self.change(cohort, start_time=time(10), listed=False)
+        # Early on the day of session 2, so that its new time (10:00) is still to come.
+        morning = datetime.combine(self.clinic_a.today(), time(7), self.clinic_a.tzinfo)
+        self.change(cohort, start_time=time(10), listed=False, now=morning)
         first.refresh_from_db()
         self.assertEqual(self.local_times([first]), {time(17)})
         self.assertEqual(self.local_times(cohort.meetings.exclude(number=1)), {time(10)})
