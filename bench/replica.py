@@ -44,7 +44,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the checkout's root, not bench/, on the path
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import run
+from bench import harness
 from bench.driver import percentile
 
 LOOPBACK = "127.0.0.1"
@@ -270,7 +270,7 @@ class Cluster:
 def _free_ports(count: int) -> list[int]:
     ports: list[int] = []
     for _ in range(50):  # bounded: distinct ports from the kernel's free ones
-        port = run.free_port()
+        port = harness.free_port()
         if port not in ports:
             ports.append(port)
         if len(ports) == count:
@@ -322,7 +322,7 @@ class Pair:
         primary_port, replica_port = _free_ports(2)
         if self.source_url and accepts_replication(self.source_url):
             self.mode = "the server DATABASE_URL names"
-            self.primary_url = run.recreate_postgres(self.source_url, self.database)
+            self.primary_url = harness.recreate_postgres(self.source_url, self.database)
             source = _connection_args(self.source_url)
             slot: list[str] = []  # no slot left behind on a shared server if this is killed
         else:
@@ -379,7 +379,7 @@ class Pair:
                     self.say(f"could not stop the server in {cluster.datadir}: {error}")
         if self.own_primary is None and self.primary_url:
             try:
-                run.drop_postgres(self.source_url, self.database)
+                harness.drop_postgres(self.source_url, self.database)
             except Exception as error:
                 self.say(f"could not drop {self.database}: {error}")
         if self.base is not None:
@@ -503,7 +503,7 @@ class LagSampler:
 
 
 class _Database:
-    """What ``bench.run.server_environment`` needs of a database: its environment."""
+    """What ``bench.harness.server_environment`` needs of a database: its environment."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -531,19 +531,19 @@ def measure(
     details: dict = {"patients": patients}
     with Pair(source_url, database, say=say) as pair:
         details.update(mode=pair.mode, version=pair.version)
-        primary_env = run.server_environment(work, _Database(pair.primary_url))
+        primary_env = harness.server_environment(work, _Database(pair.primary_url))
         primary_env["DATABASE_REPLICA_URL"] = ""
         both_env = {**primary_env, "DATABASE_REPLICA_URL": pair.replica_url}
-        run.run_child(primary_env, "manage.py", "migrate", "--no-input", "-v", "0", timeout=600)
-        run.run_child(
+        harness.run_child(primary_env, "manage.py", "migrate", "--no-input", "-v", "0", timeout=600)
+        harness.run_child(
             primary_env, "manage.py", "collectstatic", "--no-input", "-v", "0", timeout=300
         )
-        made = run.synth(primary_env, max(2, patients // 2500), patients, seed, timeout=1800)
+        made = harness.synth(primary_env, max(2, patients // 2500), patients, seed, timeout=1800)
         details["synth"] = made
         caught_up = wait_for_replay(pair.primary_url, pair.replica_url, timeout=300)
-        say(f"{run.synth_line(patients, made)}; the replica caught up {caught_up:.1f} s later")
+        say(f"{harness.synth_line(patients, made)}; the replica caught up {caught_up:.1f} s later")
 
-        report = run.task(both_env, "outcomes-replica", "--repeat", str(repeat), timeout=900)
+        report = harness.task(both_env, "outcomes-replica", "--repeat", str(repeat), timeout=900)
         details["outcomes"] = report
         if "error" in report:
             say(f"outcomes on the replica: FAILED: {report['error']}")
@@ -557,7 +557,9 @@ def measure(
                 f"replica's runs: {report['queries_replica_runs']})"
             )
 
-        mix = run.task(primary_env, "prepare-mix", "--clients", str(clients), "--seed", str(seed))
+        mix = harness.task(
+            primary_env, "prepare-mix", "--clients", str(clients), "--seed", str(seed)
+        )
         plan = {
             "clients": clients,
             "warmup": warmup,
@@ -568,10 +570,10 @@ def measure(
             "kinds": mix["kinds"],
         }
         with (
-            run.Server(both_env, work) as server,
+            harness.Server(both_env, work) as server,
             LagSampler(pair.primary_url, pair.replica_url) as sampler,
         ):
-            mixed = run.drive({**plan, "port": server.port}, work)
+            mixed = harness.drive({**plan, "port": server.port}, work)
         lag = lag_summary(sampler.samples)
         lag["error"] = sampler.error
         details["lag"] = lag
@@ -609,9 +611,9 @@ def _figures(figure: Callable, details: dict, patients: int, repeat: int) -> Non
         figure(
             f"outcomes dashboard on the replica ({patients:,} patients)",
             report["replica_median_s"],
-            run.DASHBOARD_TARGET_S,
+            harness.DASHBOARD_TARGET_S,
             "s",
-            f"median of {repeat}; limit: the target, {run.DASHBOARD_TARGET_S} s; on the "
+            f"median of {repeat}; limit: the target, {harness.DASHBOARD_TARGET_S} s; on the "
             f"primary {report['primary_median_s']} s; same numbers as the reference: "
             f"{report['same_numbers_replica']}",
         )
@@ -637,7 +639,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--database", default=DATABASE, help="the bench database's name")
     args = parser.parse_args(argv)
-    clock = run.Clock()
+    clock = harness.Clock()
     work = Path(tempfile.mkdtemp(prefix="trellis-replica-work-"))
     figures: list[dict] = []
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench import durability, tasks
-from bench.run import drop_postgres, recreate_postgres
+from bench.harness import drop_postgres, recreate_postgres
 from trellis.accounts.permissions import Role
 from trellis.testing import actor_for, make_clinic, make_patient, make_staff
 from trellis.treatments.models import Protocol
