@@ -424,6 +424,10 @@ def main(argv: list[str]) -> int:
         kept = estimate_replica(measured, vendor, **timing) if with_replica else 0
         for wanted in sizes[1:]:
             size = choose_large_size(wanted, measured, repeat, vendor, clock, budget - kept)
+            if size <= small:  # nothing larger fits: measured already, leave the time to the rest
+                clock.say(f"{wanted:,} patients do not fit the time budget, nor any larger network")
+                details.setdefault("sizes_skipped", []).append(wanted)
+                continue
             note = "" if size == wanted else f"; {wanted:,} did not fit the time budget"
             if note:
                 clock.say(f"{wanted:,} patients do not fit the time budget: using {size:,}")
