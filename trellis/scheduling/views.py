@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
@@ -78,6 +80,46 @@ class Cell:
     closed: bool = False
     book: str = ""
     label: str = ""
+
+    def html(self, book_url: str) -> str:
+        """An empty cell's markup. A busy clinic's day has thousands of them (a cell per
+        resource per slot), so they are written here and joined a run at a time (``Run``)
+        rather than each drawn by the template."""
+        if self.closed:
+            return f'<td class="cal-cell is-closed" title="{escape(self.label)}"></td>'
+        if self.book:
+            return (
+                f'<td class="cal-cell"><a class="cal-book" href="{book_url}?{escape(self.book)}">'
+                f'<span class="visually-hidden">{escape(self.label)}</span></a></td>'
+            )
+        return '<td class="cal-cell"></td>'
+
+
+class Run(SafeString):
+    """Empty cells side by side in one row of the grid, as markup ready for the page."""
+
+    appointment = None  # what the template asks of each piece of a row
+
+
+def _row_parts(cells: list, book_url: str) -> list:
+    """A row's cells for the template: each appointment's cell (drawn by its include) and,
+    between them, the runs of empty cells as ready markup. Cells covered by an appointment
+    above (None) are left out."""
+    parts: list = []
+    run: list[str] = []
+    for cell in cells:
+        if cell is None:
+            continue
+        if cell.appointment is None:
+            run.append(cell.html(book_url))
+            continue
+        if run:
+            parts.append(Run("".join(run)))
+            run = []
+        parts.append(cell)
+    if run:
+        parts.append(Run("".join(run)))
+    return parts
 
 
 @dataclass
@@ -206,11 +248,12 @@ def _day_grid(
                 lane.cells[begin] = Cell(appointment, end - begin)
                 for i in range(begin + 1, min(end, count)):
                     lane.cells[i] = None
+    book_url = reverse("calendar_book")
     rows = [
         {
             "at": at,
             "hour": at.minute == 0,
-            "cells": [lane.cells[i] for c in columns for lane in c.lanes],
+            "cells": _row_parts([lane.cells[i] for c in columns for lane in c.lanes], book_url),
         }
         for i, at in enumerate(slots)
     ]
