@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
@@ -273,10 +273,23 @@ ACTIONS = {
 PRIMARY = (S.CHECKED_IN, S.COMPLETED, S.CONFIRMED)
 
 
+# How an appointment's status reads on its block (checked in adds the time of arrival).
+STATUS_WORDS = {
+    S.CHECKED_IN: "✓ Checked in",
+    S.CONFIRMED: "Confirmed",
+    S.COMPLETED: "✓ Completed",
+    S.CANCELLED: "✕ Cancelled",
+    S.NO_SHOW: "✕ No-show",
+}
+
+
 def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
     """What the templates show of each appointment: times on the clinic's wall clock (without
     an offset: the filters show them as they are), and what the actor may do with it now
-    (``kinds.allowed_actions``): ``primary``, the next step, and ``actions``, every one."""
+    (``kinds.allowed_actions``): ``primary``, the next step, and ``actions``, every one.
+
+    A busy day has a hundred blocks or more, each with its details and forms, so what a block
+    shows several times (its times, status words and addresses) is worked out once here."""
     today = actor.clinic.today()
     for appointment in appointments:
         appointment.can_act = _may_act(actor, appointment.kind)
@@ -291,10 +304,18 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
         appointment.primary = next((a for a in appointment.actions if a["status"] in PRIMARY), None)
         appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
         appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
+        appointment.status_words = STATUS_WORDS.get(appointment.status, "Booked")
         if appointment.checked_in_at:
             appointment.local_checked_in = selectors.wall_clock(
                 actor.clinic, appointment.checked_in_at
             )
+            if appointment.status == S.CHECKED_IN:
+                appointment.status_words += f" {appointment.local_checked_in:%H:%M}"
+        appointment.clock = f"{appointment.local_start:%H:%M}"
+        appointment.clock_end = f"{appointment.local_end:%H:%M}"
+        appointment.day_words = dateformat.format(appointment.local_start, "D M j")
+        appointment.status_url = reverse("appointment_status", args=[appointment.pk])
+        appointment.patient_url = reverse("patient_detail", args=[appointment.patient_id])
 
 
 @login_required
