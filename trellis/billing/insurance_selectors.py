@@ -238,13 +238,22 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     today = actor.clinic.today()
     auths = []
     if actor.can(Perm.PRIOR_AUTH_READ):
-        rows = (
-            with_usage(PriorAuthorization.objects.filter(clinic=actor.clinic, patient=patient))
+        # Most patients have no request: the sessions are counted only for those that do.
+        ids = list(
+            PriorAuthorization.objects.filter(clinic=actor.clinic, patient=patient)
             .exclude(course__status__in=[CourseStatus.COMPLETED, CourseStatus.STOPPED])
-            .select_related("payer", "clinic", "course__protocol")
-            .order_by("-created_at")
+            .order_by()
+            .values_list("pk", flat=True)
         )
-        auths = [describe(auth, today) for auth in rows]
+        if ids:
+            rows = (
+                with_usage(PriorAuthorization.objects.filter(pk__in=ids))
+                .select_related("payer", "course__protocol")
+                .order_by("-created_at")
+            )
+            for auth in rows:
+                auth.clinic = actor.clinic
+                auths.append(describe(auth, today))
     estimates = []
     if actor.can(Perm.ESTIMATE_READ):
         estimates = list(

@@ -891,10 +891,13 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
     if patient.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     today = patient.clinic.today()
-    measures = list(Measure.objects.filter(patient=patient).select_related("course__protocol"))
     courses = list(
         Course.objects.filter(patient=patient).select_related("protocol").order_by("start_date")
     )
+    # The questionnaires and the due list name their course, one of these: they take it from
+    # here rather than joining the course and its protocol again in each of their queries.
+    by_id = {course.pk: course for course in courses}
+    measures = _with_course(Measure.objects.filter(patient=patient), by_id)
     # The chart marks treatment the patient was given: sessions started (documentation begun)
     # or signed, on the day given, never one closed without treatment. A planned session not
     # started is not a treatment yet, whatever its date, and one given ahead of its planned day
@@ -905,16 +908,15 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
         .exclude(undelivered_q())
         .values("planned_date", "started_at", "number", "course_id")
     )
-    due = list(
+    due = _with_course(
         ScheduledMeasure.objects.filter(
             patient=patient, measure__isnull=True, opens_on__lte=today, closes_on__gte=today
-        ).select_related("course__protocol")
+        ),
+        by_id,
     )
-    links = list(
-        QuestionnaireLink.objects.filter(patient=patient)
-        .select_related("clinic")
-        .order_by("-created_at")[:5]
-    )
+    links = list(QuestionnaireLink.objects.filter(patient=patient).order_by("-created_at")[:5])
+    for link in links:
+        link.clinic = patient.clinic
     # No audit event of its own: the card is part of the patient's page, whose READ of the
     # patient (access.patient) is the page view's one event.
     return PatientMeasures(
@@ -927,6 +929,16 @@ def patient_measures(actor, patient: Patient) -> PatientMeasures:
         chart=trajectory_chart(patient.clinic, measures, sessions, courses),
         today=today,
     )
+
+
+def _with_course(rows, courses: dict) -> list:
+    """``rows`` (a patient's questionnaires or due ones), each given its course from
+    ``courses`` (the patient's, by id)."""
+    rows = list(rows)
+    for row in rows:
+        if row.course_id is not None:
+            row.course = courses[row.course_id]
+    return rows
 
 
 def trajectory_chart(clinic: Clinic, measures, sessions, courses) -> dict:

@@ -30,10 +30,14 @@ from trellis.scheduling.selectors import wall_clock
 from trellis.treatments.models import Course, Session, SessionStatus
 
 
-def _plans_of(patient: Patient):
-    return TreatmentPlan.objects.filter(patient=patient).select_related(
-        "clinic", "patient", "tms_course__protocol", "dose_course__protocol"
-    )
+def _of_patient(rows, patient: Patient) -> list:
+    """``rows`` of one patient's plans, each given the patient and clinic already in hand
+    rather than joining them again."""
+    rows = list(rows)
+    for row in rows:
+        row.patient = patient
+        row.clinic = patient.clinic
+    return rows
 
 
 def patient_card(actor: Actor, patient: Patient) -> dict:
@@ -42,11 +46,17 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     Registered as a patient-page card (``patients.panels``), which has checked the clinic and
     ``course.read`` and audited the patient; a role without ``measure.read`` (front desk) is not
     shown the relapse flag, which is read from questionnaire totals."""
-    plans = list(_plans_of(patient))
-    kept = list(
+    plans = _of_patient(
+        TreatmentPlan.objects.filter(patient=patient).select_related(
+            "tms_course__protocol", "dose_course__protocol"
+        ),
+        patient,
+    )
+    kept = _of_patient(
         MaintenancePlan.objects.filter(patient=patient)
-        .select_related("clinic", "patient", "after_course__protocol")
-        .order_by("status", "-created_at")
+        .select_related("after_course__protocol")
+        .order_by("status", "-created_at"),
+        patient,
     )
     flag = services.open_flag(patient) if actor.can(Perm.MEASURE_READ) else None
     return {

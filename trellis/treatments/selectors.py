@@ -36,7 +36,7 @@ def course_card(actor: Actor, patient: Patient) -> dict:
     today = services.clinic_today(actor.clinic)
     courses = list(
         Course.objects.filter(clinic=actor.clinic, patient=patient)
-        .select_related("clinic", "protocol")
+        .select_related("protocol")
         .annotate(
             total=Count("sessions"),
             delivered=Count("sessions", filter=delivered_q("sessions__")),
@@ -49,6 +49,7 @@ def course_card(actor: Actor, patient: Patient) -> dict:
     )
     units = services.authorised_units(courses)
     for course in courses:
+        course.clinic = actor.clinic  # in hand: not joined into the counting query
         course.auth = services.authorisation(
             course,
             used=course.delivered,

@@ -657,13 +657,14 @@ class PatientCoursesPanelTests(CourseTestCase):
         front_desk = actor_for(self.front_desk, self.clinic_a)
         # The courses, and the appointments card's own two: its appointments, and (for front
         # desk, who may change appointments) the patient's calendar link in use; the payer's
-        # authorised sessions, and the insurance card's three (coverage, prior
-        # authorisations with their sessions used, estimates); the problem list and the
+        # authorised sessions, and the insurance card's four (coverage, the patient's prior
+        # authorisations, their sessions used — counted only when there are any — and
+        # estimates); the problem list and the
         # account's balance, one each; the groups card's one: the patient's enrolments; the
         # plans card's two: combined plans and maintenance plans (no relapse flag for front
         # desk); and the portal card's two: the patient's portal sign-in and their latest
         # invitation.
-        with self.assertNumQueries(14):
+        with self.assertNumQueries(15):
             self.render_as(front_desk)
 
     def test_it_renders_nothing_without_the_right_and_no_button_for_readers(self):
