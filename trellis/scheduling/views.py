@@ -283,6 +283,21 @@ STATUS_WORDS = {
 }
 
 
+def _action_groups(actions: list[dict]) -> list[dict]:
+    """The block's actions in order, for its "More" panel: Move (a link), Cancel (a form that
+    asks the reason), and between them the plain changes of status, side by side ones sharing
+    one form whose buttons each send their own status."""
+    groups: list[dict] = []
+    for action in actions:
+        if action["status"] in (kinds.MOVE, S.CANCELLED):
+            groups.append({"kind": action["status"]})
+        elif groups and groups[-1]["kind"] == "status":
+            groups[-1]["buttons"].append(action)
+        else:
+            groups.append({"kind": "status", "buttons": [action]})
+    return groups
+
+
 def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
     """What the templates show of each appointment: times on the clinic's wall clock (without
     an offset: the filters show them as they are), and what the actor may do with it now
@@ -302,6 +317,7 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
             {"status": a, "label": ACTIONS[a][0], "look": ACTIONS[a][1]} for a in allowed
         ]
         appointment.primary = next((a for a in appointment.actions if a["status"] in PRIMARY), None)
+        appointment.action_groups = _action_groups(appointment.actions)
         appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
         appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
         appointment.status_words = STATUS_WORDS.get(appointment.status, "Booked")
