@@ -62,19 +62,16 @@ def session_part(actor: Actor, session) -> dict | None:
 def patient_card(actor: Actor, patient: Patient) -> dict:
     """The patient page's card: progress notes, goals, themes and therapy appointments still
     without a note. No psychotherapy note, ever."""
-    notes = with_codes(
-        ProgressNote.objects.filter(patient=patient, clinic=patient.clinic).select_related(
-            "author", "session", "appointment"
-        )[:20]
+    mine = ProgressNote.objects.filter(patient=patient, clinic=patient.clinic)
+    themes_of_each = list(mine.values_list("themes", flat=True))
+    themes = Counter(theme for row in themes_of_each for theme in row or [])
+    # The notes with their authors and sessions only for a patient who has any.
+    notes = (
+        with_codes(mine.select_related("author", "session", "appointment")[:20])
+        if themes_of_each
+        else []
     )
     goals = list(TreatmentGoal.objects.filter(patient=patient, clinic=patient.clinic))
-    themes = Counter(
-        theme
-        for row in ProgressNote.objects.filter(patient=patient, clinic=patient.clinic).values_list(
-            "themes", flat=True
-        )
-        for theme in row or []
-    )
     can_write = actor.can(Perm.PROGRESS_NOTE_CHANGE)
     unwritten = []
     if can_write:
