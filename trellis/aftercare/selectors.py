@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
@@ -43,12 +44,20 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     check_ins = list(
         CheckIn.objects.filter(patient=patient).select_related("session")[:CARD_CHECK_INS]
     )
-    shared = list(
-        JournalEntry.objects.filter(patient=patient, shared=True).select_related("recorded_by")[
-            :CARD_JOURNAL
-        ]
+    counts = JournalEntry.objects.filter(patient=patient).aggregate(
+        shared_count=Count("pk", filter=Q(shared=True)),
+        private_count=Count("pk", filter=Q(shared=False)),
     )
-    private = JournalEntry.objects.filter(patient=patient, shared=False).count()
+    private = counts["private_count"]
+    shared = (
+        list(
+            JournalEntry.objects.filter(patient=patient, shared=True).select_related(
+                "recorded_by"
+            )[:CARD_JOURNAL]
+        )
+        if counts["shared_count"]
+        else []
+    )
     return {
         "patient": patient,
         "plan": plan,
