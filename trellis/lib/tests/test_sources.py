@@ -182,6 +182,17 @@ def test_no_template_names_the_project_notes():
     assert not named
 
 
+def test_no_document_names_the_project_notes():
+    """The guides and the README cite what a reader can look up, never the project's notes."""
+    named = [
+        f"{file.relative_to(ROOT)}:{number}"
+        for file in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1)
+        if NOTES.search(line)
+    ]
+    assert not named, "names DOMAIN.md or DESIGN.md: " + ", ".join(named)
+
+
 # OpenAPI summaries of two calculators, in a file other work is changing this turn.
 NOTES_IN_STRINGS_LEFT: set[str] = set()
 
