@@ -273,14 +273,8 @@ ACTIONS = {
 PRIMARY = (S.CHECKED_IN, S.COMPLETED, S.CONFIRMED)
 
 
-# How an appointment's status reads on its block (checked in adds the time of arrival).
-STATUS_WORDS = {
-    S.CHECKED_IN: "✓ Checked in",
-    S.CONFIRMED: "Confirmed",
-    S.COMPLETED: "✓ Completed",
-    S.CANCELLED: "✕ Cancelled",
-    S.NO_SHOW: "✕ No-show",
-}
+# The mark before a status's name on its block (checked in also adds the time of arrival).
+STATUS_MARKS = {S.CHECKED_IN: "✓ ", S.COMPLETED: "✓ ", S.CANCELLED: "✕ ", S.NO_SHOW: "✕ "}
 
 
 def _action_groups(actions: list[dict]) -> list[dict]:
@@ -320,7 +314,8 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
         appointment.action_groups = _action_groups(appointment.actions)
         appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
         appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
-        appointment.status_words = STATUS_WORDS.get(appointment.status, "Booked")
+        status = S(appointment.status)
+        appointment.status_words = STATUS_MARKS.get(status, "") + status.label
         if appointment.checked_in_at:
             appointment.local_checked_in = selectors.wall_clock(
                 actor.clinic, appointment.checked_in_at
