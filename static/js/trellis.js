@@ -1,6 +1,6 @@
 // Trellis page behaviour: idle sign-out with a warning (kept off while a treatment session is
 // in progress on the page), the note saved as a draft while it is typed, auto-submitting selects,
-// copy buttons.
+// copy buttons, an appointment's refused change shown in place.
 (function () {
   "use strict";
 
@@ -98,6 +98,18 @@
   }
 
   // A "Copy" button next to a read-only address: copies it and says so.
+  // A change of an appointment's status the clinic refuses (a cancellation without its reason)
+  // comes back as 422 with the block and the reason asked for: shown in place, not dropped.
+  function appointmentRefusals() {
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      var target = event.detail.target;
+      if (event.detail.xhr.status === 422 && target && target.classList.contains("appt")) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
+  }
+
   function copyButtons() {
     document.querySelectorAll("button[data-copy]").forEach(function (button) {
       var field = document.getElementById(button.dataset.copy);
@@ -115,5 +127,6 @@
     noteDrafts();
     autosubmit();
     copyButtons();
+    appointmentRefusals();
   });
 })();
