@@ -35,6 +35,7 @@ _CLINIC_BITS, _PATIENT_BITS, _ROW_BITS = 10, 22, 16
 MAX_CLINIC = (1 << _CLINIC_BITS) - 1
 MAX_PATIENT = (1 << _PATIENT_BITS) - 1
 _LOW_62, _VARIANT = (1 << 62) - 1, 1 << 63
+_VERSION_8, _ROW = 8 << 76, 1 << 80
 
 
 class IdRandom(random.Random):
@@ -52,18 +53,21 @@ class IdRandom(random.Random):
         super().__init__(seed)
         if not 0 <= clinic <= MAX_CLINIC or not 0 <= patient <= MAX_PATIENT:
             raise ValueError(f"clinic {clinic} or patient {patient} out of the id layout")
-        self._next = ((clinic << _PATIENT_BITS) | patient) << _ROW_BITS
-        self._end = self._next + (1 << _ROW_BITS)
+        # The id as a 128-bit number without its random bits: the 48-bit prefix, the version
+        # and the variant; the prefix's row counter steps by ``_ROW``.
+        prefix = ((clinic << _PATIENT_BITS) | patient) << _ROW_BITS
+        self._next = prefix << 80 | _VERSION_8 | _VARIANT
+        self._end = (prefix + (1 << _ROW_BITS)) << 80 | _VERSION_8 | _VARIANT
 
     def uuid(self) -> str:
         """The next id, as 32 hex digits."""
-        prefix = self._next
-        if prefix == self._end:
+        base = self._next
+        if base == self._end:
             raise OverflowError(f"more than {1 << _ROW_BITS} rows for one synthetic patient")
-        self._next = prefix + 1
+        self._next = base + _ROW
         # 74 random bits in one draw: 12 after the version digit, 62 after the variant bits.
         bits = self.getrandbits(74)
-        return f"{prefix:012x}8{bits >> 62:03x}{bits & _LOW_62 | _VARIANT:016x}"
+        return f"{base | (bits >> 62) << 64 | bits & _LOW_62:032x}"
 
 
 def version_8(bits: int) -> uuid.UUID:
@@ -91,6 +95,14 @@ def to_date(number: int) -> date:
     return date.fromordinal(number + _EPOCH_ORDINAL)
 
 
+class _DayTexts(dict):
+    """Day number -> ``YYYY-MM-DD``, computed on first lookup."""
+
+    def __missing__(self, number: int) -> str:
+        text = self[number] = to_date(number).isoformat()
+        return text
+
+
 class Clock:
     """Dates (day numbers) and instants (whole seconds since the epoch, UTC) as stored text.
 
@@ -105,17 +117,14 @@ class Clock:
             f" {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{suffix}" for s in range(86400)
         ]
         self._minutes = [f" {m // 60:02d}:{m % 60:02d}" for m in range(1440)]
-        self._days: dict[int, str] = {}
+        self._days = _DayTexts()
+        # ``day(number)`` is a dictionary lookup, filled on first use.
+        self.day = self._days.__getitem__
         self._offsets: dict[tuple[str, int], int] = {}
 
-    def day(self, number: int) -> str:
-        text = self._days.get(number)
-        if text is None:
-            text = self._days[number] = to_date(number).isoformat()
-        return text
-
     def ts(self, seconds: int) -> str:
-        return self.day(seconds // 86400) + self._times[seconds % 86400]
+        day, second = divmod(seconds, 86400)
+        return self._days[day] + self._times[second]
 
     def offset(self, tz: str, number: int) -> int:
         """The zone's UTC offset in seconds at midday on day ``number`` (clinics work by day,

@@ -91,7 +91,7 @@ from trellis.treatments.models import (
 
 SLUG_PREFIX = "synth-"
 DEFAULT_DAYS = 730
-PATIENTS_PER_CHUNK = 500
+PATIENTS_PER_CHUNK = 200  # small enough that the last chunk, written alone, is short
 FIRST_CHUNK = 50  # small, so that writing starts at once
 # SQLite triggers that search their own table on each insert (scheduling migration 0002):
 # dropped for the load, whose appointments are free by construction (``books._free``).

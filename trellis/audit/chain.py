@@ -30,6 +30,15 @@ FIELDS = (
 )
 
 
+# Values JSON writes as they are; anything else (a datetime, a UUID, a Decimal) goes through
+# ``_canonical``. Looked up by exact type: a subclass (a choices member is a str) takes the
+# longer way to the same text.
+_AS_IS = frozenset({str, int, bool, type(None), dict, list})
+
+# One encoder for every link: keys sorted, no spaces, text as it is.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(value):
     if isinstance(value, datetime):
         return value.isoformat(timespec="microseconds")
@@ -40,14 +49,13 @@ def _canonical(value):
 
 def event_hash(fields: dict, prev_hash: str, names: tuple[str, ...] = FIELDS) -> str:
     """The hash of one link: ``names`` (the audit trail's FIELDS unless another chain, such as
-    the controlled-substance ledger, hashes its own) read from ``fields``, after ``prev_hash``."""
-    payload = json.dumps(
-        [prev_hash, *(_canonical(fields[name]) for name in names)],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+    the controlled-substance ledger, hashes its own) read from ``fields``, after ``prev_hash``:
+    the SHA-256 of the JSON list ``[prev_hash, value, …]``."""
+    values = [prev_hash]
+    for name in names:
+        value = fields[name]
+        values.append(value if type(value) in _AS_IS else _canonical(value))
+    return hashlib.sha256(_ENCODER.encode(values).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
