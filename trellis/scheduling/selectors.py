@@ -30,11 +30,11 @@ from trellis.scheduling.models import (
 
 def day_appointments(actor: Actor, day: date, *, include_closed: bool = True) -> list[Appointment]:
     """The clinic's appointments on ``day`` (clinic-local), in start order, with patient,
-    resource, staff and session joined: one query (and the audit event of the read).
+    resource and staff joined: one query (and the audit event of the read).
     ``include_closed=False`` leaves out cancelled and no-show appointments."""
     require(actor, Perm.APPOINTMENT_READ)
     rows = Appointment.objects.filter(clinic=actor.clinic, day=day).select_related(
-        "patient", "resource", "staff", "session"
+        "patient", "resource", "staff"
     )
     if not include_closed:
         rows = rows.active()

@@ -7,6 +7,11 @@ urlpatterns = [
     path("calendar/week/", views.week, name="calendar_week"),
     path("calendar/book/", views.book, name="calendar_book"),
     path(
+        "calendar/appointments/<uuid:appointment_id>/",
+        views.appointment_detail,
+        name="appointment_detail",
+    ),
+    path(
         "calendar/appointments/<uuid:appointment_id>/status/",
         views.change_status,
         name="appointment_status",

@@ -8,6 +8,7 @@ in ``services`` and ``kinds``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -144,22 +145,36 @@ def _slot(moment: datetime, first: datetime) -> int:
     return int((moment - first).total_seconds() // 60) // SLOT_MINUTES
 
 
+def _slots_within(slots: list[datetime], spans) -> set[int]:
+    """The indexes of the slots that lie wholly within one of ``spans`` (start–end pairs)."""
+    step = timedelta(minutes=SLOT_MINUTES)
+    return {
+        i for i, at in enumerate(slots) for opens, closes in spans if opens <= at <= closes - step
+    }
+
+
+def _slots_touching(slots: list[datetime], spans) -> set[int]:
+    """The indexes of the slots that overlap one of ``spans`` (start–end pairs)."""
+    step = timedelta(minutes=SLOT_MINUTES)
+    return {i for i, at in enumerate(slots) for start, end in spans if start - step < at < end}
+
+
 def _empty_cells(column: Column, slots: list[datetime], spans, blocks, now, may_book) -> list:
     """The empty cells of ``column``: closed outside ``spans`` (its opening hours, as local
     start–end pairs) or within ``blocks``; a link to the booking form where a booking there
     could succeed (open, free, not past)."""
+    resource = column.resource
+    if resource is None:
+        return [Cell() for _ in slots]
     busy = {
         i for lane in column.lanes for a in lane.appointments if a.is_active for i in range(*a.span)
     }
-    resource = column.resource
+    open_slots = _slots_within(slots, spans)
+    blocked_slots = _slots_touching(slots, blocks)
     cells = []
     for i, at in enumerate(slots):
-        ends = at + timedelta(minutes=SLOT_MINUTES)
-        if resource is None:
-            cells.append(Cell())
-            continue
-        is_open = any(opens <= at and ends <= closes for opens, closes in spans)
-        blocked = any(start < ends and at < end for start, end in blocks)
+        is_open = i in open_slots
+        blocked = i in blocked_slots
         if not is_open or blocked:
             cells.append(Cell(closed=True, label="Blocked" if blocked and is_open else "Closed"))
         elif may_book and i not in busy and at >= now:
@@ -292,16 +307,35 @@ def _action_groups(actions: list[dict]) -> list[dict]:
     return groups
 
 
+def _addresses(name: str) -> Callable[[UUID], str]:
+    """``reverse(name, args=[pk])`` for many pks: the route is reversed once, with a stand-in
+    id that the pk then takes the place of."""
+    stand_in = str(UUID(int=0))
+    pattern = reverse(name, args=[stand_in])
+    return lambda pk: pattern.replace(stand_in, str(pk))
+
+
 def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
     """What the templates show of each appointment: times on the clinic's wall clock (without
     an offset: the filters show them as they are), and what the actor may do with it now
     (``kinds.allowed_actions``): ``primary``, the next step, and ``actions``, every one.
 
     A busy day has a hundred blocks or more, each with its details and forms, so what a block
-    shows several times (its times, status words and addresses) is worked out once here."""
-    today = actor.clinic.today()
+    shows several times (its times, words and addresses) is worked out once here, and what all
+    blocks share (labels, routes, a day's words) once for all of them."""
+    clinic = actor.clinic
+    today = clinic.today()
+    kind_words = {kind: str(label) for kind, label in AppointmentKind.choices}
+    status_words = {status: STATUS_MARKS.get(status, "") + status.label for status in S}
+    may_act: dict[str, bool] = {}
+    status_url = _addresses("appointment_status")
+    detail_url = _addresses("appointment_detail")
+    patient_url = _addresses("patient_detail")
+    day_words: dict[date, str] = {}
     for appointment in appointments:
-        appointment.can_act = _may_act(actor, appointment.kind)
+        if appointment.kind not in may_act:
+            may_act[appointment.kind] = _may_act(actor, appointment.kind)
+        appointment.can_act = may_act[appointment.kind]
         allowed = (
             kinds.allowed_actions(appointment.status, appointment.day, today)
             if appointment.can_act
@@ -312,21 +346,24 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
         ]
         appointment.primary = next((a for a in appointment.actions if a["status"] in PRIMARY), None)
         appointment.action_groups = _action_groups(appointment.actions)
-        appointment.local_start = selectors.wall_clock(actor.clinic, appointment.start)
-        appointment.local_end = selectors.wall_clock(actor.clinic, appointment.end)
-        status = S(appointment.status)
-        appointment.status_words = STATUS_MARKS.get(status, "") + status.label
+        appointment.local_start = selectors.wall_clock(clinic, appointment.start)
+        appointment.local_end = selectors.wall_clock(clinic, appointment.end)
+        appointment.kind_words = kind_words.get(appointment.kind, appointment.kind)
+        appointment.status_label = S(appointment.status).label
+        appointment.status_words = status_words[appointment.status]
         if appointment.checked_in_at:
-            appointment.local_checked_in = selectors.wall_clock(
-                actor.clinic, appointment.checked_in_at
-            )
+            appointment.local_checked_in = selectors.wall_clock(clinic, appointment.checked_in_at)
             if appointment.status == S.CHECKED_IN:
                 appointment.status_words += f" {appointment.local_checked_in:%H:%M}"
         appointment.clock = f"{appointment.local_start:%H:%M}"
         appointment.clock_end = f"{appointment.local_end:%H:%M}"
-        appointment.day_words = dateformat.format(appointment.local_start, "D M j")
-        appointment.status_url = reverse("appointment_status", args=[appointment.pk])
-        appointment.patient_url = reverse("patient_detail", args=[appointment.patient_id])
+        local_day = appointment.local_start.date()
+        if local_day not in day_words:
+            day_words[local_day] = dateformat.format(appointment.local_start, "D M j")
+        appointment.day_words = day_words[local_day]
+        appointment.status_url = status_url(appointment.pk)
+        appointment.detail_url = detail_url(appointment.pk)
+        appointment.patient_url = patient_url(appointment.patient_id)
 
 
 @login_required
@@ -338,8 +375,10 @@ def day(request: HttpRequest) -> HttpResponse:
     resources = selectors.resources(clinic)
     appointments = selectors.day_appointments(actor, shown)
     # A resource taken out of use keeps its column on the days it still has appointments.
+    shown_ids = {resource.pk for resource in resources}
     for appointment in appointments:
-        if appointment.resource_id and appointment.resource not in resources:
+        if appointment.resource_id and appointment.resource_id not in shown_ids:
+            shown_ids.add(appointment.resource_id)
             resources.append(appointment.resource)
     _decorate(actor, appointments)
     can_book = actor.can(Perm.APPOINTMENT_CHANGE) or actor.can(Perm.APPOINTMENT_THERAPY)
@@ -517,6 +556,21 @@ def _appointment(actor, appointment_id: UUID, perm: Perm = Perm.APPOINTMENT_READ
         appointment_id,
         perm,
     )
+
+
+@login_required
+def appointment_detail(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
+    """An appointment's details and what the actor may do with it: the day view's "More" panel
+    when htmx asks for it as the panel opens, the appointment's own page otherwise."""
+    actor = request.actor
+    appointment = _appointment(actor, appointment_id)
+    _decorate(actor, [appointment])
+    context = {"a": appointment, "today": actor.clinic.today()}
+    if is_htmx(request):
+        return render(
+            request, "scheduling/includes/appointment_panel.html", {**context, "panel": True}
+        )
+    return render(request, "scheduling/appointment.html", context)
 
 
 ACTION_WORDS = {

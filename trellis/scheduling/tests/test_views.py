@@ -62,7 +62,6 @@ class DayViewTests(CalendarTestCase):
             self.assertIn(name, html)
         self.assertIn("09:30–11:00", html)
         self.assertIn(f'href="/patients/{self.patient.id}/"', html)
-        self.assertIn("IV ketamine · Nurse", html)  # the kind and the staff member
         self.assertIn("IV ketamine", html)
         # Time rows from the opening (08:00) to the closing (18:00), every quarter hour.
         self.assertIn(">08:00<", html)
@@ -70,6 +69,39 @@ class DayViewTests(CalendarTestCase):
         self.assertNotIn(">18:00<", html)
         # A therapist sees the day but does not act on a dose.
         self.assertNotIn("Check in", html)
+
+    def test_a_blocks_more_panel_is_fetched_as_it_opens_with_the_details_and_actions(self):
+        appointment = self.book(resource=self.chair_2, start=self.today_at(9, 30), staff=self.nurse)
+        self.sign_in(self.front_desk)
+        page = self.client.get(f"/calendar/?date={self.today.isoformat()}").content.decode()
+        address = f"/calendar/appointments/{appointment.id}/"
+        # The block carries only the address of its details, and a link to them without scripts.
+        self.assertIn(f'hx-get="{address}" hx-trigger="toggle once"', page)
+        self.assertIn(f'<a href="{address}">Details and actions for Ada Lovelace</a>', page)
+        self.assertNotIn("Reason for cancelling", page)
+        reads = AuditEvent.objects.filter(action=Action.READ, object_id=str(appointment.id))
+        panel = self.client.get(address, **HTMX)
+        self.assertEqual(panel.status_code, 200)
+        html = panel.content.decode()
+        self.assertNotIn("<html", html)  # the panel alone
+        self.assertIn("IV ketamine · Nurse", html)  # the kind and the staff member
+        self.assertIn("Chair 2", html)
+        self.assertIn("Move…", html)
+        self.assertIn("Reason for cancelling", html)
+        self.assertIn(f'hx-target="#appt-{appointment.id}"', html)
+        self.assertIn('popovertargetaction="hide"', html)
+        self.assertEqual(reads.count(), 1)  # reading it is audited
+        # Without htmx, the appointment's own page: the same, its forms posting plainly.
+        own = self.client.get(address)
+        self.assertContains(own, "<h1>Ada Lovelace's IV ketamine</h1>", html=True)
+        self.assertContains(own, "Reason for cancelling")
+        self.assertNotContains(own, "hx-post")
+        self.assertNotContains(own, "popovertargetaction")
+        # A therapist reads it but is offered nothing to do with a dose.
+        self.sign_in(self.therapist)
+        panel = self.client.get(address, **HTMX)
+        self.assertContains(panel, "IV ketamine · Nurse")
+        self.assertNotContains(panel, "<form")
 
     def test_the_day_defaults_to_the_clinics_today_and_links_its_neighbours(self):
         self.sign_in(self.front_desk)
@@ -95,9 +127,10 @@ class DayViewTests(CalendarTestCase):
         page = self.client.get(f"/calendar/?date={self.today.isoformat()}")
         self.assertNotContains(page, self.patient.full_name)
         self.assertEqual(self.status(appointment, "checked_in").status_code, 404)
-        self.assertEqual(
-            self.client.get(f"/calendar/appointments/{appointment.id}/move/").status_code, 404
-        )
+        for page in ("", "move/"):
+            address = f"/calendar/appointments/{appointment.id}/{page}"
+            self.assertEqual(self.client.get(address).status_code, 404)
+            self.assertEqual(self.client.get(address, **HTMX).status_code, 404)
         appointment.refresh_from_db()
         self.assertEqual(appointment.status, "booked")
 
@@ -180,7 +213,7 @@ class DayGridTests(CalendarTestCase):
         ahead = self.book(start=self.at(9), resource=self.chair)
         self.sign_in(self.front_desk)
         page = self.client.get("/calendar/", {"date": self.monday.isoformat()})
-        block = self.block(page, ahead)
+        block = self.block(page, ahead) + self.panel(ahead)
         self.assertIn('value="confirmed"', block)
         self.assertNotIn('value="checked_in"', block)
         self.assertNotIn('value="no_show"', block)
@@ -198,7 +231,7 @@ class DayGridTests(CalendarTestCase):
             created_by=self.front_desk,
         )
         page = self.client.get("/calendar/", {"date": past.isoformat()})
-        block = self.block(page, missed)
+        block = self.block(page, missed) + self.panel(missed)
         self.assertIn('value="no_show"', block)
         for refused in ("confirmed", "checked_in", "cancelled"):
             self.assertNotIn(f'value="{refused}"', block)
@@ -208,6 +241,10 @@ class DayGridTests(CalendarTestCase):
         html = page.content.decode()
         start = html.index(f'id="appt-{appointment.id}"')
         return html[start : html.index("</article>", start)]
+
+    def panel(self, appointment) -> str:
+        """The block's "More" panel, as htmx fetches it when it opens."""
+        return self.client.get(f"/calendar/appointments/{appointment.id}/", **HTMX).content.decode()
 
 
 class StatusTests(CalendarTestCase):
