@@ -473,12 +473,19 @@ class MaintenanceState:
     due: maintenance.Due | None
     flag: RelapseFlag | None
     proposal: tuple[datetime, int, object] | None
+    # The next session is booked later than it is due, but no earlier time is free (the due day
+    # was full, say): it stays where it is.
+    booked_earliest: bool = False
 
     @property
     def needs_booking(self) -> bool:
-        return self.due is not None and (
-            self.upcoming is None
-            or availability.clinic_day(self.plan.clinic, self.upcoming.start) > self.due.day
+        return (
+            self.due is not None
+            and not self.booked_earliest
+            and (
+                self.upcoming is None
+                or availability.clinic_day(self.plan.clinic, self.upcoming.start) > self.due.day
+            )
         )
 
     @property
@@ -537,7 +544,10 @@ def maintenance_state(plan: MaintenancePlan, *, propose: bool = True) -> Mainten
     state = MaintenanceState(plan, last, upcoming, due, flag, None)
     if propose and state.needs_booking:
         proposal = booking.propose_slot(clinic, plan.patient, KIND_FOR[plan.modality], due.day)
-        state = MaintenanceState(plan, last, upcoming, due, flag, proposal)
+        if upcoming is not None and (proposal is None or proposal[0] >= upcoming.start):
+            state = MaintenanceState(plan, last, upcoming, due, flag, None, booked_earliest=True)
+        else:
+            state = MaintenanceState(plan, last, upcoming, due, flag, proposal)
     return state
 
 

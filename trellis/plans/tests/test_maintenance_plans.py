@@ -1,7 +1,7 @@
 """Maintenance plans after an induction, and the relapse watch on a table of PHQ-9 trajectories:
 the flag on the care team's lists and the next session brought forward [R51, R52, R22, R111]."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -10,7 +10,7 @@ from trellis.measures import relapse
 from trellis.plans import services
 from trellis.plans.models import FlagStatus, MaintenanceBooking, RelapseFlag
 from trellis.plans.tests.base import PlansTestCase
-from trellis.scheduling.models import Appointment
+from trellis.scheduling.models import Appointment, BlockKind, Resource, ResourceBlock
 from trellis.testing import actor_for, make_patient
 
 # (name, (days ago, PHQ-9 total) with the course's baseline first, the total that raised the
@@ -193,6 +193,41 @@ class MaintenancePlanTests(PlansTestCase):
         with self.assertRaises(Conflict) as again:
             services.book_maintenance(desk, plan)
         self.assertEqual(again.exception.code, "already_booked")
+
+    def test_a_session_booked_after_a_full_due_day_stays_where_it_is(self):
+        """Nothing free on the day it is due, so the session went on the next free day: booking
+        again is refused as booked, not a move to a later day still."""
+        self.give(self.course, 6)
+        plan = services.start_maintenance(
+            self.nursing, self.patient, after_course=self.course, interval_days=42
+        )
+        due = services.maintenance_state(plan, propose=False).due.day
+        tz = self.clinic_a.tzinfo
+        for resource in Resource.objects.filter(clinic=self.clinic_a):
+            ResourceBlock.objects.create(
+                clinic=self.clinic_a,
+                resource=resource,
+                start=datetime.combine(due, time(0), tz),
+                end=datetime.combine(due + timedelta(days=1), time(0), tz),
+                kind=BlockKind.CLOSURE,
+            )
+        desk = actor_for(self.front_desk, self.clinic_a)
+        booked = services.book_maintenance(desk, plan).appointment
+        self.assertGreater(booked.day, due)
+        state = services.maintenance_state(plan)
+        self.assertEqual((state.upcoming, state.proposal), (booked, None))
+        self.assertFalse(state.needs_booking)
+        self.assertFalse(state.moves_upcoming)
+        with self.assertRaises(Conflict) as again:
+            services.book_maintenance(desk, plan)
+        self.assertEqual(again.exception.code, "already_booked")
+        booked.refresh_from_db()
+        self.assertGreater(booked.day, due)
+        self.assertEqual(MaintenanceBooking.objects.count(), 1)
+        self.sign_in(self.front_desk)
+        page = self.client.get(f"/maintenance/{plan.id}/")
+        self.assertNotContains(page, "Move the booked session")
+        self.assertNotContains(page, "Book the proposed time")
 
     def test_a_booking_counts_as_given_once_its_time_has_begun_not_once_its_day_has(self):
         self.give(self.course, 6)
