@@ -361,6 +361,10 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
         if local_day not in day_words:
             day_words[local_day] = dateformat.format(appointment.local_start, "D M j")
         appointment.day_words = day_words[local_day]
+        appointment.key = str(appointment.pk)
+        appointment.name = appointment.patient.full_name
+        staff = appointment.staff
+        appointment.staff_name = (staff.get_full_name() or staff.username) if staff else ""
         appointment.status_url = status_url(appointment.pk)
         appointment.detail_url = detail_url(appointment.pk)
         appointment.patient_url = patient_url(appointment.patient_id)
