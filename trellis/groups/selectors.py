@@ -214,15 +214,24 @@ class MemberRecord:
     addenda: list[GroupNoteAddendum]
 
 
-def _records(patient: Patient, attendance: QuerySet) -> list[MemberRecord]:
-    rows = list(
+def _records(
+    patient: Patient, attendance: QuerySet, limit: int | None = None
+) -> list[MemberRecord]:
+    """The member's records of the sessions in ``attendance``, newest first (the first ``limit``
+    of them), each with their own section of the note and the addenda they may read."""
+    rows = (
         attendance.filter(patient=patient, clinic=patient.clinic)
         .select_related("meeting__cohort__program", "meeting__note__author")
         .order_by("-meeting__start")
     )
+    rows = list(rows if limit is None else rows[:limit])
+    if not rows:
+        return []
     sections = {
         s.attendance_id: s
-        for s in MemberSection.objects.filter(patient=patient, clinic=patient.clinic)
+        for s in MemberSection.objects.filter(
+            patient=patient, clinic=patient.clinic, attendance__in=[r.pk for r in rows]
+        )
     }
     notes = [r.meeting.note for r in rows if hasattr(r.meeting, "note")]
     addenda: dict = {}
@@ -230,6 +239,8 @@ def _records(patient: Patient, attendance: QuerySet) -> list[MemberRecord]:
         GroupNoteAddendum.objects.filter(note__in=notes)
         .filter(Q(section__isnull=True) | Q(section__patient=patient))
         .select_related("author")
+        if notes
+        else ()
     ):
         addenda.setdefault(a.note_id, []).append(a)
     records = []
@@ -248,10 +259,10 @@ def _records(patient: Patient, attendance: QuerySet) -> list[MemberRecord]:
     return records
 
 
-def patient_attendance(patient: Patient) -> list[MemberRecord]:
-    """The patient's own group sessions, newest first (the caller loaded and audited the
-    patient through ``patients.access``)."""
-    return _records(patient, Attendance.objects.all())
+def patient_attendance(patient: Patient, limit: int | None = None) -> list[MemberRecord]:
+    """The patient's own group sessions, newest first, the first ``limit`` of them (the caller
+    loaded and audited the patient through ``patients.access``)."""
+    return _records(patient, Attendance.objects.all(), limit)
 
 
 def member_record(actor: Actor, attendance_id) -> MemberRecord:
@@ -262,6 +273,10 @@ def member_record(actor: Actor, attendance_id) -> MemberRecord:
     record = _records(row.patient, Attendance.objects.filter(pk=row.pk))[0]
     record_for(actor, Action.READ, patient=row.patient, obj=row)
     return record
+
+
+# The patient page's card shows the member's newest sessions, this many.
+CARD_RECORDS = 12
 
 
 def patient_card(actor: Actor, patient: Patient) -> dict:
@@ -280,7 +295,7 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
                 .count()
                 + 1
             )
-    records = patient_attendance(patient)[:12] if actor.can(Perm.SESSION_READ) else []
+    records = patient_attendance(patient, CARD_RECORDS) if actor.can(Perm.SESSION_READ) else []
     return {
         "patient": patient,
         "enrolments": enrolments,
