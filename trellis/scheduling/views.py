@@ -626,7 +626,7 @@ def change_status(request: HttpRequest, appointment_id: UUID) -> HttpResponse:
         _decorate(actor, [appointment])
         return render(
             request,
-            "scheduling/includes/appointment.html",
+            "scheduling/day.html#appointment-block",
             {
                 "a": appointment,
                 "today": actor.clinic.today(),
