@@ -198,6 +198,35 @@ def synth_line(size: int, made: dict) -> str:
     )
 
 
+# Synth's tables by the area of the product they fill, in the order the pathway meets them.
+AREAS = (
+    ("patients and screening", "patients."),
+    ("treatment courses and sessions", "treatments."),
+    ("questionnaires", "measures."),
+    ("safety alerts", "safety."),
+    ("appointment book", "scheduling."),
+    ("charges and diagnoses", "billing."),
+    ("controlled-substance ledger", "controlled."),
+    ("therapy groups", "groups."),
+)
+
+
+def areas_line(size: int, made: dict) -> str:
+    """The rows synth wrote in each area, with its largest table: every area of a big network
+    must be populated for its pages to be measured as a clinic would see them."""
+    parts = []
+    for area, prefix in AREAS:
+        tables = {k: v for k, v in made["tables"].items() if k.startswith(prefix)}
+        if not tables:
+            parts.append(f"{area} none")
+            continue
+        largest = max(tables, key=tables.get)
+        parts.append(
+            f"{area} {sum(tables.values()):,} ({largest.split('.')[1]} {tables[largest]:,})"
+        )
+    return f"synth {size:,} patients by area: " + "; ".join(parts)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((LOOPBACK, 0))

@@ -43,6 +43,7 @@ from bench.harness import (  # noqa: E402 -- after the root is on the path
     Clock,
     Database,
     Server,
+    areas_line,
     drive,
     run_child,
     server_environment,
@@ -312,6 +313,7 @@ def main(argv: list[str]) -> int:
         made = synth(env, clinics, small, args.seed, timeout=step_timeout(clock))
         details["sizes"][small] = {"synth": made}
         clock.say(synth_line(small, made))
+        clock.say(areas_line(small, made))
         raw = task(env, "raw-insert", "--rows", str(min(made["rows"], 500_000)))
         details["raw_insert"] = raw
         clock.say(f"raw inserts: {raw['rows']:,} rows at {raw['rows_per_second']:,.0f} rows/s")
@@ -436,6 +438,7 @@ def main(argv: list[str]) -> int:
             made = synth(env, max(2, size // 2500), size, args.seed, timeout=step_timeout(clock))
             details["sizes"][size] = {"synth": made, "requested": wanted}
             clock.say(synth_line(size, made))
+            clock.say(areas_line(size, made))
             figure(f"synth rows/s ({size:,} patients)", made["rows_per_second"],
                    raw["rows_per_second"], "rows/s",
                    f"limit: raw {raw['method']} into a scratch table")  # fmt: skip

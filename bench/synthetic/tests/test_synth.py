@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.test import TestCase
 
+from bench.harness import AREAS, areas_line
 from bench.synthetic import bulk, synth
 from bench.synthetic.bulk import IdRandom
 from bench.synthetic.models import DeferredSchema
@@ -80,6 +81,15 @@ class SynthDeterminismTest(TestCase):
         self.assertEqual(first, second)
         self.assertEqual(first["tables"]["patients.patient"], 60)
         self.assertEqual([mrn for _, mrn in first["patients"][:2]], ["S001-000001", "S001-000002"])
+
+    def test_every_area_of_the_product_gets_rows_and_the_bench_names_them(self):
+        found = _fingerprint(5)
+        line = areas_line(60, {"tables": found["tables"]})
+        for area, _ in AREAS:
+            self.assertRegex(line, rf"{area} [\d,]+ \(\w+ [\d,]+\)")
+        self.assertNotIn(" none", line)
+        booked = sum(v for k, v in found["tables"].items() if k.startswith("scheduling."))
+        self.assertIn(f"appointment book {booked:,} (appointment ", line)
 
     def test_another_seed_gives_other_people(self):
         first, other = _fingerprint(5), _fingerprint(6)
