@@ -326,7 +326,10 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
     clinic = actor.clinic
     today = clinic.today()
     kind_words = {kind: str(label) for kind, label in AppointmentKind.choices}
-    status_words = {status: STATUS_MARKS.get(status, "") + status.label for status in S}
+    status_labels = {status: status.label for status in S}
+    status_words = {
+        status: STATUS_MARKS.get(status, "") + label for status, label in status_labels.items()
+    }
     may_act: dict[str, bool] = {}
     status_url = _addresses("appointment_status")
     detail_url = _addresses("appointment_detail")
@@ -349,7 +352,7 @@ def _decorate(actor: Actor, appointments: list[Appointment]) -> None:
         appointment.local_start = selectors.wall_clock(clinic, appointment.start)
         appointment.local_end = selectors.wall_clock(clinic, appointment.end)
         appointment.kind_words = kind_words.get(appointment.kind, appointment.kind)
-        appointment.status_label = S(appointment.status).label
+        appointment.status_label = status_labels[appointment.status]
         appointment.status_words = status_words[appointment.status]
         if appointment.checked_in_at:
             appointment.local_checked_in = selectors.wall_clock(clinic, appointment.checked_in_at)
