@@ -60,6 +60,21 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
+def _whole_page_to_sign_in(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A part of a page that htmx asks for after the browser lost its session (signed out in
+    another tab, cookies cleared): the page goes to sign-in, and back to itself after, instead
+    of the sign-in form being drawn into the part that asked."""
+    login = reverse("login")
+    if (
+        is_htmx(request)
+        and response.status_code == 302
+        and urlsplit(response["Location"]).path == login
+    ):
+        page = _page_url(request)
+        return _redirect(request, f"{login}?{urlencode({'next': page})}" if page else login)
+    return response
+
+
 def local_url(candidate: str) -> str | None:
     """``candidate`` when it is a path on this site (``/sessions/…``), else None.
 
@@ -115,7 +130,7 @@ class StaffMiddleware:
         request.memberships = []
         request.counts_as_activity = False
         if request.path.startswith(_NOT_STAFF_PAGES) or not request.user.is_authenticated:
-            return self.get_response(request)
+            return _whole_page_to_sign_in(request, self.get_response(request))
 
         request.memberships = memberships_of(request.user)
         membership = acting_membership(request, request.memberships)

@@ -161,6 +161,22 @@ class IdleLogoffTests(TrellisTestCase):
         response = self.client.get("/patients/", {"q": "a"}, HTTP_HX_REQUEST="true")
         self.assertTrue(response["HX-Redirect"].startswith("/accounts/login/"))
 
+    def test_htmx_requests_without_a_session_send_the_page_to_sign_in(self):
+        response = self.client.get(
+            "/patients/",
+            {"q": "a"},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_CURRENT_URL="http://testserver/calendar/?date=2026-12-07",
+        )
+        self.assertEqual(response.status_code, 204)
+        self.assertEqual(
+            response["HX-Redirect"], "/accounts/login/?next=%2Fcalendar%2F%3Fdate%3D2026-12-07"
+        )
+        # A page asked for by the browser itself still answers with a plain redirect.
+        plain = self.client.get("/patients/")
+        self.assertEqual(plain.status_code, 302)
+        self.assertFalse(plain.has_header("HX-Redirect"))
+
     def test_keepalive_answers_no_content_and_counts_as_activity(self):
         self.sign_in(self.nurse)
         self.client.get("/")
