@@ -86,8 +86,10 @@ class Figure:
             self.ratio = round(self.value / self.limit, 3) if self.limit else None
 
 
-def outcomes_figure(env, size: int, repeat: int, clock: Clock, figure, note: str = "") -> dict:
-    report = task(env, "outcomes", "--repeat", str(repeat))
+def outcomes_figure(
+    env, size: int, repeat: int, clock: Clock, figure, timeout: float, note: str = ""
+) -> dict:
+    report = task(env, "outcomes", "--repeat", str(repeat), timeout=timeout)
     if "error" in report:
         clock.say(f"outcomes at {size:,}: FAILED: {report['error']}")
         return report
@@ -176,12 +178,14 @@ def machine() -> dict:
 # linear estimate is raised by these factors for safety. The report grows about linearly.
 SYNTH_GROWTH = {"sqlite": 1.2, "postgresql": 1.2}
 REPORT_GROWTH = 1.3
-# The issue's hard limit for the whole run; a step still running past it is stopped.
+# The issue's hard limit for the default run; a step still running past it (or past a longer
+# ``--budget``) is stopped.
 HARD_LIMIT = 15 * 60
 
 
-def step_timeout(clock: Clock) -> float:
-    return max(120.0, HARD_LIMIT - clock.elapsed())
+def step_timeout(clock: Clock, budget: float) -> float:
+    """Seconds a step may take: what is left of the hard limit, or of a longer budget."""
+    return max(120.0, max(HARD_LIMIT, budget) - clock.elapsed())
 
 
 def estimate_large(small: dict, size: int, repeat: int, vendor: str) -> float:
@@ -310,7 +314,7 @@ def main(argv: list[str]) -> int:
         # 1. The small network: synth, the raw-insert limit, the report, the mix, durability.
         small = sizes[0]
         clinics = max(2, small // 2500)
-        made = synth(env, clinics, small, args.seed, timeout=step_timeout(clock))
+        made = synth(env, clinics, small, args.seed, timeout=step_timeout(clock, budget))
         details["sizes"][small] = {"synth": made}
         clock.say(synth_line(small, made))
         clock.say(areas_line(small, made))
@@ -324,10 +328,10 @@ def main(argv: list[str]) -> int:
             "rows/s",
             f"limit: raw {raw['method']} into a scratch table",
         )
-        report = outcomes_figure(env, small, repeat, clock, figure)
+        report = outcomes_figure(env, small, repeat, clock, figure, step_timeout(clock, budget))
         details["sizes"][small]["outcomes"] = report
         failed = failed or "error" in report
-        exported = task(env, "export", timeout=step_timeout(clock))
+        exported = task(env, "export", timeout=step_timeout(clock, budget))
         details["sizes"][small]["export"] = exported
         clock.say(
             f"FHIR $export: {exported['resources']:,} resources in {exported['seconds']} s, "
@@ -435,14 +439,18 @@ def main(argv: list[str]) -> int:
                 clock.say(f"{wanted:,} patients do not fit the time budget: using {size:,}")
             database.fresh()
             run_child(env, "manage.py", "migrate", "--no-input", "-v", "0", timeout=300)
-            made = synth(env, max(2, size // 2500), size, args.seed, timeout=step_timeout(clock))
+            made = synth(
+                env, max(2, size // 2500), size, args.seed, timeout=step_timeout(clock, budget)
+            )
             details["sizes"][size] = {"synth": made, "requested": wanted}
             clock.say(synth_line(size, made))
             clock.say(areas_line(size, made))
             figure(f"synth rows/s ({size:,} patients)", made["rows_per_second"],
                    raw["rows_per_second"], "rows/s",
                    f"limit: raw {raw['method']} into a scratch table")  # fmt: skip
-            report = outcomes_figure(env, size, repeat, clock, figure, note)
+            report = outcomes_figure(
+                env, size, repeat, clock, figure, step_timeout(clock, budget), note
+            )
             details["sizes"][size]["outcomes"] = report
             failed = failed or "error" in report
             pages = flat_pages(env, work, base, size, clock)
