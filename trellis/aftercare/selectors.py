@@ -19,6 +19,7 @@ from trellis.aftercare.models import (
     JournalEntry,
 )
 from trellis.aftercare.services import check_in_channels
+from trellis.lib.models import one_or_none
 from trellis.patients.models import Patient
 from trellis.safety.sources import Source
 
@@ -31,10 +32,10 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
     shared. Registered as a patient-page card (``patients.panels``), which has checked the
     clinic and ``aftercare.read`` and audited the patient. Private entries are counted, never
     loaded."""
-    plan = (
-        AftercarePlan.objects.filter(patient=patient)
-        .select_related("course__protocol", "follow_up_clinician", "updated_by")
-        .first()
+    plan = one_or_none(
+        AftercarePlan.objects.filter(patient=patient).select_related(
+            "course__protocol", "follow_up_clinician", "updated_by"
+        )
     )
     sessions = (
         list(CoachingSession.objects.filter(plan=plan).select_related("recorded_by")[:10])

@@ -18,6 +18,14 @@ def staff_reference(*, optional: bool = False, **kwargs) -> models.ForeignKey:
     )
 
 
+def one_or_none(queryset: models.QuerySet) -> models.Model | None:
+    """The row of a query that matches at most one (by its key, or a one-to-one), or None.
+
+    Unlike ``first()`` it asks for no ORDER BY: the model's default ordering would make Django
+    compile one, passing over every selected column, for a row that has no order to keep."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     """Refuses bulk updates and deletes of rows that are written once."""
 

@@ -17,6 +17,7 @@ from trellis.accounts.permissions import Perm
 from trellis.audit.models import Action
 from trellis.audit.services import record_for
 from trellis.lib.dates import parse_search_date
+from trellis.lib.models import one_or_none
 from trellis.patients.models import AssessmentRequest, Patient, RequestStatus
 
 __all__ = ["Actor", "assessment_requests", "load", "patient", "require", "search_patients"]
@@ -39,7 +40,7 @@ def load(
 ) -> models.Model:
     """One clinic-scoped row for ``actor``: a patient, or a row with ``clinic`` and ``patient``
     (which may be empty, as for an assessment request not yet registered)."""
-    row = queryset.filter(pk=_as_uuid(pk)).first()
+    row = one_or_none(queryset.filter(pk=_as_uuid(pk)))
     if row is None:
         raise Http404("No such record.")
     if actor is None:

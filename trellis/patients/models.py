@@ -7,6 +7,7 @@ never deleted (the admin refuses to), so no foreign-key check looks for them eit
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
@@ -348,6 +349,13 @@ class ScreeningQuerySet(models.QuerySet):
         decides whether a course may start. The one definition, for the patient page, starting
         a course, re-screening and the demonstration data."""
         return self.signed().order_by("-signed_at", "-created_at", "-id").first()
+
+
+def current_among(screenings: Iterable["Screening"]) -> "Screening | None":
+    """``ScreeningQuerySet.current`` of screenings already loaded (all of one patient's): the
+    same order, the latest signed, then the latest written, then the greatest id."""
+    signed = [s for s in screenings if s.signed_at is not None]
+    return max(signed, key=lambda s: (s.signed_at, s.created_at, s.pk), default=None)
 
 
 class Screening(models.Model):

@@ -7,17 +7,22 @@ from django.core.paginator import Page
 from trellis.accounts.access import Actor, require
 from trellis.accounts.permissions import Perm
 from trellis.audit.selectors import audited_page
-from trellis.patients.models import AssessmentRequest, Patient, RequestStatus, Screening
+from trellis.patients.models import (
+    AssessmentRequest,
+    Patient,
+    RequestStatus,
+    Screening,
+    current_among,
+)
 
 
 def screening_history(actor: Actor, patient: Patient) -> dict:
     """Every screening of the patient, newest first, the current one and the draft, if any."""
     require(actor, Perm.SCREENING_READ)
-    screenings = patient.screenings.select_related("created_by", "signed_by")
-    listed = list(screenings)
+    listed = list(patient.screenings.select_related("created_by", "signed_by"))
     return {
         "screenings": listed,
-        "current": screenings.current(),
+        "current": current_among(listed),
         "draft": next((s for s in listed if not s.is_signed), None),
     }
 

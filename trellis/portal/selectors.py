@@ -17,6 +17,7 @@ from trellis.aftercare.selectors import PortalPlan, plan_for_portal
 from trellis.aftercare.services import open_check_ins as aftercare_open_check_ins
 from trellis.audit.models import Action
 from trellis.audit.services import record
+from trellis.lib.models import one_or_none
 from trellis.measures import instruments
 from trellis.measures.contact import PATIENT_WORDS
 from trellis.measures.models import Measure, ScheduledMeasure
@@ -197,7 +198,7 @@ def check_in_alerted(row: CheckIn) -> bool:
 def patient_card(actor: Actor, patient: Patient) -> dict:
     """The portal card on the patient's page: whether they have set up their sign-in, the last
     invitation, and whether an invitation can reach them."""
-    account = PortalAccount.objects.filter(patient=patient).first()
+    account = one_or_none(PortalAccount.objects.filter(patient=patient))
     invitation = PortalInvitation.objects.filter(patient=patient).first()
     return {
         "patient": patient,

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from trellis.patients.models import Screening
+from trellis.patients.models import Screening, current_among
 from trellis.patients.services import current_screening
 from trellis.testing import TrellisTestCase
 
@@ -37,6 +37,16 @@ class CurrentScreeningTest(TrellisTestCase):
         self.sign_in(self.prescriber)
         page = self.client.get(f"/patients/{self.patient.pk}/")
         self.assertEqual(page.context["current"], later)
+
+    def test_a_whole_tie_goes_to_the_greatest_id_on_the_page_as_in_the_database(self):
+        tied = [self.screening(created=SIGNED, signed=SIGNED) for _ in range(4)]
+        greatest = max(tied, key=lambda s: s.pk)
+
+        self.assertEqual(self.patient.screenings.current(), greatest)
+        self.assertEqual(current_among(Screening.objects.all()), greatest)
+        self.sign_in(self.prescriber)
+        page = self.client.get(f"/patients/{self.patient.pk}/")
+        self.assertEqual(page.context["current"], greatest)
 
     def test_no_signed_screening_no_current_one(self):
         self.screening(created=SIGNED, signed=None)
