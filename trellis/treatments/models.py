@@ -326,6 +326,22 @@ class VitalSign(models.Model):
             return ""
         return f"{self.bp_systolic}/{self.bp_diastolic}"
 
+    # The columns of a reading in the session's table, each with the fields whose flags it shows.
+    COLUMNS = (
+        ("bp", ("bp_systolic", "bp_diastolic")),
+        ("heart_rate", ("heart_rate",)),
+        ("spo2", ("spo2",)),
+        ("respiratory_rate", ("respiratory_rate",)),
+    )
+
+    @property
+    def cells(self) -> list[tuple[str | int | None, list[dict]]]:
+        """The reading's table cells in ``COLUMNS`` order: the value and the flags on it."""
+        return [
+            (getattr(self, name), [f for f in self.flags if f["field"] in fields])
+            for name, fields in self.COLUMNS
+        ]
+
 
 class InfusionRecord(models.Model):
     """IV ketamine: the dose and pump arithmetic, dissociation, sedation, discharge."""
