@@ -20,10 +20,11 @@ PYTHON = sys.executable
 BENCH_DB = os.environ.get("BENCH_DB") or "trellis_bench"
 LOOPBACK = "127.0.0.1"
 
-# gunicorn on 2 cores: one worker process per core (each holds the GIL for Python work) and 8
+# gunicorn on 2 cores: one worker process per core (each holds the GIL for Python work) and 4
 # threads each, so a request waiting on the database (SQLite's write lock, a PostgreSQL round
-# trip) does not idle its core. 16 requests in flight serve 32 keep-alive clients.
-WORKERS, THREADS = 2, 8
+# trip) does not idle its core. Eight threads a process served the mix about 14 % slower on
+# both databases (docs/benchmarks.md): more threads wait on one GIL and one write lock.
+WORKERS, THREADS = 2, 4
 # What the outcomes dashboard over the whole network should take at most (seconds), kept
 # facts per course summed: at 100,000 patients, on either database.
 DASHBOARD_TARGET_S = 0.3
