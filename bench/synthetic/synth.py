@@ -72,6 +72,7 @@ from trellis.measures.services import schedule_policy
 from trellis.patients.models import BodyMeasurement, Patient, Screening
 from trellis.patients.services import clinic_thresholds
 from trellis.reports import outcomes
+from trellis.reports.models import CourseOutcome
 from trellis.safety.models import SafetyAlert
 from trellis.scheduling.models import Appointment, Resource, ResourceBlock
 from trellis.treatments import documentation as doc
@@ -1321,6 +1322,8 @@ def generate(
         with connection.cursor() as cursor:
             for table in network.t.values():
                 cursor.execute(f"ANALYZE {table.quoted}")
+            # And the outcome facts computed above, which the dashboard groups.
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(CourseOutcome._meta.db_table)}")
     seconds = time.perf_counter() - began
     return SynthResult(
         rows=rows,

@@ -423,9 +423,13 @@ def outcome_report(
     )
     with transaction.atomic(using=alias), database.cursor() as cursor:
         if database.vendor == "postgresql":
-            # Compiling this statement just in time costs PostgreSQL more than running it
-            # (about 1.1 s of 1.6 s for 10,000 patients): not for a page.
-            cursor.execute("SET LOCAL jit = off")
+            # For this transaction only: no just-in-time compiling, which costs PostgreSQL more
+            # than running the statement (about 1.1 s of 1.6 s for 10,000 patients); and room
+            # to group the courses in memory, where the default 4 MB has the grouping sort
+            # spill to disk from about 100,000 courses on (0.195 s → 0.127 s at 100,000).
+            cursor.execute(
+                "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
+            )
         cursor.execute(sql, params)
         found = cursor.fetchall()
     # Each level's groups: a clinic's rows as they came; the pooled levels add them up.
