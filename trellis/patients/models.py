@@ -9,6 +9,7 @@ never deleted (the admin refuses to), so no foreign-key check looks for them eit
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -340,6 +341,12 @@ class RequestContact(models.Model):
         return f"{self.get_method_display()} {self.get_outcome_display()} ({self.at:%Y-%m-%d})"
 
 
+# Which signed screening is the current one: the greatest by these, compared in this order (the
+# latest signed; on a tie the latest written, then the greatest id). The one order for the
+# database (``ScreeningQuerySet.current``) and for screenings already loaded (``current_among``).
+CURRENT_ORDER = ("signed_at", "created_at", "pk")
+
+
 class ScreeningQuerySet(models.QuerySet):
     def signed(self) -> "ScreeningQuerySet":
         return self.filter(signed_at__isnull=False)
@@ -348,14 +355,13 @@ class ScreeningQuerySet(models.QuerySet):
         """The current screening: the latest signed one (ties: the latest written), which
         decides whether a course may start. The one definition, for the patient page, starting
         a course, re-screening and the demonstration data."""
-        return self.signed().order_by("-signed_at", "-created_at", "-id").first()
+        return self.signed().order_by(*(f"-{field}" for field in CURRENT_ORDER)).first()
 
 
 def current_among(screenings: Iterable["Screening"]) -> "Screening | None":
-    """``ScreeningQuerySet.current`` of screenings already loaded (all of one patient's): the
-    same order, the latest signed, then the latest written, then the greatest id."""
+    """``ScreeningQuerySet.current`` of screenings already loaded (all of one patient's)."""
     signed = [s for s in screenings if s.signed_at is not None]
-    return max(signed, key=lambda s: (s.signed_at, s.created_at, s.pk), default=None)
+    return max(signed, key=attrgetter(*CURRENT_ORDER), default=None)
 
 
 class Screening(models.Model):
