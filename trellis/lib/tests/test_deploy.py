@@ -159,3 +159,15 @@ def test_sqlite_is_set_up_for_a_multi_user_server(tmp_path):
     result = run_manage(tmp_path, "shell", "-v", "0", "-c", code, **env)
     # WAL, synchronous=FULL (2), a 20 s busy timeout, IMMEDIATE transactions.
     assert result.stdout.split() == ["wal", "2", "20000", "IMMEDIATE"], result.stderr
+
+
+def test_the_server_process_keeps_its_start_up_objects_out_of_garbage_collection(tmp_path):
+    code = (
+        "import gc, trellis.wsgi; "
+        "print(gc.get_threshold()[0], gc.get_freeze_count() > 10000, "
+        "callable(trellis.wsgi.application))"
+    )
+    env = {"DEBUG": "true", "DATABASE_URL": "", "SQLITE_PATH": str(tmp_path / "t.sqlite3")}
+    result = run_manage(tmp_path, "shell", "-v", "0", "-c", code, **env)
+    # Django, the apps and their models frozen; the youngest generation collected less often.
+    assert result.stdout.split() == ["10000", "True", "True"], result.stderr
