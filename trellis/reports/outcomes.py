@@ -436,13 +436,16 @@ def outcome_report(
     pooled: dict[int, dict[tuple, _Group]] = {level: {} for level in levels}
     for modality_code, clinic, name, quarter, *counts, times in found:
         clinic_id = UUID(str(clinic))
+        # Read once, then added to the group of each level.
+        counts = [int(count) for count in counts]
+        seconds = [float(value) for value in times.split(",")] if times else []
         for level in levels:
             if level == BY_CLINIC:
                 key = (modality_code, clinic_id, name, quarter)
             else:
                 key = (modality_code, None, NETWORK, quarter if level == BY_QUARTER else "")
             group = pooled[level].setdefault(key, _Group())
-            group.add(counts, times)
+            group.add(counts, seconds)
     for level, groups in pooled.items():
         for (modality_code, clinic_id, name, quarter), group in groups.items():
             report[level].append(group.row(modality_code, clinic_id, name, quarter))
@@ -456,10 +459,9 @@ class _Group:
         self.counts = [0] * 9
         self.times: list[float] = []
 
-    def add(self, counts: list, times: str | None) -> None:
-        self.counts = [mine + int(theirs) for mine, theirs in zip(self.counts, counts, strict=True)]
-        if times:
-            self.times.extend(float(value) for value in times.split(","))
+    def add(self, counts: list[int], seconds: list[float]) -> None:
+        self.counts = [mine + theirs for mine, theirs in zip(self.counts, counts, strict=True)]
+        self.times += seconds
 
     def row(self, modality_code: str, clinic_id, name: str, quarter: str) -> OutcomeRow:
         started, completed, assessed, responders, remitters, d3n, d3, d6n, d6 = self.counts
