@@ -295,7 +295,13 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
                 .count()
                 + 1
             )
-    records = patient_attendance(patient, CARD_RECORDS) if actor.can(Perm.SESSION_READ) else []
+    # Every attendance is an enrolment's (which it keeps from deletion): a patient never
+    # enrolled has none, and most of a clinic's patients are never in a group.
+    records = (
+        patient_attendance(patient, CARD_RECORDS)
+        if enrolments and actor.can(Perm.SESSION_READ)
+        else []
+    )
     return {
         "patient": patient,
         "enrolments": enrolments,

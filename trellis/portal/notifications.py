@@ -32,6 +32,7 @@ from trellis.audit.models import Action
 from trellis.audit.services import record
 from trellis.lib.errors import InputError
 from trellis.lib.http import site_url
+from trellis.lib.models import one_or_none
 from trellis.measures.services import open_unanswered
 from trellis.messaging.models import OutboxMessage, Status
 from trellis.messaging.services import enqueue_email, enqueue_sms
@@ -158,13 +159,16 @@ def chosen_channels(patient, purpose: str) -> list[str] | None:
     kind = KIND_OF_PURPOSE.get(purpose)
     if kind is None:
         return None
-    saved = (
-        NotificationPreference.objects.filter(account__patient=patient, account__is_active=True)
-        .select_related("account__patient__clinic")
-        .first()
+    # One account a patient, one preference an account: read by key, with the account; the
+    # patient (and their clinic) are the caller's.
+    saved = one_or_none(
+        NotificationPreference.objects.filter(
+            account__patient=patient, account__is_active=True
+        ).select_related("account")
     )
     if saved is None:
         return None
+    saved.account.patient = patient
     chosen = channel(saved.account, kind, saved)
     return [] if chosen == NoticeChannel.NONE else [chosen]
 

@@ -3,7 +3,7 @@ listing and its interest request."""
 
 from datetime import time, timedelta
 
-from trellis.groups import services
+from trellis.groups import selectors, services
 from trellis.groups.models import (
     Attendance,
     Cohort,
@@ -158,6 +158,20 @@ class SessionPageTests(GroupsTestCase):
         page = self.client.get(f"/patients/{self.patient.id}/")
         self.assertContains(page, "Integration group, 8 weeks")
         self.assertNotContains(page, "Therapy appointments without a note")
+
+    def test_the_patient_card_reads_attendance_only_for_a_patient_ever_enrolled(self):
+        self.sign_in(self.therapist)
+        self.client.post(
+            self.url + "attendance/",
+            {self.keys[self.patient.pk]: "present", self.keys[self.other_patient.pk]: "absent"},
+        )
+        therapist = self.actor(self.therapist)
+        card = selectors.patient_card(therapist, self.patient)
+        self.assertEqual([r.attendance.status for r in card["records"]], ["present"])
+        (never,) = self.patients(1, prefix="Never")
+        with self.assertNumQueries(1):  # the enrolments, and no attendance read
+            card = selectors.patient_card(therapist, never)
+        self.assertEqual((card["enrolments"], card["records"]), ([], []))
 
     def test_signing_an_incomplete_note_says_what_is_missing(self):
         self.sign_in(self.therapist)
