@@ -535,6 +535,7 @@ def propose_course_slots(
     first_start: datetime | None = None,
     busy: Iterable[tuple[datetime, datetime]] = (),
     not_before_on: Mapping[date, datetime] | None = None,
+    now: datetime | None = None,
 ) -> list[Proposal]:
     """For each planned session of ``course``, the earliest free time on its planned day on a
     suitable active resource (in ``Resource.ordering``), within opening hours, clear of blocks,
@@ -544,12 +545,14 @@ def propose_course_slots(
 
     Two courses proposed together (a combined plan) pass the other's proposals as ``busy`` (the
     patient is taken then) and, for a day when this course must wait, ``not_before_on[day]``:
-    nothing is proposed to start before it."""
+    nothing is proposed to start before it. Nothing is proposed before ``now`` (the clock's
+    time when None)."""
     clinic = course.clinic
     kind = course.modality
     schedule_code = course.protocol.schedule
     minutes = kinds.default_minutes(kind, clinic.setting, protocol_schedule=schedule_code)
-    today = clinic.today()
+    now = now or timezone.now()
+    today = availability.clinic_day(clinic, now)
     resources = list(
         Resource.objects.filter(
             clinic=clinic, is_active=True, kind__in=kinds.SUITABLE_RESOURCES[kind]
@@ -580,7 +583,6 @@ def propose_course_slots(
             datetime.combine(session.planned_date, at, clinic.tzinfo) if at is not None else None
         )
         if session.planned_date == today:
-            now = timezone.now()
             not_before = max(not_before, now) if not_before else now
         waits = not_before_on.get(session.planned_date)
         if waits is not None:
@@ -609,19 +611,24 @@ def propose_course_slots(
 
 
 @transaction.atomic
-def book_course(actor: Actor, course: Course, proposals: list[Proposal]) -> list[Appointment]:
+def book_course(
+    actor: Actor, course: Course, proposals: list[Proposal], *, now: datetime | None = None
+) -> list[Appointment]:
     """Book every proposal (as adjusted by front desk) in one transaction: all or nothing. A
     session that cannot be booked raises ``CourseBookingFailed`` naming it (or an
-    ``InputError`` whose field names it, ``sessions.<number>.<field>``)."""
+    ``InputError`` whose field names it, ``sessions.<number>.<field>``). No start may be before
+    ``now`` (the clock's time when None)."""
     if course.clinic_id != actor.clinic.pk:
         raise Http404("No such record.")
     booked = []
     with reminders.one_message():  # one booking message for the course, not one per session
-        _book_each(actor, course, proposals, booked)
+        _book_each(actor, course, proposals, booked, now)
     return booked
 
 
-def _book_each(actor: Actor, course: Course, proposals: list[Proposal], booked: list) -> None:
+def _book_each(
+    actor: Actor, course: Course, proposals: list[Proposal], booked: list, now: datetime | None
+) -> None:
     for proposal in proposals:
         session = proposal.session
         if session.course_id != course.pk:
@@ -640,6 +647,7 @@ def _book_each(actor: Actor, course: Course, proposals: list[Proposal], booked: 
                     minutes=proposal.minutes,
                     resource=proposal.resource,
                     session=session,
+                    now=now,
                 )
             )
         except InputError as error:

@@ -1,7 +1,7 @@
 """The calendar pages: the day by resource, the week, booking, moving, changes of status from
 the day view, a course's sessions booked in one step, the patient page's card."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.template import Context, Template
 
@@ -517,8 +517,9 @@ class PatientCardTests(CalendarTestCase):
 class DemoAppointmentTests(CalendarTestCase):
     def test_the_demo_books_the_weeks_sessions_on_existing_resources_once(self):
         course = self.start_course(start=self.today)
+        # Today's included, whatever the hour: the day is booked as it stood when it began.
         week = course.sessions.filter(planned_date__lte=self.today + timedelta(days=6))
-        week = week.exclude(planned_date=self.today)  # today's free times depend on the hour
+        self.assertTrue(week.filter(planned_date=self.today).exists())
         added = add_appointments(self.clinic_a)
         self.assertGreaterEqual(added, week.count())
         for session in week:
@@ -531,3 +532,30 @@ class DemoAppointmentTests(CalendarTestCase):
                 for a in Appointment.objects.all()
             )
         )
+
+    def test_a_demo_loaded_late_has_the_whole_day_with_the_started_appointments_checked_in(self):
+        self.start_course(start=self.today)
+        tz = self.clinic_a.tzinfo
+        before_opening = datetime.combine(self.today, time(7), tz)
+        add_appointments(self.clinic_a, now=before_opening)
+        day = Appointment.objects.filter(clinic=self.clinic_a, day=self.today).order_by("kind")
+        # The course's session on a chair and an assessment in the room, both at the opening.
+        self.assertEqual(
+            [(a.kind, a.start.astimezone(tz).time(), a.status) for a in day],
+            [("assessment", time(8), "booked"), ("iv_ketamine", time(8), "booked")],
+        )
+        # Loaded again in the evening: nothing more is booked; who has come is checked in.
+        evening = datetime.combine(self.today, time(21), tz)
+        self.assertEqual(add_appointments(self.clinic_a, now=evening), 0)
+        for appointment in day.all():
+            self.assertEqual(appointment.status, "checked_in", appointment.kind)
+            self.assertEqual(appointment.checked_in_at, appointment.start)
+
+    def test_a_demo_first_loaded_in_the_evening_still_books_the_day(self):
+        self.start_course(start=self.today)
+        evening = datetime.combine(self.today, time(21), self.clinic_a.tzinfo)
+        add_appointments(self.clinic_a, now=evening)
+        day = Appointment.objects.filter(clinic=self.clinic_a, day=self.today)
+        self.assertEqual(sorted(day.values_list("kind", "status")), [
+            ("assessment", "checked_in"), ("iv_ketamine", "checked_in")
+        ])  # fmt: skip
