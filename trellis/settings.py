@@ -146,7 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "trellis.accounts.context_processors.staff",
-                "trellis.safety.context_processors.nav",
+                "trellis.menu.nav",
             ],
             "builtins": [
                 "template_partials.templatetags.partials",

@@ -1,13 +1,10 @@
-"""The questionnaire card on the patient's page and the due list's link in the top bar.
-
-The card renders the data the patient's view loaded (nothing for a role without
-``measure.read``); the link reads ``context["request"].actor``. The alert banner and the alerts
-link are the safety app's (``safety_tags``).
+"""The questionnaire card on the patient's page: it renders the data the patient's view loaded
+(nothing for a role without ``measure.read``). The alert banner is the safety app's
+(``safety_tags``); the top bar's links are ``trellis.menu``.
 """
 
 from django import template
 
-from trellis.accounts.permissions import Perm
 from trellis.measures import services
 from trellis.measures.outcomes import OUTCOME_WINDOW_TEXT
 
@@ -20,15 +17,6 @@ SEVERITY_BADGES = {
     "moderately_severe": "badge-danger",
     "severe": "badge-danger",
 }
-
-
-def _actor(context):
-    request = context.get("request")
-    return getattr(request, "actor", None) if request is not None else None
-
-
-def _may(actor, perm: Perm) -> bool:
-    return actor is not None and actor.can(perm)
 
 
 @register.filter
@@ -76,23 +64,3 @@ def patient_measures_panel(card: dict | None) -> dict:
         "outcome_rows": [outcome_row(o) for o in summary.outcomes],
         "outcome_window": OUTCOME_WINDOW_TEXT,
     }
-
-
-@register.inclusion_tag("includes/nav_link.html", takes_context=True)
-def due_nav_link(context) -> dict:
-    """ "Questionnaires" in the top bar: the due and overdue list."""
-    actor = _actor(context)
-    if not _may(actor, Perm.MEASURE_READ):
-        return {"show": False}
-    return {
-        "show": True,
-        "url_name": "measures_due",
-        "label": "Questionnaires",
-        "count": None,
-        "current": _here(context["request"]) == "measures_due",
-    }
-
-
-def _here(request) -> str:
-    match = getattr(request, "resolver_match", None)
-    return match.url_name if match else ""

@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import connection
 from django.template import Context, Template
-from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -25,11 +24,8 @@ from trellis.messaging.services import send_due
 from trellis.patients import panels
 from trellis.safety import selectors
 from trellis.safety import services as alerts
-from trellis.safety.context_processors import nav
 from trellis.safety.models import AlertStatus, SafetyAlert
 from trellis.testing import actor_for, make_patient
-
-NAV_LINKS = "{% load measures_tags safety_tags %}{% alert_nav_link count %}{% due_nav_link %}"
 
 
 class AlertTestCase(MeasuresTestCase):
@@ -188,28 +184,12 @@ class QueueTests(AlertTestCase):
         response = self.client.post(f"/alerts/{alert.id}/acknowledge/", {"note": "x"})
         self.assertEqual(response.status_code, 404)
 
-    def test_the_nav_link_counts_open_alerts(self):
+    def test_the_open_alert_count_is_the_clinics_and_only_for_alert_readers(self):
         self.item_nine()
         self.item_nine()
         self.assertEqual(selectors.open_alert_count(self.nurse_actor), 2)
         self.assertEqual(selectors.open_alert_count(actor_for(self.prescriber_b, self.clinic_b)), 0)
         self.assertIsNone(selectors.open_alert_count(actor_for(self.front_desk, self.clinic_a)))
-        request = RequestFactory().get("/")
-        request.actor = self.nurse_actor
-        request.resolver_match = None
-        with self.assertNumQueries(1):
-            context = nav(request)
-            self.assertEqual(context["open_alert_count"](), 2)
-            self.assertEqual(context["open_alert_count"](), 2)  # counted once per request
-        with self.assertNumQueries(0):
-            html = Template(NAV_LINKS).render(Context({"request": request, "count": 2}))
-        self.assertIn('href="/alerts/"', html)
-        self.assertIn('aria-label="2 open safety alerts"', html)
-        self.assertIn('href="/measures/due/"', html)
-        request.actor = actor_for(self.front_desk, self.clinic_a)
-        with self.assertNumQueries(0):
-            html = Template(NAV_LINKS).render(Context({"request": request, "count": None}))
-        self.assertEqual(html, "")
 
     def test_the_alerts_of_several_questionnaires_are_read_in_one_query_by_alert_readers(self):
         first, second = self.item_nine(), self.item_nine()
