@@ -195,7 +195,7 @@ def estimate_large(small: dict, size: int, repeat: int, vendor: str) -> float:
     report_s = report.get("dashboard_median_s", 0) + report.get("reference_median_s", 0)
     return (
         10
-        + 45  # the pages from one client: prepare the mix, start the server, warm-up and window
+        + 50  # the pages from one client and the floor: the mix, the server, warm-ups, windows
         + small["synth"]["wall_s"] * scale * SYNTH_GROWTH.get(vendor, 1.2)
         + report_s * (repeat + 1) * scale * REPORT_GROWTH
     )
@@ -377,8 +377,19 @@ def main(argv: list[str]) -> int:
             # database or the cores, to name the slowest page and see what load adds.
             alone = drive({**mix_plan, "clients": 1, "duration": max(duration / 2, 1)}, work)
             clock.say(f"interactive mix, 1 client: {alone['requests_per_second']:,.0f} req/s")
+            floor = drive(
+                {
+                    **mix_plan,
+                    "clients": 1,
+                    "duration": max(duration / 4, 1),
+                    "kinds": [mix["floor"]],
+                },
+                work,
+            )
+            clock.say(f"staff page floor, 1 client: p50 {floor['p50_ms']} ms")
         details["bare_view"] = bare
         details["interactive_mix_1_client"] = alone
+        details["staff_page_floor"] = floor
         details["interactive_mix"] = {
             **mixed,
             "clinic": mix["clinic"],
@@ -409,6 +420,9 @@ def main(argv: list[str]) -> int:
                 continue  # a short window may send none of a rare page
             figure(f"{name} p50, 1 client ({small:,} patients)", page["p50_ms"],
                    PAGE_TARGET_MS, "ms", f"limit: the target, {PAGE_TARGET_MS:g} ms")  # fmt: skip
+        figure("staff page floor p50, 1 client (signed in, audited, top bar; no record read)",
+               floor["p50_ms"], PAGE_TARGET_MS, "ms",
+               f"limit: the target for a whole page, {PAGE_TARGET_MS:g} ms")  # fmt: skip
 
         survived = durability(env, kill_after=3 if quick else 5)
         details["durability"] = survived

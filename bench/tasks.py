@@ -113,7 +113,8 @@ def _open_sessions(actor, count: int) -> list:
 
 def prepare_mix(*, clients: int, seed: int = 1, patients: int = 400, open_sessions: int = 16):
     """The interactive mix's staff sessions and request variants, as a plan fragment for
-    bench/driver.py: ``{"cookies": […], "kinds": […], "clinic": …}``."""
+    bench/driver.py: ``{"cookies": […], "kinds": […], "clinic": …}``, and ``floor``: the kind
+    of request that costs what every page of the mix costs before its own work."""
     from urllib.parse import urlencode
 
     from django.urls import reverse
@@ -212,11 +213,16 @@ def prepare_mix(*, clients: int, seed: int = 1, patients: int = 400, open_sessio
         {"name": "stock page", "method": "GET", "weight": 4, "expect": [200],
          "variants": [{"path": reverse("controlled_stock")}]},
     ]  # fmt: skip
+    # The floor under every page of the mix: signed in (session, staff account, second factor,
+    # membership), the search audited, the top bar drawn, and no record read or shown.
+    floor = {"name": "staff page floor", "method": "GET", "weight": 1, "expect": [200],
+             "variants": [{"path": f"{search}?{urlencode({'q': 'Zzyzx'})}"}]}  # fmt: skip
     return {
         "clinic": clinic.name,
         "patients_in_clinic": len(rows),
         "cookies": cookies,
         "kinds": kinds,
+        "floor": floor,
     }
 
 

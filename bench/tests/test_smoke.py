@@ -83,6 +83,13 @@ def test_the_driver_measures_the_bare_view_and_the_interactive_mix(live_server, 
     assert mixed["errors"] == 0, mixed["error_samples"]
     assert mixed["stuck_clients"] == 0
 
+    floor = drive(
+        {"port": port, "clients": 1, "warmup": 0, "duration": 0.3, **mix, "kinds": [mix["floor"]]},
+        tmp_path,
+    )
+    assert floor["requests"] > 0
+    assert floor["errors"] == 0, floor["error_samples"]
+
 
 @pytest.fixture
 def writer_env(tmp_path):
