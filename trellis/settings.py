@@ -156,6 +156,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer, its plainest widgets written out directly (lib/form_renderer.py).
+FORM_RENDERER = "trellis.lib.form_renderer.FormRenderer"
+
 # --- Databases -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
