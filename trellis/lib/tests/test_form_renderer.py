@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from trellis.lib import form_renderer
 from trellis.lib.form_renderer import FormRenderer
+from trellis.lib.forms import Form
 
 DJANGO, OURS = DjangoTemplates(), FormRenderer()
 
@@ -59,7 +60,7 @@ def test_a_value_or_type_missing_from_the_context_reads_as_in_a_template():
     assert OURS.render(form_renderer.INPUT, context) == '<input type="" name="q">'
 
 
-class EveryKind(forms.Form):
+class EveryKind(Form):  # the product's base, as every form under trellis/ must be
     text = forms.CharField(max_length=20, help_text="Help")
     number = forms.IntegerField(min_value=0, required=False)
     when = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}))
