@@ -1,7 +1,7 @@
 """Reads of questionnaires for pages that belong to other apps (the patient's page) and for
 the API."""
 
-from django.core.paginator import Page
+from django.core.paginator import Page, Paginator
 from django.utils import timezone
 
 from trellis.accounts.access import Actor, require
@@ -23,6 +23,22 @@ def patient_card(actor: Actor, patient: Patient) -> dict:
         "can_change": actor.can(Perm.MEASURE_CHANGE),
         "now": timezone.now(),
     }
+
+
+HISTORY_PAGE = 50
+
+
+def patient_history(actor: Actor, patient: Patient, page=1) -> Page:
+    """Every questionnaire ``patient`` has answered, newest first, ``HISTORY_PAGE`` a page, each
+    with its course's protocol: the page of them all (the patient's page shows the latest few).
+    The caller has loaded, and audited, the patient."""
+    require(actor, Perm.MEASURE_READ)
+    rows = (
+        Measure.objects.filter(patient=patient)
+        .select_related("course__protocol")
+        .order_by("-observed_at", "-created_at")
+    )
+    return Paginator(rows, HISTORY_PAGE).get_page(page)
 
 
 def questionnaires_due(actor: Actor, page=1) -> Page:

@@ -11,6 +11,11 @@ urlpatterns = [
         name="measure_new",
     ),
     path(
+        "patients/<uuid:patient_id>/measures/",
+        views.patient_measure_list,
+        name="patient_measure_list",
+    ),
+    path(
         "patients/<uuid:patient_id>/questionnaire-links/new/",
         views.link_new,
         name="questionnaire_link_new",

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from trellis.accounts.permissions import Perm
 from trellis.lib.errors import InputError
 from trellis.lib.http import client_address
-from trellis.measures import contact, instruments, services
+from trellis.measures import contact, instruments, selectors, services
 from trellis.measures.forms import (
     QuestionnaireForm,
     SendLinkForm,
@@ -101,6 +101,13 @@ def measure_detail(request: HttpRequest, measure_id: UUID) -> HttpResponse:
             "alerts": safety.alerts_raised_by(request.actor, measure),
         },
     )
+
+
+@login_required
+def patient_measure_list(request: HttpRequest, patient_id: UUID) -> HttpResponse:
+    patient = access.patient(request.actor, patient_id, Perm.MEASURE_READ)
+    page = selectors.patient_history(request.actor, patient, request.GET.get("page", 1))
+    return render(request, "measures/patient_list.html", {"patient": patient, "page": page})
 
 
 # --- Staff: sending a link -----------------------------------------------------------------

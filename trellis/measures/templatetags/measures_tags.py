@@ -10,6 +10,8 @@ from trellis.measures.outcomes import OUTCOME_WINDOW_TEXT
 
 register = template.Library()
 
+CARD_HISTORY = 10
+
 SEVERITY_BADGES = {
     "minimal": "badge-ok",
     "mild": "badge-info",
@@ -59,7 +61,10 @@ def patient_measures_panel(card: dict | None) -> dict:
     return {
         **card,
         "show": True,
-        "history": list(reversed(summary.measures)),
+        # The latest few: a patient in maintenance answers one or two a week for years; the
+        # whole list is a page of its own (``patient_measure_list``).
+        "history": summary.measures[: -CARD_HISTORY - 1 : -1],
+        "history_count": len(summary.measures),
         "due": [{"row": row, "status": row.status(summary.today)} for row in summary.due],
         "outcome_rows": [outcome_row(o) for o in summary.outcomes],
         "outcome_window": OUTCOME_WINDOW_TEXT,

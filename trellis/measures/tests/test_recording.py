@@ -275,3 +275,58 @@ class StaffFormTests(MeasuresTestCase):
         self.assertContains(response, "⚠ Several days")
         self.sign_in(self.prescriber_b)
         self.assertEqual(self.client.get(f"/measures/{measure.id}/").status_code, 404)
+
+
+class HistoryTests(MeasuresTestCase):
+    def record(self, count: int) -> list[Measure]:
+        """``count`` PHQ-9s, a day apart, the newest first."""
+        start = timezone.now() - timedelta(days=count)
+        made = [
+            services.record_measure(
+                self.nurse_actor, self.patient, "phq9", [n % 4] * 8 + [0], now=start
+            )
+            for n in range(count)
+        ]
+        for day, measure in enumerate(made):
+            Measure.objects.filter(pk=measure.pk).update(observed_at=start + timedelta(days=day))
+        return list(reversed(made))
+
+    def test_the_patients_page_shows_the_latest_ten_and_links_to_them_all(self):
+        newest_first = self.record(12)
+        self.sign_in(self.nurse)
+        page = self.client.get(f"/patients/{self.patient.id}/")
+        for measure in newest_first[:10]:
+            self.assertContains(page, f'href="/measures/{measure.id}/"')
+        for measure in newest_first[10:]:
+            self.assertNotContains(page, f'href="/measures/{measure.id}/"')
+        self.assertContains(page, "Latest questionnaires")
+        self.assertContains(page, f'href="/patients/{self.patient.id}/measures/">All 12')
+
+    def test_up_to_ten_are_all_on_the_patients_page_without_a_link(self):
+        self.record(10)
+        self.sign_in(self.nurse)
+        page = self.client.get(f"/patients/{self.patient.id}/")
+        self.assertContains(page, "All questionnaires")
+        self.assertNotContains(page, f'href="/patients/{self.patient.id}/measures/"')
+
+    def test_the_page_of_them_all_lists_every_one_newest_first_a_page_at_a_time(self):
+        newest_first = self.record(53)
+        self.sign_in(self.nurse)
+        before = AuditEvent.objects.count()
+        first = self.client.get(f"/patients/{self.patient.id}/measures/")
+        self.assertEqual(first.status_code, 200)
+        self.assertEqual(list(first.context["page"]), newest_first[:50])
+        self.assertContains(first, "Page 1 of 2")
+        # One event for the page: the read of the patient.
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual(AuditEvent.objects.count(), before + 1)
+        self.assertEqual((event.action, event.object_id), (Action.READ, str(self.patient.id)))
+        second = self.client.get(f"/patients/{self.patient.id}/measures/?page=2")
+        self.assertEqual(list(second.context["page"]), newest_first[50:])
+
+    def test_the_page_of_them_all_is_for_roles_that_read_questionnaires_at_the_clinic(self):
+        self.record(1)
+        self.sign_in(self.front_desk)
+        self.assertEqual(self.client.get(f"/patients/{self.patient.id}/measures/").status_code, 403)
+        self.sign_in(self.prescriber_b)
+        self.assertEqual(self.client.get(f"/patients/{self.patient.id}/measures/").status_code, 404)
