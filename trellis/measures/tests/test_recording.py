@@ -300,6 +300,7 @@ class HistoryTests(MeasuresTestCase):
         for measure in newest_first[10:]:
             self.assertNotContains(page, f'href="/measures/{measure.id}/"')
         self.assertContains(page, "Latest questionnaires")
+        self.assertContains(page, "The latest values are also in the table below")
         self.assertContains(page, f'href="/patients/{self.patient.id}/measures/">All 12')
 
     def test_up_to_ten_are_all_on_the_patients_page_without_a_link(self):
