@@ -11,6 +11,8 @@ import pytest
 from django.apps import apps
 from django.template import Context, Template
 from django.test import SimpleTestCase
+from django.test.utils import override_script_prefix
+from django.utils.safestring import mark_safe
 
 from trellis.accounts import clinic_settings
 from trellis.lib import sources
@@ -162,6 +164,14 @@ class CitationFilterTests(SimpleTestCase):
         for source, html in cases:
             with self.subTest(source=source):
                 self.assertEqual(self.render(source), html)
+
+    def test_a_text_once_drawn_is_drawn_alike_and_a_safe_one_is_not_escaped(self):
+        plain, safe = "Rule <b> [R16]", mark_safe("Rule <b> [R16]")
+        for _ in range(2):  # the second time from what the first worked out
+            self.assertTrue(self.render(plain).startswith("Rule &lt;b&gt; (<a"))
+            self.assertTrue(self.render(safe).startswith("Rule <b> (<a"))
+        with override_script_prefix("/clinic/"):
+            self.assertIn('href="/clinic/sources/#r16"', self.render(plain))
 
     def test_citation_text_gives_the_short_citations_without_links(self):
         rendered = Template("{{ t|citation_text }}").render(
