@@ -269,6 +269,26 @@ class HomeListTests(InsuranceTestCase):
         self.assertEqual(rows, 10)
         self.assertEqual(one, many)
 
+    def test_a_clinic_with_no_request_to_watch_reads_one_row_and_still_audits_the_list(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from trellis.audit.models import Action, AuditEvent
+
+        self.cover()
+        course = self.start("tms-10hz")
+        insurance_services.request_authorisation(self.front_actor, course)  # a draft: not watched
+        with CaptureQueriesContext(connection) as queries:
+            page = insurance_selectors.authorisations_to_watch(self.front_actor)
+        self.assertEqual(list(page.object_list), [])
+        reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+        self.assertEqual(len([sql for sql in reads if "priorauthorization" in sql]), 1)
+        event = AuditEvent.objects.order_by("-seq").first()
+        self.assertEqual(
+            (event.action, event.detail["list"]), (Action.QUERY, "authorisations_to_watch")
+        )
+        self.assertEqual(event.detail["total"], 0)
+
 
 class CriteriaAsSubmittedTests(InsuranceTestCase):
     def test_a_submitted_request_reads_the_phq9_as_it_stood_when_submitted(self):
