@@ -1,6 +1,6 @@
 """The form renderer (``FORM_RENDERER``): Django's own, with its plainest widget templates — an
-``<input>`` of any type, a radio button or checkbox of a choice, a ``<textarea>`` — written out
-here instead of through the template engine.
+``<input>`` of any type, a radio button or checkbox of a choice, a ``<textarea>``, a ``<select>``
+and its options — written out here instead of through the template engine.
 
 A form's page draws many of them (a session's note about fifty, a screening more), and each is
 otherwise two or three templates included in one another, a fifth of the session page's time.
@@ -21,6 +21,8 @@ WIDGETS = "django/forms/widgets/"
 INPUT = WIDGETS + "input.html"
 OPTION = WIDGETS + "input_option.html"
 TEXTAREA = WIDGETS + "textarea.html"
+SELECT = WIDGETS + "select.html"
+SELECT_OPTION = WIDGETS + "select_option.html"
 # Each of these is ``{% include "django/forms/widgets/input.html" %}`` (the renderer strips the
 # line ends around what a template gives, not those inside it).
 INPUT_KINDS = frozenset(
@@ -97,6 +99,31 @@ def _textarea(widget: dict) -> str:
     )
 
 
+def _select_option(option: dict) -> str:
+    """``select_option.html``."""
+    return (
+        f'<option value="{_formatted(option.get("value"))}"{_attrs(option["attrs"])}>'
+        f"{_text(option.get('label', ''))}</option>"
+    )
+
+
+def _select(widget: dict) -> str | None:
+    """``select.html``, its options drawn by ``select_option.html`` (each with its line end,
+    as an included template keeps it); None for an option drawn by another template."""
+    html = [f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>']
+    for group_name, options, _ in widget.get("optgroups", ()):
+        if group_name:
+            html.append(f'\n  <optgroup label="{_text(group_name)}">')
+        for option in options:
+            if option.get("template_name") != SELECT_OPTION:
+                return None
+            html.append(f"\n  {_select_option(option)}\n")
+        if group_name:
+            html.append("\n  </optgroup>")
+    html.append("\n</select>")
+    return "".join(html)
+
+
 class FormRenderer(DjangoTemplates):
     def render(self, template_name, context, request=None):
         widget = context.get("widget") if isinstance(context, dict) else None
@@ -107,4 +134,8 @@ class FormRenderer(DjangoTemplates):
                 return mark_safe(_option(widget))  # noqa: S308
             if template_name == TEXTAREA:
                 return mark_safe(_textarea(widget))  # noqa: S308
+            if template_name == SELECT_OPTION:
+                return mark_safe(_select_option(widget))  # noqa: S308
+            if template_name == SELECT and (html := _select(widget)) is not None:
+                return mark_safe(html)  # noqa: S308
         return super().render(template_name, context, request)

@@ -17,7 +17,7 @@ from trellis.lib.forms import Form
 DJANGO, OURS = DjangoTemplates(), FormRenderer()
 
 TEMPLATES = sorted(
-    {form_renderer.INPUT, form_renderer.OPTION, form_renderer.TEXTAREA}
+    {form_renderer.INPUT, form_renderer.OPTION, form_renderer.TEXTAREA, form_renderer.SELECT_OPTION}
     | form_renderer.INPUT_KINDS
     | form_renderer.OPTION_KINDS
 )
@@ -77,6 +77,15 @@ class EveryKind(Form):  # the product's base, as every form under trellis/ must 
         required=False,
     )
     when_of_day = forms.ChoiceField(choices=[("", "—"), ("pre", "Pre-dose")], required=False)
+    device = forms.ChoiceField(
+        choices=[("", "Choose…"), ("Lot <A>", [("a1", "A & 1"), ("a2", "A2")]), ("b", "B")],
+        widget=forms.Select(attrs={"class": "wide", "data-x": '"q"'}),
+        required=False,
+    )
+    days = forms.MultipleChoiceField(
+        choices=[(1, "Monday"), (2, "Tuesday")], widget=forms.SelectMultiple, required=False
+    )
+    count = forms.TypedChoiceField(choices=[(0, "none"), (1, 1), (2.5, "half")], coerce=float)
 
 
 PAGE = Template(
@@ -90,7 +99,8 @@ PAGE = Template(
     [
         None,
         {"text": "<b>x</b>", "number": "-1", "when": "25:00", "dose": "84", "effects": ["<x>"],
-         "agreed": "on", "note": "line\none & two", "hidden": '"q"', "when_of_day": "pre"},
+         "agreed": "on", "note": "line\none & two", "hidden": '"q"', "when_of_day": "pre",
+         "device": "a1", "days": ["1", "2"], "count": "2.5"},
     ],
 )  # fmt: skip
 def test_a_whole_form_and_its_options_render_as_with_djangos_renderer(data):
@@ -98,6 +108,7 @@ def test_a_whole_form_and_its_options_render_as_with_djangos_renderer(data):
     django = PAGE.render(Context({"form": EveryKind(data, renderer=DJANGO)}))
     assert ours == django
     assert 'name="dose" value="84"' in ours
+    assert '<optgroup label="Lot &lt;A&gt;">' in ours
 
 
 def test_the_product_renders_its_forms_with_it(settings):
@@ -105,3 +116,29 @@ def test_the_product_renders_its_forms_with_it(settings):
 
     assert settings.FORM_RENDERER == "trellis.lib.form_renderer.FormRenderer"
     assert isinstance(get_default_renderer(), FormRenderer)
+
+
+def test_a_select_whose_options_draw_with_another_template_is_left_to_django():
+    class Marked(forms.Select):
+        option_template_name = "django/forms/widgets/input_option.html"
+
+    widget = Marked(choices=[("a", "A")])
+    context = widget.get_context("x", "a", {"id": "id_x"})
+    assert form_renderer._select(context["widget"]) is None
+    assert OURS.render(form_renderer.SELECT, context) == DJANGO.render(
+        form_renderer.SELECT, context
+    )
+
+
+@pytest.mark.parametrize("value", [None, "", "a1", ["a1", "b"], 0])
+def test_a_select_with_groups_is_written_out_as_django_draws_it(value):
+    choices = [
+        ("", "—"),
+        ("Group <1>", [("a1", "A & 1"), (0, "zero")]),
+        ("b", mark_safe("<b>B</b>")),
+    ]
+    for widget in (forms.Select(choices=choices), forms.SelectMultiple(choices=choices)):
+        context = widget.get_context("device", value, {"id": "id_device", "required": True})
+        ours = form_renderer._select(context["widget"])
+        assert ours is not None
+        assert ours == DJANGO.render(form_renderer.SELECT, context)
