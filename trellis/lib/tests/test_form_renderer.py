@@ -27,7 +27,7 @@ ATTRS = [
     {},
     {"id": "id_dose"},
     {"id": "id_x", "required": True, "disabled": False, "class": "a b", "maxlength": 100},
-    {"aria-describedby": 'x" onmouseover="alert(1)', "data-n": 0, "checked": True},
+    {"aria-describedby": 'x" onmouseover="alert(1)', "data-n": 0, "checked": True, "min": None},
     {"id": mark_safe("id_<safe>"), "placeholder": gettext_lazy("Find a patient")},
 ]
 LABELS = ["Yes", "<em>no</em>", mark_safe("<em>safe</em>"), 3, gettext_lazy("Nausea")]
